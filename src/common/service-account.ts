@@ -1,0 +1,14 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+
+/**
+ * A ServiceAccount of its own for a workload, with no API token mounted:
+ * neither the Go service nor Postgres talks to the Kubernetes API, so a
+ * stolen token would only be a liability.
+ */
+export function createServiceAccount(scope: Construct, name: string, labels: Record<string, string>): k8s.KubeServiceAccount {
+  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
+    metadata: { name, labels },
+    automountServiceAccountToken: false,
+  });
+}

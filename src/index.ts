@@ -1,0 +1,24 @@
+// Validation and shared building blocks
+export * from './common/validation-error';
+export * from './common/labels';
+export * from './common/unique-objects';
+export * from './common/resources';
+export * from './common/disruption';
+export * from './security/restricted';
+
+// Images pinned by digest
+export * from './images/image-lock';
+export * from './images/container-image';
+
+// Workloads
+export * from './service/go-web-service';
+export * from './service/autoscaling';
+export * from './postgres/postgres';
+export * from './postgres/credentials';
+export * from './postgres/backup';
+export * from './postgres/metrics';
+
+// Argo CD
+export * from './argocd/application';
+export * from './argocd/project';
+export { IN_CLUSTER } from './argocd/sources';

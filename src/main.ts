@@ -1,0 +1,14 @@
+import { ENVIRONMENTS } from './app/environments';
+import { synthesizeAll } from './app/synth';
+import { DEFAULT_IMAGE_LOCK_FILE, ImageLock } from './index';
+
+// `cdk8s synth` passes its output directory in CDK8S_OUTDIR; the image build may point at another lock.
+const outdir = process.env.CDK8S_OUTDIR ?? 'dist';
+const lockFile = process.env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE;
+
+try {
+  synthesizeAll({ outdir, environments: ENVIRONMENTS, lock: ImageLock.fromFile(lockFile), log: line => console.error(line) });
+} catch (e) {
+  console.error(`synth failed, ${outdir} left as it was:\n  ${(e as Error).message}`);
+  process.exit(1);
+}

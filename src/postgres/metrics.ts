@@ -1,0 +1,44 @@
+import { k8s } from 'cdk8s-plus-27';
+import { IConstruct } from 'constructs';
+import { ComputeResources, renderResources } from '../common/resources';
+import { ContainerImage } from '../images/container-image';
+import { restrictedContainerSecurityContext } from '../security/restricted';
+
+/** Port postgres_exporter serves `/metrics` on. */
+export const METRICS_PORT = 9187;
+
+/** Options of the postgres_exporter sidecar. */
+export interface PostgresMetricsOptions {
+  /** The postgres_exporter image (prometheuscommunity/postgres-exporter). */
+  readonly image: ContainerImage;
+  /**
+   * Allow an image referenced by tag. Only for dev.
+   * @default false
+   */
+  readonly allowUnpinnedImage?: boolean;
+  /**
+   * CPU and memory of the exporter.
+   * @default - 20m/32Mi requested, 100m/64Mi limit
+   */
+  readonly resources?: ComputeResources;
+}
+
+/** The exporter container, reaching Postgres over the pod's loopback. */
+export function metricsContainer(scope: IConstruct, options: PostgresMetricsOptions, database: string, loginEnv: k8s.EnvVar[]): k8s.Container {
+  return {
+    name: 'metrics',
+    image: options.image.resolve(scope, { allowUnpinned: options.allowUnpinnedImage ?? false }),
+    imagePullPolicy: 'IfNotPresent',
+    ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
+    env: [
+      { name: 'DATA_SOURCE_URI', value: `127.0.0.1:5432/${database}?sslmode=disable` },
+      ...loginEnv,
+    ],
+    resources: renderResources(scope, 'metrics.resources', options.resources
+      ?? { cpuRequest: '20m', memoryRequest: '32Mi', cpuLimit: '100m', memoryLimit: '64Mi' }),
+    // The exporter image runs as nobody, not as the postgres user.
+    securityContext: restrictedContainerSecurityContext(65534),
+    livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 2 },
+    readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2 },
+  };
+}

@@ -1,0 +1,348 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { PostgresBackup, PostgresBackupOptions } from './backup';
+import { CredentialsSource, PostgresCredentials } from './credentials';
+import { metricsContainer, METRICS_PORT, PostgresMetricsOptions } from './metrics';
+import { TypedClaimsStatefulSet } from './stateful-set';
+import { checkDnsLabel, checkInteger, checkQuantity } from '../common/checks';
+import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
+import { objectLabels, selectorLabels, setSyncWave } from '../common/labels';
+import { ComputeResources, renderResources } from '../common/resources';
+import { createServiceAccount } from '../common/service-account';
+import { ValidationError } from '../common/validation-error';
+import { ContainerImage } from '../images/container-image';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
+
+/** The port Postgres listens on. */
+export const POSTGRES_PORT = 5432;
+
+const DATA_MOUNT = '/var/lib/postgresql/data';
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' };
+
+/** Props of {@link Postgres}. */
+export interface PostgresProps {
+  /**
+   * Name of the StatefulSet and client Service; clients connect to this host name.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /** The official `postgres` image (or one built on it), resolved to a digest. */
+  readonly image: ContainerImage;
+  /**
+   * Allow an image referenced by tag. Only for dev.
+   * @default false
+   */
+  readonly allowUnpinnedImage?: boolean;
+  /** The login. Outside dev, reference a Secret created outside git. */
+  readonly credentials: PostgresCredentials;
+  /**
+   * Allow credentials whose password is written into the manifests.
+   * @default false
+   */
+  readonly allowPlaintextCredentials?: boolean;
+  /**
+   * Database created at first start and used by clients.
+   * @default 'app'
+   */
+  readonly database?: string;
+  /**
+   * Size of the data volume.
+   * @default '1Gi'
+   */
+  readonly storageSize?: string;
+  /**
+   * StorageClass of the data volume.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+  /**
+   * CPU and memory of the Postgres container.
+   * @default - 250m/256Mi requested, 1 CPU/1Gi limit
+   */
+  readonly resources?: ComputeResources;
+  /**
+   * UID and GID Postgres runs as; must own the data directory.
+   * @default 70 (the postgres user of the official Alpine image; 999 in the Debian one)
+   */
+  readonly runAsUser?: number;
+  /**
+   * The PodDisruptionBudget. One primary cannot stay up through a drain, so
+   * the default lets drains proceed; use `{ minAvailable: 1 }` to make a
+   * drain wait for an operator.
+   * @default { maxUnavailable: 1 }
+   */
+  readonly disruptionBudget?: DisruptionBudget;
+  /**
+   * A nightly pg_dump CronJob writing to a PersistentVolumeClaim.
+   * @default - no backup
+   */
+  readonly backup?: PostgresBackupOptions;
+  /**
+   * A postgres_exporter sidecar serving Prometheus metrics.
+   * @default - no exporter
+   */
+  readonly metrics?: PostgresMetricsOptions;
+  /**
+   * Argo CD sync wave of the database's objects; connected services get the next wave.
+   * @default 0
+   */
+  readonly syncWave?: number;
+  /**
+   * Value of the `app.kubernetes.io/part-of` label.
+   * @default - none
+   */
+  readonly partOf?: string;
+}
+
+/** Options of {@link Postgres.connectionEnv}. */
+export interface PostgresConnectOptions {
+  /**
+   * libpq `sslmode` the client uses.
+   * @default 'prefer'
+   */
+  readonly sslMode?: 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+}
+
+/**
+ * A single-primary Postgres: StatefulSet with a PVC template, a headless and
+ * a client Service, ServiceAccount, PodDisruptionBudget and a NetworkPolicy
+ * that admits only connected clients, all under "restricted" Pod Security.
+ */
+export class Postgres extends Construct {
+  /** Name of the StatefulSet and the client Service (the host clients use). */
+  public readonly name: string;
+  /** Database clients use. */
+  public readonly database: string;
+  /** Port of the client Service. */
+  public readonly port = POSTGRES_PORT;
+  /** Argo CD sync wave of the database's objects. */
+  public readonly syncWave: number;
+  /** Secret holding the login. */
+  public readonly secretName: string;
+  /** Labels that select the database's pods. */
+  public readonly selectorLabels: Record<string, string>;
+  /** The StatefulSet. */
+  public readonly statefulSet: k8s.KubeStatefulSet;
+
+  private readonly credentials: PostgresCredentials;
+  private readonly clients = new Map<string, Record<string, string>>();
+
+  constructor(scope: Construct, id: string, props: PostgresProps) {
+    super(scope, id);
+    this.name = checkDnsLabel(this, 'name', props.name ?? id);
+    this.database = props.database ?? 'app';
+    if (!DATABASE_NAME.test(this.database)) {
+      ValidationError.fail(this, `database "${this.database}" is not a plain Postgres identifier: use lower-case letters, digits and '_', at most 63, not starting with a digit`);
+    }
+    this.syncWave = checkInteger(this, 'syncWave', props.syncWave ?? 0, -100, 100);
+    const runAsUser = checkInteger(this, 'runAsUser', props.runAsUser ?? 70, 1, 2147483647);
+    const storageSize = checkQuantity(this, 'storageSize', props.storageSize ?? '1Gi');
+    const image = props.image.resolve(this, { allowUnpinned: props.allowUnpinnedImage ?? false });
+
+    const labels = objectLabels({ name: this.name, component: 'database', partOf: props.partOf });
+    this.selectorLabels = selectorLabels({ name: this.name, component: 'database' });
+    this.credentials = props.credentials;
+    this.secretName = this.createOrReferenceSecret(props, labels);
+
+    const serviceAccount = createServiceAccount(this, this.name, labels);
+    const headless = new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: `${this.name}-headless`, labels },
+      spec: {
+        clusterIp: 'None',
+        // Peers of a StatefulSet need DNS before they are ready.
+        publishNotReadyAddresses: true,
+        selector: this.selectorLabels,
+        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+      },
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selectorLabels,
+        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+      },
+    });
+
+    const login = this.loginEnv('POSTGRES_USER', 'POSTGRES_PASSWORD');
+    const containers: k8s.Container[] = [{
+      name: 'postgres',
+      image,
+      imagePullPolicy: 'IfNotPresent',
+      ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
+      env: [
+        ...login,
+        { name: 'POSTGRES_DB', value: this.database },
+        // A subdirectory, because the volume's root may hold lost+found, which initdb refuses.
+        { name: 'PGDATA', value: `${DATA_MOUNT}/pgdata` },
+      ],
+      resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES),
+      securityContext: restrictedContainerSecurityContext(),
+      startupProbe: pgIsReady({ periodSeconds: 5, failureThreshold: 60 }),
+      readinessProbe: pgIsReady({ periodSeconds: 10, failureThreshold: 3 }),
+      livenessProbe: pgIsReady({ periodSeconds: 20, failureThreshold: 6 }),
+      volumeMounts: [
+        { name: 'data', mountPath: DATA_MOUNT },
+        { name: 'run', mountPath: '/var/run/postgresql' },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'shm', mountPath: '/dev/shm' },
+      ],
+    }];
+    if (props.metrics) {
+      containers.push(metricsContainer(this, props.metrics, this.database, this.loginEnv('DATA_SOURCE_USER', 'DATA_SOURCE_PASS')));
+    }
+
+    this.statefulSet = new TypedClaimsStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels },
+      spec: {
+        serviceName: headless.name,
+        replicas: 1,
+        selector: { matchLabels: this.selectorLabels },
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: serviceAccount.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            // Postgres's smart shutdown checkpoints before exiting.
+            terminationGracePeriodSeconds: 60,
+            securityContext: restrictedPodSecurityContext({ runAsUser }),
+            containers,
+            volumes: [
+              { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('256Mi') } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data', labels },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(props.storageClassName ? { storageClassName: checkDnsLabel(this, 'storageClassName', props.storageClassName) } : {}),
+            resources: { requests: { storage: k8s.Quantity.fromString(storageSize) } },
+          },
+        }],
+      },
+    });
+
+    new PodDisruptionBudget(this, 'DisruptionBudget', {
+      name: this.name,
+      labels,
+      selector: this.selectorLabels,
+      budget: props.disruptionBudget ?? { maxUnavailable: 1 },
+    });
+
+    if (props.backup) {
+      const backup = new PostgresBackup(this, 'Backup', {
+        ...props.backup,
+        databaseName: this.name,
+        database: this.database,
+        image,
+        runAsUser,
+        labels,
+        loginEnv: this.loginEnv('PGUSER', 'PGPASSWORD'),
+      });
+      this.allowClientsFrom('backup', backup.selectorLabels);
+    }
+
+    this.createNetworkPolicy(labels, props.metrics !== undefined);
+    setSyncWave(this, this.syncWave);
+  }
+
+  /**
+   * Environment variables that connect a libpq client (pgx, psql) to this
+   * database; the login comes from Secret references.
+   */
+  public connectionEnv(options: PostgresConnectOptions = {}): k8s.EnvVar[] {
+    return [
+      { name: 'PGHOST', value: this.name },
+      { name: 'PGPORT', value: String(this.port) },
+      { name: 'PGDATABASE', value: this.database },
+      ...this.loginEnv('PGUSER', 'PGPASSWORD'),
+      { name: 'PGSSLMODE', value: options.sslMode ?? 'prefer' },
+    ];
+  }
+
+  /**
+   * Lets pods with `labels` reach the database port through the NetworkPolicy.
+   * @param id distinguishes clients; each may be added once
+   */
+  public allowClientsFrom(id: string, labels: Record<string, string>): void {
+    if (this.clients.has(id)) {
+      ValidationError.fail(this, `client "${id}" is already allowed; connect each service once`);
+    }
+    this.clients.set(id, { ...labels });
+  }
+
+  private loginEnv(userVar: string, passwordVar: string): k8s.EnvVar[] {
+    const ref = (key: string) => ({ secretKeyRef: { name: this.secretName, key } });
+    return [
+      { name: userVar, valueFrom: ref(this.credentials.usernameKey) },
+      { name: passwordVar, valueFrom: ref(this.credentials.passwordKey) },
+    ];
+  }
+
+  private createOrReferenceSecret(props: PostgresProps, labels: Record<string, string>): string {
+    const credentials = props.credentials;
+    if (credentials.source === CredentialsSource.EXISTING_SECRET) {
+      return checkDnsLabel(this, 'credentials secretName', credentials.secretName!);
+    }
+    if (!props.allowPlaintextCredentials) {
+      ValidationError.fail(this, 'credentials are a plaintext password, which would be committed to git; '
+        + 'reference a Secret created outside git with PostgresCredentials.fromExistingSecret(), '
+        + 'or set allowPlaintextCredentials only for a dev environment');
+    }
+    const plain = credentials.plaintext!;
+    if (plain.password.length < 8) {
+      ValidationError.fail(this, 'dev password is shorter than 8 characters');
+    }
+    const name = `${this.name}-dev-credentials`;
+    new k8s.KubeSecret(this, 'DevCredentials', {
+      metadata: {
+        name,
+        labels: { ...labels, 'acme.io/dev-only': 'true' },
+        annotations: { 'acme.io/warning': 'DEV ONLY: plaintext password committed to git; never use outside dev' },
+      },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { [credentials.usernameKey]: plain.username, [credentials.passwordKey]: plain.password },
+    });
+    return name;
+  }
+
+  private createNetworkPolicy(labels: Record<string, string>, metrics: boolean): void {
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: this.name, labels },
+      spec: {
+        podSelector: { matchLabels: this.selectorLabels },
+        policyTypes: ['Ingress'],
+        ingress: Lazy.any({
+          produce: () => {
+            const rules: k8s.NetworkPolicyIngressRule[] = [];
+            // A rule with no peers would admit everyone, so a database without clients admits no one.
+            if (this.clients.size > 0) {
+              rules.push({
+                from: [...this.clients.values()].map(matchLabels => ({ podSelector: { matchLabels } })),
+                ports: [{ port: k8s.IntOrString.fromNumber(POSTGRES_PORT), protocol: 'TCP' }],
+              });
+            }
+            if (metrics) {
+              rules.push({ ports: [{ port: k8s.IntOrString.fromNumber(METRICS_PORT), protocol: 'TCP' }] });
+            }
+            return rules;
+          },
+        }),
+      },
+    });
+  }
+}
+
+function pgIsReady(timing: { periodSeconds: number; failureThreshold: number }): k8s.Probe {
+  // Probes run without a shell and the kubelet does not expand $(VAR) in them.
+  return { exec: { command: ['pg_isready', '--host=127.0.0.1', `--port=${POSTGRES_PORT}`] }, timeoutSeconds: 5, ...timing };
+}

@@ -1,0 +1,271 @@
+import { createHash } from 'crypto';
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { HorizontalAutoscaling, renderAutoscaler } from './autoscaling';
+import { checkAbsolutePath, checkDnsLabel, checkEnvName, checkHttpPath, checkInteger, checkPort } from '../common/checks';
+import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
+import { ComponentLabels, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
+import { ComputeResources, renderResources } from '../common/resources';
+import { createServiceAccount } from '../common/service-account';
+import { ValidationError } from '../common/validation-error';
+import { ContainerImage } from '../images/container-image';
+import { PostgresConnectOptions, Postgres } from '../postgres/postgres';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
+
+/** The environment variable the Go service reads its listen port from. */
+export const PORT_ENV = 'PORT';
+
+/** Props of {@link GoWebService}. */
+export interface GoWebServiceProps {
+  /**
+   * Name of every object (Deployment, Service, ...) and the `app.kubernetes.io/name` label.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /** The service's image; resolved to `repository@sha256:<digest>`. */
+  readonly image: ContainerImage;
+  /**
+   * Allow an image referenced by tag. Only for dev: a tag can move under a running Deployment.
+   * @default false
+   */
+  readonly allowUnpinnedImage?: boolean;
+  /**
+   * Pod count. Ignored for scaling when `autoscaling` is set (the autoscaler owns it).
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Port the service listens on, passed to it as `PORT`.
+   * @default 8080
+   */
+  readonly containerPort?: number;
+  /**
+   * Port of the ClusterIP Service.
+   * @default 80
+   */
+  readonly servicePort?: number;
+  /**
+   * Liveness path: answers 200 while the process is healthy.
+   * @default '/healthz'
+   */
+  readonly livenessPath?: string;
+  /**
+   * Readiness path: answers 200 only when the service can serve (its database answers).
+   * @default '/readyz'
+   */
+  readonly readinessPath?: string;
+  /**
+   * CPU and memory of the container.
+   * @default - 100m/128Mi requested, 500m/256Mi limit
+   */
+  readonly resources?: ComputeResources;
+  /**
+   * Plain configuration, rendered into a ConfigMap and passed as environment
+   * variables. Never put secrets here: use `secretEnv`.
+   * @default - only PORT
+   */
+  readonly env?: Record<string, string>;
+  /**
+   * Environment variables read from existing Secrets.
+   * @default - none
+   */
+  readonly secretEnv?: Record<string, SecretKeyRef>;
+  /**
+   * Seconds between SIGTERM and SIGKILL; the service drains requests in between.
+   * @default 30
+   */
+  readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Add a HorizontalPodAutoscaler.
+   * @default - no autoscaler, fixed `replicas`
+   */
+  readonly autoscaling?: HorizontalAutoscaling;
+  /**
+   * The PodDisruptionBudget.
+   * @default { maxUnavailable: 1 }
+   */
+  readonly disruptionBudget?: DisruptionBudget;
+  /**
+   * Non-zero UID (and GID) the service runs as.
+   * @default 65532 (the nonroot user of distroless and ko images)
+   */
+  readonly runAsUser?: number;
+  /**
+   * Directories the service may write to despite the read-only root
+   * filesystem; each gets an emptyDir.
+   * @default ['/tmp']
+   */
+  readonly writablePaths?: string[];
+  /**
+   * Value of the `app.kubernetes.io/part-of` label.
+   * @default - none
+   */
+  readonly partOf?: string;
+}
+
+/** A key of an existing Secret. */
+export interface SecretKeyRef {
+  /** Secret name. */
+  readonly secretName: string;
+  /** Key inside the Secret. */
+  readonly key: string;
+}
+
+const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' };
+
+/**
+ * A stateless Go HTTP service: Deployment, ClusterIP Service, ServiceAccount,
+ * ConfigMap, PodDisruptionBudget and optionally a HorizontalPodAutoscaler,
+ * with a pod spec that meets the "restricted" Pod Security Standard.
+ */
+export class GoWebService extends Construct {
+  /** Name shared by the Deployment, Service and ServiceAccount. */
+  public readonly name: string;
+  /** Port of the ClusterIP Service. */
+  public readonly servicePort: number;
+  /** Port the container listens on. */
+  public readonly containerPort: number;
+  /** Labels that select this service's pods. */
+  public readonly selectorLabels: Record<string, string>;
+  /** The Deployment. */
+  public readonly deployment: k8s.KubeDeployment;
+  /** The ClusterIP Service. */
+  public readonly service: k8s.KubeService;
+
+  private readonly envVars: k8s.EnvVar[] = [];
+  private connectedDatabase?: Postgres;
+
+  constructor(scope: Construct, id: string, props: GoWebServiceProps) {
+    super(scope, id);
+    this.name = checkDnsLabel(this, 'name', props.name ?? id);
+    this.containerPort = checkPort(this, 'containerPort', props.containerPort ?? 8080);
+    this.servicePort = checkPort(this, 'servicePort', props.servicePort ?? 80);
+    const replicas = checkInteger(this, 'replicas', props.replicas ?? 2, 0, 1000);
+    const grace = checkInteger(this, 'terminationGracePeriodSeconds', props.terminationGracePeriodSeconds ?? 30, 1, 3600);
+    const runAsUser = checkInteger(this, 'runAsUser', props.runAsUser ?? 65532, 1, 2147483647);
+    const livenessPath = checkHttpPath(this, 'livenessPath', props.livenessPath ?? '/healthz');
+    const readinessPath = checkHttpPath(this, 'readinessPath', props.readinessPath ?? '/readyz');
+    const writablePaths = (props.writablePaths ?? ['/tmp']).map(p => checkAbsolutePath(this, 'writablePaths', p));
+    const image = props.image.resolve(this, { allowUnpinned: props.allowUnpinnedImage ?? false });
+
+    const componentLabels: ComponentLabels = { name: this.name, component: 'web', partOf: props.partOf };
+    const labels = objectLabels(componentLabels);
+    this.selectorLabels = selectorLabels(componentLabels);
+
+    const config = this.createConfigMap(labels, props.env ?? {});
+    for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
+      this.addEnv({ name, valueFrom: { secretKeyRef: { name: checkDnsLabel(this, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } });
+    }
+    const serviceAccount = createServiceAccount(this, this.name, labels);
+
+    const volumes = writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: this.name, labels },
+      spec: {
+        ...(props.autoscaling ? {} : { replicas }),
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: this.selectorLabels },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          metadata: {
+            labels,
+            // Rolls the pods when the configuration changes; ConfigMap edits alone do not.
+            annotations: { 'checksum/config': config.checksum },
+          },
+          spec: {
+            serviceAccountName: serviceAccount.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: grace,
+            securityContext: restrictedPodSecurityContext({ runAsUser }),
+            topologySpreadConstraints: [{
+              maxSkew: 1,
+              topologyKey: 'kubernetes.io/hostname',
+              whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: this.selectorLabels },
+            }],
+            containers: [{
+              name: 'app',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              ports: [{ name: 'http', containerPort: this.containerPort, protocol: 'TCP' }],
+              envFrom: [{ configMapRef: { name: config.name } }],
+              env: Lazy.any({ produce: () => (this.envVars.length ? this.envVars : undefined) }),
+              resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES),
+              securityContext: restrictedContainerSecurityContext(),
+              startupProbe: httpProbe(livenessPath, { periodSeconds: 2, failureThreshold: 30 }),
+              livenessProbe: httpProbe(livenessPath, { periodSeconds: 10, failureThreshold: 3 }),
+              readinessProbe: httpProbe(readinessPath, { periodSeconds: 5, failureThreshold: 3 }),
+              volumeMounts: volumes.map(v => ({ name: v.name, mountPath: v.mountPath })),
+            }],
+            volumes: volumes.map(v => ({ name: v.name, emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } })),
+          },
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selectorLabels,
+        ports: [{ name: 'http', port: this.servicePort, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+
+    new PodDisruptionBudget(this, 'DisruptionBudget', {
+      name: this.name,
+      labels,
+      selector: this.selectorLabels,
+      budget: props.disruptionBudget ?? { maxUnavailable: 1 },
+    });
+
+    if (props.autoscaling) {
+      renderAutoscaler(this, { name: this.name, labels, deploymentName: this.name, autoscaling: props.autoscaling });
+    }
+  }
+
+  /**
+   * Connects the service to `database` in one call: the libpq connection
+   * variables (credentials from Secret references, never literals), a
+   * NetworkPolicy rule that admits this service's pods to the database port,
+   * and sync waves that make Argo CD apply the database first.
+   */
+  public connectToPostgres(database: Postgres, options: PostgresConnectOptions = {}): void {
+    if (this.connectedDatabase) {
+      ValidationError.fail(this, `is already connected to ${this.connectedDatabase.node.path}; a service connects to one database`);
+    }
+    this.connectedDatabase = database;
+    for (const env of database.connectionEnv(options)) this.addEnv(env);
+    database.allowClientsFrom(this.name, this.selectorLabels);
+    setSyncWave(this, database.syncWave + 1);
+  }
+
+  /** Adds an environment variable to the container; names must be unique. */
+  public addEnv(env: k8s.EnvVar): void {
+    checkEnvName(this, env.name);
+    if (this.envVars.some(e => e.name === env.name)) {
+      ValidationError.fail(this, `environment variable "${env.name}" is set twice; remove one of the definitions`);
+    }
+    this.envVars.push(env);
+  }
+
+  private createConfigMap(labels: Record<string, string>, env: Record<string, string>): { name: string; checksum: string } {
+    if (Object.prototype.hasOwnProperty.call(env, PORT_ENV)) {
+      ValidationError.fail(this, `env sets ${PORT_ENV}="${env[PORT_ENV]}", but the port comes from containerPort; set containerPort instead`);
+    }
+    const data: Record<string, string> = { [PORT_ENV]: String(this.containerPort) };
+    for (const name of Object.keys(env).sort()) {
+      data[checkEnvName(this, name)] = env[name];
+    }
+    const name = `${this.name}-config`;
+    new k8s.KubeConfigMap(this, 'Config', { metadata: { name, labels }, data });
+    const checksum = createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
+    return { name, checksum };
+  }
+}
+
+function httpProbe(path: string, timing: { periodSeconds: number; failureThreshold: number }): k8s.Probe {
+  return { httpGet: { path, port: k8s.IntOrString.fromString('http') }, timeoutSeconds: 2, ...timing };
+}

@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Chart, Testing } from 'cdk8s';
+import {
+  ArgoCdApplication, ArgoCdProject, checkUniqueObjects, ContainerImage, GoWebService, ImageLock, Postgres,
+  PostgresCredentials, ValidationError,
+} from '../src';
+import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE, testLock } from './support/fixtures';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-inputs-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function lockFile(name: string, text: string): ImageLock {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, text);
+  return ImageLock.fromFile(file);
+}
+
+const web = (chart: Chart, props: Partial<ConstructorParameters<typeof GoWebService>[2]> = {}) =>
+  new GoWebService(chart, 'todo', { image: APP_IMAGE, ...props });
+const db = (chart: Chart, props: Partial<ConstructorParameters<typeof Postgres>[2]> = {}) =>
+  new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET, ...props });
+const argoApp = (chart: Chart, props: Partial<ConstructorParameters<typeof ArgoCdApplication>[2]> = {}) =>
+  new ArgoCdApplication(chart, 'app', { repoUrl: 'https://git.test/acme/gitops.git', path: 'dist/prod', destinationNamespace: 'todo-prod', ...props });
+
+/** [what, build, construct path the error names, bad value it quotes] */
+const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
+  ['name with upper case and underscore', c => web(c, { name: 'Todo_App' }), 'test/todo', 'Todo_App'],
+  ['name longer than 63 characters', c => web(c, { name: 'a'.repeat(64) }), 'test/todo', 'a'.repeat(64)],
+  ['container port above 65535', c => web(c, { containerPort: 70000 }), 'test/todo', '70000'],
+  ['service port 0', c => web(c, { servicePort: 0 }), 'test/todo', 'servicePort 0'],
+  ['negative replicas', c => web(c, { replicas: -1 }), 'test/todo', 'replicas -1'],
+  ['fractional replicas', c => web(c, { replicas: 1.5 }), 'test/todo', 'replicas 1.5'],
+  ['health path without leading slash', c => web(c, { livenessPath: 'healthz' }), 'test/todo', '"healthz"'],
+  ['invalid environment variable name', c => web(c, { env: { '1BAD': 'x' } }), 'test/todo', '1BAD'],
+  ['PORT set through env', c => web(c, { env: { PORT: '9090' } }), 'test/todo', 'PORT="9090"'],
+  ['CPU request that is not a quantity', c => web(c, { resources: { cpuRequest: 'lots', memoryRequest: '1Gi', cpuLimit: '1', memoryLimit: '1Gi' } }), 'test/todo', '"lots"'],
+  ['autoscaling max below min', c => web(c, { autoscaling: { minReplicas: 5, maxReplicas: 2 } }), 'test/todo', 'maxReplicas 2'],
+  ['disruption budget with both fields', c => web(c, { disruptionBudget: { maxUnavailable: 1, minAvailable: 1 } }), 'test/todo/DisruptionBudget', '"minAvailable":1'],
+  ['image repository with upper case', c => web(c, { image: ContainerImage.fromDigest('ghcr.io/acme/Todo', digestOf('x')) }), 'test/todo', 'ghcr.io/acme/Todo'],
+  ['malformed digest', c => web(c, { image: ContainerImage.fromDigest('ghcr.io/acme/todo', 'sha256:1234') }), 'test/todo', 'sha256:1234'],
+  ['image by tag where digests are required', c => web(c, { image: ContainerImage.fromTag('ghcr.io/acme/todo', 'latest') }), 'test/todo', 'ghcr.io/acme/todo:latest'],
+  ['prod image missing from the lock', c => web(c, { image: ContainerImage.fromLock(testLock(), 'missing-image') }), 'test/todo', '"missing-image"'],
+  ['corrupt lock file', c => web(c, { image: ContainerImage.fromLock(lockFile('corrupt.json', '{"version": 1, "images": {'), 'todo') }), 'test/todo', 'corrupt.json'],
+  ['lock of an unknown version', c => web(c, { image: ContainerImage.fromLock(lockFile('v9.json', '{"version": 9, "images": {}}'), 'todo') }), 'test/todo', '"version" is 9'],
+  ['lock entry with a malformed digest', c => web(c, {
+    image: ContainerImage.fromLock(lockFile('bad-digest.json', JSON.stringify({ version: 1, images: { todo: { repository: 'ghcr.io/acme/todo', digest: 'md5:abc', builder: 'ko' } } })), 'todo'),
+  }), 'test/todo', 'md5:abc'],
+  ['plaintext password outside dev', c => db(c, { credentials: PostgresCredentials.devOnlyPlaintext({ password: 'hunter22hunter22' }) }), 'test/db', 'plaintext password'],
+  ['dev password too short', c => db(c, { allowPlaintextCredentials: true, credentials: PostgresCredentials.devOnlyPlaintext({ password: 'short' }) }), 'test/db', 'shorter than 8'],
+  ['Secret name with underscore', c => db(c, { credentials: PostgresCredentials.fromExistingSecret('db_login') }), 'test/db', 'db_login'],
+  ['database name with a dash', c => db(c, { database: 'my-db' }), 'test/db', '"my-db"'],
+  ['storage size that is not a quantity', c => db(c, { storageSize: '1 GB' }), 'test/db', '"1 GB"'],
+  ['backup schedule that is not cron', c => db(c, { backup: { schedule: 'daily' } }), 'test/db/Backup', '"daily"'],
+  ['UID 0', c => db(c, { runAsUser: 0 }), 'test/db', 'runAsUser 0'],
+  ['connecting one service twice', c => { const d = db(c); const w = web(c); w.connectToPostgres(d); w.connectToPostgres(d); }, 'test/todo', 'test/db'],
+  ['duplicate environment variable', c => { const w = web(c); w.addEnv({ name: 'A', value: '1' }); w.addEnv({ name: 'A', value: '2' }); }, 'test/todo', '"A"'],
+  ['two services with the same object name', c => { web(c); new GoWebService(c, 'todo2', { image: APP_IMAGE, name: 'todo' }); checkUniqueObjects(c); }, 'test/todo2/', 'ConfigMap "todo-config"'],
+  ['duplicate construct id', c => { web(c); web(c); }, 'test', "'todo'"],
+  ['Argo CD repoUrl that is not a git URL', c => argoApp(c, { repoUrl: 'not a url' }), 'test/app', '"not a url"'],
+  ['Argo CD path escaping the repository', c => argoApp(c, { path: '../secrets' }), 'test/app', '"../secrets"'],
+  ['Argo CD destination namespace with upper case', c => argoApp(c, { destinationNamespace: 'Prod' }), 'test/app', '"Prod"'],
+  ['AppProject without destinations', c => new ArgoCdProject(c, 'proj', { sourceRepos: ['https://git.test/a/b.git'], destinations: [] }), 'test/proj', 'destinations is empty'],
+];
+
+describe('bad input gives a clear error naming the construct path and the bad value', () => {
+  test('the catalogue has at least 20 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(20));
+
+  test.each(CASES)('%s', (_what, build, constructPath, badValue) => {
+    const chart = Testing.chart();
+    let error: Error | undefined;
+    try {
+      build(chart);
+      Testing.synth(chart);
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error).toBeDefined();
+    expect(error!.message).toContain(constructPath);
+    expect(error!.message).toContain(badValue);
+    if (error instanceof ValidationError) expect(error.message.startsWith(`${error.constructPath}: `)).toBe(true);
+  });
+});

@@ -1,0 +1,140 @@
+import { GoWebService, Postgres, SYNC_WAVE_ANNOTATION } from '../src';
+import { APP_IMAGE, EXISTING_SECRET, PG_IMAGE } from './support/fixtures';
+import { restrictedViolations } from './support/pod-security';
+import { SchemaValidator } from './support/schema';
+import { container, only, synthChart } from './support/synth';
+
+const schema = new SchemaValidator();
+
+describe('GoWebService defaults', () => {
+  const objects = synthChart(chart => new GoWebService(chart, 'todo', { image: APP_IMAGE }));
+  const deployment = only(objects, 'Deployment', 'todo');
+  const pod = deployment.spec.template.spec;
+  const app = container(pod, 'app');
+
+  test('snapshot', () => expect(objects).toMatchSnapshot());
+
+  test('emits exactly the expected objects, all schema-valid', () => {
+    expect(objects.map(o => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/todo-config', 'Deployment/todo', 'PodDisruptionBudget/todo', 'Service/todo', 'ServiceAccount/todo',
+    ]);
+    for (const o of objects) expect(schema.errors(o)).toEqual([]);
+  });
+
+  test('pod meets the restricted Pod Security Standard', () => {
+    expect(restrictedViolations(pod)).toEqual([]);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(app.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  test('a writable /tmp comes from an emptyDir', () => {
+    const mount = app.volumeMounts.find((m: any) => m.mountPath === '/tmp');
+    expect(pod.volumes.find((v: any) => v.name === mount.name).emptyDir).toBeDefined();
+  });
+
+  test('no service account token is mounted', () => {
+    expect(only(objects, 'ServiceAccount').automountServiceAccountToken).toBe(false);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('todo');
+  });
+
+  test('probes hit the health paths on the named http port', () => {
+    expect(app.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(app.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(app.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(app.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+  });
+
+  test('PORT reaches the container from the ConfigMap', () => {
+    expect(only(objects, 'ConfigMap').data).toEqual({ PORT: '8080' });
+    expect(app.envFrom).toEqual([{ configMapRef: { name: 'todo-config' } }]);
+  });
+
+  test('requests and limits are set; termination is graceful; 2 replicas', () => {
+    expect(app.resources.requests).toEqual({ cpu: '100m', memory: '128Mi' });
+    expect(app.resources.limits).toEqual({ cpu: '500m', memory: '256Mi' });
+    expect(pod.terminationGracePeriodSeconds).toBe(30);
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+  });
+
+  test('image is pinned by digest', () => {
+    expect(app.image).toMatch(/^registry\.test\/acme\/todo@sha256:[a-f0-9]{64}$/);
+  });
+
+  test('Service and PDB select the pods', () => {
+    const labels = pod.metadata?.labels ?? deployment.spec.template.metadata.labels;
+    const svc = only(objects, 'Service');
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    for (const selector of [svc.spec.selector, only(objects, 'PodDisruptionBudget').spec.selector.matchLabels]) {
+      for (const [k, v] of Object.entries(selector)) expect(labels[k]).toBe(v);
+    }
+    expect(only(objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+});
+
+describe('GoWebService options', () => {
+  test('autoscaling adds an HPA and leaves replicas to it', () => {
+    const objects = synthChart(chart => new GoWebService(chart, 'todo', {
+      image: APP_IMAGE, autoscaling: { minReplicas: 3, maxReplicas: 9, targetCpuUtilization: 60 },
+    }));
+    const hpa = only(objects, 'HorizontalPodAutoscaler');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec).toMatchObject({ minReplicas: 3, maxReplicas: 9, scaleTargetRef: { kind: 'Deployment', name: 'todo' } });
+    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(60);
+    expect(only(objects, 'Deployment').spec.replicas).toBeUndefined();
+    expect(schema.errors(hpa)).toEqual([]);
+  });
+
+  test('config changes roll the pods through the checksum annotation', () => {
+    const checksum = (env: Record<string, string>) => only(synthChart(chart => new GoWebService(chart, 'todo', { image: APP_IMAGE, env })), 'Deployment')
+      .spec.template.metadata.annotations['checksum/config'];
+    expect(checksum({ A: '1' })).toBe(checksum({ A: '1' }));
+    expect(checksum({ A: '1' })).not.toBe(checksum({ A: '2' }));
+  });
+
+  test('secretEnv references Secrets without copying values', () => {
+    const objects = synthChart(chart => new GoWebService(chart, 'todo', {
+      image: APP_IMAGE, secretEnv: { API_KEY: { secretName: 'api', key: 'key' } },
+    }));
+    expect(container(only(objects, 'Deployment').spec.template.spec, 'app').env)
+      .toEqual([{ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'api', key: 'key' } } }]);
+  });
+});
+
+describe('connectToPostgres', () => {
+  const objects = synthChart(chart => {
+    const db = new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET });
+    new GoWebService(chart, 'todo', { image: APP_IMAGE }).connectToPostgres(db);
+  });
+  const app = container(only(objects, 'Deployment').spec.template.spec, 'app');
+
+  test('sets the libpq variables, credentials only by Secret reference', () => {
+    const env = Object.fromEntries(app.env.map((e: any) => [e.name, e]));
+    expect(env.PGHOST.value).toBe('db');
+    expect(env.PGPORT.value).toBe('5432');
+    expect(env.PGDATABASE.value).toBe('app');
+    expect(env.PGUSER.valueFrom.secretKeyRef).toEqual({ name: 'db-login', key: 'username' });
+    expect(env.PGPASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'db-login', key: 'password' });
+    expect(env.PGPASSWORD.value).toBeUndefined();
+  });
+
+  test('the NetworkPolicy admits only the service pods to the Postgres port', () => {
+    const policy = only(objects, 'NetworkPolicy');
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toEqual([{
+      from: [{ podSelector: { matchLabels: only(objects, 'Deployment').spec.selector.matchLabels } }],
+      ports: [{ port: 5432, protocol: 'TCP' }],
+    }]);
+    expect(policy.spec.podSelector.matchLabels).toEqual(only(objects, 'StatefulSet').spec.selector.matchLabels);
+  });
+
+  test('Argo CD applies the database before the service', () => {
+    const wave = (o: any) => Number(o.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
+    const db = objects.filter(o => o.metadata.labels?.['app.kubernetes.io/component'] === 'database');
+    const web = objects.filter(o => o.metadata.labels?.['app.kubernetes.io/component'] === 'web');
+    expect(db.length).toBeGreaterThan(3);
+    expect(web.length).toBeGreaterThan(3);
+    for (const d of db) for (const w of web) expect(wave(d)).toBeLessThan(wave(w));
+  });
+});

@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv, { ValidateFunction } from 'ajv';
+import * as YAML from 'yaml';
+
+/** ../shared beside the project root, where the schemas and CRDs are read from. */
+export const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
+const K8S_DEFINITIONS = path.join(SHARED, 'schemas', 'k8s-v1.27.0', '_definitions.json');
+const ARGO_CD_CRDS = path.join(SHARED, 'crds', 'argo-cd-v3.5.1');
+
+type Schema = Record<string, any>;
+
+/**
+ * Unknown fields are silently dropped by the API server, so a typo would
+ * pass a plain schema check: close every object schema that lists its properties.
+ */
+function closeObjects(schema: Schema): Schema {
+  if (Array.isArray(schema)) return schema.map(closeObjects) as unknown as Schema;
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? mapValues(v, closeObjects) : closeObjects(v);
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+function mapValues(o: Schema, f: (s: Schema) => Schema): Schema {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+}
+
+/** Validates Kubernetes objects against the 1.27 API schema and the Argo CD CRD schemas. */
+export class SchemaValidator {
+  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  private readonly byGvk = new Map<string, ValidateFunction>();
+
+  constructor() {
+    const definitions = closeObjects(JSON.parse(fs.readFileSync(K8S_DEFINITIONS, 'utf-8')).definitions);
+    this.ajv.addSchema({ $id: 'k8s', definitions });
+    for (const [name, def] of Object.entries(definitions)) {
+      for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
+        const key = gvkKey(gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version, gvk.kind);
+        if (!this.byGvk.has(key)) this.byGvk.set(key, this.ajv.getSchema(`k8s#/definitions/${name}`)!);
+      }
+    }
+    for (const file of fs.readdirSync(ARGO_CD_CRDS).filter(f => f !== 'applicationset-crd.yaml')) {
+      const crd = YAML.parse(fs.readFileSync(path.join(ARGO_CD_CRDS, file), 'utf-8'));
+      for (const version of crd.spec.versions) {
+        const schema = closeObjects(version.schema.openAPIV3Schema);
+        // CRD schemas leave metadata open; the API server checks it against ObjectMeta.
+        schema.properties.metadata = { $ref: 'k8s#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' };
+        this.byGvk.set(gvkKey(`${crd.spec.group}/${version.name}`, crd.spec.names.kind), this.ajv.compile(schema));
+      }
+    }
+  }
+
+  /** Returns the schema errors of `obj`, or an empty list; an unknown kind is an error too. */
+  public errors(obj: any): string[] {
+    const validate = this.byGvk.get(gvkKey(obj.apiVersion, obj.kind));
+    if (!validate) return [`no schema for ${obj.apiVersion} ${obj.kind}`];
+    if (validate(obj)) return [];
+    return (validate.errors ?? []).map(e => `${obj.kind}/${obj.metadata?.name}${e.instancePath}: ${e.message} ${JSON.stringify(e.params)}`);
+  }
+}
+
+function gvkKey(apiVersion: string, kind: string): string {
+  return `${apiVersion}|${kind}`;
+}
