@@ -21,7 +21,7 @@ function snapshotTree(dir: string): Record<string, string> {
 
 const first = path.join(tmp, 'first');
 const second = path.join(tmp, 'second');
-synthesizeAll({ outdir: first, environments: ENVIRONMENTS, lock: LOCK });
+synthesizeAll({ outdir: first, helmDir: path.join(tmp, 'helm'), environments: ENVIRONMENTS, lock: LOCK });
 synthesizeAll({ outdir: second, environments: ENVIRONMENTS, lock: LOCK });
 const manifests = readManifests(first);
 const envDirs = ENVIRONMENTS.map(e => e.name);
@@ -38,6 +38,21 @@ describe('the synthesized GitOps tree', () => {
 
   test('the committed dist/ equals a fresh synth (run `npm run synth` and commit)', () => {
     expect(snapshotTree(COMMITTED)).toEqual(snapshotTree(first));
+  });
+
+  test('the committed Helm chart equals a fresh synth and sits outside dist/', () => {
+    expect(snapshotTree(path.join(ROOT, 'helm', 'todo'))).toEqual(snapshotTree(path.join(tmp, 'helm')));
+    expect(listFiles(COMMITTED).some(f => f.includes('Chart.yaml'))).toBe(false);
+  });
+
+  test('the Helm chart templates image, replicas, resources and storage from per-environment values', () => {
+    const prod = fs.readFileSync(path.join(tmp, 'helm', 'templates', 'prod.yaml'), 'utf-8');
+    for (const value of ['web.image', 'web.resources.limits.memory', 'web.autoscaling.maxReplicas', 'database.image', 'database.storageSize']) {
+      expect(prod).toContain(`{{ .Values.${value} | toJson }}`);
+    }
+    const dev = fs.readFileSync(path.join(tmp, 'helm', 'templates', 'dev.yaml'), 'utf-8');
+    expect(dev).toContain('{{ .Values.web.replicas | toJson }}');
+    expect(fs.readFileSync(path.join(tmp, 'helm', 'values.yaml'), 'utf-8')).toContain('environment: prod');
   });
 
   test('has no timestamps or generated hashes in names', () => {
