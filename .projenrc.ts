@@ -74,6 +74,15 @@ project.addTask('synth', {
   description: 'Synthesize every environment into dist/ (atomic: a failure leaves dist/ as it was)',
   exec: 'ts-node src/main.ts',
 });
+project.addTask('build:image', {
+  description: 'Build the app image with ko, kaniko or buildah, pin its digest in images.lock.json, re-synthesize',
+  exec: 'ts-node src/build/cli.ts',
+  receiveArgs: true,
+});
+project.addTask('test:e2e', {
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres',
+  exec: 'ts-node test/e2e/image-build.ts',
+});
 project.addTask('bench', {
   description: 'Measure synth wall time and peak memory (figures go in the README)',
   exec: 'ts-node test/bench/bench.ts',

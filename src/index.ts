@@ -18,6 +18,9 @@ export * from './postgres/credentials';
 export * from './postgres/backup';
 export * from './postgres/metrics';
 
+// Building images inside a cluster
+export * from './build/kaniko-build-job';
+
 // Argo CD
 export * from './argocd/application';
 export * from './argocd/project';

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { ImageLock } from '../src';
 import { podSpecsOf, restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
-import { listFiles, readManifests } from './support/synth';
+import { listFiles, readManifests, snapshotTree } from './support/synth';
 import { ENVIRONMENTS, GITOPS } from '../src/app/environments';
 import { synthesizeAll } from '../src/app/synth';
 
@@ -14,10 +14,6 @@ const COMMITTED = path.join(ROOT, 'dist');
 const LOCK = ImageLock.fromFile(path.join(ROOT, 'images.lock.json'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'app-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function snapshotTree(dir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(dir).map(f => [path.relative(dir, f), fs.readFileSync(f, 'utf-8')]));
-}
 
 const first = path.join(tmp, 'first');
 const second = path.join(tmp, 'second');

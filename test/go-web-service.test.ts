@@ -16,7 +16,7 @@ describe('GoWebService defaults', () => {
 
   test('emits exactly the expected objects, all schema-valid', () => {
     expect(objects.map(o => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      'ConfigMap/todo-config', 'Deployment/todo', 'PodDisruptionBudget/todo', 'Service/todo', 'ServiceAccount/todo',
+      'ConfigMap/todo-config', 'Deployment/todo', 'NetworkPolicy/todo', 'PodDisruptionBudget/todo', 'Service/todo', 'ServiceAccount/todo',
     ]);
     for (const o of objects) expect(schema.errors(o)).toEqual([]);
   });
@@ -51,8 +51,8 @@ describe('GoWebService defaults', () => {
   });
 
   test('requests and limits are set; termination is graceful; 2 replicas', () => {
-    expect(app.resources.requests).toEqual({ cpu: '100m', memory: '128Mi' });
-    expect(app.resources.limits).toEqual({ cpu: '500m', memory: '256Mi' });
+    expect(app.resources.requests).toEqual({ 'cpu': '100m', 'memory': '128Mi', 'ephemeral-storage': '256Mi' });
+    expect(app.resources.limits).toEqual({ 'cpu': '500m', 'memory': '256Mi', 'ephemeral-storage': '256Mi' });
     expect(pod.terminationGracePeriodSeconds).toBe(30);
     expect(deployment.spec.replicas).toBe(2);
     expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
@@ -60,6 +60,15 @@ describe('GoWebService defaults', () => {
 
   test('image is pinned by digest', () => {
     expect(app.image).toMatch(/^registry\.test\/acme\/todo@sha256:[a-f0-9]{64}$/);
+  });
+
+  test('NetworkPolicy admits only the HTTP port and lets the pods out only to DNS', () => {
+    const policy = only(objects, 'NetworkPolicy', 'todo');
+    expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    expect(policy.spec.egress).toHaveLength(1);
+    expect(policy.spec.egress[0].ports.map((p: any) => `${p.port}/${p.protocol}`)).toEqual(['53/UDP', '53/TCP']);
   });
 
   test('Service and PDB select the pods', () => {
@@ -74,6 +83,13 @@ describe('GoWebService defaults', () => {
 });
 
 describe('GoWebService options', () => {
+  test('egress can be left open for services that call other APIs', () => {
+    const objects = synthChart(chart => new GoWebService(chart, 'todo', { image: APP_IMAGE, restrictEgress: false }));
+    const policy = only(objects, 'NetworkPolicy');
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.egress).toBeUndefined();
+  });
+
   test('autoscaling adds an HPA and leaves replicas to it', () => {
     const objects = synthChart(chart => new GoWebService(chart, 'todo', {
       image: APP_IMAGE, autoscaling: { minReplicas: 3, maxReplicas: 9, targetCpuUtilization: 60 },
@@ -119,9 +135,17 @@ describe('connectToPostgres', () => {
     expect(env.PGPASSWORD.value).toBeUndefined();
   });
 
+  test('the service may open connections to the database port', () => {
+    const egress = only(objects, 'NetworkPolicy', 'todo').spec.egress;
+    expect(egress).toContainEqual({
+      to: [{ podSelector: { matchLabels: only(objects, 'StatefulSet').spec.selector.matchLabels } }],
+      ports: [{ port: 5432, protocol: 'TCP' }],
+    });
+  });
+
   test('the NetworkPolicy admits only the service pods to the Postgres port', () => {
-    const policy = only(objects, 'NetworkPolicy');
-    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    const policy = only(objects, 'NetworkPolicy', 'db');
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(policy.spec.ingress).toEqual([{
       from: [{ podSelector: { matchLabels: only(objects, 'Deployment').spec.selector.matchLabels } }],
       ports: [{ port: 5432, protocol: 'TCP' }],

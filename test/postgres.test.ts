@@ -40,8 +40,9 @@ describe('Postgres defaults', () => {
     expect(only(objects, 'Service', 'db').spec.ports[0]).toMatchObject({ port: 5432, targetPort: 'postgres' });
   });
 
-  test('pg_isready probes, resources, restricted security with writable run and tmp dirs', () => {
-    for (const probe of [pg.startupProbe, pg.readinessProbe, pg.livenessProbe]) expect(probe.exec.command[0]).toBe('pg_isready');
+  test('pg_isready readiness, TCP liveness, resources, restricted security with writable run and tmp dirs', () => {
+    for (const probe of [pg.startupProbe, pg.readinessProbe]) expect(probe.exec.command[0]).toBe('pg_isready');
+    expect(pg.livenessProbe.tcpSocket).toEqual({ port: 'postgres' });
     expect(pg.resources.limits.memory).toBe('1Gi');
     expect(restrictedViolations(pod)).toEqual([]);
     expect(pod.securityContext).toMatchObject({ runAsUser: 70, runAsGroup: 70, fsGroup: 70 });
@@ -55,8 +56,16 @@ describe('Postgres defaults', () => {
     expect(env.POSTGRES_USER.valueFrom.secretKeyRef).toEqual({ name: 'db-login', key: 'username' });
   });
 
-  test('without connected clients the NetworkPolicy admits nobody', () => {
-    expect(only(objects, 'NetworkPolicy').spec.ingress).toEqual([]);
+  test('without connected clients the NetworkPolicy admits nobody, and Postgres opens no connections', () => {
+    const policy = only(objects, 'NetworkPolicy');
+    expect(policy.spec.ingress).toEqual([]);
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.egress).toEqual([]);
+  });
+
+  test('ephemeral storage is requested and limited', () => {
+    expect(pg.resources.requests['ephemeral-storage']).toBe('1Gi');
+    expect(pg.resources.limits['ephemeral-storage']).toBe('1Gi');
   });
 });
 
@@ -85,7 +94,11 @@ describe('Postgres options', () => {
     expect(pod.volumes.find((v: any) => v.name === 'backups').persistentVolumeClaim.claimName).toBe('db-backup');
     expect(only(objects, 'PersistentVolumeClaim').metadata.annotations['argocd.argoproj.io/sync-options']).toContain('Prune=false');
     expect(restrictedViolations(pod)).toEqual([]);
-    const peers = only(objects, 'NetworkPolicy').spec.ingress[0].from.map((f: any) => f.podSelector.matchLabels);
+    const backupPolicy = only(objects, 'NetworkPolicy', 'db-backup');
+    expect(backupPolicy.spec.ingress).toEqual([]);
+    expect(backupPolicy.spec.egress[1]).toEqual({ to: [{ podSelector: { matchLabels: only(objects, 'StatefulSet').spec.selector.matchLabels } }], ports: [{ port: 5432, protocol: 'TCP' }] });
+    expect(cron.spec.startingDeadlineSeconds).toBe(3600);
+    const peers = only(objects, 'NetworkPolicy', 'db').spec.ingress[0].from.map((f: any) => f.podSelector.matchLabels);
     expect(peers).toContainEqual({ 'app.kubernetes.io/name': 'db', 'app.kubernetes.io/component': 'backup' });
     for (const o of objects) expect(schema.errors(o)).toEqual([]);
   });
@@ -101,6 +114,6 @@ describe('Postgres options', () => {
     expect(metrics.ports[0].containerPort).toBe(9187);
     expect(metrics.env.map((e: any) => e.name)).toEqual(['DATA_SOURCE_URI', 'DATA_SOURCE_USER', 'DATA_SOURCE_PASS']);
     expect(restrictedViolations(pod)).toEqual([]);
-    expect(only(objects, 'NetworkPolicy').spec.ingress).toContainEqual({ ports: [{ port: 9187, protocol: 'TCP' }] });
+    expect(only(objects, 'NetworkPolicy', 'db').spec.ingress).toContainEqual({ ports: [{ port: 9187, protocol: 'TCP' }] });
   });
 });

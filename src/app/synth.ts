@@ -6,6 +6,7 @@ import { ApplicationsChart, BootstrapChart } from './gitops-chart';
 import { EnvironmentManifests, writeHelmChart } from './helm-chart';
 import { TodoChart } from './todo-chart';
 import { checkUniqueObjects, ImageLock } from '..';
+import { replacePaths, StagedPath } from '../common/replace-paths';
 
 /** Options of {@link synthesizeAll}. */
 export interface SynthesizeOptions {
@@ -20,25 +21,43 @@ export interface SynthesizeOptions {
    * @default - no chart
    */
   readonly helmDir?: string;
-  /** Progress lines go here. @default - nothing */
+  /**
+   * Progress lines go here.
+   * @default - nothing
+   */
   readonly log?: (line: string) => void;
 }
 
 /**
- * Synthesizes every environment, the Argo CD Applications and the root app.
+ * Synthesizes every environment, the Argo CD Applications, the root app and
+ * optionally the Helm chart, and puts them in place together.
  *
- * All constructs are built (and so validated) before anything is written,
- * the YAML goes to a staging directory next to `outdir`, and `outdir` is
- * swapped for it only at the end: a failure leaves `outdir` as it was.
+ * All constructs are built (and so validated) before anything is written and
+ * the output is staged next to its target: a failure leaves the targets as they were.
  */
-export function synthesizeAll(options: SynthesizeOptions): string[] {
+export function synthesizeAll(options: SynthesizeOptions): void {
+  const staged = stageAll(options);
+  try {
+    replacePaths(staged);
+  } finally {
+    removeStaged(staged);
+  }
+}
+
+/**
+ * Writes everything {@link synthesizeAll} would into staging paths beside the
+ * targets and returns them, for a caller that installs them together with
+ * other outputs (the image build installs its new lock with them).
+ * The caller must install or remove them.
+ */
+export function stageAll(options: SynthesizeOptions): StagedPath[] {
   const log = options.log ?? (() => undefined);
   const outdir = path.resolve(options.outdir);
-  const staging = `${outdir}.staging-${process.pid}`;
+  const staged: StagedPath[] = [{ staged: `${outdir}.staging-${process.pid}`, target: outdir }];
   const apps: Array<{ dir: string; app: App }> = [];
   const manifests: EnvironmentManifests[] = [];
   const addApp = (dir: string, build: (app: App) => Chart) => {
-    const app = new App({ outdir: path.join(staging, dir), yamlOutputType: YamlOutputType.FILE_PER_CHART });
+    const app = new App({ outdir: path.join(staged[0].staged, dir), yamlOutputType: YamlOutputType.FILE_PER_CHART });
     build(app);
     checkUniqueObjects(app);
     apps.push({ dir, app });
@@ -52,34 +71,31 @@ export function synthesizeAll(options: SynthesizeOptions): string[] {
   }
   addApp('apps', app => new ApplicationsChart(app, 'applications', { environments: options.environments }));
   addApp('bootstrap', app => new BootstrapChart(app, 'root'));
+  if (options.helmDir) {
+    const helmDir = path.resolve(options.helmDir);
+    staged.push({ staged: `${helmDir}.staging-${process.pid}`, target: helmDir });
+  }
 
-  const helmDir = options.helmDir ? path.resolve(options.helmDir) : undefined;
-  const helmStaging = `${helmDir}.staging-${process.pid}`;
-  const staged = [staging, ...(helmDir ? [helmStaging] : [])];
-  staged.forEach(d => fs.rmSync(d, { recursive: true, force: true }));
+  removeStaged(staged);
   try {
     apps.forEach(({ dir, app }, i) => {
       app.synth();
       log(`[synth ${i + 1}/${apps.length}] ${path.join(options.outdir, dir)}: ${countObjects(app)} objects`);
     });
-    if (helmDir) {
-      writeHelmChart(helmStaging, manifests);
+    if (options.helmDir) {
+      writeHelmChart(staged[1].staged, manifests);
       log(`[synth] ${options.helmDir}: Helm chart of ${manifests.map(m => m.name).join(', ')}`);
     }
-    swapDirectory(staging, outdir);
-    if (helmDir) swapDirectory(helmStaging, helmDir);
-  } finally {
-    staged.forEach(d => fs.rmSync(d, { recursive: true, force: true }));
+  } catch (e) {
+    removeStaged(staged);
+    throw e;
   }
-  return apps.map(a => a.dir);
+  return staged;
 }
 
-function swapDirectory(fresh: string, target: string): void {
-  const old = `${target}.old-${process.pid}`;
-  const hadTarget = fs.existsSync(target);
-  if (hadTarget) fs.renameSync(target, old);
-  fs.renameSync(fresh, target);
-  if (hadTarget) fs.rmSync(old, { recursive: true, force: true });
+/** Deletes staged paths that were not installed. */
+export function removeStaged(staged: StagedPath[]): void {
+  for (const s of staged) fs.rmSync(s.staged, { recursive: true, force: true });
 }
 
 function countObjects(app: App): number {

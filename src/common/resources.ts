@@ -15,13 +15,20 @@ export interface ComputeResources {
   readonly cpuLimit: string;
   /** Memory ceiling, e.g. `256Mi`; exceeding it gets the container OOM-killed. */
   readonly memoryLimit: string;
+  /**
+   * Local disk for container logs and disk-backed emptyDirs, both requested
+   * and limited, so one pod cannot fill a node's disk.
+   * @default - chosen by each construct for its workload
+   */
+  readonly ephemeralStorage?: string;
 }
 
 /** Validates `resources` and renders them as a container's `resources`. */
-export function renderResources(scope: IConstruct, what: string, resources: ComputeResources): k8s.ResourceRequirements {
-  const q = (field: keyof ComputeResources) => k8s.Quantity.fromString(checkQuantity(scope, `${what}.${field}`, resources[field]));
+export function renderResources(scope: IConstruct, what: string, resources: ComputeResources, defaultEphemeralStorage: string): k8s.ResourceRequirements {
+  const q = (field: keyof ComputeResources, value = resources[field]!) => k8s.Quantity.fromString(checkQuantity(scope, `${what}.${field}`, value));
+  const disk = q('ephemeralStorage', resources.ephemeralStorage ?? defaultEphemeralStorage);
   return {
-    requests: { cpu: q('cpuRequest'), memory: q('memoryRequest') },
-    limits: { cpu: q('cpuLimit'), memory: q('memoryLimit') },
+    requests: { 'cpu': q('cpuRequest'), 'memory': q('memoryRequest'), 'ephemeral-storage': disk },
+    limits: { 'cpu': q('cpuLimit'), 'memory': q('memoryLimit'), 'ephemeral-storage': disk },
   };
 }

@@ -1,6 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkInteger, checkQuantity } from '../common/checks';
+import { DNS_EGRESS, egressToPods } from '../common/network';
+import { renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
@@ -42,6 +44,8 @@ export interface PostgresBackupProps extends PostgresBackupOptions {
   readonly runAsUser: number;
   /** Labels of the database, which the job's objects share. */
   readonly labels: Record<string, string>;
+  /** Labels that select the database's pods. */
+  readonly databaseSelector: Record<string, string>;
   /** PGUSER/PGPASSWORD from the database's Secret. */
   readonly loginEnv: k8s.EnvVar[];
 }
@@ -86,12 +90,24 @@ export class PostgresBackup extends Construct {
       'echo "backup written: ${file}"',
     ].join('\n');
 
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name, labels },
+      spec: {
+        podSelector: { matchLabels: this.selectorLabels },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [],
+        egress: [DNS_EGRESS, egressToPods(props.databaseSelector, 5432)],
+      },
+    });
+
     new k8s.KubeCronJob(this, 'CronJob', {
       metadata: { name, labels },
       spec: {
         schedule,
         timeZone: props.timeZone ?? 'Etc/UTC',
         concurrencyPolicy: 'Forbid',
+        // A run missed by more than an hour (controller down) is skipped rather than started late.
+        startingDeadlineSeconds: 3600,
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 3,
         jobTemplate: {
@@ -117,10 +133,7 @@ export class PostgresBackup extends Construct {
                     { name: 'PGDATABASE', value: props.database },
                     ...props.loginEnv,
                   ],
-                  resources: {
-                    requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
-                    limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('512Mi') },
-                  },
+                  resources: renderResources(this, 'resources', { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '512Mi' }, '256Mi'),
                   securityContext: restrictedContainerSecurityContext(),
                   volumeMounts: [{ name: 'backups', mountPath: '/backups' }, { name: 'tmp', mountPath: '/tmp' }],
                 }],

@@ -35,7 +35,7 @@ export function metricsContainer(scope: IConstruct, options: PostgresMetricsOpti
       ...loginEnv,
     ],
     resources: renderResources(scope, 'metrics.resources', options.resources
-      ?? { cpuRequest: '20m', memoryRequest: '32Mi', cpuLimit: '100m', memoryLimit: '64Mi' }),
+      ?? { cpuRequest: '20m', memoryRequest: '32Mi', cpuLimit: '100m', memoryLimit: '64Mi' }, '64Mi'),
     // The exporter image runs as nobody, not as the postgres user.
     securityContext: restrictedContainerSecurityContext(65534),
     livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 2 },

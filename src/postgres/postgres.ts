@@ -178,11 +178,13 @@ export class Postgres extends Construct {
         // A subdirectory, because the volume's root may hold lost+found, which initdb refuses.
         { name: 'PGDATA', value: `${DATA_MOUNT}/pgdata` },
       ],
-      resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES),
+      resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES, '1Gi'),
       securityContext: restrictedContainerSecurityContext(),
       startupProbe: pgIsReady({ periodSeconds: 5, failureThreshold: 60 }),
       readinessProbe: pgIsReady({ periodSeconds: 10, failureThreshold: 3 }),
-      livenessProbe: pgIsReady({ periodSeconds: 20, failureThreshold: 6 }),
+      // Liveness only asks whether Postgres listens: during crash recovery it rejects
+      // connections (not ready) but must not be restarted.
+      livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('postgres') }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
       volumeMounts: [
         { name: 'data', mountPath: DATA_MOUNT },
         { name: 'run', mountPath: '/var/run/postgresql' },
@@ -246,6 +248,7 @@ export class Postgres extends Construct {
         image,
         runAsUser,
         labels,
+        databaseSelector: this.selectorLabels,
         loginEnv: this.loginEnv('PGUSER', 'PGPASSWORD'),
       });
       this.allowClientsFrom('backup', backup.selectorLabels);
@@ -320,7 +323,9 @@ export class Postgres extends Construct {
       metadata: { name: this.name, labels },
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
-        policyTypes: ['Ingress'],
+        // Postgres opens no connections of its own, so all egress is denied.
+        policyTypes: ['Ingress', 'Egress'],
+        egress: [],
         ingress: Lazy.any({
           produce: () => {
             const rules: k8s.NetworkPolicyIngressRule[] = [];

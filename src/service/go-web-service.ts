@@ -6,6 +6,7 @@ import { HorizontalAutoscaling, renderAutoscaler } from './autoscaling';
 import { checkAbsolutePath, checkDnsLabel, checkEnvName, checkHttpPath, checkInteger, checkPort } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
 import { ComponentLabels, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
+import { DNS_EGRESS, egressToPods } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
@@ -98,6 +99,12 @@ export interface GoWebServiceProps {
    */
   readonly writablePaths?: string[];
   /**
+   * Limit the pods' outgoing traffic to DNS and connected databases. Turn off
+   * for a service that calls other APIs, or allow them with `allowEgress`.
+   * @default true
+   */
+  readonly restrictEgress?: boolean;
+  /**
    * Value of the `app.kubernetes.io/part-of` label.
    * @default - none
    */
@@ -134,6 +141,7 @@ export class GoWebService extends Construct {
   public readonly service: k8s.KubeService;
 
   private readonly envVars: k8s.EnvVar[] = [];
+  private readonly egressRules: k8s.NetworkPolicyEgressRule[] = [DNS_EGRESS];
   private connectedDatabase?: Postgres;
 
   constructor(scope: Construct, id: string, props: GoWebServiceProps) {
@@ -192,7 +200,7 @@ export class GoWebService extends Construct {
               ports: [{ name: 'http', containerPort: this.containerPort, protocol: 'TCP' }],
               envFrom: [{ configMapRef: { name: config.name } }],
               env: Lazy.any({ produce: () => (this.envVars.length ? this.envVars : undefined) }),
-              resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES),
+              resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES, '256Mi'),
               securityContext: restrictedContainerSecurityContext(),
               startupProbe: httpProbe(livenessPath, { periodSeconds: 2, failureThreshold: 30 }),
               livenessProbe: httpProbe(livenessPath, { periodSeconds: 10, failureThreshold: 3 }),
@@ -221,6 +229,8 @@ export class GoWebService extends Construct {
       budget: props.disruptionBudget ?? { maxUnavailable: 1 },
     });
 
+    this.createNetworkPolicy(labels, props.restrictEgress ?? true);
+
     if (props.autoscaling) {
       renderAutoscaler(this, { name: this.name, labels, deploymentName: this.name, autoscaling: props.autoscaling });
     }
@@ -239,7 +249,13 @@ export class GoWebService extends Construct {
     this.connectedDatabase = database;
     for (const env of database.connectionEnv(options)) this.addEnv(env);
     database.allowClientsFrom(this.name, this.selectorLabels);
+    this.allowEgress(egressToPods(database.selectorLabels, database.port));
     setSyncWave(this, database.syncWave + 1);
+  }
+
+  /** Allows the pods to open connections matching `rule` when egress is restricted. */
+  public allowEgress(rule: k8s.NetworkPolicyEgressRule): void {
+    this.egressRules.push(rule);
   }
 
   /** Adds an environment variable to the container; names must be unique. */
@@ -249,6 +265,19 @@ export class GoWebService extends Construct {
       ValidationError.fail(this, `environment variable "${env.name}" is set twice; remove one of the definitions`);
     }
     this.envVars.push(env);
+  }
+
+  private createNetworkPolicy(labels: Record<string, string>, restrictEgress: boolean): void {
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: this.name, labels },
+      spec: {
+        podSelector: { matchLabels: this.selectorLabels },
+        policyTypes: restrictEgress ? ['Ingress', 'Egress'] : ['Ingress'],
+        // Clients (an ingress controller, other services) may come from anywhere, but only to the HTTP port.
+        ingress: [{ ports: [{ port: k8s.IntOrString.fromNumber(this.containerPort), protocol: 'TCP' }] }],
+        ...(restrictEgress ? { egress: Lazy.any({ produce: () => this.egressRules }) } : {}),
+      },
+    });
   }
 
   private createConfigMap(labels: Record<string, string>, env: Record<string, string>): { name: string; checksum: string } {

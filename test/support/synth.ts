@@ -41,3 +41,8 @@ export function container(podSpec: any, name: string): any {
   if (!c) throw new Error(`no container ${name}`);
   return c;
 }
+
+/** Every file under `dir` (relative path -> content), for comparing whole trees. */
+export function snapshotTree(dir: string): Record<string, string> {
+  return Object.fromEntries(listFiles(dir).map(f => [path.relative(dir, f), fs.readFileSync(f, 'utf-8')]));
+}

@@ -1,0 +1,586 @@
+/**
+ * End-to-end test of the image build: real ko and buildah builds pushed to a
+ * real (local) registry, the manifests re-synthesized by the build CLI, and
+ * the built binary run with exactly the environment the synthesized
+ * Deployment gives it, against a real Postgres.
+ *
+ *   npx ts-node test/e2e/image-build.ts          # ~3-6 min on 2 cores
+ *   E2E_SKIP_BUILDAH=1 npx ts-node test/e2e/image-build.ts
+ *
+ * Needs: go, network to the Go module proxy and Debian apt (tools are
+ * installed by test/tools/install.sh), root for buildah's chroot isolation.
+ * Everything runs on 127.0.0.1 and in temporary directories; the real
+ * images.lock.json and dist/ are only read (and checked to be untouched).
+ * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed";
+ * the exit status is 1 if anything failed.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const APP = path.join(ROOT, 'app');
+const POSTGRES_SH = path.join(ROOT, 'test', 'support', 'postgres.sh');
+const CLI = path.join(ROOT, 'src', 'build', 'cli.ts');
+const SKIP_BUILDAH = process.env.E2E_SKIP_BUILDAH === '1';
+
+// ---------------------------------------------------------------- harness ---
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures: string[] = [];
+const cleanups: Array<{ what: string; run: () => Promise<void> | void }> = [];
+const STEPS = SKIP_BUILDAH ? 10 : 14;
+let stepNo = 0;
+let interrupted: NodeJS.Signals | undefined;
+let finishing = false;
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function check(what: string, ok: boolean, detail = ''): boolean {
+  if (ok) {
+    passed++;
+    progress(`  ok   ${what}`);
+  } else {
+    failed++;
+    failures.push(`${what}${detail ? `: ${detail}` : ''}`);
+    progress(`  FAIL ${what}${detail ? `\n       ${detail.replace(/\n/g, '\n       ')}` : ''}`);
+  }
+  return ok;
+}
+
+function equal(what: string, actual: unknown, expected: unknown): boolean {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  return check(what, a === e, `got ${a}, expected ${e}`);
+}
+
+/** Runs the steps of one section in order; a failed step skips the rest of its section. */
+async function section(steps: Array<[string, () => Promise<void>]>, evenIfInterrupted = false): Promise<boolean> {
+  if (interrupted && !evenIfInterrupted) {
+    stepNo += steps.length;
+    skipped += steps.length;
+    return false;
+  }
+  for (let i = 0; i < steps.length; i++) {
+    const [title, body] = steps[i];
+    stepNo++;
+    progress(`[e2e ${stepNo}/${STEPS}] ${title}`);
+    const started = Date.now();
+    const failedBefore = failed;
+    try {
+      await body();
+    } catch (e) {
+      check(`${title} ran without error`, false, (e as Error).message);
+    }
+    progress(`  (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    if (failed > failedBefore || interrupted) {
+      for (const [rest] of steps.slice(i + 1)) {
+        stepNo++;
+        skipped++;
+        progress(`[e2e ${stepNo}/${STEPS}] SKIPPED (${interrupted ? 'interrupted' : 'earlier step failed'}): ${rest}`);
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+function onCleanup(what: string, undo: () => Promise<void> | void): void {
+  cleanups.push({ what, run: undo });
+}
+
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length) {
+    const c = cleanups.pop()!;
+    try {
+      await c.run();
+    } catch (e) {
+      progress(`  cleanup "${c.what}" failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+interface RunResult { stdout: string; stderr: string; code: number | null }
+
+/** Commands started by run() and still running; stopped first when the test is interrupted. */
+const active = new Set<ChildProcess>();
+
+/** Runs a command to completion; throws with the tail of its output on failure unless `allowFail`. */
+interface RunOptions { cwd?: string; env?: NodeJS.ProcessEnv; allowFail?: boolean; echo?: string }
+
+function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    active.add(child);
+    child.on('exit', () => active.delete(child));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => { stdout += d; });
+    child.stderr.on('data', d => {
+      stderr += d;
+      if (options.echo !== undefined) process.stderr.write(String(d).replace(/^(?=.)/gm, options.echo));
+    });
+    child.on('error', reject);
+    child.on('close', code => {
+      if (code !== 0 && !options.allowFail) {
+        const tail = (stderr || stdout).trim().split('\n').slice(-15).join('\n');
+        reject(new Error(`${path.basename(file)} ${args.slice(0, 3).join(' ')} exited ${code}:\n${tail}`));
+      } else {
+        resolve({ stdout, stderr, code });
+      }
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>(r => server.close(() => r()));
+  return port;
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+}
+
+/** Stops a child: SIGTERM, then SIGKILL after `graceMs`; resolves to its exit code. */
+function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise(resolve => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', code => { clearTimeout(timer); resolve(code); });
+    child.kill('SIGTERM');
+  });
+}
+
+function hashTree(p: string): string {
+  const h = createHash('sha256');
+  const walk = (q: string) => {
+    const st = fs.statSync(q);
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(q).sort()) {
+        h.update(`dir ${path.relative(p, path.join(q, e))}\n`);
+        walk(path.join(q, e));
+      }
+    } else {
+      h.update(fs.readFileSync(q));
+    }
+  };
+  if (fs.existsSync(p)) walk(p);
+  return h.digest('hex');
+}
+
+// ------------------------------------------------------------ test state ---
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-image-build-'));
+// postgres.sh runs the server as the postgres user, which must reach its directory.
+fs.chmodSync(tmp, 0o755);
+const work = path.join(tmp, 'work');
+let toolEnv: NodeJS.ProcessEnv = process.env;
+let registry = '';
+let baseImage = '';
+let pg: Record<string, string> = {};
+const realHashes: Record<string, string> = {};
+
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...toolEnv, TS_NODE_TRANSPILE_ONLY: '1', ...extra };
+}
+
+/** Runs the build CLI as a user would; its progress is echoed with a prefix. */
+function buildCli(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return run(process.execPath, ['-r', require.resolve('ts-node/register'), CLI, ...args,
+    '--lock', path.join(work, 'images.lock.json'), '--outdir', path.join(work, 'dist'), '--helm-dir', path.join(work, 'helm')], { env, allowFail: true, echo: '    | ' });
+}
+
+function lockEntry(): { repository: string; digest: string; tag?: string; builder: string; sourceCommit?: string } {
+  return JSON.parse(fs.readFileSync(path.join(work, 'images.lock.json'), 'utf-8')).images.todo;
+}
+
+function manifests(environment: string): any[] {
+  const file = path.join(work, 'dist', environment, `todo-${environment}.k8s.yaml`);
+  return YAML.parseAllDocuments(fs.readFileSync(file, 'utf-8')).map(d => d.toJS()).filter(Boolean);
+}
+
+function appContainer(objects: any[]): any {
+  const deployment = objects.find(o => o.kind === 'Deployment' && o.metadata.name === 'todo');
+  if (!deployment) throw new Error('no Deployment "todo"');
+  const app = deployment.spec.template.spec.containers.find((c: any) => c.name === 'app');
+  if (!app) throw new Error('Deployment "todo" has no container "app"');
+  return app;
+}
+
+/** Asserts every environment's Deployment pins exactly what the registry has under the pushed tag. */
+async function assertPinned(builder: string): Promise<string> {
+  const entry = lockEntry();
+  equal(`lock entry todo was written by ${builder}`, entry.builder, builder);
+  equal('lock entry todo points at the local registry', entry.repository, `${registry}/acme/todo`);
+  const remote = (await run('crane', ['digest', `${registry}/acme/todo:${entry.tag}`], { env: toolEnv })).stdout.trim();
+  equal(`crane digest ${registry}/acme/todo:${entry.tag} is the locked digest`, remote, entry.digest);
+  const reference = `${registry}/acme/todo@${remote}`;
+  for (const environment of ['dev', 'staging', 'prod']) {
+    equal(`dist/${environment} Deployment todo pins ${reference}`, appContainer(manifests(environment)).image, reference);
+  }
+  return reference;
+}
+
+/** Exports the image's filesystem and returns its entrypoint binary, checked for platform and user. */
+async function extractEntrypoint(reference: string, label: string, expectedEntrypoint: string): Promise<string> {
+  const config = JSON.parse((await run('crane', ['config', reference], { env: toolEnv })).stdout);
+  equal(`${label} image platform`, `${config.os}/${config.architecture}`, 'linux/amd64');
+  equal(`${label} image entrypoint`, config.config?.Entrypoint, [expectedEntrypoint]);
+  equal(`${label} image runs as 65532`, String(config.config?.User ?? '').split(':')[0], '65532');
+  const rootfs = path.join(tmp, `rootfs-${label}`);
+  fs.mkdirSync(rootfs);
+  const tarball = path.join(tmp, `${label}.tar`);
+  await run('crane', ['export', reference, tarball], { env: toolEnv });
+  // Layer tars name members "ko-app/todo", "./todo" or "/ko-app/todo" depending on the builder.
+  const members = (await run('tar', ['-tf', tarball])).stdout.split('\n');
+  const member = members.find(m => m.replace(/^\.?\/+/, '') === expectedEntrypoint.slice(1));
+  if (!member) throw new Error(`${expectedEntrypoint} is not in the exported ${label} image; it has ${members.filter(Boolean).slice(0, 20).join(', ')}`);
+  await run('tar', ['-xf', tarball, '-C', rootfs, member]);
+  fs.rmSync(tarball);
+  const binary = path.join(rootfs, expectedEntrypoint);
+  check(`${label} image holds an executable ${expectedEntrypoint}`, isExecutable(binary));
+  return binary;
+}
+
+/**
+ * The service's environment exactly as the prod Deployment defines it (ConfigMap
+ * via envFrom, then env), with the Secret references and the database address
+ * swapped for the test server.
+ */
+function deploymentEnv(): { env: Record<string, string>; port: number; readiness: string; liveness: string } {
+  const objects = manifests('prod');
+  const app = appContainer(objects);
+  const env: Record<string, string> = {};
+  for (const from of app.envFrom ?? []) {
+    const cm = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef?.name);
+    if (!cm) throw new Error(`envFrom references ConfigMap ${from.configMapRef?.name}, which is not in dist/prod`);
+    Object.assign(env, cm.data);
+  }
+  const secretValues: Record<string, string> = { PGUSER: pg.PGUSER, PGPASSWORD: pg.PGPASSWORD };
+  for (const e of app.env ?? []) {
+    if (e.value !== undefined) {env[e.name] = e.value;} else if (e.valueFrom?.secretKeyRef) {
+      if (!(e.name in secretValues)) throw new Error(`unexpected secret variable ${e.name}`);
+      env[e.name] = secretValues[e.name];
+    } else {throw new Error(`env ${e.name} has an unsupported source ${JSON.stringify(e.valueFrom)}`);}
+  }
+  check('Deployment passes PGUSER and PGPASSWORD from a Secret', (app.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort().join() === 'PGPASSWORD,PGUSER');
+  equal('Deployment env names are the ones the service reads', Object.keys(env).sort(),
+    ['LOG_LEVEL', 'PGDATABASE', 'PGHOST', 'PGPASSWORD', 'PGPORT', 'PGSSLMODE', 'PGUSER', 'PORT']);
+  equal('Deployment PGDATABASE is the database the test server created', env.PGDATABASE, pg.PGDATABASE);
+  env.PGHOST = pg.PGHOST;
+  env.PGPORT = pg.PGPORT;
+  const http = app.ports.find((p: any) => p.name === 'http');
+  equal('containerPort "http" is the PORT the ConfigMap sets', String(http?.containerPort), env.PORT);
+  for (const probe of ['readinessProbe', 'livenessProbe']) equal(`${probe} targets the "http" port`, app[probe]?.httpGet?.port, 'http');
+  return { env, port: Number(env.PORT), readiness: app.readinessProbe.httpGet.path, liveness: app.livenessProbe.httpGet.path };
+}
+
+/** Starts the binary with only the Deployment's environment; output goes to a log file. */
+function startService(binary: string, env: Record<string, string>, logFile: string): ChildProcess {
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(binary, [], { env, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  onCleanup(`stop ${path.basename(logFile)}`, async () => { await stopProcess(child, 3000); });
+  return child;
+}
+
+async function api(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}${urlPath}`, {
+    method,
+    headers: body !== undefined ? { 'Content-Type': 'application/json' } : {},
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await res.text();
+  let json: any;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = text; }
+  return { status: res.status, json };
+}
+
+/** Runs the service from `binary` with the Deployment's env and drives its API, across a restart. */
+async function exerciseService(binary: string, label: string, tasksExpectedBefore: string[]): Promise<void> {
+  const d = deploymentEnv();
+  let port = d.port;
+  if (await portInUse(port)) {
+    // The service binds all interfaces; if another process has the port, the env
+    // name is what matters here, so move it rather than fail.
+    port = await freePort();
+    progress(`  note: port ${d.port} is busy on this machine; running with PORT=${port}`);
+    d.env.PORT = String(port);
+  }
+  const logFile = path.join(tmp, `service-${label}.log`);
+  const ready = async () => (await api(port, 'GET', d.readiness)).status === 200;
+  let child = startService(binary, d.env, logFile);
+  const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-10).join('\n');
+  try {
+    await waitFor(`${d.readiness} to answer 200`, 60_000, async () => {
+      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}`);
+      return ready();
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; service log:\n${logTail()}`);
+  }
+  check(`${label}: readinessProbe path ${d.readiness} answers 200 with the Deployment's env`, true);
+  equal(`${label}: livenessProbe path ${d.liveness}`, (await api(port, 'GET', d.liveness)).status, 200);
+
+  const names = (tasks: any[]) => tasks.map(t => t.name);
+  const before = await api(port, 'GET', '/tasks');
+  equal(`${label}: GET /tasks before`, [before.status, names(before.json)], [200, tasksExpectedBefore]);
+  const temp = await api(port, 'PUT', '/tasks', { name: `${label}-temporary` });
+  const keep = await api(port, 'PUT', '/tasks', { name: `${label}-kept` });
+  equal(`${label}: PUT /tasks twice`, [temp.status, keep.status, temp.json?.name, keep.json?.name], [201, 201, `${label}-temporary`, `${label}-kept`]);
+  const listed = await api(port, 'GET', '/tasks');
+  equal(`${label}: GET /tasks lists both`, names(listed.json), [...tasksExpectedBefore, `${label}-temporary`, `${label}-kept`]);
+  equal(`${label}: DELETE /tasks/{id}`, (await api(port, 'DELETE', `/tasks/${temp.json?.id}`)).status, 204);
+  equal(`${label}: DELETE again is 404`, (await api(port, 'DELETE', `/tasks/${temp.json?.id}`)).status, 404);
+
+  equal(`${label}: SIGTERM exits 0`, await stopProcess(child), 0);
+  child = startService(binary, d.env, logFile);
+  await waitFor(`${d.readiness} after restart`, 60_000, ready);
+  const after = await api(port, 'GET', '/tasks');
+  equal(`${label}: after a restart the data persisted`, names(after.json), [...tasksExpectedBefore, `${label}-kept`]);
+  equal(`${label}: SIGTERM after restart exits 0`, await stopProcess(child), 0);
+}
+
+// ----------------------------------------------------------------- steps ---
+
+async function main(): Promise<void> {
+  const core = await section([
+    ['install/find tools (ko, crane, buildah, postgres) with test/tools/install.sh', async () => {
+      const r = await run('bash', [path.join(ROOT, 'test', 'tools', 'install.sh'), 'ko', 'crane', 'debs'], { echo: '    | ' });
+      const line = r.stdout.trim().split('\n').pop() ?? '';
+      const m = /^export PATH="(.*)\$PATH"$/.exec(line);
+      if (!m) throw new Error(`install.sh printed no PATH line: ${line}`);
+      toolEnv = { ...process.env, PATH: `${m[1]}${process.env.PATH}` };
+      for (const tool of ['ko', 'crane', 'go', ...(SKIP_BUILDAH ? [] : ['buildah'])]) {
+        const found = await run('bash', ['-c', `command -v ${tool}`], { env: toolEnv, allowFail: true });
+        check(`${tool} is on PATH (${found.stdout.trim()})`, found.code === 0);
+      }
+    }],
+    ['start a registry: crane registry serve on 127.0.0.1', async () => {
+      const port = await freePort();
+      registry = `127.0.0.1:${port}`;
+      const disk = path.join(tmp, 'registry');
+      fs.mkdirSync(disk);
+      const child = spawn('crane', ['registry', 'serve', '--address', registry, '--disk', disk], { env: toolEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr!.on('data', d => { log = (log + d).slice(-4000); });
+      onCleanup('stop the registry', async () => { await stopProcess(child, 3000); });
+      await waitFor(`registry on ${registry}`, 20_000, async () => {
+        if (child.exitCode !== null) throw new Error(`crane registry serve exited ${child.exitCode}: ${log}`);
+        return (await fetch(`http://${registry}/v2/`)).status === 200;
+      });
+      check(`registry answers on http://${registry}/v2/`, true);
+    }],
+    ['make a base image from scratch (passwd/group with nonroot 65532, CA roots) and push it', async () => {
+      const root = path.join(tmp, 'base-root');
+      fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'home', 'nonroot'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
+      fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+      fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
+      fs.writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\nnonroot:x:65532:\n');
+      fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
+      const layer = path.join(tmp, 'base.tar');
+      await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--mtime=@0', '-C', root, '-cf', layer, '.']);
+      await run('crane', ['append', '-f', layer, '-t', `${registry}/e2e/static:layer`], { env: toolEnv });
+      // crane append leaves os/architecture empty; ko refuses a base without the platform it builds for.
+      await run('crane', ['mutate', `${registry}/e2e/static:layer`, '--set-platform', 'linux/amd64', '--user', '65532', '-t', `${registry}/e2e/static:latest`], { env: toolEnv });
+      const digest = (await run('crane', ['digest', `${registry}/e2e/static:latest`], { env: toolEnv })).stdout.trim();
+      baseImage = `${registry}/e2e/static@${digest}`;
+      const config = JSON.parse((await run('crane', ['config', baseImage], { env: toolEnv })).stdout);
+      equal('base image platform is linux/amd64', `${config.os}/${config.architecture}`, 'linux/amd64');
+    }],
+    ['copy images.lock.json and dist/ into a temporary working copy', async () => {
+      for (const f of ['images.lock.json', 'dist']) realHashes[f] = hashTree(path.join(ROOT, f));
+      fs.mkdirSync(work);
+      fs.copyFileSync(path.join(ROOT, 'images.lock.json'), path.join(work, 'images.lock.json'));
+      if (fs.existsSync(path.join(ROOT, 'dist'))) fs.cpSync(path.join(ROOT, 'dist'), path.join(work, 'dist'), { recursive: true });
+      check('working copy has a lock', fs.existsSync(path.join(work, 'images.lock.json')));
+    }],
+    ['start Postgres with test/support/postgres.sh', async () => {
+      const dir = path.join(tmp, 'pg');
+      onCleanup('stop Postgres', async () => { await run('bash', [POSTGRES_SH, 'stop', dir], { allowFail: true }); });
+      const out = (await run('bash', [POSTGRES_SH, 'start', dir], { env: toolEnv })).stdout.trim();
+      for (const m of out.matchAll(/(PG[A-Z]+)=(\S+)/g)) pg[m[1]] = m[2];
+      check(`Postgres on ${pg.PGHOST}:${pg.PGPORT}`, pg.PGHOST === '127.0.0.1' && !!pg.PGPORT && !!pg.PGPASSWORD);
+    }],
+  ]);
+  if (!core) return;
+
+  let koTasks: string[] = [];
+  await section([
+    ['a build against an unreachable registry fails and leaves the lock and dist/ untouched', async () => {
+      const before = [hashTree(path.join(work, 'images.lock.json')), hashTree(path.join(work, 'dist'))];
+      const r = await buildCli(['--builder', 'ko', '--repository', `127.0.0.1:${await freePort()}/acme/todo`], cliEnv());
+      equal('exit status', r.code, 1);
+      check('error names the step and the cause', /image build failed at step 1\/5 \(preflight.*\): cannot reach registry at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/.test(r.stderr), r.stderr.slice(-400));
+      equal('lock and dist/ byte-identical', [hashTree(path.join(work, 'images.lock.json')), hashTree(path.join(work, 'dist'))], before);
+    }],
+    ['ko: build, push, verify and re-synth with the build CLI', async () => {
+      const r = await buildCli(['--builder', 'ko', '--repository', `${registry}/acme/todo`], cliEnv({ KO_DEFAULTBASEIMAGE: baseImage }));
+      if (!check('build CLI exits 0', r.code === 0, r.stderr.slice(-1500))) return;
+      check('progress shows the ko step', r.stderr.includes(`[build 2/5] ko build (KO_DOCKER_REPO=${registry}/acme/todo, KO_DEFAULTBASEIMAGE=${baseImage})`));
+      equal('stdout is the pinned reference', r.stdout.trim(), `${registry}/acme/todo@${lockEntry().digest}`);
+    }],
+    ['ko: every environment pins the digest the registry reports', async () => {
+      await assertPinned('ko');
+    }],
+    ['ko: export the image and run /ko-app/todo with the Deployment\'s env against Postgres', async () => {
+      const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'ko', '/ko-app/todo');
+      await exerciseService(binary, 'ko', []);
+      koTasks = ['ko-kept'];
+    }],
+  ]);
+
+  if (!SKIP_BUILDAH) {
+    let goImage = '';
+    const storage = path.join(tmp, 'containers');
+    const buildahEnv = () => cliEnv({
+      CONTAINERS_STORAGE_CONF: path.join(storage, 'storage.conf'),
+      // Root in a container without a daemon: chroot isolation and vfs storage need no extra privileges.
+      BUILDAH_ISOLATION: 'chroot',
+    });
+    await section([
+      ['buildah: make a Go builder image (busybox-static, host Go, pre-downloaded modules) and push it', async () => {
+        if (!fs.existsSync('/bin/busybox')) {
+          await run('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+        }
+        const root = path.join(tmp, 'go-root');
+        fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+        fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
+        fs.mkdirSync(path.join(root, 'tmp'));
+        fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+        fs.copyFileSync('/bin/busybox', path.join(root, 'bin', 'busybox'));
+        fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
+        fs.symlinkSync('busybox', path.join(root, 'bin', 'sh'));
+        fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+        fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
+        // The build has no network: the module cache the Dockerfile's `go mod download`
+        // needs is downloaded here, on the host, from the Go module proxy.
+        const modcache = path.join(root, 'go', 'pkg', 'mod');
+        await run('go', ['mod', 'download'], { cwd: APP, env: { ...toolEnv, GOMODCACHE: modcache, GOFLAGS: '-modcacherw' } });
+        const goroot = (await run('go', ['env', 'GOROOT'], { env: toolEnv })).stdout.trim();
+        const layers = [path.join(tmp, 'go-base.tar'), path.join(tmp, 'go-toolchain.tar')];
+        await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', root, '-cf', layers[0], '.']);
+        await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--exclude=./test', '-C', goroot, '--transform', 's,^\\.,usr/local/go,', '-cf', layers[1], '.']);
+        await run('crane', ['append', '-f', layers[0], '-f', layers[1], '-t', `${registry}/e2e/go:layers`], { env: toolEnv });
+        const env = ['PATH=/usr/local/go/bin:/bin', 'GOROOT=/usr/local/go', 'GOPATH=/go', 'GOMODCACHE=/go/pkg/mod', 'GOCACHE=/tmp/go-cache',
+          'GOPROXY=off', 'GOSUMDB=off', 'GOTOOLCHAIN=local', 'GOFLAGS=-mod=mod'];
+        await run('crane', ['mutate', `${registry}/e2e/go:layers`, '--set-platform', 'linux/amd64', ...env.flatMap(e => ['--env', e]), '-t', `${registry}/e2e/go:latest`], { env: toolEnv });
+        for (const l of layers) fs.rmSync(l);
+        fs.rmSync(root, { recursive: true, force: true });
+        goImage = `${registry}/e2e/go@${(await run('crane', ['digest', `${registry}/e2e/go:latest`], { env: toolEnv })).stdout.trim()}`;
+        const config = JSON.parse((await run('crane', ['config', goImage], { env: toolEnv })).stdout);
+        check('Go builder image has the Go environment', (config.config?.Env ?? []).includes('GOPROXY=off'), JSON.stringify(config.config?.Env));
+        fs.mkdirSync(storage);
+        fs.writeFileSync(path.join(storage, 'storage.conf'),
+          `[storage]\ndriver = "vfs"\ngraphroot = "${path.join(storage, 'root')}"\nrunroot = "${path.join(storage, 'run')}"\n`);
+        onCleanup('remove buildah storage', async () => {
+          await run('buildah', ['rm', '--all'], { env: buildahEnv(), allowFail: true });
+          await run('buildah', ['rmi', '--all', '--force'], { env: buildahEnv(), allowFail: true });
+          fs.rmSync(storage, { recursive: true, force: true });
+        });
+      }],
+      ['buildah: build the Dockerfile (GO_IMAGE=local Go image), push, verify and re-synth', async () => {
+        const r = await buildCli(['--builder', 'buildah', '--repository', `${registry}/acme/todo`, '--build-arg', `GO_IMAGE=${goImage}`], buildahEnv());
+        if (!check('build CLI exits 0', r.code === 0, r.stderr.slice(-2500))) return;
+        check('progress shows the buildah step', r.stderr.includes(`[build 2/5] buildah build + push docker://${registry}/acme/todo:`));
+      }],
+      ['buildah: every environment pins the digest the registry reports', async () => {
+        await assertPinned('buildah');
+      }],
+      ['buildah: export the image and run /todo with the Deployment\'s env against the same Postgres', async () => {
+        const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'buildah', '/todo');
+        await exerciseService(binary, 'buildah', koTasks);
+      }],
+    ]);
+  }
+
+  await section([
+    ['the real images.lock.json and dist/ are untouched', async () => {
+      for (const f of Object.keys(realHashes)) equal(`${f} unchanged`, hashTree(path.join(ROOT, f)), realHashes[f]);
+    }],
+  ], true);
+}
+
+async function finish(code?: number): Promise<never> {
+  if (finishing) return new Promise<never>(() => undefined);
+  finishing = true;
+  // An interrupted build CLI stops its build tool and cleans up on SIGTERM; wait for that.
+  await Promise.all([...active].map(child => stopProcess(child, 15_000)));
+  await cleanupAll();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      break;
+    } catch (e) {
+      // A build tool that was just killed can still be writing for a moment.
+      if (attempt === 5) {
+        progress(`  could not remove ${tmp}: ${(e as Error).message}`);
+        break;
+      }
+      await sleep(1000);
+    }
+  }
+  progress(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} steps skipped` : ''}`);
+  for (const f of failures) progress(`  failed: ${f.split('\n')[0]}`);
+  process.exit(code ?? (interrupted ? 130 : failed > 0 || passed === 0 ? 1 : 0));
+}
+
+// First signal: stop the running command (the build CLI then cleans up after
+// itself) and skip the remaining steps, so cleanup runs once, in order.
+// Second signal: clean up right away.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) {
+      void finish(130);
+      return;
+    }
+    interrupted = signal;
+    check(`not interrupted by ${signal}`, false);
+    progress(`\n${signal}: stopping running commands, then cleaning up`);
+    for (const child of active) child.kill('SIGTERM');
+  });
+}
+
+const started = Date.now();
+main().then(
+  () => { progress(`total ${((Date.now() - started) / 1000).toFixed(0)}s`); return finish(); },
+  e => { check('e2e ran without an unexpected error', false, (e as Error).stack ?? String(e)); return finish(); },
+);
