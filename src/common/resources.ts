@@ -24,7 +24,9 @@ export interface ComputeResources {
 }
 
 /** Validates `resources` and renders them as a container's `resources`. */
-export function renderResources(scope: IConstruct, what: string, resources: ComputeResources, defaultEphemeralStorage: string): k8s.ResourceRequirements {
+export function renderResources(
+  scope: IConstruct, what: string, resources: ComputeResources, defaultEphemeralStorage: string,
+): k8s.ResourceRequirements {
   const q = (field: keyof ComputeResources, value = resources[field]!) => k8s.Quantity.fromString(checkQuantity(scope, `${what}.${field}`, value));
   const disk = q('ephemeralStorage', resources.ephemeralStorage ?? defaultEphemeralStorage);
   return {
