@@ -1,6 +1,6 @@
 // Synth wall time and peak memory, as medians over several fresh processes.
 // Run with `npm run bench`; the README quotes its table.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -29,8 +29,28 @@ try {
     }
     rows.push(`| ${label} | ${median(samples.map(s => s.synthMs)).toFixed(0)} | ${median(samples.map(s => s.loadMs)).toFixed(0)} | ${median(samples.map(s => s.maxRssMiB)).toFixed(0)} |`);
   }
+  rows.push(...helmTemplateRows());
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/** `helm template` of the generated chart, beside synth; helm comes from PATH (test/tools/install.sh). */
+function helmTemplateRows(): string[] {
+  if (spawnSync('helm', ['version', '--short']).status !== 0) {
+    process.stderr.write('[bench] helm not on PATH (eval "$(bash test/tools/install.sh helm)"): skipping helm template\n');
+    return [];
+  }
+  const chart = path.join(__dirname, '..', '..', 'helm', 'todo');
+  return ['dev', 'prod'].map(env => {
+    const times: number[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      process.stderr.write(`[bench] helm template (${env}): run ${run}/${RUNS}\n`);
+      const started = process.hrtime.bigint();
+      execFileSync('helm', ['template', 'todo', chart, '-f', path.join(chart, `values-${env}.yaml`)], { stdio: 'ignore' });
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return `| helm template of helm/todo (${env}), whole command | ${median(times).toFixed(0)} | - | - |`;
+  });
 }
 console.log(`Median of ${RUNS} runs, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model.trim()})\n`);
 console.log('| scenario | build + synth (ms) | module load (ms) | peak RSS (MiB) |');
