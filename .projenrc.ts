@@ -80,8 +80,12 @@ project.addTask('build:image', {
   receiveArgs: true,
 });
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres',
-  exec: 'ts-node test/e2e/image-build.ts',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver, helm, npm',
+  steps: [
+    { exec: 'ts-node test/e2e/image-build.ts' },
+    { exec: 'ts-node test/e2e/cluster.ts' },
+    { exec: 'ts-node test/e2e/package.ts' },
+  ],
 });
 project.addTask('bench', {
   description: 'Measure synth wall time and peak memory (figures go in the README)',

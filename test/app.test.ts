@@ -51,6 +51,22 @@ describe('the synthesized GitOps tree', () => {
     expect(fs.readFileSync(path.join(tmp, 'helm', 'values.yaml'), 'utf-8')).toContain('environment: prod');
   });
 
+  test('has no empty lists or maps, which the API server drops (a perpetual Argo CD diff)', () => {
+    const empties: string[] = [];
+    const walk = (v: any, at: string) => {
+      if (Array.isArray(v)) {
+        if (v.length === 0) empties.push(at);
+        v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      } else if (v !== null && typeof v === 'object') {
+        // An empty emptyDir is meaningful and kept by the server.
+        if (Object.keys(v).length === 0 && !at.endsWith('.emptyDir')) empties.push(at);
+        for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+      }
+    };
+    for (const m of manifests) walk(m.object, `${m.file}:${m.object.kind}/${m.object.metadata.name}`);
+    expect(empties).toEqual([]);
+  });
+
   test('has no timestamps or generated hashes in names', () => {
     for (const { object } of manifests) {
       expect(object.metadata.name).not.toMatch(/-c8[0-9a-f]{6}$/);

@@ -94,8 +94,8 @@ export class PostgresBackup extends Construct {
       metadata: { name, labels },
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
+        // No ingress rules: nothing connects to a backup job.
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [],
         egress: [DNS_EGRESS, egressToPods(props.databaseSelector, 5432)],
       },
     });

@@ -38,7 +38,8 @@ export function metricsContainer(scope: IConstruct, options: PostgresMetricsOpti
       ?? { cpuRequest: '20m', memoryRequest: '32Mi', cpuLimit: '100m', memoryLimit: '64Mi' }, '64Mi'),
     // The exporter image runs as nobody, not as the postgres user.
     securityContext: restrictedContainerSecurityContext(65534),
-    livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 2 },
+    // Liveness only needs the port open; readiness asks for a page.
+    livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 2 },
     readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 2 },
   };
 }

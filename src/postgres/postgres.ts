@@ -323,9 +323,10 @@ export class Postgres extends Construct {
       metadata: { name: this.name, labels },
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
-        // Postgres opens no connections of its own, so all egress is denied.
+        // Postgres opens no connections of its own, so all egress is denied. Deny-all is
+        // written as a policy type without rules: the API server drops empty rule lists,
+        // and writing them would leave Argo CD with a diff that never goes away.
         policyTypes: ['Ingress', 'Egress'],
-        egress: [],
         ingress: Lazy.any({
           produce: () => {
             const rules: k8s.NetworkPolicyIngressRule[] = [];
@@ -339,7 +340,7 @@ export class Postgres extends Construct {
             if (metrics) {
               rules.push({ ports: [{ port: k8s.IntOrString.fromNumber(METRICS_PORT), protocol: 'TCP' }] });
             }
-            return rules;
+            return rules.length > 0 ? rules : undefined;
           },
         }),
       },

@@ -1,0 +1,588 @@
+/**
+ * End-to-end test of the synthesized manifests against a real API server:
+ * every environment is applied the way Argo CD applies it (server-side, field
+ * manager argocd-controller, into a namespace made from the Application's
+ * managedNamespaceMetadata, PodSecurity "restricted"), must apply without a
+ * single warning, and must then show no diff. With kube-controller-manager,
+ * kube-scheduler and kwok (fake nodes) the Deployments, StatefulSets and a Job
+ * from each CronJob roll out, proving their pods are admitted under
+ * "restricted"; a deliberately non-compliant Deployment proves the check can
+ * fail. Then kube-score (accepted findings: test/tools/kube-score.yaml) and the
+ * Helm chart: lint, same objects as dist/<env>, no diff against the cluster.
+ *
+ *   npx ts-node test/e2e/cluster.ts            # ~2-3 min on 2 cores with the tools cached
+ *
+ * Needs: go, network to the Go module proxy and Debian apt the first time (tools
+ * are installed by test/tools/install.sh and cached; kube-score is go-installed
+ * into the same cache), the Argo CD CRDs in ../shared/crds/argo-cd-v3.5.1 (or
+ * E2E_ARGOCD_CRDS=DIR). Everything listens on 127.0.0.1 and lives in a
+ * temporary directory; the control plane and kwok are stopped on exit, also on
+ * failure and on SIGINT/SIGTERM. dist/ and helm/ are only read.
+ * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed";
+ * the exit status is 1 if anything failed.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import {
+  ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, onCleanup, progress,
+  requireTools, run, section, skipSteps, stopProcess, waitFor,
+} from './harness';
+
+const DIST = path.join(ROOT, 'dist');
+const CHART = path.join(ROOT, 'helm', 'todo');
+const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
+const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
+const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
+const CRDS = process.env.E2E_ARGOCD_CRDS ?? path.resolve(ROOT, '..', 'shared', 'crds', 'argo-cd-v3.5.1');
+const ENVS = ['dev', 'staging', 'prod'];
+/** The field manager of Argo CD's server-side apply. */
+const MANAGER = 'argocd-controller';
+/** Helm output applied to the cluster to prove it is what dist/ applied. */
+const HELM_DIFF_ENV = 'prod';
+/** Where the non-compliant Deployment of the negative control goes. */
+const NEGATIVE_ENV = 'dev';
+const NODE = 'kwok-node-0';
+const ROLLOUT_TIMEOUT = '180s';
+const STEPS = 16;
+
+// ------------------------------------------------------------ test state ---
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cluster-'));
+let toolEnv: NodeJS.ProcessEnv = process.env;
+let kubeEnv: NodeJS.ProcessEnv = process.env;
+let kubeScore = '';
+let clusterUp = false;
+let fakeNodes = false;
+/** Environment name -> namespace (from the Application whose source path is dist/<env>). */
+const namespaces: Record<string, string> = {};
+
+type K8sObject = Record<string, any>;
+
+function readObjects(file: string): K8sObject[] {
+  return YAML.parseAllDocuments(fs.readFileSync(file, 'utf-8')).map(d => {
+    if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+    return d.toJS();
+  }).filter(Boolean);
+}
+
+/** The files Argo CD applies from a directory with recurse: false. */
+function manifestFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter(f => /\.(ya?ml|json)$/.test(f)).sort().map(f => path.join(dir, f));
+}
+
+function distObjects(dir: string): K8sObject[] {
+  return manifestFiles(path.join(DIST, dir)).flatMap(readObjects);
+}
+
+function keyOf(o: K8sObject): string {
+  return `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+}
+
+function kubectl(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run('kubectl', args, { env: kubeEnv, ...options });
+}
+
+async function kubectlJson(args: string[]): Promise<any> {
+  return JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
+}
+
+/** Applies YAML from a string, server-side, and returns the result (kubectl's warnings are on stderr). */
+function applyText(text: string, manager: string): Promise<RunResult> {
+  return kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], { input: text, allowFail: true });
+}
+
+/** `kubectl diff` output reduced to the changed lines, per object. */
+function diffSummary(out: string): string {
+  const lines: string[] = [];
+  for (const l of out.split('\n')) {
+    if (l.startsWith('diff ')) lines.push(`${path.basename(l.split(' ').pop() ?? '')}:`);
+    else if (/^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l)) lines.push(`  ${l}`);
+  }
+  return lines.slice(0, 40).join('\n');
+}
+
+/** Asserts `kubectl diff --server-side` as Argo CD's field manager finds nothing to change. */
+async function assertNoDiff(label: string, files: string[]): Promise<void> {
+  const r = await kubectl(['diff', '--server-side', `--field-manager=${MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  check(`${label}: kubectl diff --server-side reports no changes (exit 0, empty output)`,
+    r.code === 0 && r.stdout.trim() === '' && r.stderr.trim() === '',
+    `exit ${r.code}${r.stderr.trim() ? `, stderr: ${r.stderr.trim()}` : ''}\n${diffSummary(r.stdout)}`);
+}
+
+/** Applies files as Argo CD does and asserts success without any warning. */
+async function applyAsArgo(label: string, files: string[], expected: K8sObject[]): Promise<void> {
+  const r = await kubectl(['apply', '--server-side', `--field-manager=${MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  check(`${label}: kubectl apply --server-side --field-manager=${MANAGER} exits 0`, r.code === 0, r.stderr.trim());
+  check(`${label}: no warnings (stderr empty)`, r.stderr.trim() === '', r.stderr.trim());
+  const applied = r.stdout.split('\n').filter(l => / serverside-applied$/.test(l)).length;
+  equal(`${label}: every object was applied`, applied, expected.length);
+}
+
+function labelSelector(matchLabels: Record<string, string>): string {
+  return Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+// ------------------------------------------------------------ kube-score ---
+
+interface KubeScoreIgnore { check: string; why: string; environments?: string[]; containers?: string[] }
+interface KubeScoreConfig { version: string; kubernetesVersion: string; ignore: KubeScoreIgnore[] }
+
+function kubeScoreConfig(): KubeScoreConfig {
+  return YAML.parse(fs.readFileSync(KUBE_SCORE_CONFIG, 'utf-8'));
+}
+
+function toolsCache(): string {
+  return process.env.TODO_GITOPS_TOOLS_CACHE
+    ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'todo-gitops', 'tools');
+}
+
+async function goBinary(): Promise<string> {
+  const found = await run('bash', ['-c', 'command -v go'], { env: toolEnv, allowFail: true });
+  if (found.code === 0) return found.stdout.trim();
+  if (isExecutable('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error('go is not on PATH (needed to install kube-score)');
+}
+
+/**
+ * kube-score at the version test/tools/kube-score.yaml pins, from the tools
+ * cache of install.sh (<cache>/kube-score-<version>/kube-score); go-installed
+ * there (atomically) if missing. kube-linter would be the first choice, but
+ * the Go module proxy reachable here refuses every version of it.
+ */
+async function ensureKubeScore(version: string): Promise<string> {
+  const dir = path.join(toolsCache(), `kube-score-${version}`);
+  const bin = path.join(dir, 'kube-score');
+  if (isExecutable(bin) && (await run(bin, ['version'], { allowFail: true })).code === 0) {
+    progress(`  kube-score ${version} (cached: yes) ${bin}`);
+    return bin;
+  }
+  progress(`  kube-score ${version} (cached: no): go install github.com/zegl/kube-score/cmd/kube-score@${version} (~1-2 min)…`);
+  fs.mkdirSync(toolsCache(), { recursive: true });
+  const gobin = fs.mkdtempSync(path.join(toolsCache(), `.kube-score-${version}.`));
+  try {
+    const started = Date.now();
+    await run(await goBinary(), ['install', '-trimpath', '-ldflags', `-s -w -X main.version=${version}`,
+      `github.com/zegl/kube-score/cmd/kube-score@${version}`],
+    { cwd: tmp, env: { ...toolEnv, GOBIN: gobin, GOFLAGS: '-buildvcs=false' }, echo: '    | ' });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.renameSync(path.join(gobin, 'kube-score'), bin);
+    progress(`  kube-score ${version} built in ${((Date.now() - started) / 1000).toFixed(0)}s: ${bin}`);
+  } finally {
+    fs.rmSync(gobin, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+// ------------------------------------------------------------------ kwok ---
+
+/**
+ * The Stage objects kwok needs to run fake nodes and pods: the node and pod
+ * stages kwok ships in its module (kustomize/stage/...), for the kwok version
+ * install.sh pins, from the Go module cache.
+ */
+async function kwokStages(): Promise<string> {
+  const version = /^KWOK_VERSION=(\S+)$/m.exec(fs.readFileSync(INSTALL_SH, 'utf-8'))?.[1];
+  if (!version) throw new Error(`no KWOK_VERSION= line in ${INSTALL_SH}`);
+  const r = await run(await goBinary(), ['mod', 'download', '-json', `sigs.k8s.io/kwok@${version}`],
+    { cwd: tmp, env: { ...toolEnv, GOFLAGS: '-buildvcs=false' } });
+  const dir = JSON.parse(r.stdout).Dir as string;
+  const stages = ['node/fast/node-initialize.yaml', 'node/heartbeat/node-heartbeat.yaml',
+    'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'];
+  return stages.map(s => {
+    const text = fs.readFileSync(path.join(dir, 'kustomize', 'stage', s), 'utf-8');
+    if (!/^kind: Stage$/m.test(text)) throw new Error(`${s} of kwok ${version} is not a Stage`);
+    return `---\n${text}`;
+  }).join('\n');
+}
+
+// ----------------------------------------------------------------- steps ---
+
+async function applyEnvironment(env: string): Promise<void> {
+  const apps = distObjects('apps').filter(o => o.kind === 'Application');
+  const app = apps.find(a => a.spec?.source?.path === `dist/${env}`);
+  if (!check(`an Application in dist/apps syncs dist/${env}`, !!app)) return;
+  const ns: string = app!.spec.destination.namespace;
+  namespaces[env] = ns;
+  const labels: Record<string, string> = app!.spec.syncPolicy?.managedNamespaceMetadata?.labels ?? {};
+  const syncOptions: string[] = app!.spec.syncPolicy?.syncOptions ?? [];
+  check(`${app!.metadata.name}: CreateNamespace=true and ServerSideApply=true`,
+    syncOptions.includes('CreateNamespace=true') && syncOptions.includes('ServerSideApply=true'), JSON.stringify(syncOptions));
+  equal(`${app!.metadata.name}: source.directory.recurse`, app!.spec.source.directory?.recurse ?? false, false);
+  equal(`${app!.metadata.name}: managedNamespaceMetadata labels enforce/warn/audit restricted`,
+    ['enforce', 'warn', 'audit'].map(m => labels[`pod-security.kubernetes.io/${m}`]), ['restricted', 'restricted', 'restricted']);
+
+  const nsApplied = await applyText(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } }), MANAGER);
+  check(`namespace ${ns} created with the Application's labels`, nsApplied.code === 0 && nsApplied.stderr.trim() === '', nsApplied.stderr);
+  const live = await kubectlJson(['get', 'namespace', ns]);
+  equal(`namespace ${ns}: live PodSecurity enforce label`, live.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+
+  // Secrets the manifests reference but do not contain are created out of band (README).
+  const objects = distObjects(env);
+  const referenced = new Set<string>();
+  JSON.stringify(objects, (k, v) => {
+    if (k === 'secretKeyRef' && v?.name) referenced.add(v.name);
+    return v;
+  });
+  const defined = new Set(objects.filter(o => o.kind === 'Secret').map(o => o.metadata.name));
+  const outOfBand = [...referenced].filter(n => !defined.has(n)).sort();
+  equal(`dist/${env}: Secrets referenced but created outside git`, outOfBand, env === 'dev' ? [] : ['todo-db-credentials']);
+  for (const name of outOfBand) {
+    await kubectl(['-n', ns, 'create', 'secret', 'generic', name, '--from-literal=username=todo',
+      `--from-literal=password=e2e-${Math.random().toString(36).slice(2)}`]);
+    check(`created Secret ${ns}/${name} (username, password) with kubectl`, true);
+  }
+
+  const files = manifestFiles(path.join(DIST, env));
+  await applyAsArgo(`dist/${env}`, files, objects);
+  await assertNoDiff(`dist/${env}`, files);
+}
+
+/** PersistentVolumes pre-bound to every claim of an environment, so its pods can be scheduled. */
+function persistentVolumes(env: string, objects: K8sObject[]): K8sObject[] {
+  const claims: Array<{ name: string; spec: any }> = objects.filter(o => o.kind === 'PersistentVolumeClaim')
+    .map(o => ({ name: o.metadata.name, spec: o.spec }));
+  for (const sts of objects.filter(o => o.kind === 'StatefulSet')) {
+    for (const t of sts.spec.volumeClaimTemplates ?? []) {
+      for (let i = 0; i < (sts.spec.replicas ?? 1); i++) claims.push({ name: `${t.metadata.name}-${sts.metadata.name}-${i}`, spec: t.spec });
+    }
+  }
+  return claims.map(c => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `e2e-${namespaces[env]}-${c.name}` },
+    spec: {
+      capacity: { storage: c.spec.resources.requests.storage },
+      accessModes: c.spec.accessModes,
+      persistentVolumeReclaimPolicy: 'Retain',
+      // Never mounted: there is no kubelet, kwok only marks pods running.
+      hostPath: { path: `/nonexistent/e2e/${namespaces[env]}/${c.name}` },
+      claimRef: { namespace: namespaces[env], name: c.name },
+    },
+  }));
+}
+
+async function podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
+  return (await kubectlJson(['-n', ns, 'get', 'pods', '-l', labelSelector(selector)])).items;
+}
+
+async function rollOut(env: string): Promise<void> {
+  const ns = namespaces[env];
+  const objects = distObjects(env);
+  if (fakeNodes) {
+    const pvs = persistentVolumes(env, objects);
+    if (pvs.length) {
+      const r = await applyText(pvs.map(pv => YAML.stringify(pv)).join('---\n'), 'e2e');
+      check(`${ns}: ${pvs.length} PersistentVolume(s) pre-bound to its claims`, r.code === 0, r.stderr);
+    }
+  }
+  const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
+  for (const w of objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+    const hpa = hpas.find(h => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+    const expected: number = w.spec.replicas ?? hpa?.spec.minReplicas ?? 1;
+    const what = `${ns} ${w.kind} ${w.metadata.name}`;
+    let pods: any[] = [];
+    await waitFor(`${what} to have ${expected} pod(s)`, 180_000, async () => {
+      pods = await podsOf(ns, w.spec.selector.matchLabels);
+      return pods.length >= expected;
+    }, 1000).catch(e => check(`${what}: pods created`, false, (e as Error).message));
+    if (pods.length >= expected) check(`${what}: ${pods.length} pod(s) created and admitted${hpa ? ' (replicas from its HPA)' : ''}`, true);
+    if (!fakeNodes) continue;
+    const kind = w.kind === 'Deployment' ? 'deployment' : 'statefulset';
+    const r = await kubectl(['-n', ns, 'rollout', 'status', `${kind}/${w.metadata.name}`, `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
+    check(`${what}: rolled out on the fake node`, r.code === 0, (r.stderr || r.stdout).trim());
+  }
+  // A CronJob's pod template is only admitted when it fires: run one Job from it now.
+  for (const cj of objects.filter(o => o.kind === 'CronJob')) {
+    const job = `e2e-${cj.metadata.name}`;
+    const r = await kubectl(['-n', ns, 'create', 'job', job, `--from=cronjob/${cj.metadata.name}`], { allowFail: true });
+    check(`${ns}: kubectl create job --from=cronjob/${cj.metadata.name} without warnings`, r.code === 0 && r.stderr.trim() === '', r.stderr.trim());
+    await waitFor(`a pod of Job ${job}`, 120_000, async () => (await podsOf(ns, { 'job-name': job })).length > 0, 1000)
+      .then(() => check(`${ns}: Job ${job} (from CronJob ${cj.metadata.name}) created its pod`, true))
+      .catch(e => check(`${ns}: Job ${job} created its pod`, false, (e as Error).message));
+    if (!fakeNodes) continue;
+    const done = await kubectl(['-n', ns, 'wait', `job/${job}`, '--for=condition=Complete', `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
+    check(`${ns}: Job ${job} completed on the fake node`, done.code === 0, (done.stderr || done.stdout).trim());
+  }
+}
+
+/** Pod creations the API server refused in a namespace: FailedCreate events and ReplicaFailure conditions. */
+async function refusedPods(ns: string): Promise<string[]> {
+  const events = (await kubectlJson(['-n', ns, 'get', 'events'])).items as any[];
+  const refused = events.filter(e => e.reason === 'FailedCreate' || /violates PodSecurity/.test(e.message ?? ''))
+    .map(e => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+  for (const rs of (await kubectlJson(['-n', ns, 'get', 'replicasets'])).items as any[]) {
+    for (const c of rs.status?.conditions ?? []) {
+      if (c.type === 'ReplicaFailure' && c.status === 'True') refused.push(`ReplicaSet/${rs.metadata.name}: ${c.reason}: ${c.message}`);
+    }
+  }
+  return refused;
+}
+
+function kubeScoreArgs(config: KubeScoreConfig, ignore: string[], format: string, files: string[]): string[] {
+  return ['score', '--output-format', format, '--kubernetes-version', config.kubernetesVersion,
+    ...ignore.flatMap(t => ['--ignore-test', t]), ...files];
+}
+
+async function scoreAll(): Promise<void> {
+  const config = kubeScoreConfig();
+  const known = new Set((await run(kubeScore, ['list'])).stdout.split('\n').map(l => l.split(',')[0]).filter(Boolean));
+  for (const entry of config.ignore) {
+    check(`kube-score.yaml: ${entry.check} is a kube-score check and has a written reason`,
+      known.has(entry.check) && (entry.why ?? '').trim().length >= 40, `known: ${known.has(entry.check)}, why: ${JSON.stringify(entry.why)}`);
+  }
+  const used = new Set<KubeScoreIgnore>();
+  for (const target of [...ENVS, 'apps', 'bootstrap']) {
+    const files = manifestFiles(path.join(DIST, target));
+    const entries = config.ignore.filter(e => !e.environments || e.environments.includes(target));
+    const ignored = [...new Set(entries.map(e => e.check))];
+    const ci = await run(kubeScore, kubeScoreArgs(config, ignored, 'ci', files), { allowFail: true });
+    const lines = ci.stdout.split('\n').filter(l => l.trim());
+    const bad = lines.filter(l => !/^\[(OK|SKIPPED)\] /.test(l));
+    check(`kube-score dist/${target} (ignoring ${ignored.join(', ') || 'nothing'}): ${lines.length} lines, all [OK]/[SKIPPED]`,
+      ci.code === 0 && bad.length === 0, [`exit ${ci.code}`, ci.stderr.trim(), ...bad].filter(Boolean).join('\n'));
+
+    // No ignores: every finding must be covered by an entry, scoped as the entry says.
+    // (kube-score exits 1 when it has critical findings; they are judged here.)
+    const raw = await run(kubeScore, kubeScoreArgs(config, [], 'json', files), { allowFail: true });
+    if (raw.code !== 0 && raw.code !== 1) throw new Error(`kube-score exited ${raw.code}: ${raw.stderr.trim()}`);
+    // (An input without workload kinds, like dist/apps, gives `null`.)
+    const objects = (JSON.parse(raw.stdout || 'null') ?? []) as any[];
+    const uncovered: string[] = [];
+    for (const o of objects) {
+      for (const c of o.checks ?? []) {
+        if (c.skipped || c.grade >= 10) continue;
+        const comments: any[] = c.comments?.length ? c.comments : [{ path: '', summary: c.check.name }];
+        for (const comment of comments) {
+          const entry = entries.find(e => e.check === c.check.id && (!e.containers || e.containers.includes(comment.path)));
+          if (entry) used.add(entry);
+          else uncovered.push(`${o.object_name}: ${c.check.id}${comment.path ? ` (${comment.path})` : ''}: ${comment.summary}`);
+        }
+      }
+    }
+    check(`kube-score dist/${target}: every finding is accepted in test/tools/kube-score.yaml for its environment/container`,
+      uncovered.length === 0, uncovered.join('\n'));
+  }
+  for (const entry of config.ignore) {
+    check(`kube-score.yaml: ignoring ${entry.check}${entry.environments ? ` in ${entry.environments.join(', ')}` : ''} is still needed`, used.has(entry),
+      'no finding matches it any more; remove the entry');
+  }
+}
+
+/** First path where two values differ, or undefined. */
+function firstDifference(a: any, b: any, at = ''): string | undefined {
+  if (JSON.stringify(a) === JSON.stringify(b)) return undefined;
+  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = firstDifference(a[k], b[k], `${at}.${k}`);
+      if (d) return d;
+    }
+  }
+  return `${at || '.'}: ${JSON.stringify(a)?.slice(0, 200)} != ${JSON.stringify(b)?.slice(0, 200)}`;
+}
+
+function sortKeys(v: any): any {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map(k => [k, sortKeys(v[k])]));
+  return v;
+}
+
+async function helmTemplate(env: string): Promise<string> {
+  return (await run('helm', ['template', 'todo', CHART, '-f', path.join(CHART, `values-${env}.yaml`)], { env: toolEnv })).stdout;
+}
+
+async function main(): Promise<void> {
+  const tools = await section([
+    ['install/find tools (kubectl, kube-apiserver, etcd, helm, kwok) with test/tools/install.sh, and kube-score', async () => {
+      toolEnv = await installTools(['kube', 'debs', 'helm', 'kwok']);
+      await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'helm', 'openssl', 'curl', 'diff']);
+      kubeScore = await ensureKubeScore(kubeScoreConfig().version);
+      const v = (await run(kubeScore, ['version'])).stdout.trim();
+      check(`kube-score runs (${v})`, v.startsWith('kube-score version'));
+    }],
+  ]);
+  if (!tools) {
+    skipSteps(Array.from({ length: STEPS - 1 }, (_, i) => `step ${i + 2}`), 'tools missing');
+    return;
+  }
+
+  clusterUp = await section([
+    ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (test/tools/control-plane.sh)', async () => {
+      const dir = path.join(tmp, 'control-plane');
+      onCleanup('stop the control plane', async () => {
+        const r = await run('bash', [CONTROL_PLANE_SH, 'stop', dir], { env: toolEnv, allowFail: true, echo: '    | ' });
+        if (r.code !== 0) progress(`  control-plane.sh stop exited ${r.code}`);
+      });
+      const r = await run('bash', [CONTROL_PLANE_SH, 'start', dir], { env: toolEnv, echo: '    | ' });
+      const m = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout);
+      if (!m) throw new Error(`control-plane.sh printed no KUBECONFIG line: ${r.stdout}`);
+      kubeEnv = { ...toolEnv, KUBECONFIG: m[1] };
+      delete kubeEnv.KUBECTL_EXTERNAL_DIFF;
+      const version = JSON.parse((await kubectl(['version', '-o', 'json'])).stdout).serverVersion?.gitVersion;
+      check(`API server answers (${version})`, !!version);
+    }],
+  ]);
+  if (!clusterUp) {
+    skipSteps(['kwok', 'CRDs', ...ENVS, 'apps', 'rollout', 'admission', 're-diff', 'negative control'], 'no control plane');
+  } else {
+    await section([
+      ['start kwok (fake nodes with the annotation kwok.x-k8s.io/node=fake) and create one fake Node', async () => {
+        const found = await run('bash', ['-c', 'command -v kwok'], { env: toolEnv, allowFail: true });
+        if (found.code !== 0) {
+          progress('  note: kwok is not installed (install.sh treats it as best-effort); pods are checked for admission only, not rolled out');
+          return;
+        }
+        const config = path.join(tmp, 'kwok-stages.yaml');
+        fs.writeFileSync(config, await kwokStages());
+        const logFile = path.join(tmp, 'kwok.log');
+        const out = fs.openSync(logFile, 'a');
+        const child: ChildProcess = spawn('kwok', ['--kubeconfig', kubeEnv.KUBECONFIG!, '--config', config,
+          '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+          '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1'], { env: kubeEnv, stdio: ['ignore', out, out] });
+        fs.closeSync(out);
+        onCleanup('stop kwok', async () => { await stopProcess(child, 5000); });
+        const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-5).join('\n');
+        const node = {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name: NODE,
+            annotations: { 'kwok.x-k8s.io/node': 'fake' },
+            labels: { 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'type': 'kwok' },
+          },
+          // The containers request ephemeral-storage; kwok's default capacity has none.
+          status: {
+            capacity: { 'cpu': '32', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti' },
+            allocatable: { 'cpu': '32', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti' },
+          },
+        };
+        const created = await kubectl(['create', '-f', '-'], { input: JSON.stringify(node), allowFail: true });
+        check(`Node ${NODE} created`, created.code === 0, created.stderr);
+        try {
+          await waitFor(`Node ${NODE} to be Ready`, 60_000, async () => {
+            if (child.exitCode !== null) throw new Error(`kwok exited ${child.exitCode}: ${logTail()}`);
+            const n = await kubectlJson(['get', 'node', NODE]);
+            return (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+          }, 500);
+        } catch (e) {
+          throw new Error(`${(e as Error).message}\nkwok log:\n${logTail()}`);
+        }
+        fakeNodes = check(`Node ${NODE} is Ready (kwok)`, true);
+      }],
+    ]);
+    const crds = await section([
+      [`install the Argo CD CRDs from ${path.relative(ROOT, CRDS)} (server-side) and wait until Established`, async () => {
+        const files = manifestFiles(CRDS);
+        const names = files.flatMap(readObjects).filter(o => o.kind === 'CustomResourceDefinition').map(o => o.metadata.name as string);
+        check(`${names.length} CRDs in ${CRDS} (${names.join(', ')})`, names.includes('applications.argoproj.io') && names.includes('appprojects.argoproj.io'));
+        const r = await kubectl(['apply', '--server-side', ...files.flatMap(f => ['-f', f])], { allowFail: true });
+        check('CRDs applied without warnings', r.code === 0 && r.stderr.trim() === '', r.stderr);
+        await waitFor('the CRDs to be Established', 60_000, async () => {
+          const established = await kubectl(['get', 'crd', ...names, '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}']);
+          return established.stdout.split('\n').filter(l => l === 'True').length === names.length;
+        }, 500);
+        check('all CRDs Established', true);
+      }],
+    ]);
+    if (!crds) {
+      skipSteps([...ENVS, 'apps', 'rollout', 'admission', 're-diff', 'negative control'], 'no Argo CD CRDs');
+    } else {
+      for (const env of ENVS) {
+        await section([[`${env}: namespace as Argo CD creates it, out-of-band Secret, apply dist/${env}/ as Argo CD (no warnings), then no diff`,
+          () => applyEnvironment(env)]]);
+      }
+      await section([['apps: namespace argocd, apply dist/apps/ and dist/bootstrap/ (no warnings), then no diff', async () => {
+        const created = await kubectl(['create', 'namespace', 'argocd'], { allowFail: true });
+        check('namespace argocd created', created.code === 0, created.stderr);
+        const objects = [...distObjects('apps'), ...distObjects('bootstrap')];
+        equal('every object in dist/apps and dist/bootstrap goes to namespace argocd', [...new Set(objects.map(o => o.metadata.namespace))], ['argocd']);
+        const files = [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))];
+        await applyAsArgo('dist/apps + dist/bootstrap', files, objects);
+        await assertNoDiff('dist/apps + dist/bootstrap', files);
+      }]]);
+      await section([['workloads: every Deployment and StatefulSet gets its pods (rolled out on the kwok node if it runs), one Job from each CronJob', async () => {
+        for (const env of ENVS.filter(e => namespaces[e])) await rollOut(env);
+      }]]);
+      await section([['admission: no pod creation was refused (FailedCreate / "violates PodSecurity") in any environment', async () => {
+        for (const env of ENVS.filter(e => namespaces[e])) {
+          const refused = await refusedPods(namespaces[env]);
+          check(`${namespaces[env]}: no refused pod creations`, refused.length === 0, refused.join('\n'));
+        }
+      }]]);
+      await section([['after the controllers ran (HPA scaled, pods bound): still no diff for any environment or the apps', async () => {
+        for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after rollout`, manifestFiles(path.join(DIST, env)));
+        await assertNoDiff('dist/apps + dist/bootstrap after rollout',
+          [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))]);
+      }]]);
+      await section([[`negative control: a non-compliant Deployment in ${NEGATIVE_ENV} warns on apply and its pods are refused`, async () => {
+        const ns = namespaces[NEGATIVE_ENV];
+        if (!ns) throw new Error(`namespace of ${NEGATIVE_ENV} unknown`);
+        const name = 'e2e-noncompliant';
+        const deployment = {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name, namespace: ns },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              // No securityContext at all: root allowed, privilege escalation, all capabilities, no seccomp.
+              spec: { containers: [{ name: 'c', image: `registry.invalid/e2e@sha256:${'0'.repeat(64)}` }] },
+            },
+          },
+        };
+        const r = await applyText(YAML.stringify(deployment), 'e2e');
+        check('apply succeeds (the Deployment itself is not a pod)', r.code === 0, r.stderr);
+        check('apply warns: would violate PodSecurity "restricted:latest"', /Warning: would violate PodSecurity "restricted:latest"/.test(r.stderr), r.stderr.trim() || '(no stderr)');
+        let refused: string[] = [];
+        await waitFor('a FailedCreate for the non-compliant pods', 60_000, async () => {
+          refused = (await refusedPods(ns)).filter(l => l.includes(name) && /violates PodSecurity "restricted:latest"/.test(l));
+          return refused.some(l => l.startsWith('ReplicaSet/') && /ReplicaFailure|FailedCreate/.test(l));
+        }, 1000).catch(() => undefined);
+        check('the ReplicaSet\'s pods are forbidden: violates PodSecurity "restricted:latest" (so the admission check can fail)', refused.length > 0, 'no FailedCreate event or ReplicaFailure condition appeared');
+        equal('no pod of the non-compliant Deployment exists', (await podsOf(ns, { app: name })).length, 0);
+        await kubectl(['-n', ns, 'delete', 'deployment', name, '--wait=true', '--timeout=60s']);
+      }]]);
+    }
+  }
+
+  await section([['kube-score over dist/<env>, dist/apps and dist/bootstrap: only findings accepted in test/tools/kube-score.yaml', scoreAll]]);
+
+  await section([['helm lint helm/todo --strict (defaults and each values-<env>.yaml)', async () => {
+    for (const values of [undefined, ...ENVS]) {
+      const args = ['lint', CHART, '--strict', ...(values ? ['-f', path.join(CHART, `values-${values}.yaml`)] : [])];
+      const r = await run('helm', args, { env: toolEnv, allowFail: true });
+      check(`helm lint --strict${values ? ` -f values-${values}.yaml` : ''}: 0 chart(s) failed`,
+        r.code === 0 && /1 chart\(s\) linted, 0 chart\(s\) failed/.test(r.stdout), (r.stdout + r.stderr).trim());
+    }
+  }]]);
+
+  await section([['helm template todo helm/todo -f values-<env>.yaml yields the objects of dist/<env> (by kind/namespace/name, deep-equal)', async () => {
+    for (const env of ENVS) {
+      const rendered = YAML.parseAllDocuments(await helmTemplate(env)).map(d => d.toJS()).filter(Boolean) as K8sObject[];
+      const want = new Map(distObjects(env).map(o => [keyOf(o), o]));
+      const got = new Map(rendered.map(o => [keyOf(o), o]));
+      equal(`${env}: helm renders ${got.size} objects with unique keys`, got.size, rendered.length);
+      equal(`${env}: same object keys as dist/${env}`, [...got.keys()].sort(), [...want.keys()].sort());
+      const differing = [...want.keys()].filter(k => got.has(k))
+        .map(k => [k, firstDifference(sortKeys(got.get(k)), sortKeys(want.get(k)))]).filter(([, d]) => d);
+      check(`${env}: every object deep-equals its dist/${env} counterpart`, differing.length === 0,
+        differing.map(([k, d]) => `${k} ${d}`).join('\n'));
+    }
+  }]]);
+
+  if (!clusterUp || !namespaces[HELM_DIFF_ENV]) {
+    skipSteps([`helm template for ${HELM_DIFF_ENV}: kubectl diff against the cluster`], `${HELM_DIFF_ENV} was not applied`);
+  } else {
+    await section([[`helm template for ${HELM_DIFF_ENV}: kubectl diff --server-side against what dist/${HELM_DIFF_ENV} applied shows no changes`, async () => {
+      const file = path.join(tmp, `helm-${HELM_DIFF_ENV}.yaml`);
+      fs.writeFileSync(file, await helmTemplate(HELM_DIFF_ENV));
+      await assertNoDiff(`helm template (values-${HELM_DIFF_ENV}.yaml)`, [file]);
+    }]]);
+  }
+}
+
+e2eMain({ steps: STEPS, tmp }, main);
