@@ -15,7 +15,9 @@ const project = new typescript.TypeScriptProject({
   typescriptVersion: '~5.9.3',
   minNodeVersion: '20.0.0',
   deps: ['cdk8s@^2.70.106', 'cdk8s-plus-27@^2.9.5', 'constructs@^10.8.1'],
-  devDeps: ['cdk8s-cli@2.207.60', 'ajv@^8.20.0', 'yaml@^2.9.1', 'ts-node@^10.9.2'],
+  devDeps: [
+    'cdk8s-cli@2.207.60', 'ajv@^8.20.0', 'yaml@^2.9.1', 'ts-node@^10.9.2',
+  ],
   jestOptions: {
     jestVersion: '^29',
     // CI must fail on a changed snapshot instead of silently rewriting it.
@@ -46,6 +48,11 @@ const project = new typescript.TypeScriptProject({
   npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/'] },
   eslintOptions: { dirs: ['src'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
 });
+
+// eslint-import-resolver-typescript 3.9+ depends on unrs-resolver, whose per-platform bindings the
+// registry here does not all serve; the lock file npm then writes is one `npm ci` rejects.
+project.deps.removeDependency('eslint-import-resolver-typescript');
+project.addDevDeps('eslint-import-resolver-typescript@~3.8.4');
 
 // Resolve imports the way the tests compile them, including the README example's package import.
 project.tryFindObjectFile('.eslintrc.json')?.addOverride('settings.import/resolver.typescript.project', './test/tsconfig.json');

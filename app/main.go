@@ -55,7 +55,7 @@ func run() error {
 	defer pool.Close()
 	log.Info("starting", "port", cfg.Port, "db_host", cfg.DB.ConnConfig.Host,
 		"db_port", cfg.DB.ConnConfig.Port, "db_name", cfg.DB.ConnConfig.Database,
-		"shutdown_timeout", cfg.ShutdownTimeout.String())
+		"shutdown_timeout", cfg.ShutdownTimeout.String(), "shutdown_delay", cfg.ShutdownDelay.String())
 
 	st := store.New(pool)
 	srv := server.New(st, log)
@@ -96,8 +96,33 @@ func run() error {
 	}
 	// A second signal now kills the process immediately, as operators expect.
 	stopSignals()
-	log.Info("signal received, shutting down")
+	log.Info("signal received, shutting down", "shutdown_delay", cfg.ShutdownDelay.String())
+	if err := drain(srv, serveErr, cfg.ShutdownDelay, log); err != nil {
+		_ = shutdown(httpSrv, pool, cfg.ShutdownTimeout, log)
+		return err
+	}
 	return shutdown(httpSrv, pool, cfg.ShutdownTimeout, log)
+}
+
+// drain fails readiness and keeps serving for delay. Kubernetes removes a
+// terminating pod from Service endpoints asynchronously, so requests keep
+// arriving for a while after SIGTERM; closing the listener at once would
+// refuse them.
+func drain(srv *server.Server, serveErr <-chan error, delay time.Duration, log *slog.Logger) error {
+	srv.SetDraining()
+	if delay <= 0 {
+		return nil
+	}
+	log.Info("draining: readiness now fails, still serving until the delay ends", "shutdown_delay", delay.String())
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-t.C:
+	}
+	log.Info("drain delay over, closing listener")
+	return nil
 }
 
 func prepareDatabase(ctx context.Context, st *store.Store, log *slog.Logger) error {

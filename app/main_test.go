@@ -16,7 +16,7 @@ import (
 
 func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	schema := testdb.Schema(t)
-	a := startApp(t, buildBinary(t), withSchema(schema))
+	a := startApp(t, buildBinary(t), withSchema(schema), "SHUTDOWN_DELAY=0")
 	a.waitStatus(t, "/readyz", http.StatusOK)
 
 	a.signal(t, syscall.SIGTERM)
@@ -39,7 +39,7 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 
 func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
 	schema := testdb.Schema(t)
-	a := startApp(t, buildBinary(t), withSchema(schema))
+	a := startApp(t, buildBinary(t), withSchema(schema), "SHUTDOWN_DELAY=0")
 	a.waitStatus(t, "/readyz", http.StatusOK)
 
 	// Send the request headers and half the body, then signal: the handler
@@ -100,9 +100,66 @@ func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
 	}
 }
 
+func TestShutdownDelayKeepsServingWhileReadinessFails(t *testing.T) {
+	const delay = 2 * time.Second
+	schema := testdb.Schema(t)
+	a := startApp(t, buildBinary(t), withSchema(schema), "SHUTDOWN_DELAY="+delay.String(), "SHUTDOWN_TIMEOUT=10s")
+	a.waitStatus(t, "/readyz", http.StatusOK)
+	put(t, a.url, "routed late")
+
+	start := time.Now()
+	a.signal(t, syscall.SIGTERM)
+
+	// Readiness must fail promptly so Kubernetes drops the endpoint...
+	for {
+		code, body, err := a.get("/readyz")
+		if err != nil {
+			t.Fatalf("/readyz during the drain delay: %v", err)
+		}
+		if code == http.StatusServiceUnavailable {
+			if !strings.Contains(body, `"status":"unavailable"`) || !strings.Contains(body, `"error":"shutting down"`) {
+				t.Fatalf("/readyz while draining = %q", body)
+			}
+			break
+		}
+		if time.Since(start) > delay/2 {
+			t.Fatalf("/readyz still %d %q %s after SIGTERM", code, body, time.Since(start))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// ...while requests still routed here are served normally.
+	if code, body, err := a.get("/tasks"); err != nil || code != http.StatusOK || !strings.Contains(body, `"routed late"`) {
+		t.Fatalf("GET /tasks during the drain delay = %d %q %v, want 200 with the task", code, body, err)
+	}
+	if code, _, err := a.get("/healthz"); err != nil || code != http.StatusOK {
+		t.Fatalf("/healthz during the drain delay = %d %v, want 200", code, err)
+	}
+	if elapsed := time.Since(start); elapsed >= delay {
+		t.Fatalf("checks took %s, past SHUTDOWN_DELAY=%s; cannot tell draining from shutdown", elapsed, delay)
+	}
+	select {
+	case <-a.done:
+		t.Fatalf("process exited %s after SIGTERM, before SHUTDOWN_DELAY=%s", time.Since(start), delay)
+	default:
+	}
+
+	if code := a.exitCode(t, delay+10*time.Second+5*time.Second); code != 0 {
+		t.Fatalf("exit code %d after drain, want 0", code)
+	}
+	if elapsed := time.Since(start); elapsed < delay {
+		t.Fatalf("exited %s after SIGTERM, before SHUTDOWN_DELAY=%s", elapsed, delay)
+	}
+	out := a.out.String()
+	for _, want := range []string{`"msg":"signal received, shutting down"`, `"shutdown_delay":"2s"`, `"msg":"shutdown complete"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+}
+
 func TestShutdownTimeoutBoundsDraining(t *testing.T) {
 	schema := testdb.Schema(t)
-	a := startApp(t, buildBinary(t), withSchema(schema), "SHUTDOWN_TIMEOUT=500ms")
+	a := startApp(t, buildBinary(t), withSchema(schema), "SHUTDOWN_TIMEOUT=500ms", "SHUTDOWN_DELAY=0")
 	a.waitStatus(t, "/readyz", http.StatusOK)
 
 	// A request whose body never completes would hold shutdown forever.
@@ -137,7 +194,7 @@ func TestDataPersistsAcrossRestart(t *testing.T) {
 	schema := testdb.Schema(t)
 	bin := buildBinary(t)
 
-	first := startApp(t, bin, withSchema(schema))
+	first := startApp(t, bin, withSchema(schema), "SHUTDOWN_DELAY=0")
 	first.waitStatus(t, "/readyz", http.StatusOK)
 	put(t, first.url, "survive restart")
 	put(t, first.url, "me too")
@@ -146,7 +203,7 @@ func TestDataPersistsAcrossRestart(t *testing.T) {
 		t.Fatalf("first run exit code %d", code)
 	}
 
-	second := startApp(t, bin, withSchema(schema))
+	second := startApp(t, bin, withSchema(schema), "SHUTDOWN_DELAY=0")
 	second.waitStatus(t, "/readyz", http.StatusOK)
 	code, body, err := second.get("/tasks")
 	if err != nil || code != http.StatusOK {
@@ -170,7 +227,9 @@ func TestDataPersistsAcrossRestart(t *testing.T) {
 
 func TestLiveButNotReadyWhileDatabaseDown(t *testing.T) {
 	testdb.SkipIfNoDB(t)
-	a := startApp(t, buildBinary(t), "DATABASE_URL=", "PGHOST=127.0.0.1", fmt.Sprintf("PGPORT=%d", freePort(t)))
+	// A long SHUTDOWN_DELAY proves that a signal during startup skips it:
+	// the pod was never ready, so there are no endpoints to drain.
+	a := startApp(t, buildBinary(t), "DATABASE_URL=", "PGHOST=127.0.0.1", fmt.Sprintf("PGPORT=%d", freePort(t)), "SHUTDOWN_DELAY=1m")
 	a.waitStatus(t, "/healthz", http.StatusOK)
 	if code, _, err := a.get("/readyz"); err != nil || code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz = %d %v, want 503 while DB is down", code, err)
@@ -190,11 +249,14 @@ func TestLiveButNotReadyWhileDatabaseDown(t *testing.T) {
 	if code := a.exitCode(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM during startup, want 0", code)
 	}
+	if strings.Contains(a.out.String(), "draining") {
+		t.Fatal("signal during startup must skip the drain delay")
+	}
 }
 
 func TestInvalidConfigExitsNonZero(t *testing.T) {
 	bin := buildBinary(t)
-	for _, kv := range []string{"PORT=abc", "SHUTDOWN_TIMEOUT=forever", "LOG_LEVEL=loud", "PGSSLMODE=maybe"} {
+	for _, kv := range []string{"PORT=abc", "SHUTDOWN_TIMEOUT=forever", "SHUTDOWN_DELAY=-1s", "SHUTDOWN_DELAY=soon", "LOG_LEVEL=loud", "PGSSLMODE=maybe"} {
 		name, value, _ := strings.Cut(kv, "=")
 		a := startApp(t, bin, kv)
 		if code := a.exitCode(t, 10*time.Second); code == 0 {

@@ -19,6 +19,7 @@ import (
 const (
 	DefaultPort            = 8080
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultShutdownDelay   = 5 * time.Second
 	DefaultLogLevel        = slog.LevelInfo
 )
 
@@ -26,7 +27,11 @@ const (
 type Config struct {
 	Port            int
 	ShutdownTimeout time.Duration
-	LogLevel        slog.Level
+	// ShutdownDelay is how long the process keeps serving, with readiness
+	// failing, after the first SIGTERM/SIGINT and before it stops accepting
+	// connections, so Kubernetes can remove it from Service endpoints first.
+	ShutdownDelay time.Duration
+	LogLevel      slog.Level
 	// DB is built by pgx from DATABASE_URL or the libpq PG* variables.
 	DB *pgxpool.Config
 }
@@ -37,6 +42,7 @@ func Load() (Config, error) {
 	cfg := Config{
 		Port:            DefaultPort,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		ShutdownDelay:   DefaultShutdownDelay,
 		LogLevel:        DefaultLogLevel,
 	}
 
@@ -57,6 +63,17 @@ func Load() (Config, error) {
 			return Config{}, invalid("SHUTDOWN_TIMEOUT", v, fmt.Errorf("must be greater than zero"))
 		}
 		cfg.ShutdownTimeout = d
+	}
+
+	if v := os.Getenv("SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return Config{}, invalid("SHUTDOWN_DELAY", v, fmt.Errorf("must be a Go duration such as 5s or 0"))
+		}
+		if d < 0 {
+			return Config{}, invalid("SHUTDOWN_DELAY", v, fmt.Errorf("must not be negative"))
+		}
+		cfg.ShutdownDelay = d
 	}
 
 	if v := os.Getenv("LOG_LEVEL"); v != "" {

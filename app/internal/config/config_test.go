@@ -10,7 +10,7 @@ import (
 // clearEnv blanks every variable Load reads so the host environment (which
 // under test.sh points at a real database) cannot leak into expectations.
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"PORT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL", "DATABASE_URL",
+	for _, k := range []string{"PORT", "SHUTDOWN_TIMEOUT", "SHUTDOWN_DELAY", "LOG_LEVEL", "DATABASE_URL",
 		"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSSLMODE"} {
 		t.Setenv(k, "")
 	}
@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Port != 8080 || cfg.ShutdownTimeout != 10*time.Second || cfg.LogLevel != slog.LevelInfo {
+	if cfg.Port != 8080 || cfg.ShutdownTimeout != 10*time.Second || cfg.ShutdownDelay != 5*time.Second || cfg.LogLevel != slog.LevelInfo {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	if cfg.DB == nil {
@@ -34,6 +34,7 @@ func TestValidValues(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("PORT", "9090")
 	t.Setenv("SHUTDOWN_TIMEOUT", "1m30s")
+	t.Setenv("SHUTDOWN_DELAY", "2500ms")
 	t.Setenv("LOG_LEVEL", "WARN")
 	t.Setenv("PGHOST", "db.example")
 	t.Setenv("PGPORT", "6543")
@@ -45,7 +46,7 @@ func TestValidValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Port != 9090 || cfg.ShutdownTimeout != 90*time.Second || cfg.LogLevel != slog.LevelWarn {
+	if cfg.Port != 9090 || cfg.ShutdownTimeout != 90*time.Second || cfg.ShutdownDelay != 2500*time.Millisecond || cfg.LogLevel != slog.LevelWarn {
 		t.Fatalf("got %+v", cfg)
 	}
 	c := cfg.DB.ConnConfig
@@ -66,6 +67,19 @@ func TestLogLevels(t *testing.T) {
 		cfg, err := Load()
 		if err != nil || cfg.LogLevel != want {
 			t.Fatalf("LOG_LEVEL=%s -> %v, %v; want %v", in, cfg.LogLevel, err, want)
+		}
+	}
+}
+
+func TestShutdownDelay(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"0": 0, "0s": 0, "1ms": time.Millisecond, "5s": 5 * time.Second, "1m": time.Minute,
+	} {
+		clearEnv(t)
+		t.Setenv("SHUTDOWN_DELAY", in)
+		cfg, err := Load()
+		if err != nil || cfg.ShutdownDelay != want {
+			t.Fatalf("SHUTDOWN_DELAY=%s -> %v, %v; want %v", in, cfg.ShutdownDelay, err, want)
 		}
 	}
 }
@@ -94,6 +108,9 @@ func TestInvalidValues(t *testing.T) {
 		{"SHUTDOWN_TIMEOUT", "10"},
 		{"SHUTDOWN_TIMEOUT", "-5s"},
 		{"SHUTDOWN_TIMEOUT", "soon"},
+		{"SHUTDOWN_DELAY", "5"},
+		{"SHUTDOWN_DELAY", "-1s"},
+		{"SHUTDOWN_DELAY", "later"},
 		{"LOG_LEVEL", "verbose"},
 		{"PGPORT", "postgres"},
 		{"PGPORT", "99999"},

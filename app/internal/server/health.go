@@ -23,6 +23,10 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 
 // readyz is readiness: traffic is only useful when the database answers.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, statusBody{Status: "unavailable", Error: "shutting down"})
+		return
+	}
 	if !s.ready.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, statusBody{Status: "unavailable", Error: "starting"})
 		return

@@ -99,3 +99,39 @@ func TestIndexPage(t *testing.T) {
 	resp, body = do(t, "GET", ts.URL+"/nope", "")
 	wantStatus(t, resp, body, http.StatusNotFound)
 }
+
+func TestReadyzFailsWhileDrainingButAPIServes(t *testing.T) {
+	st := store.New(testdb.Pool(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	srv := server.New(st, quietLogger())
+	srv.SetReady()
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+
+	resp, body := do(t, "GET", ts.URL+"/readyz", "")
+	wantStatus(t, resp, body, http.StatusOK)
+
+	srv.SetDraining()
+	resp, body = do(t, "GET", ts.URL+"/readyz", "")
+	wantStatus(t, resp, body, http.StatusServiceUnavailable)
+	got := decode[map[string]string](t, body)
+	if got["status"] != "unavailable" || got["error"] != "shutting down" {
+		t.Fatalf("/readyz while draining = %s", body)
+	}
+
+	// Requests still routed here before the endpoint removal propagates must
+	// be served normally.
+	resp, body = do(t, "GET", ts.URL+"/healthz", "")
+	wantStatus(t, resp, body, http.StatusOK)
+	resp, body = do(t, "PUT", ts.URL+"/tasks", `{"name":"while draining"}`)
+	wantStatus(t, resp, body, http.StatusCreated)
+	resp, body = do(t, "GET", ts.URL+"/tasks", "")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(string(body), `"while draining"`) {
+		t.Fatalf("GET /tasks while draining = %s", body)
+	}
+}

@@ -21,10 +21,11 @@ type Store interface {
 // Server routes requests. It starts "not ready" so the process can answer
 // liveness probes while it is still waiting for the database and migrating.
 type Server struct {
-	store   Store
-	log     *slog.Logger
-	ready   atomic.Bool
-	handler http.Handler
+	store    Store
+	log      *slog.Logger
+	ready    atomic.Bool
+	draining atomic.Bool
+	handler  http.Handler
 }
 
 // New builds the handler tree.
@@ -46,6 +47,11 @@ func New(st Store, log *slog.Logger) *Server {
 
 // SetReady marks startup (database reachable, schema migrated) as done.
 func (s *Server) SetReady() { s.ready.Store(true) }
+
+// SetDraining marks the process as shutting down: /readyz answers 503 so
+// Kubernetes takes the pod out of Service endpoints, while /healthz and the
+// API keep serving the requests that are still routed here meanwhile.
+func (s *Server) SetDraining() { s.draining.Store(true) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
