@@ -101,16 +101,7 @@ func TestIndexPage(t *testing.T) {
 }
 
 func TestReadyzFailsWhileDrainingButAPIServes(t *testing.T) {
-	st := store.New(testdb.Pool(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	srv := server.New(st, quietLogger())
-	srv.SetReady()
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	ts, _, srv := newAPIServer(t)
 
 	resp, body := do(t, "GET", ts.URL+"/readyz", "")
 	wantStatus(t, resp, body, http.StatusOK)

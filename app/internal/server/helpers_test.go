@@ -21,6 +21,13 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // newAPI serves the real handlers over a real store in a private schema.
 func newAPI(t *testing.T) (*httptest.Server, *store.Store) {
 	t.Helper()
+	ts, st, _ := newAPIServer(t)
+	return ts, st
+}
+
+// newAPIServer is newAPI that also returns the Server, for tests that change its state.
+func newAPIServer(t *testing.T) (*httptest.Server, *store.Store, *server.Server) {
+	t.Helper()
 	st := store.New(testdb.Pool(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -31,7 +38,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.Store) {
 	srv.SetReady()
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return ts, st
+	return ts, st, srv
 }
 
 func do(t *testing.T, method, url, body string) (*http.Response, []byte) {
