@@ -11,6 +11,6 @@ const helmDir = process.env.HELM_OUTDIR ?? 'helm/todo';
 try {
   synthesizeAll({ outdir, helmDir, environments: ENVIRONMENTS, lock: ImageLock.fromFile(lockFile), log: line => console.error(line) });
 } catch (e) {
-  console.error(`synth failed, ${outdir} left as it was:\n  ${(e as Error).message}`);
+  console.error(`synth failed, ${outdir} and ${helmDir} left as they were:\n  ${(e as Error).message}`);
   process.exit(1);
 }

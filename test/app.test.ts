@@ -150,6 +150,18 @@ describe('a failed synth leaves the output as it was', () => {
     expect(fs.readdirSync(tmp).filter(f => f.includes('.staging-') || f.includes('.old-'))).toEqual([]);
   });
 
+  test.each([
+    ['a duplicate environment name', [ENVIRONMENTS[0], { ...ENVIRONMENTS[1], name: ENVIRONMENTS[0].name }], /environment name dev is used twice/],
+    ['a duplicate namespace', [ENVIRONMENTS[0], { ...ENVIRONMENTS[1], namespace: ENVIRONMENTS[0].namespace }], /environment namespace todo-dev is used twice/],
+    ['an environment named like the apps directory', [{ ...ENVIRONMENTS[0], name: 'apps' }], /environment name "apps" must be/],
+  ])('in process: %s', (_what, environments, message) => {
+    const out = path.join(tmp, 'kept-envs');
+    fs.cpSync(COMMITTED, out, { recursive: true, force: true });
+    const before = snapshotTree(out);
+    expect(() => synthesizeAll({ outdir: out, environments, lock: LOCK })).toThrow(message);
+    expect(snapshotTree(out)).toEqual(before);
+  });
+
   test('the synth command with a corrupt lock exits non-zero and keeps dist/', () => {
     const out = path.join(tmp, 'cli');
     fs.cpSync(COMMITTED, out, { recursive: true });

@@ -56,6 +56,7 @@ export function stageAll(options: SynthesizeOptions): StagedPath[] {
   const staged: StagedPath[] = [{ staged: `${outdir}.staging-${process.pid}`, target: outdir }];
   const apps: Array<{ dir: string; app: App }> = [];
   const manifests: EnvironmentManifests[] = [];
+  checkEnvironments(options.environments);
   const addApp = (dir: string, build: (app: App) => Chart) => {
     const app = new App({ outdir: path.join(staged[0].staged, dir), yamlOutputType: YamlOutputType.FILE_PER_CHART });
     build(app);
@@ -91,6 +92,23 @@ export function stageAll(options: SynthesizeOptions): StagedPath[] {
     throw e;
   }
   return staged;
+}
+
+/** Directories of dist/ that are not environments. */
+const RESERVED_DIRS = ['apps', 'bootstrap'];
+
+/** Environments become directories and namespaces, so each must be unique and a plain name. */
+function checkEnvironments(environments: EnvironmentConfig[]): void {
+  const seen = new Set<string>();
+  for (const env of environments) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(env.name) || RESERVED_DIRS.includes(env.name)) {
+      throw new Error(`environment name "${env.name}" must be a lower-case DNS label other than ${RESERVED_DIRS.join(' and ')}: it names its dist/ directory`);
+    }
+    for (const key of [`name ${env.name}`, `namespace ${env.namespace}`]) {
+      if (seen.has(key)) throw new Error(`environment ${key} is used twice: each environment needs its own directory and namespace`);
+      seen.add(key);
+    }
+  }
 }
 
 /** Deletes staged paths that were not installed. */

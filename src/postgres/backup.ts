@@ -46,6 +46,8 @@ export interface PostgresBackupProps extends PostgresBackupOptions {
   readonly labels: Record<string, string>;
   /** Labels that select the database's pods. */
   readonly databaseSelector: Record<string, string>;
+  /** Port of the database's client Service. */
+  readonly databasePort: number;
   /** PGUSER/PGPASSWORD from the database's Secret. */
   readonly loginEnv: k8s.EnvVar[];
 }
@@ -96,7 +98,7 @@ export class PostgresBackup extends Construct {
         podSelector: { matchLabels: this.selectorLabels },
         // No ingress rules: nothing connects to a backup job.
         policyTypes: ['Ingress', 'Egress'],
-        egress: [DNS_EGRESS, egressToPods(props.databaseSelector, 5432)],
+        egress: [DNS_EGRESS, egressToPods(props.databaseSelector, props.databasePort)],
       },
     });
 
@@ -129,7 +131,7 @@ export class PostgresBackup extends Construct {
                   command: ['sh', '-c', script],
                   env: [
                     { name: 'PGHOST', value: props.databaseName },
-                    { name: 'PGPORT', value: '5432' },
+                    { name: 'PGPORT', value: String(props.databasePort) },
                     { name: 'PGDATABASE', value: props.database },
                     ...props.loginEnv,
                   ],

@@ -24,14 +24,16 @@ export interface PostgresMetricsOptions {
 }
 
 /** The exporter container, reaching Postgres over the pod's loopback. */
-export function metricsContainer(scope: IConstruct, options: PostgresMetricsOptions, database: string, loginEnv: k8s.EnvVar[]): k8s.Container {
+export function metricsContainer(
+  scope: IConstruct, options: PostgresMetricsOptions, database: { name: string; port: number }, loginEnv: k8s.EnvVar[],
+): k8s.Container {
   return {
     name: 'metrics',
     image: options.image.resolve(scope, { allowUnpinned: options.allowUnpinnedImage ?? false }),
     imagePullPolicy: 'IfNotPresent',
     ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
     env: [
-      { name: 'DATA_SOURCE_URI', value: `127.0.0.1:5432/${database}?sslmode=disable` },
+      { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${database.port}/${database.name}?sslmode=disable` },
       ...loginEnv,
     ],
     resources: renderResources(scope, 'metrics.resources', options.resources

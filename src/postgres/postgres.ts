@@ -193,7 +193,7 @@ export class Postgres extends Construct {
       ],
     }];
     if (props.metrics) {
-      containers.push(metricsContainer(this, props.metrics, this.database, this.loginEnv('DATA_SOURCE_USER', 'DATA_SOURCE_PASS')));
+      containers.push(metricsContainer(this, props.metrics, { name: this.database, port: POSTGRES_PORT }, this.loginEnv('DATA_SOURCE_USER', 'DATA_SOURCE_PASS')));
     }
 
     this.statefulSet = new TypedClaimsStatefulSet(this, 'StatefulSet', {
@@ -249,6 +249,7 @@ export class Postgres extends Construct {
         runAsUser,
         labels,
         databaseSelector: this.selectorLabels,
+        databasePort: POSTGRES_PORT,
         loginEnv: this.loginEnv('PGUSER', 'PGPASSWORD'),
       });
       this.allowClientsFrom('backup', backup.selectorLabels);
