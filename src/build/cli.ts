@@ -38,7 +38,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${result.reference}\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${parsed.options.lockFile ?? 'images.lock.json'} and ${parsed.options.outdir ?? 'dist'}/ were left unchanged.\n`);
+    const { lockFile = 'images.lock.json', outdir = 'dist', helmDir = 'helm/todo' } = parsed.options;
+    process.stderr.write(`${(e as Error).message}\n${lockFile}, ${outdir}/ and ${helmDir}/ were left unchanged.\n`);
     return 1;
   }
 }

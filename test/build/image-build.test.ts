@@ -281,7 +281,7 @@ describe('the CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/image build failed at step 2\/5 \(ko build .*\): ko exited with status 1/);
-    expect(r.stderr).toContain('images.lock.json and dist/ were left unchanged.');
+    expect(r.stderr).toContain('images.lock.json, dist/ and helm/todo/ were left unchanged.');
     expect(fs.readFileSync(path.join(work, 'images.lock.json'))).toEqual(lockBefore);
   });
 
