@@ -4,6 +4,7 @@ export * from './common/labels';
 export * from './common/unique-objects';
 export * from './common/resources';
 export * from './common/disruption';
+export { NetworkPeer } from './common/network';
 export * from './security/restricted';
 
 // Images pinned by digest
@@ -19,9 +20,14 @@ export * from './postgres/backup';
 export * from './postgres/metrics';
 
 // Building images inside a cluster
-export * from './build/kaniko-build-job';
+export * from './image-build/kaniko-build-job';
 
 // Argo CD
 export * from './argocd/application';
 export * from './argocd/project';
 export { IN_CLUSTER } from './argocd/sources';
+
+// The GitOps tree: environments, Argo CD app-of-apps, Helm chart, atomic writes
+export * from './gitops/gitops-repository';
+export { HelmChartOptions } from './gitops/helm-chart';
+export { StagedPath } from './gitops/replace-paths';

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import {
-  ArgoCdApplication, ArgoCdProject, checkUniqueObjects, ContainerImage, GoWebService, ImageLock, Postgres,
+  ArgoCdApplication, ArgoCdProject, checkUniqueObjects, ContainerImage, GoWebService, ImageLock, NetworkPeer, Postgres,
   PostgresCredentials, ValidationError,
 } from '../src';
 import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE, testLock } from './support/fixtures';
@@ -21,6 +21,7 @@ const web = (chart: Chart, props: Partial<ConstructorParameters<typeof GoWebServ
   new GoWebService(chart, 'todo', { image: APP_IMAGE, ...props });
 const db = (chart: Chart, props: Partial<ConstructorParameters<typeof Postgres>[2]> = {}) =>
   new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET, ...props });
+const exporter = ContainerImage.fromDigest('quay.io/prometheuscommunity/postgres-exporter', digestOf('e'));
 const argoApp = (chart: Chart, props: Partial<ConstructorParameters<typeof ArgoCdApplication>[2]> = {}) =>
   new ArgoCdApplication(chart, 'app', { repoUrl: 'https://git.test/acme/gitops.git', path: 'dist/prod', destinationNamespace: 'todo-prod', ...props });
 
@@ -55,6 +56,26 @@ const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
   ['backup schedule that is not cron', c => db(c, { backup: { schedule: 'daily' } }), 'test/db/Backup', '"daily"'],
   ['UID 0', c => db(c, { runAsUser: 0 }), 'test/db', 'runAsUser 0'],
   ['connecting one service twice', c => { const d = db(c); const w = web(c); w.connectToPostgres(d); w.connectToPostgres(d); }, 'test/todo', 'test/db'],
+  ['connecting one database twice under distinct prefixes', c => { const d = db(c); const w = web(c); w.connectToPostgres(d); w.connectToPostgres(d, { envPrefix: 'AGAIN_' }); }, 'test/todo', 'test/db'],
+  ['two databases under the same envPrefix', c => {
+    const w = web(c);
+    w.connectToPostgres(db(c), { envPrefix: 'REPORTS_' });
+    w.connectToPostgres(new Postgres(c, 'db2', { image: PG_IMAGE, credentials: EXISTING_SECRET }), { envPrefix: 'REPORTS_' });
+  }, 'test/todo', 'envPrefix "REPORTS_" of test/db2'],
+  ['envPrefix that makes invalid variable names', c => web(c).connectToPostgres(db(c), { envPrefix: '1REPORTS_' }), 'test/todo', '"1REPORTS_"'],
+  ['connectionEnv with a dashed envPrefix', c => db(c).connectionEnv({ envPrefix: 'REPORTS-' }), 'test/db', '"REPORTS-"'],
+  ['ingress host with upper case', c => web(c, { ingress: { host: 'Todo.example.com' } }), 'test/todo', '"Todo.example.com"'],
+  ['ingress host that is an IP address', c => web(c, { ingress: { host: '10.0.0.1' } }), 'test/todo', '"10.0.0.1"'],
+  ['ingress wildcard not in the first label', c => web(c, { ingress: { host: 'todo.*.example.com' } }), 'test/todo', '"todo.*.example.com"'],
+  ['ingress path without leading slash', c => web(c, { ingress: { host: 'todo.example.com', path: 'api' } }), 'test/todo', '"api"'],
+  ['ingress TLS Secret name with underscore', c => web(c, { ingress: { host: 'todo.example.com', tlsSecretName: 'todo_tls' } }), 'test/todo', '"todo_tls"'],
+  ['ingressClassName with upper case', c => web(c, { ingress: { host: 'todo.example.com', ingressClassName: 'Nginx' } }), 'test/todo', '"Nginx"'],
+  ['ingress controller namespace with underscore', c => web(c, { ingress: { host: 'todo.example.com', controller: NetworkPeer.namespace('ingress_nginx') } }), 'test/todo', '"ingress_nginx"'],
+  ['empty httpClients', c => web(c, { httpClients: [] }), 'test/todo', 'httpClients is empty'],
+  ['HTTP client pods without labels', c => web(c, { httpClients: [NetworkPeer.pods({})] }), 'test/todo', 'NetworkPeer.pods({})'],
+  ['HTTP client in a namespace with upper case', c => web(c).allowHttpFrom(NetworkPeer.pods({ app: 'gateway' }, 'Edge')), 'test/todo', '"Edge"'],
+  ['metrics scraper namespace with upper case', c => db(c, { metrics: { image: exporter, scrapers: [NetworkPeer.namespace('Monitoring')] } }), 'test/db', '"Monitoring"'],
+  ['empty metrics scrapers', c => db(c, { metrics: { image: exporter, scrapers: [] } }), 'test/db', 'metrics.scrapers is empty'],
   ['duplicate environment variable', c => { const w = web(c); w.addEnv({ name: 'A', value: '1' }); w.addEnv({ name: 'A', value: '2' }); }, 'test/todo', '"A"'],
   ['two services with the same object name', c => { web(c); new GoWebService(c, 'todo2', { image: APP_IMAGE, name: 'todo' }); checkUniqueObjects(c); }, 'test/todo2/', 'ConfigMap "todo-config"'],
   ['duplicate construct id', c => { web(c); web(c); }, 'test', "'todo'"],

@@ -1,10 +1,11 @@
-import { ContainerImage, Postgres, PostgresCredentials } from '../src';
+import { ContainerImage, NetworkPeer, Postgres, PostgresCredentials } from '../src';
 import { digestOf, EXISTING_SECRET, PG_IMAGE } from './support/fixtures';
 import { podSpecsOf, restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
 import { container, only, synthChart } from './support/synth';
 
 const schema = new SchemaValidator();
+const EXPORTER_IMAGE = ContainerImage.fromDigest('quay.io/prometheuscommunity/postgres-exporter', digestOf('e'));
 
 describe('Postgres defaults', () => {
   const objects = synthChart(chart => new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET }));
@@ -64,6 +65,10 @@ describe('Postgres defaults', () => {
     expect(policy.spec.egress).toBeUndefined();
   });
 
+  test('without metrics the pods carry no scrape annotations', () => {
+    expect(sts.spec.template.metadata.annotations).toBeUndefined();
+  });
+
   test('ephemeral storage is requested and limited', () => {
     expect(pg.resources.requests['ephemeral-storage']).toBe('1Gi');
     expect(pg.resources.limits['ephemeral-storage']).toBe('1Gi');
@@ -105,11 +110,11 @@ describe('Postgres options', () => {
     for (const o of objects) expect(schema.errors(o)).toEqual([]);
   });
 
-  test('metrics sidecar serves port 9187, open in the NetworkPolicy', () => {
+  test('metrics sidecar serves port 9187 to the monitoring namespace only, announced by scrape annotations', () => {
     const objects = synthChart(chart => new Postgres(chart, 'db', {
       image: PG_IMAGE,
       credentials: EXISTING_SECRET,
-      metrics: { image: ContainerImage.fromDigest('quay.io/prometheuscommunity/postgres-exporter', digestOf('e')) },
+      metrics: { image: EXPORTER_IMAGE },
     }));
     const pod = only(objects, 'StatefulSet').spec.template.spec;
     const metrics = container(pod, 'metrics');
@@ -117,6 +122,56 @@ describe('Postgres options', () => {
     expect(metrics.livenessProbe).not.toEqual(metrics.readinessProbe);
     expect(metrics.env.map((e: any) => e.name)).toEqual(['DATA_SOURCE_URI', 'DATA_SOURCE_USER', 'DATA_SOURCE_PASS']);
     expect(restrictedViolations(pod)).toEqual([]);
-    expect(only(objects, 'NetworkPolicy', 'db').spec.ingress).toContainEqual({ ports: [{ port: 9187, protocol: 'TCP' }] });
+    expect(only(objects, 'NetworkPolicy', 'db').spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ port: 9187, protocol: 'TCP' }],
+    }]);
+    expect(only(objects, 'StatefulSet').spec.template.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9187',
+      'prometheus.io/path': '/metrics',
+    });
+    for (const o of objects) expect(schema.errors(o)).toEqual([]);
+  });
+
+  test('metrics scrapers replace the monitoring namespace, next to the database clients', () => {
+    const objects = synthChart(chart => {
+      const db = new Postgres(chart, 'db', {
+        image: PG_IMAGE,
+        credentials: EXISTING_SECRET,
+        metrics: {
+          image: EXPORTER_IMAGE,
+          scrapers: [NetworkPeer.pods({ 'app.kubernetes.io/name': 'prometheus' }, 'observability'), NetworkPeer.namespace('monitoring')],
+        },
+      });
+      db.allowClientsFrom('todo', { app: 'todo' });
+    });
+    const policy = only(objects, 'NetworkPolicy', 'db');
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: { app: 'todo' } } }], ports: [{ port: 5432, protocol: 'TCP' }] },
+      {
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+        ],
+        ports: [{ port: 9187, protocol: 'TCP' }],
+      },
+    ]);
+    expect(schema.errors(policy)).toEqual([]);
+  });
+
+  test('connectionEnv names every variable with envPrefix', () => {
+    let env: any[] = [];
+    synthChart(chart => {
+      env = new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET }).connectionEnv({ envPrefix: 'REPORTS_', sslMode: 'verify-full' });
+    });
+    expect(env).toEqual([
+      { name: 'REPORTS_PGHOST', value: 'db' },
+      { name: 'REPORTS_PGPORT', value: '5432' },
+      { name: 'REPORTS_PGDATABASE', value: 'app' },
+      { name: 'REPORTS_PGUSER', valueFrom: { secretKeyRef: { name: 'db-login', key: 'username' } } },
+      { name: 'REPORTS_PGPASSWORD', valueFrom: { secretKeyRef: { name: 'db-login', key: 'password' } } },
+      { name: 'REPORTS_PGSSLMODE', value: 'verify-full' },
+    ]);
   });
 });

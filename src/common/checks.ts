@@ -5,6 +5,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUANTITY = /^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[0-9]+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
 const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
 /**
@@ -55,6 +56,29 @@ export function checkQuantity(scope: IConstruct, what: string, value: string): s
 export function checkEnvName(scope: IConstruct, value: string): string {
   if (!ENV_NAME.test(value)) {
     ValidationError.fail(scope, `environment variable name "${value}" is invalid: use letters, digits and '_', not starting with a digit`);
+  }
+  return value;
+}
+
+/**
+ * Checks that `value` is empty or a prefix that makes valid environment
+ * variable names, such as `REPORTS_`.
+ */
+export function checkEnvPrefix(scope: IConstruct, what: string, value: string): string {
+  if (value !== '' && !ENV_NAME.test(value)) {
+    ValidationError.fail(scope, `${what} "${value}" does not make valid environment variable names: use upper-case letters, digits and '_', ending in '_', such as "REPORTS_"`);
+  }
+  return value;
+}
+
+/**
+ * Checks that `value` is a host name an Ingress rule accepts: a DNS subdomain,
+ * not an IP address, optionally with a leading `*.` wildcard label.
+ */
+export function checkIngressHost(scope: IConstruct, what: string, value: string): string {
+  const name = value.startsWith('*.') ? value.slice(2) : value;
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name) || IPV4.test(name)) {
+    ValidationError.fail(scope, `${what} "${value}" is not a valid Ingress host: use a lower-case DNS name such as "todo.example.com", optionally starting with "*.", not an IP address`);
   }
   return value;
 }

@@ -1,6 +1,6 @@
-import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkInteger } from './checks';
+import { k8s } from './k8s';
 import { ValidationError } from './validation-error';
 
 /**

@@ -1,6 +1,6 @@
-import { k8s } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { checkQuantity } from './checks';
+import { k8s } from './k8s';
 
 /**
  * CPU and memory for one container. Requests are what the scheduler

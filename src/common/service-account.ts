@@ -1,5 +1,5 @@
-import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { k8s } from './k8s';
 
 /**
  * A ServiceAccount of its own for a workload, with no API token mounted:

@@ -1,6 +1,6 @@
-import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkInteger, checkQuantity } from '../common/checks';
+import { k8s } from '../common/k8s';
 import { DNS_EGRESS, egressToPods } from '../common/network';
 import { renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';

@@ -1,11 +1,20 @@
-import { k8s } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
+import { k8s } from '../common/k8s';
+import { ingressFrom, NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
+import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
 import { restrictedContainerSecurityContext } from '../security/restricted';
 
 /** Port postgres_exporter serves `/metrics` on. */
 export const METRICS_PORT = 9187;
+
+/** Annotations by which Prometheus's Kubernetes service discovery finds the exporter. */
+export const SCRAPE_ANNOTATIONS: Record<string, string> = {
+  'prometheus.io/scrape': 'true',
+  'prometheus.io/port': String(METRICS_PORT),
+  'prometheus.io/path': '/metrics',
+};
 
 /** Options of the postgres_exporter sidecar. */
 export interface PostgresMetricsOptions {
@@ -21,6 +30,21 @@ export interface PostgresMetricsOptions {
    * @default - 20m/32Mi requested, 100m/64Mi limit
    */
   readonly resources?: ComputeResources;
+  /**
+   * The Prometheus pods admitted to the exporter port by the NetworkPolicy.
+   * @default [NetworkPeer.namespace('monitoring')]
+   */
+  readonly scrapers?: NetworkPeer[];
+}
+
+/** The NetworkPolicy rule that admits only the scrapers to the exporter port. */
+export function scrapeRule(scope: IConstruct, options: PostgresMetricsOptions): k8s.NetworkPolicyIngressRule {
+  const scrapers = options.scrapers ?? [NetworkPeer.namespace('monitoring')];
+  if (scrapers.length === 0) {
+    ValidationError.fail(scope, 'metrics.scrapers is empty, so no Prometheus could reach the exporter: '
+      + "leave it unset to admit the 'monitoring' namespace, or list the Prometheus pods with NetworkPeer");
+  }
+  return ingressFrom(scrapers.map(peer => peer.bind(scope)), METRICS_PORT);
 }
 
 /** The exporter container, reaching Postgres over the pod's loopback. */

@@ -1,13 +1,14 @@
 import { Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PostgresBackup, PostgresBackupOptions } from './backup';
 import { CredentialsSource, PostgresCredentials } from './credentials';
-import { metricsContainer, METRICS_PORT, PostgresMetricsOptions } from './metrics';
+import { metricsContainer, PostgresMetricsOptions, SCRAPE_ANNOTATIONS, scrapeRule } from './metrics';
 import { TypedClaimsStatefulSet } from './stateful-set';
-import { checkDnsLabel, checkInteger, checkQuantity } from '../common/checks';
+import { checkDnsLabel, checkEnvPrefix, checkInteger, checkQuantity } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
+import { k8s } from '../common/k8s';
 import { objectLabels, selectorLabels, setSyncWave } from '../common/labels';
+import { ingressFrom, NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
@@ -80,7 +81,8 @@ export interface PostgresProps {
    */
   readonly backup?: PostgresBackupOptions;
   /**
-   * A postgres_exporter sidecar serving Prometheus metrics.
+   * A postgres_exporter sidecar serving Prometheus metrics, announced by
+   * `prometheus.io/*` pod annotations and open only to `metrics.scrapers`.
    * @default - no exporter
    */
   readonly metrics?: PostgresMetricsOptions;
@@ -96,13 +98,23 @@ export interface PostgresProps {
   readonly partOf?: string;
 }
 
-/** Options of {@link Postgres.connectionEnv}. */
+/** Options of {@link Postgres.connectionEnv} and `GoWebService.connectToPostgres`. */
 export interface PostgresConnectOptions {
   /**
    * libpq `sslmode` the client uses.
    * @default 'prefer'
    */
   readonly sslMode?: 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+  /**
+   * Prefix of the variable names, so that one service can connect to several
+   * databases. With `REPORTS_` the variables are `REPORTS_PGHOST`,
+   * `REPORTS_PGPORT`, `REPORTS_PGDATABASE`, `REPORTS_PGUSER`,
+   * `REPORTS_PGPASSWORD` and `REPORTS_PGSSLMODE`. libpq reads only the
+   * unprefixed names, so the service builds that connection from the
+   * prefixed ones itself. Use upper case ending in `_`.
+   * @default - no prefix: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` and `PGSSLMODE`
+   */
+  readonly envPrefix?: string;
 }
 
 /**
@@ -127,7 +139,7 @@ export class Postgres extends Construct {
   public readonly statefulSet: k8s.KubeStatefulSet;
 
   private readonly credentials: PostgresCredentials;
-  private readonly clients = new Map<string, Record<string, string>>();
+  private readonly clients = new Map<string, k8s.NetworkPolicyPeer>();
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
@@ -206,7 +218,7 @@ export class Postgres extends Construct {
         updateStrategy: { type: 'RollingUpdate' },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
-          metadata: { labels },
+          metadata: { labels, ...(props.metrics ? { annotations: { ...SCRAPE_ANNOTATIONS } } : {}) },
           spec: {
             serviceAccountName: serviceAccount.name,
             automountServiceAccountToken: false,
@@ -255,21 +267,23 @@ export class Postgres extends Construct {
       this.allowClientsFrom('backup', backup.selectorLabels);
     }
 
-    this.createNetworkPolicy(labels, props.metrics !== undefined);
+    this.createNetworkPolicy(labels, props.metrics && scrapeRule(this, props.metrics));
     setSyncWave(this, this.syncWave);
   }
 
   /**
    * Environment variables that connect a libpq client (pgx, psql) to this
-   * database; the login comes from Secret references.
+   * database; the login comes from Secret references. Their names carry
+   * `options.envPrefix`.
    */
   public connectionEnv(options: PostgresConnectOptions = {}): k8s.EnvVar[] {
+    const prefix = checkEnvPrefix(this, 'envPrefix', options.envPrefix ?? '');
     return [
-      { name: 'PGHOST', value: this.name },
-      { name: 'PGPORT', value: String(this.port) },
-      { name: 'PGDATABASE', value: this.database },
-      ...this.loginEnv('PGUSER', 'PGPASSWORD'),
-      { name: 'PGSSLMODE', value: options.sslMode ?? 'prefer' },
+      { name: `${prefix}PGHOST`, value: this.name },
+      { name: `${prefix}PGPORT`, value: String(this.port) },
+      { name: `${prefix}PGDATABASE`, value: this.database },
+      ...this.loginEnv(`${prefix}PGUSER`, `${prefix}PGPASSWORD`),
+      { name: `${prefix}PGSSLMODE`, value: options.sslMode ?? 'prefer' },
     ];
   }
 
@@ -281,7 +295,7 @@ export class Postgres extends Construct {
     if (this.clients.has(id)) {
       ValidationError.fail(this, `client "${id}" is already allowed; connect each service once`);
     }
-    this.clients.set(id, { ...labels });
+    this.clients.set(id, NetworkPeer.pods(labels).bind(this));
   }
 
   private loginEnv(userVar: string, passwordVar: string): k8s.EnvVar[] {
@@ -319,7 +333,7 @@ export class Postgres extends Construct {
     return name;
   }
 
-  private createNetworkPolicy(labels: Record<string, string>, metrics: boolean): void {
+  private createNetworkPolicy(labels: Record<string, string>, metricsRule: k8s.NetworkPolicyIngressRule | undefined): void {
     new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, labels },
       spec: {
@@ -333,13 +347,10 @@ export class Postgres extends Construct {
             const rules: k8s.NetworkPolicyIngressRule[] = [];
             // A rule with no peers would admit everyone, so a database without clients admits no one.
             if (this.clients.size > 0) {
-              rules.push({
-                from: [...this.clients.values()].map(matchLabels => ({ podSelector: { matchLabels } })),
-                ports: [{ port: k8s.IntOrString.fromNumber(POSTGRES_PORT), protocol: 'TCP' }],
-              });
+              rules.push(ingressFrom([...this.clients.values()], POSTGRES_PORT));
             }
-            if (metrics) {
-              rules.push({ ports: [{ port: k8s.IntOrString.fromNumber(METRICS_PORT), protocol: 'TCP' }] });
+            if (metricsRule) {
+              rules.push(metricsRule);
             }
             return rules.length > 0 ? rules : undefined;
           },

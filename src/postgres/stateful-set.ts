@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from '../common/k8s';
 
 /**
  * A StatefulSet whose volumeClaimTemplates carry `apiVersion: v1` and

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from '../common/k8s';
 
 /**
  * Identity a restricted pod runs under.

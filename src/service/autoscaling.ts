@@ -1,6 +1,6 @@
-import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkInteger } from '../common/checks';
+import { k8s } from '../common/k8s';
 import { ValidationError } from '../common/validation-error';
 
 /** A HorizontalPodAutoscaler driven by CPU utilization. */

@@ -1,12 +1,14 @@
 import { createHash } from 'crypto';
 import { Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { HorizontalAutoscaling, renderAutoscaler } from './autoscaling';
-import { checkAbsolutePath, checkDnsLabel, checkEnvName, checkHttpPath, checkInteger, checkPort } from '../common/checks';
+import {
+  checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkEnvName, checkEnvPrefix, checkHttpPath, checkIngressHost, checkInteger, checkPort,
+} from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
+import { k8s } from '../common/k8s';
 import { ComponentLabels, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
-import { DNS_EGRESS, egressToPods } from '../common/network';
+import { DNS_EGRESS, egressToPods, ingressFrom, NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
@@ -105,10 +107,60 @@ export interface GoWebServiceProps {
    */
   readonly restrictEgress?: boolean;
   /**
+   * Expose the service outside the cluster through an Ingress. The
+   * NetworkPolicy then admits the ingress controller to the HTTP port.
+   * @default - no Ingress
+   */
+  readonly ingress?: WebIngressOptions;
+  /**
+   * Pods admitted to the HTTP port by the NetworkPolicy, besides the ingress
+   * controller; `allowHttpFrom` adds more.
+   * @default - only the ingress controller when `ingress` is set, otherwise
+   * every pod of the service's own namespace (`from: [{ podSelector: {} }]`)
+   */
+  readonly httpClients?: NetworkPeer[];
+  /**
    * Value of the `app.kubernetes.io/part-of` label.
    * @default - none
    */
   readonly partOf?: string;
+}
+
+/** Options of the Ingress of a {@link GoWebService}. */
+export interface WebIngressOptions {
+  /** Host name the Ingress serves, such as `todo.example.com` or `*.example.com`. */
+  readonly host: string;
+  /**
+   * Path the Ingress routes to the service.
+   * @default '/'
+   */
+  readonly path?: string;
+  /**
+   * How `path` matches request paths.
+   * @default 'Prefix'
+   */
+  readonly pathType?: 'Prefix' | 'Exact' | 'ImplementationSpecific';
+  /**
+   * IngressClass that implements the Ingress.
+   * @default - none: the cluster's default IngressClass
+   */
+  readonly ingressClassName?: string;
+  /**
+   * Secret of type `kubernetes.io/tls`, in the service's namespace, holding
+   * the certificate of `host`; the Ingress then terminates TLS.
+   * @default - no TLS
+   */
+  readonly tlsSecretName?: string;
+  /**
+   * Annotations of the Ingress, e.g. for the controller or cert-manager.
+   * @default - none
+   */
+  readonly annotations?: Record<string, string>;
+  /**
+   * The ingress controller's pods, admitted to the HTTP port.
+   * @default NetworkPeer.namespace('ingress-nginx')
+   */
+  readonly controller?: NetworkPeer;
 }
 
 /** A key of an existing Secret. */
@@ -123,8 +175,9 @@ const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '100m', memoryRequest:
 
 /**
  * A stateless Go HTTP service: Deployment, ClusterIP Service, ServiceAccount,
- * ConfigMap, PodDisruptionBudget and optionally a HorizontalPodAutoscaler,
- * with a pod spec that meets the "restricted" Pod Security Standard.
+ * ConfigMap, PodDisruptionBudget, NetworkPolicy and optionally a
+ * HorizontalPodAutoscaler and an Ingress, with a pod spec that meets the
+ * "restricted" Pod Security Standard.
  */
 export class GoWebService extends Construct {
   /** Name shared by the Deployment, Service and ServiceAccount. */
@@ -139,10 +192,14 @@ export class GoWebService extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   /** The ClusterIP Service. */
   public readonly service: k8s.KubeService;
+  /** The Ingress, when `ingress` is set. */
+  public readonly ingress?: k8s.KubeIngress;
 
   private readonly envVars: k8s.EnvVar[] = [];
   private readonly egressRules: k8s.NetworkPolicyEgressRule[] = [DNS_EGRESS];
-  private connectedDatabase?: Postgres;
+  private readonly httpPeers: k8s.NetworkPolicyPeer[] = [];
+  /** Connected databases by the envPrefix of their variables. */
+  private readonly databases = new Map<string, Postgres>();
 
   constructor(scope: Construct, id: string, props: GoWebServiceProps) {
     super(scope, id);
@@ -229,6 +286,15 @@ export class GoWebService extends Construct {
       budget: props.disruptionBudget ?? { maxUnavailable: 1 },
     });
 
+    if (props.ingress) {
+      this.ingress = this.createIngress(labels, props.ingress);
+      this.allowHttpFrom(props.ingress.controller ?? NetworkPeer.namespace('ingress-nginx'));
+    }
+    if (props.httpClients?.length === 0) {
+      ValidationError.fail(this, "httpClients is empty: leave it unset for the default (the service's own namespace, "
+        + 'or only the ingress controller when ingress is set), or list the client pods with NetworkPeer');
+    }
+    for (const peer of props.httpClients ?? []) this.allowHttpFrom(peer);
     this.createNetworkPolicy(labels, props.restrictEgress ?? true);
 
     if (props.autoscaling) {
@@ -240,17 +306,34 @@ export class GoWebService extends Construct {
    * Connects the service to `database` in one call: the libpq connection
    * variables (credentials from Secret references, never literals), a
    * NetworkPolicy rule that admits this service's pods to the database port,
-   * and sync waves that make Argo CD apply the database first.
+   * and sync waves that make Argo CD apply the database first. Connect
+   * several databases by giving each its own `options.envPrefix`.
    */
   public connectToPostgres(database: Postgres, options: PostgresConnectOptions = {}): void {
-    if (this.connectedDatabase) {
-      ValidationError.fail(this, `is already connected to ${this.connectedDatabase.node.path}; a service connects to one database`);
+    const prefix = checkEnvPrefix(this, 'envPrefix', options.envPrefix ?? '');
+    for (const [usedPrefix, connected] of this.databases) {
+      if (connected === database) {
+        ValidationError.fail(this, `is already connected to ${database.node.path} (envPrefix "${usedPrefix}"); connect each database once`);
+      }
     }
-    this.connectedDatabase = database;
+    const clash = this.databases.get(prefix);
+    if (clash) {
+      ValidationError.fail(this, `envPrefix "${prefix}" of ${database.node.path} is already used by ${clash.node.path}; `
+        + 'pass a distinct envPrefix, such as "REPORTS_", for each database');
+    }
+    this.databases.set(prefix, database);
     for (const env of database.connectionEnv(options)) this.addEnv(env);
     database.allowClientsFrom(this.name, this.selectorLabels);
     this.allowEgress(egressToPods(database.selectorLabels, database.port));
-    setSyncWave(this, database.syncWave + 1);
+    setSyncWave(this, Math.max(...[...this.databases.values()].map(db => db.syncWave)) + 1);
+  }
+
+  /**
+   * Admits `peer` to the HTTP port through the NetworkPolicy. The first
+   * client replaces the default of admitting the service's own namespace.
+   */
+  public allowHttpFrom(peer: NetworkPeer): void {
+    this.httpPeers.push(peer.bind(this));
   }
 
   /** Allows the pods to open connections matching `rule` when egress is restricted. */
@@ -273,9 +356,37 @@ export class GoWebService extends Construct {
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
         policyTypes: restrictEgress ? ['Ingress', 'Egress'] : ['Ingress'],
-        // Clients (an ingress controller, other services) may come from anywhere, but only to the HTTP port.
-        ingress: [{ ports: [{ port: k8s.IntOrString.fromNumber(this.containerPort), protocol: 'TCP' }] }],
+        // Only the HTTP port is open, and only to the given clients; with none given, to the pods of
+        // the own namespace, so that a new service works yet stays closed to the rest of the cluster.
+        ingress: [Lazy.any({
+          produce: () => ingressFrom(this.httpPeers.length > 0 ? this.httpPeers : [NetworkPeer.sameNamespace().bind(this)], this.containerPort),
+        })],
         ...(restrictEgress ? { egress: Lazy.any({ produce: () => this.egressRules }) } : {}),
+      },
+    });
+  }
+
+  private createIngress(labels: Record<string, string>, options: WebIngressOptions): k8s.KubeIngress {
+    const host = checkIngressHost(this, 'ingress.host', options.host);
+    const tlsSecretName = options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.tlsSecretName', options.tlsSecretName);
+    const ingressClassName = options.ingressClassName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.ingressClassName', options.ingressClassName);
+    return new k8s.KubeIngress(this, 'Ingress', {
+      // A copy: the sync wave added later must not change the caller's object.
+      metadata: { name: this.name, labels, annotations: { ...options.annotations } },
+      spec: {
+        ...(ingressClassName !== undefined ? { ingressClassName } : {}),
+        ...(tlsSecretName !== undefined ? { tls: [{ hosts: [host], secretName: tlsSecretName }] } : {}),
+        rules: [{
+          host,
+          http: {
+            paths: [{
+              path: checkHttpPath(this, 'ingress.path', options.path ?? '/'),
+              pathType: options.pathType ?? 'Prefix',
+              // By port name, so a changed servicePort needs no change here.
+              backend: { service: { name: this.service.name, port: { name: 'http' } } },
+            }],
+          },
+        }],
       },
     });
   }

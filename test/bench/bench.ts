@@ -1,58 +1,101 @@
-// Synth wall time and peak memory, as medians over several fresh processes.
-// Run with `npm run bench`; the README quotes its table.
+// Synth speed and peak memory beside the anchor users compare with (`helm template`), as medians
+// over fresh processes. Run with `npm run bench`; the README quotes its tables. helm comes from
+// PATH (`eval "$(bash test/tools/install.sh helm)"`); without it the helm rows are left out.
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as ts from 'typescript';
 
 interface Sample { loadMs: number; synthMs: number; maxRssMiB: number }
 
+const ROOT = path.resolve(__dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const ENVIRONMENTS = ['dev', 'staging', 'prod'];
 const SCENARIOS: Array<[string, string, number]> = [
-  ['bare cdk8s-plus app (floor)', 'floor', 1],
-  ['todo demo: 3 environments + Argo CD', 'demo', 0],
-  ['10 generated services', 'services', 10],
-  ['100 generated services', 'services', 100],
-  ['1,000 generated services', 'services', 1000],
+  ['floor: cdk8s + k8s types loaded, one object', 'floor', 1],
+  ['todo demo: 3 environments + Argo CD + Helm chart', 'demo', 0],
+  ['10 service + database pairs', 'services', 10],
+  ['100 service + database pairs', 'services', 100],
+  ['1,000 service + database pairs', 'services', 1000],
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms: number) => ms.toFixed(0);
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-const rows: string[] = [];
+
+/** Wall time of a whole command, in milliseconds. */
+function wall(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const started = process.hrtime.bigint();
+  const run = spawnSync(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf-8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${run.stderr}`);
+  return ms;
+}
+
+/** Median wall time of RUNS runs of a command, after one warm-up run (file cache, compiled lib/). */
+function medianWall(label: string, command: string, args: string[], env?: NodeJS.ProcessEnv): number {
+  progress(`${label}: warm-up`);
+  wall(command, args, env);
+  const times: number[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    progress(`${label}: run ${run}/${RUNS}`);
+    times.push(wall(command, args, env));
+  }
+  return median(times);
+}
+
+/** Compiles scenario.ts next to lib/src, so the scenarios run JavaScript as users do. */
+function compileScenario(): string {
+  const source = fs.readFileSync(path.join(__dirname, 'scenario.ts'), 'utf-8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
+  const file = path.join(ROOT, 'lib', 'test', 'bench', 'scenario.js');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, js);
+  return file;
+}
+
 try {
+  progress('compiling lib/ when stale');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), '--compile'], { stdio: 'inherit' });
+  const scenarioJs = compileScenario();
+
+  const synthRows: string[] = [];
   for (const [label, scenario, count] of SCENARIOS) {
     const samples: Sample[] = [];
     for (let run = 1; run <= RUNS; run++) {
-      process.stderr.write(`[bench] ${label}: run ${run}/${RUNS}\n`);
-      const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'scenario.ts'), scenario, String(count), path.join(tmp, `${scenario}-${count}-${run}`)], { encoding: 'utf-8' });
+      progress(`${label}: run ${run}/${RUNS}`);
+      const out = execFileSync(process.execPath, [scenarioJs, scenario, String(count), path.join(tmp, `${scenario}-${count}-${run}`)], { encoding: 'utf-8' });
       samples.push(JSON.parse(out.trim().split('\n').pop()!));
     }
-    rows.push(`| ${label} | ${median(samples.map(s => s.synthMs)).toFixed(0)} | ${median(samples.map(s => s.loadMs)).toFixed(0)} | ${median(samples.map(s => s.maxRssMiB)).toFixed(0)} |`);
+    synthRows.push(`| ${label} | ${fmt(median(samples.map(s => s.synthMs)))} | ${fmt(median(samples.map(s => s.loadMs)))} | ${fmt(median(samples.map(s => s.maxRssMiB)))} |`);
   }
-  rows.push(...helmTemplateRows());
+
+  const redirect = { ...process.env, CDK8S_OUTDIR: path.join(tmp, 'npm-dist'), HELM_OUTDIR: path.join(tmp, 'npm-helm') };
+  const commandRows: Array<[string, number]> = [
+    ['`npm run synth` (dist/ and helm/todo/)', medianWall('npm run synth', 'npm', ['run', '--silent', 'synth'], redirect)],
+    ['`npx cdk8s synth`', medianWall('npx cdk8s synth', 'npx', ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-dist')], { ...redirect, HELM_OUTDIR: path.join(tmp, 'cli-helm') })],
+  ];
+  let helmTotal: number | undefined;
+  if (spawnSync('helm', ['version', '--short']).status === 0) {
+    const chart = path.join(ROOT, 'helm', 'todo');
+    const perEnvironment = ENVIRONMENTS.map(env => medianWall(`helm template (${env})`, 'helm', ['template', 'todo', chart, '-f', path.join(chart, `values-${env}.yaml`)]));
+    ENVIRONMENTS.forEach((env, i) => commandRows.push([`\`helm template\` of helm/todo, ${env}`, perEnvironment[i]]));
+    helmTotal = perEnvironment.reduce((a, b) => a + b, 0);
+    commandRows.push([`\`helm template\`, all ${ENVIRONMENTS.length} environments together`, helmTotal]);
+  } else {
+    progress('helm not on PATH (eval "$(bash test/tools/install.sh helm)"): leaving out helm template');
+  }
+
+  console.log(`Medians of ${RUNS} runs, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model.trim()})\n`);
+  console.log('| whole command | wall (ms) |');
+  console.log('| --- | ---: |');
+  for (const [label, ms] of commandRows) console.log(`| ${label} | ${fmt(ms)} |`);
+  if (helmTotal !== undefined) console.log(`\n\`npm run synth\` / the three \`helm template\` runs: ${(commandRows[0][1] / helmTotal).toFixed(2)}x`);
+  console.log('\n| scenario, in one fresh process | build + synth + write (ms) | module load (ms) | peak RSS (MiB) |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const row of synthRows) console.log(row);
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-
-/** `helm template` of the generated chart, beside synth; helm comes from PATH (test/tools/install.sh). */
-function helmTemplateRows(): string[] {
-  if (spawnSync('helm', ['version', '--short']).status !== 0) {
-    process.stderr.write('[bench] helm not on PATH (eval "$(bash test/tools/install.sh helm)"): skipping helm template\n');
-    return [];
-  }
-  const chart = path.join(__dirname, '..', '..', 'helm', 'todo');
-  return ['dev', 'prod'].map(env => {
-    const times: number[] = [];
-    for (let run = 1; run <= RUNS; run++) {
-      process.stderr.write(`[bench] helm template (${env}): run ${run}/${RUNS}\n`);
-      const started = process.hrtime.bigint();
-      execFileSync('helm', ['template', 'todo', chart, '-f', path.join(chart, `values-${env}.yaml`)], { stdio: 'ignore' });
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    return `| helm template of helm/todo (${env}), whole command | ${median(times).toFixed(0)} | - | - |`;
-  });
-}
-console.log(`Median of ${RUNS} runs, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model.trim()})\n`);
-console.log('| scenario | build + synth (ms) | module load (ms) | peak RSS (MiB) |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const r of rows) console.log(r);

@@ -14,8 +14,7 @@
  *
  * Needs: go, network to the Go module proxy and Debian apt the first time (tools
  * are installed by test/tools/install.sh and cached; kube-score is go-installed
- * into the same cache), the Argo CD CRDs in ../shared/crds/argo-cd-v3.5.1 (or
- * E2E_ARGOCD_CRDS=DIR). Everything listens on 127.0.0.1 and lives in a
+ * into the same cache); the Argo CD CRDs come from third_party/argo-cd-v3.6.1/crds. Everything listens on 127.0.0.1 and lives in a
  * temporary directory; the control plane and kwok are stopped on exit, also on
  * failure and on SIGINT/SIGTERM. dist/ and helm/ are only read.
  * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed";
@@ -36,7 +35,7 @@ const CHART = path.join(ROOT, 'helm', 'todo');
 const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
 const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
 const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
-const CRDS = process.env.E2E_ARGOCD_CRDS ?? path.resolve(ROOT, '..', 'shared', 'crds', 'argo-cd-v3.5.1');
+const CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
 const ENVS = ['dev', 'staging', 'prod'];
 /** The field manager of Argo CD's server-side apply. */
 const MANAGER = 'argocd-controller';

@@ -3,10 +3,10 @@ import * as path from 'path';
 import Ajv, { ValidateFunction } from 'ajv';
 import * as YAML from 'yaml';
 
-/** ../shared beside the project root, where the schemas and CRDs are read from. */
-export const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
-const K8S_DEFINITIONS = path.join(SHARED, 'schemas', 'k8s-v1.27.0', '_definitions.json');
-const ARGO_CD_CRDS = path.join(SHARED, 'crds', 'argo-cd-v3.5.1');
+/** Vendored schemas and CRDs (see third_party/README.md for their provenance). */
+const THIRD_PARTY = path.resolve(__dirname, '..', '..', 'third_party');
+const K8S_DEFINITIONS = path.join(THIRD_PARTY, 'kubernetes-schema-v1.27.0', '_definitions.json');
+const ARGO_CD_CRDS = path.join(THIRD_PARTY, 'argo-cd-v3.6.1', 'crds');
 
 type Schema = Record<string, any>;
 

@@ -158,9 +158,12 @@ EOF
 
 wait_for() { # wait_for DIR NAME DESCRIPTION CMD... : poll CMD until it succeeds
   local dir=$1 name=$2 what=$3; shift 3
-  local deadline=$((SECONDS + TIMEOUT))
+  local deadline=$((SECONDS + TIMEOUT)) pid
+  pid=$(cat "$dir/$name.pid")
   until "$@" >/dev/null 2>&1; do
-    if ! alive_pid "$dir" "$dir/$name.pid" >/dev/null; then
+    # Liveness by pid, not alive_pid: just after the fork, before exec, the child's command line is
+    # still this script's (without DIR), which alive_pid would take for a process that exited.
+    if ! running "$pid"; then
       log "$name exited; last lines of $dir/$name.log:"; tail -n 30 "$dir/$name.log" >&2; return 1
     fi
     if [ $SECONDS -ge $deadline ]; then

@@ -1,0 +1,317 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Chart } from 'cdk8s';
+import { ApplicationsChart, BootstrapChart } from './argocd-charts';
+import { HelmChartOptions, renderHelmChart } from './helm-chart';
+import { replacePaths, StagedPath } from './replace-paths';
+import { toYaml } from './yaml';
+import { IN_CLUSTER } from '../argocd/sources';
+import { checkUniqueObjects } from '../common/unique-objects';
+import { ValidationError } from '../common/validation-error';
+import { DEFAULT_IMAGE_LOCK_FILE, ImageLock } from '../images/image-lock';
+
+/** One environment of a {@link GitOpsRepository}: a directory, a namespace and an Argo CD Application. */
+export interface GitOpsEnvironment<Settings> {
+  /**
+   * Environment name: its directory `<outdir>/<name>/`, its Application
+   * `<repository name>-<name>` and the value of the environment label.
+   * A lower-case DNS label other than `apps` and `bootstrap`.
+   */
+  readonly name: string;
+  /** Namespace everything of the environment is deployed to. */
+  readonly namespace: string;
+  /**
+   * API server of the cluster the environment is deployed to.
+   * @default 'https://kubernetes.default.svc' (the cluster Argo CD runs in)
+   */
+  readonly server?: string;
+  /** What differs between environments; handed to the stack builder. */
+  readonly settings: Settings;
+}
+
+/**
+ * Builds one environment's objects into `chart`, whose namespace and
+ * environment label are already set. Images come from `lock`, so the image
+ * build can re-synthesize with a freshly pinned digest.
+ */
+export type EnvironmentStackBuilder<Settings> = (chart: Chart, environment: GitOpsEnvironment<Settings>, lock: ImageLock) => void;
+
+/** Props of {@link GitOpsRepository}. */
+export interface GitOpsRepositoryProps<Settings> {
+  /**
+   * What is deployed: names the AppProject, prefixes every Application
+   * (`<name>-<environment>`, root `<name>-root`) and names the Helm chart.
+   */
+  readonly name: string;
+  /** Git URL Argo CD clones this repository from. */
+  readonly repoUrl: string;
+  /**
+   * Branch, tag or commit Argo CD syncs.
+   * @default 'main'
+   */
+  readonly targetRevision?: string;
+  /**
+   * Where the synthesized tree is committed, relative to the repository root:
+   * the Applications' source paths start with it.
+   * @default 'dist'
+   */
+  readonly manifestsPath?: string;
+  /**
+   * Namespace Argo CD runs in, where the AppProject and Applications live.
+   * @default 'argocd'
+   */
+  readonly argoCdNamespace?: string;
+  /**
+   * Description of the AppProject.
+   * @default - "<name> in every environment"
+   */
+  readonly description?: string;
+  /** The environments, in the order they are synthesized and listed. */
+  readonly environments: ReadonlyArray<GitOpsEnvironment<Settings>>;
+  /** Builds one environment's stack. */
+  readonly stack: EnvironmentStackBuilder<Settings>;
+  /**
+   * Label put on every object of an environment, valued with its name.
+   * @default 'acme.io/environment'
+   */
+  readonly environmentLabel?: string;
+  /**
+   * Also write the environments as one Helm chart.
+   * @default - no Helm chart
+   */
+  readonly helmChart?: HelmChartOptions;
+}
+
+/** Options of {@link GitOpsRepository.synth} and {@link GitOpsRepository.stage}. */
+export interface GitOpsSynthOptions {
+  /**
+   * Directory the tree is written to; replaced as a whole, and only when
+   * everything synthesized.
+   * @default 'dist'
+   */
+  readonly outdir?: string;
+  /**
+   * Image digests the stacks pin.
+   * @default - read from `images.lock.json`
+   */
+  readonly lock?: ImageLock;
+  /**
+   * Directory the Helm chart is written to, replaced like `outdir`.
+   * @default - `helm/<chart name>` when the repository has a Helm chart
+   */
+  readonly helmDir?: string;
+  /**
+   * Receives one progress line per written directory.
+   * @default - no progress output
+   */
+  readonly log?: (line: string) => void;
+}
+
+/** Directories of the tree that hold Argo CD objects rather than an environment. */
+export const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap'];
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * The synthesized side of a GitOps repository synced by Argo CD:
+ *
+ * - `<outdir>/<environment>/`: one environment's objects, from the stack builder;
+ * - `<outdir>/apps/`: the AppProject (only this repository, only the
+ *   environments' namespaces) and one Application per environment;
+ * - `<outdir>/bootstrap/`: the app-of-apps root, applied once by hand;
+ * - optionally a Helm chart of all environments, selected by `.Values.environment`.
+ *
+ * Every construct is built, and so validated, before anything is written;
+ * the output is staged beside its targets and swapped in together, so a
+ * failure leaves the previous tree untouched. Output is deterministic.
+ */
+export class GitOpsRepository<Settings> {
+  /** What is deployed; prefixes the Applications. */
+  public readonly name: string;
+  /** Name of the Helm chart, when there is one. */
+  public readonly helmChartName?: string;
+
+  constructor(private readonly props: GitOpsRepositoryProps<Settings>) {
+    this.name = props.name;
+    const fail = (message: string): never => {
+      throw new ValidationError(`GitOpsRepository ${props.name}`, message);
+    };
+    if (!DNS_LABEL.test(props.name) || props.name.length > 50) {
+      fail(`name "${props.name}" is not a DNS label of at most 50 characters: it prefixes every Application name`);
+    }
+    if (props.environments.length === 0) fail('environments is empty: list at least one environment');
+    const seen = new Set<string>();
+    props.environments.forEach((env, i) => {
+      const at = `environments[${i}]`;
+      if (!DNS_LABEL.test(env.name) || RESERVED_DIRECTORIES.includes(env.name)) {
+        fail(`${at}: name "${env.name}" must be a lower-case DNS label other than ${RESERVED_DIRECTORIES.join(' and ')}: it names the environment's directory`);
+      }
+      if (`${props.name}-${env.name}`.length > 63) {
+        fail(`${at}: name "${env.name}" makes the Application name "${props.name}-${env.name}" longer than 63 characters; shorten it`);
+      }
+      const server = env.server ?? IN_CLUSTER;
+      for (const [key, what] of [[`name ${env.name}`, `name "${env.name}"`], [`namespace ${server} ${env.namespace}`, `namespace "${env.namespace}"${server === IN_CLUSTER ? '' : ` on ${server}`}`]]) {
+        if (seen.has(key)) fail(`${at}: ${what} is used by an earlier environment: each environment needs its own directory and namespace`);
+        seen.add(key);
+      }
+    });
+    if (props.helmChart) {
+      this.helmChartName = props.helmChart.name ?? props.name;
+      const defaultEnvironment = props.helmChart.defaultEnvironment;
+      if (defaultEnvironment !== undefined && !props.environments.some(e => e.name === defaultEnvironment)) {
+        fail(`helmChart.defaultEnvironment "${defaultEnvironment}" is not one of the environments (${props.environments.map(e => e.name).join(', ')})`);
+      }
+    }
+  }
+
+  /**
+   * Runs {@link synth} as a command: output paths from the environment
+   * (`CDK8S_OUTDIR`, which `cdk8s synth` sets, `HELM_OUTDIR`, and the lock in
+   * `IMAGES_LOCK_FILE`), progress on stderr, and on failure the error on
+   * stderr with exit status 1.
+   */
+  public synthCommand(env: NodeJS.ProcessEnv = process.env): void {
+    const outdir = env.CDK8S_OUTDIR ?? 'dist';
+    const helmDir = env.HELM_OUTDIR ?? (this.helmChartName ? path.join('helm', this.helmChartName) : undefined);
+    try {
+      this.synth({ outdir, helmDir, lock: ImageLock.fromFile(env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE), log: line => process.stderr.write(`${line}\n`) });
+    } catch (e) {
+      const kept = [outdir, ...(helmDir ? [helmDir] : [])].map(d => `${d}/`).join(' and ');
+      process.stderr.write(`synth failed, ${kept} left as they were:\n  ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  }
+
+  /** The environments' names, in order. */
+  public get environmentNames(): string[] {
+    return this.props.environments.map(e => e.name);
+  }
+
+  /**
+   * Synthesizes the whole tree (and the Helm chart) and puts it in place.
+   * @throws ValidationError (or the error of a stack) with nothing written
+   */
+  public synth(options: GitOpsSynthOptions = {}): void {
+    const staged = this.stage(options);
+    try {
+      staged.install();
+    } finally {
+      staged.discard();
+    }
+  }
+
+  /**
+   * Writes everything {@link synth} would into staging paths beside the
+   * targets, for a caller that installs them together with files of its own
+   * (the image build installs its new lock with them). The caller must call
+   * `install` and/or `discard`.
+   */
+  public stage(options: GitOpsSynthOptions = {}): StagedOutput {
+    const outdir = options.outdir ?? 'dist';
+    const lock = options.lock ?? ImageLock.fromFile(DEFAULT_IMAGE_LOCK_FILE);
+    const log = options.log ?? (() => undefined);
+    const files = this.build(lock);
+
+    const staged = new StagedOutput([{ staged: stagingPath(outdir), target: path.resolve(outdir) }]);
+    try {
+      staged.discard();
+      files.forEach(({ dir, file, objects }, i) => {
+        const target = path.join(staged.paths[0].staged, dir);
+        fs.mkdirSync(target, { recursive: true });
+        fs.writeFileSync(path.join(target, file), toYaml(objects));
+        log(`[synth ${i + 1}/${files.length}] ${path.join(outdir, dir)}: ${objects.length} objects`);
+      });
+      if (this.props.helmChart) {
+        const helmDir = options.helmDir ?? path.join('helm', this.helmChartName!);
+        staged.add({ staged: stagingPath(helmDir), target: path.resolve(helmDir) });
+        const environments = this.props.environments.map((env, i) => ({ name: env.name, namespace: env.namespace, objects: files[i].objects }));
+        writeFiles(staged.paths[1].staged, renderHelmChart(this.helmChartName!, environments, this.props.helmChart));
+        log(`[synth] ${helmDir}: Helm chart of ${this.environmentNames.join(', ')}`);
+      }
+    } catch (e) {
+      staged.discard();
+      throw e;
+    }
+    return staged;
+  }
+
+  /** Builds every chart in memory, in output order: environments, apps, bootstrap. */
+  private build(lock: ImageLock): Array<{ dir: string; file: string; objects: any[] }> {
+    const props = this.props;
+    const argoCd = {
+      name: props.name,
+      repoUrl: props.repoUrl,
+      targetRevision: props.targetRevision ?? 'main',
+      manifestsPath: props.manifestsPath ?? 'dist',
+      argoCdNamespace: props.argoCdNamespace ?? 'argocd',
+    };
+    const synthChart = (dir: string, build: (app: App) => Chart) => {
+      const app = new App();
+      const chart = build(app);
+      const objects = chart.toJson();
+      checkUniqueObjects(app);
+      return { dir, file: `${chart.node.id}.k8s.yaml`, objects };
+    };
+    return [
+      ...props.environments.map(env => synthChart(env.name, app => {
+        const chart = new Chart(app, `${props.name}-${env.name}`, {
+          namespace: env.namespace,
+          labels: { [props.environmentLabel ?? 'acme.io/environment']: env.name },
+          disableResourceNameHashes: true,
+        });
+        props.stack(chart, env, lock);
+        return chart;
+      })),
+      synthChart('apps', app => new ApplicationsChart(app, 'applications', {
+        ...argoCd,
+        description: props.description ?? `${props.name} in every environment`,
+        environments: props.environments,
+      })),
+      synthChart('bootstrap', app => new BootstrapChart(app, 'root', argoCd)),
+    ];
+  }
+}
+
+/**
+ * Output written beside its targets, not yet in place. `install` swaps all
+ * of it in together (or none of it); `discard` removes what was not installed.
+ */
+export class StagedOutput {
+  private readonly staged: StagedPath[];
+
+  constructor(paths: StagedPath[]) {
+    this.staged = [...paths];
+  }
+
+  /** The staged paths and their targets. */
+  public get paths(): readonly StagedPath[] {
+    return this.staged;
+  }
+
+  /** Adds a staged path, to be installed with the others. */
+  public add(staged: StagedPath): void {
+    this.staged.push(staged);
+  }
+
+  /** Moves every staged path, and `extra` ones, over their targets together. */
+  public install(extra: StagedPath[] = []): void {
+    replacePaths([...this.staged, ...extra]);
+  }
+
+  /** Deletes staged paths that were not installed. */
+  public discard(): void {
+    for (const s of this.staged) fs.rmSync(s.staged, { recursive: true, force: true });
+  }
+}
+
+/** A sibling of `target`, so the final rename stays on one filesystem. */
+function stagingPath(target: string): string {
+  return `${path.resolve(target)}.staging-${process.pid}`;
+}
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+}

@@ -1,0 +1,82 @@
+import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, WebIngressOptions } from '..';
+
+/** What differs between the todo service's environments. */
+export interface TodoSettings {
+  /** Fixed pod count of the web service (ignored with autoscaling). */
+  readonly replicas: number;
+  /** Autoscaling of the web service, if any. */
+  readonly autoscaling?: HorizontalAutoscaling;
+  /** Resources of the web service. */
+  readonly appResources: ComputeResources;
+  /** Resources of Postgres. */
+  readonly databaseResources: ComputeResources;
+  /** Size of the Postgres data volume. */
+  readonly storageSize: string;
+  /** The database login. */
+  readonly credentials: PostgresCredentials;
+  /** Dev only: tags instead of digests, and a plaintext dev Secret. */
+  readonly devShortcuts: boolean;
+  /** Nightly pg_dump and the metrics exporter. */
+  readonly operations: boolean;
+  /** LOG_LEVEL of the service. */
+  readonly logLevel: 'debug' | 'info';
+  /** How the service is reached from outside the cluster, if at all. */
+  readonly ingress?: WebIngressOptions;
+}
+
+/** Where Argo CD finds this repository. */
+export const TODO_GIT = {
+  repoUrl: 'https://github.com/acme/todo-gitops.git',
+  targetRevision: 'main',
+};
+
+const SMALL: ComputeResources = { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '250m', memoryLimit: '128Mi' };
+
+/** The environments synthesized into dist/, most locked-down last. */
+export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
+  {
+    name: 'dev',
+    namespace: 'todo-dev',
+    settings: {
+      replicas: 1,
+      appResources: SMALL,
+      databaseResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '512Mi' },
+      storageSize: '1Gi',
+      credentials: PostgresCredentials.devOnlyPlaintext({ username: 'todo', password: 'dev-only-not-a-secret' }),
+      devShortcuts: true,
+      operations: false,
+      logLevel: 'debug',
+    },
+  },
+  {
+    name: 'staging',
+    namespace: 'todo-staging',
+    settings: {
+      replicas: 2,
+      appResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' },
+      databaseResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
+      storageSize: '5Gi',
+      credentials: PostgresCredentials.fromExistingSecret('todo-db-credentials'),
+      devShortcuts: false,
+      operations: true,
+      logLevel: 'info',
+      ingress: { host: 'todo.staging.acme.example', ingressClassName: 'nginx', tlsSecretName: 'todo-tls' },
+    },
+  },
+  {
+    name: 'prod',
+    namespace: 'todo-prod',
+    settings: {
+      replicas: 3,
+      autoscaling: { minReplicas: 3, maxReplicas: 10, targetCpuUtilization: 70 },
+      appResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '512Mi' },
+      databaseResources: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '4Gi' },
+      storageSize: '20Gi',
+      credentials: PostgresCredentials.fromExistingSecret('todo-db-credentials'),
+      devShortcuts: false,
+      operations: true,
+      logLevel: 'info',
+      ingress: { host: 'todo.acme.example', ingressClassName: 'nginx', tlsSecretName: 'todo-tls' },
+    },
+  },
+];

@@ -1,0 +1,13 @@
+import { GitOpsRepository } from '..';
+import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
+import { buildTodoStack } from './todo-stack';
+
+/** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart. */
+export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
+  name: 'todo',
+  ...TODO_GIT,
+  description: 'The todo service in every environment',
+  environments: TODO_ENVIRONMENTS,
+  stack: buildTodoStack,
+  helmChart: {},
+});

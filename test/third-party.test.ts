@@ -1,0 +1,32 @@
+import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '..');
+const THIRD_PARTY = path.join(ROOT, 'third_party');
+
+describe('vendored files', () => {
+  const sums = fs.readFileSync(path.join(THIRD_PARTY, 'SHA256SUMS'), 'utf-8').trim().split('\n').map(line => {
+    const [hash, file] = line.split(/\s+/);
+    return { hash, file: path.normalize(file) };
+  });
+
+  test.each(sums.map(s => [s.file, s.hash]))('%s is the recorded copy', (file, hash) => {
+    expect(createHash('sha256').update(fs.readFileSync(path.join(THIRD_PARTY, file))).digest('hex')).toBe(hash);
+  });
+
+  test('every vendored file is recorded', () => {
+    const files = execFileSync('git', ['ls-files', 'third_party'], { cwd: ROOT, encoding: 'utf-8' }).trim().split('\n')
+      .map(f => path.relative('third_party', f)).filter(f => !['README.md', 'SHA256SUMS'].includes(f)).sort();
+    expect(sums.map(s => s.file).sort()).toEqual(files);
+  });
+
+  test('no code, script or config reads ../shared (a fresh clone has none beside it)', () => {
+    const files = execFileSync('git', ['ls-files', '*.ts', '*.js', '*.sh', '*.json', '*.yaml', '*.yml', 'Dockerfile', '.projenrc.ts'], { cwd: ROOT, encoding: 'utf-8' })
+      .trim().split('\n').filter(f => !f.startsWith('third_party/'));
+    expect(files.length).toBeGreaterThan(50);
+    const readers = files.filter(f => /\.\.\/shared\b|['"]shared['"]/.test(fs.readFileSync(path.join(ROOT, f), 'utf-8')));
+    expect(readers).toEqual([]);
+  });
+});

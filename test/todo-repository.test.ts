@@ -1,0 +1,202 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { GitOpsRepository, ImageLock } from '../src';
+import { podSpecsOf, restrictedViolations } from './support/pod-security';
+import { SchemaValidator } from './support/schema';
+import { listFiles, readManifests, snapshotTree } from './support/synth';
+import { TODO_ENVIRONMENTS as ENVIRONMENTS, TODO_GIT, TodoSettings } from '../src/todo/environments';
+import { TODO_REPOSITORY } from '../src/todo/repository';
+import { buildTodoStack } from '../src/todo/todo-stack';
+
+const ROOT = path.resolve(__dirname, '..');
+const COMMITTED = path.join(ROOT, 'dist');
+const LOCK = ImageLock.fromFile(path.join(ROOT, 'images.lock.json'));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'app-test-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const first = path.join(tmp, 'first');
+const second = path.join(tmp, 'second');
+TODO_REPOSITORY.synth({ outdir: first, helmDir: path.join(tmp, 'helm'), lock: LOCK });
+TODO_REPOSITORY.synth({ outdir: second, helmDir: path.join(tmp, 'helm-second'), lock: LOCK });
+const manifests = readManifests(first);
+const envDirs = ENVIRONMENTS.map(e => e.name);
+const inEnv = (env: string) => manifests.filter(m => m.file.startsWith(`${env}/`)).map(m => m.object);
+
+describe('the synthesized GitOps tree', () => {
+  test('lays out one directory per environment plus apps/ and bootstrap/', () => {
+    expect(fs.readdirSync(first).sort()).toEqual([...envDirs, 'apps', 'bootstrap'].sort());
+  });
+
+  test('synth twice is byte-identical', () => {
+    expect(snapshotTree(second)).toEqual(snapshotTree(first));
+    expect(snapshotTree(path.join(tmp, 'helm-second'))).toEqual(snapshotTree(path.join(tmp, 'helm')));
+  });
+
+  test('the committed dist/ equals a fresh synth (run `npm run synth` and commit)', () => {
+    expect(snapshotTree(COMMITTED)).toEqual(snapshotTree(first));
+  });
+
+  test('the committed Helm chart equals a fresh synth and sits outside dist/', () => {
+    expect(snapshotTree(path.join(ROOT, 'helm', 'todo'))).toEqual(snapshotTree(path.join(tmp, 'helm')));
+    expect(listFiles(COMMITTED).some(f => f.includes('Chart.yaml'))).toBe(false);
+  });
+
+  test('the Helm chart templates image, replicas, resources and storage from per-environment values', () => {
+    const prod = fs.readFileSync(path.join(tmp, 'helm', 'templates', 'prod.yaml'), 'utf-8');
+    for (const value of [
+      '.Values.deployments.todo.containers.app.image', '.Values.deployments.todo.containers.app.resources.limits.memory',
+      '.Values.deployments.todo.autoscaling.maxReplicas', 'index .Values "statefulSets" "todo-db" "containers" "postgres" "image"',
+      'index .Values "statefulSets" "todo-db" "storage" "data"', 'index .Values "cronJobs" "todo-db-backup" "containers" "pg-dump" "image"',
+    ]) {
+      expect(prod).toContain(`{{ ${value} | toJson }}`);
+    }
+    const dev = fs.readFileSync(path.join(tmp, 'helm', 'templates', 'dev.yaml'), 'utf-8');
+    expect(dev).toContain('{{ .Values.deployments.todo.replicas | toJson }}');
+    expect(fs.readFileSync(path.join(tmp, 'helm', 'values.yaml'), 'utf-8')).toContain('environment: prod');
+  });
+
+  test('has no empty lists or maps, which the API server drops (a perpetual Argo CD diff)', () => {
+    const empties: string[] = [];
+    const walk = (v: any, at: string) => {
+      if (Array.isArray(v)) {
+        if (v.length === 0) empties.push(at);
+        v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      } else if (v !== null && typeof v === 'object') {
+        // An empty emptyDir, and an empty podSelector (all pods of the namespace), are meaningful and kept by the server.
+        if (Object.keys(v).length === 0 && !at.endsWith('.emptyDir') && !at.endsWith('.podSelector')) empties.push(at);
+        for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+      }
+    };
+    for (const m of manifests) walk(m.object, `${m.file}:${m.object.kind}/${m.object.metadata.name}`);
+    expect(empties).toEqual([]);
+  });
+
+  test('has no timestamps or generated hashes in names', () => {
+    for (const { object } of manifests) {
+      expect(object.metadata.name).not.toMatch(/-c8[0-9a-f]{6}$/);
+      expect(object.metadata.creationTimestamp).toBeUndefined();
+    }
+  });
+
+  test('every object is valid against the Kubernetes 1.27 schema or the Argo CD CRDs', () => {
+    const schema = new SchemaValidator();
+    const errors = manifests.flatMap(m => schema.errors(m.object).map(e => `${m.file}: ${e}`));
+    expect(errors).toEqual([]);
+    expect(manifests.length).toBeGreaterThan(30);
+  });
+
+  test('every pod meets the restricted Pod Security Standard', () => {
+    const pods = manifests.flatMap(m => podSpecsOf(m.object).map(p => ({ file: m.file, name: m.object.metadata.name, p })));
+    expect(pods.length).toBeGreaterThanOrEqual(8);
+    for (const { file, name, p } of pods) expect({ file, name, violations: restrictedViolations(p) }).toEqual({ file, name, violations: [] });
+  });
+
+  test.each(ENVIRONMENTS.map(e => [e.name, e.namespace]))('%s: every object is in namespace %s', (env, ns) => {
+    const objects = inEnv(env);
+    expect(objects.length).toBeGreaterThan(8);
+    for (const o of objects) expect(o.metadata.namespace).toBe(ns);
+  });
+
+  test.each(['staging', 'prod'])('%s pins every image by digest and commits no Secret', env => {
+    const objects = inEnv(env);
+    const images = objects.flatMap(o => podSpecsOf(o)).flatMap(p => p.containers.map((c: any) => c.image));
+    expect(images.length).toBeGreaterThanOrEqual(3);
+    for (const image of images) expect(image).toMatch(/@sha256:[a-f0-9]{64}$/);
+    expect(objects.filter(o => o.kind === 'Secret')).toEqual([]);
+    const literalSecrets = objects.flatMap(o => podSpecsOf(o)).flatMap(p => p.containers.flatMap((c: any) => c.env ?? []))
+      .filter((e: any) => /PASS/.test(e.name) && e.value !== undefined);
+    expect(literalSecrets).toEqual([]);
+  });
+
+  test('dev carries its plaintext login only in a Secret marked dev-only', () => {
+    const secrets = inEnv('dev').filter(o => o.kind === 'Secret');
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0].metadata.labels['acme.io/dev-only']).toBe('true');
+  });
+
+  test('prod scales with an HPA and stores more than dev', () => {
+    const storage = (env: string) => inEnv(env).find(o => o.kind === 'StatefulSet').spec.volumeClaimTemplates[0].spec.resources.requests.storage;
+    expect(inEnv('prod').some(o => o.kind === 'HorizontalPodAutoscaler')).toBe(true);
+    expect(storage('prod')).toBe('20Gi');
+    expect(storage('dev')).toBe('1Gi');
+  });
+
+  test('each Application syncs its own environment directory into its namespace', () => {
+    const apps = manifests.filter(m => m.file.startsWith('apps/') && m.object.kind === 'Application').map(m => m.object);
+    expect(apps.map(a => a.spec.source.path).sort()).toEqual(envDirs.map(e => `dist/${e}`).sort());
+    for (const app of apps) {
+      const env = ENVIRONMENTS.find(e => `dist/${e.name}` === app.spec.source.path)!;
+      expect(app.metadata.name).toBe(`todo-${env.name}`);
+      expect(app.spec.source.repoURL).toBe(TODO_GIT.repoUrl);
+      expect(app.spec.source.targetRevision).toBe(TODO_GIT.targetRevision);
+      expect(app.spec.destination.namespace).toBe(env.namespace);
+      expect(app.spec.project).toBe('todo');
+      expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+      expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['CreateNamespace=true', 'ServerSideApply=true']));
+      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
+    }
+    const project = manifests.find(m => m.object.kind === 'AppProject')!.object;
+    expect(project.spec.destinations.map((d: any) => d.namespace).sort()).toEqual(ENVIRONMENTS.map(e => e.namespace).sort());
+  });
+
+  test('the root app points at the directory holding the Applications', () => {
+    const root = manifests.find(m => m.file.startsWith('bootstrap/'))!.object;
+    expect(root.spec.source.path).toBe('dist/apps');
+    expect(fs.existsSync(path.join(first, 'apps'))).toBe(true);
+  });
+});
+
+describe('images are pinned per environment', () => {
+  const withoutTodo = ImageLock.fromDocument({ version: 1, images: { 'postgres': LOCK.tryGet('postgres')!, 'postgres-exporter': LOCK.tryGet('postgres-exporter')! } });
+  const only = (environment: string) => new GitOpsRepository<TodoSettings>({
+    name: 'todo', ...TODO_GIT, environments: ENVIRONMENTS.filter(e => e.name === environment), stack: buildTodoStack,
+  });
+
+  test.each(['staging', 'prod'])('%s refuses a todo image missing from the lock', environment => {
+    const out = path.join(tmp, `unpinned-${environment}`);
+    expect(() => only(environment).synth({ outdir: out, lock: withoutTodo })).toThrow(
+      new RegExp(`^todo-${environment}/todo: image "todo" is not pinned in inline image lock`));
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('dev falls back to the dev tag when the lock lacks the todo image', () => {
+    const out = path.join(tmp, 'unpinned-dev');
+    only('dev').synth({ outdir: out, lock: withoutTodo });
+    const deployment = readManifests(out).map(m => m.object).find(o => o.kind === 'Deployment');
+    expect(deployment.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/todo:dev');
+  });
+});
+
+describe('a failed synth leaves the output as it was', () => {
+  test('in process: a prod image missing from the lock', () => {
+    const out = path.join(tmp, 'kept');
+    const helm = path.join(tmp, 'kept-helm');
+    fs.cpSync(COMMITTED, out, { recursive: true });
+    fs.cpSync(path.join(ROOT, 'helm', 'todo'), helm, { recursive: true });
+    const before = [snapshotTree(out), snapshotTree(helm)];
+    const lock = ImageLock.fromDocument({ version: 1, images: { postgres: LOCK.tryGet('postgres')! } });
+    expect(() => TODO_REPOSITORY.synth({ outdir: out, helmDir: helm, lock })).toThrow(/todo-staging\/todo-db: image "postgres-exporter" is not pinned/);
+    expect([snapshotTree(out), snapshotTree(helm)]).toEqual(before);
+    expect(fs.readdirSync(tmp).filter(f => f.includes('.staging-') || f.includes('.old-'))).toEqual([]);
+  });
+
+  test('the synth command with a corrupt lock exits non-zero and keeps dist/ and the Helm chart', () => {
+    const out = path.join(tmp, 'cli');
+    const helm = path.join(tmp, 'cli-helm');
+    fs.cpSync(COMMITTED, out, { recursive: true });
+    fs.cpSync(path.join(ROOT, 'helm', 'todo'), helm, { recursive: true });
+    const before = [snapshotTree(out), snapshotTree(helm)];
+    const corrupt = path.join(tmp, 'corrupt.lock.json');
+    fs.writeFileSync(corrupt, '{ "version": 1, "images": ');
+    const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'src/main.ts'], {
+      cwd: ROOT, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: out, HELM_OUTDIR: helm, IMAGES_LOCK_FILE: corrupt },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`synth failed, ${out}/ and ${helm}/ left as they were`);
+    expect(run.stderr).toContain('corrupt.lock.json is not valid JSON');
+    expect(run.stderr).toMatch(/todo-dev\/todo-db: /);
+    expect([snapshotTree(out), snapshotTree(helm)]).toEqual(before);
+  });
+});
