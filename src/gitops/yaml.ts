@@ -22,7 +22,11 @@
  *   U+FFFE/U+FFFF and lone surrogates are escaped as `\uXXXX` inside double
  *   quotes rather than written raw;
  * - object keys whose value is `undefined` are skipped (as `JSON.stringify`
- *   does) instead of being written as `null`.
+ *   does) instead of being written as `null`;
+ * - a document that is itself a multi-line string has its content indented
+ *   (the `yaml` package writes it at column 0, where its own parser misreads
+ *   lines that start with an indicator). Manifests are objects, so this never
+ *   affects them.
  */
 
 /** The YAML indentation step; block sequences are indented under their key. */
@@ -143,7 +147,7 @@ function doubleQuoted(s: string, indent: string, implicitKey: boolean): string {
     if (ch !== '\\') continue;
     const next = json[i + 1];
     if (next === 'u') {
-      const code = json.substr(i + 2, 4);
+      const code = json.slice(i + 2, i + 6);
       const short = C0_ESCAPES[code];
       if (short !== undefined) {
         str += json.slice(start, i) + short;
@@ -195,7 +199,8 @@ function escapeChar(ch: string): string {
 
 /**
  * Writes a quoted scalar: single quotes when the string contains `"` but no
- * `'` and fits on one line (the `yaml` package's choice), double otherwise.
+ * `'` (the `yaml` package's choice, avoiding escapes) unless line breaks
+ * rule them out, double quotes otherwise.
  */
 function quoted(s: string, indent: string, implicitKey: boolean): string {
   if (s.indexOf('"') !== -1 && s.indexOf("'") === -1

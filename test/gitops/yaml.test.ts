@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Yaml } from 'cdk8s';
 import * as YAML from 'yaml';
-import { toYaml } from '../src/gitops/yaml';
+import { toYaml } from '../../src/gitops/yaml';
 
 /** Kubernetes reads manifests with YAML 1.1 rules; other tools use YAML 1.2. */
 const VERSIONS = ['1.1', '1.2'] as const;
@@ -50,7 +50,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const DIST = path.join(__dirname, '..', 'dist');
+const DIST = path.join(__dirname, '..', '..', 'dist');
 const DIST_FILES = fs.existsSync(DIST) ? yamlFilesUnder(DIST) : [];
 
 describe('matches cdk8s Yaml.stringify on the synthesized manifests', () => {
