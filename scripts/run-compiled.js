@@ -67,8 +67,11 @@ function writeStamp(file, hash) {
 function compileIfStale(hash) {
   const stamped = readStamp(LIB_STAMP);
   if (stamped === hash) return;
-  process.stderr.write(`[compile] ${stamped ? 'sources changed since the last compile' : 'no compiled lib/ yet'}: tsc --build (type-checks; a few seconds, once)\n`);
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [ROOT] }), '--build'], { cwd: ROOT, stdio: 'inherit' });
+  process.stderr.write(`[compile] ${stamped ? 'sources changed since the last compile' : 'lib/ is missing or its last compile failed'}: tsc --build (type-checks; a few seconds, once)\n`);
+  // tsc emits even when it finds errors: unstamp first, so a failed compile is never taken for fresh.
+  fs.rmSync(LIB_STAMP, { force: true });
+  // tsc reports errors on stdout; they belong with the rest of the diagnostics, on stderr.
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [ROOT] }), '--build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
   if (tsc.status !== 0) {
     process.stderr.write('[compile] failed: fix the errors above. Nothing was run, so no output changed.\n');
     process.exit(tsc.status || 1);

@@ -17,7 +17,7 @@ export * from './service/autoscaling';
 export * from './postgres/postgres';
 export * from './postgres/credentials';
 export * from './postgres/backup';
-export * from './postgres/metrics';
+export { METRICS_PORT, PostgresMetricsOptions, SCRAPE_ANNOTATIONS } from './postgres/metrics';
 
 // Building images inside a cluster
 export * from './image-build/kaniko-build-job';

@@ -26,7 +26,8 @@ import {
 
 const APP = path.join(ROOT, 'app');
 const POSTGRES_SH = path.join(ROOT, 'test', 'support', 'postgres.sh');
-const CLI = path.join(ROOT, 'src', 'build', 'cli.ts');
+/** What `npm run build:image` runs: the compiled CLI, compiled first when src/ changed. */
+const LAUNCHER = path.join(ROOT, 'scripts', 'run-compiled.js');
 const SKIP_BUILDAH = process.env.E2E_SKIP_BUILDAH === '1';
 const STEPS = SKIP_BUILDAH ? 10 : 14;
 
@@ -43,12 +44,12 @@ let pg: Record<string, string> = {};
 const realHashes: Record<string, string> = {};
 
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...toolEnv, TS_NODE_TRANSPILE_ONLY: '1', ...extra };
+  return { ...toolEnv, ...extra };
 }
 
 /** Runs the build CLI as a user would; its progress is echoed with a prefix. */
 function buildCli(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return run(process.execPath, ['-r', require.resolve('ts-node/register'), CLI, ...args,
+  return run(process.execPath, [LAUNCHER, 'src/image-build/cli.ts', ...args,
     '--lock', path.join(work, 'images.lock.json'), '--outdir', path.join(work, 'dist'), '--helm-dir', path.join(work, 'helm')], { env, allowFail: true, echo: '    | ' });
 }
 
