@@ -64,6 +64,53 @@ function writeStamp(file, hash) {
   fs.writeFileSync(file, `${hash}\n`);
 }
 
+/** A failed compile, reported already; the exit status to end with. */
+class CompileFailed extends Error {
+  constructor(status) {
+    super('compile failed');
+    this.status = status;
+  }
+}
+
+function isAlive(pid) {
+  if (!(pid > 0)) return true; // the holder has not written its pid yet
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `build` holding lib/.build.lock, so that two runs at once (parallel tests, two terminals)
+ * never write lib/ or a bundle together; a lock left by a dead process is taken over.
+ */
+function withBuildLock(build) {
+  const lock = path.join(LIB, '.build.lock');
+  fs.mkdirSync(LIB, { recursive: true });
+  const deadline = Date.now() + 10 * 60 * 1000;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      if (!isAlive(Number(readStamp(lock)))) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} has been held for 10 minutes by pid ${readStamp(lock)}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    return build();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 function compileIfStale(hash) {
   const stamped = readStamp(LIB_STAMP);
   if (stamped === hash) return;
@@ -74,7 +121,7 @@ function compileIfStale(hash) {
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [ROOT] }), '--build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
   if (tsc.status !== 0) {
     process.stderr.write('[compile] failed: fix the errors above. Nothing was run, so no output changed.\n');
-    process.exit(tsc.status || 1);
+    throw new CompileFailed(tsc.status || 1);
   }
   writeStamp(LIB_STAMP, hash);
 }
@@ -83,34 +130,49 @@ function compileIfStale(hash) {
 function freshBundle(entry, hash) {
   const outfile = path.join(BUNDLES, `${entry.replace(/\.ts$/, '').replace(/\//g, '__')}.js`);
   const stamp = `${outfile}.sha256`;
-  if (readStamp(stamp) === hash && fs.existsSync(outfile)) return outfile;
-  compileIfStale(hash);
-  const esbuild = require(require.resolve('esbuild', { paths: [ROOT] }));
-  esbuild.buildSync({
-    entryPoints: [path.join(LIB, entry.replace(/\.ts$/, '.js'))],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    // Read only when Node runs with --enable-source-maps, so it costs nothing otherwise.
-    sourcemap: 'external',
-    keepNames: true,
-    logLevel: 'warning',
+  const fresh = () => readStamp(stamp) === hash && fs.existsSync(outfile);
+  if (fresh()) return outfile;
+  return withBuildLock(() => {
+    if (fresh()) return outfile; // built by the run that held the lock
+    compileIfStale(hash);
+    const esbuild = require(require.resolve('esbuild', { paths: [ROOT] }));
+    const built = esbuild.buildSync({
+      entryPoints: [path.join(LIB, entry.replace(/\.ts$/, '.js'))],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: `node${process.versions.node.split('.')[0]}`,
+      // Read only when Node runs with --enable-source-maps, so it costs nothing otherwise.
+      sourcemap: 'external',
+      keepNames: true,
+      logLevel: 'warning',
+      write: false,
+    });
+    fs.mkdirSync(BUNDLES, { recursive: true });
+    for (const file of built.outputFiles) {
+      fs.writeFileSync(`${file.path}.tmp`, file.contents);
+      fs.renameSync(`${file.path}.tmp`, file.path);
+    }
+    writeStamp(stamp, hash);
+    return outfile;
   });
-  writeStamp(stamp, hash);
-  return outfile;
 }
 
-const [entry, ...args] = process.argv.slice(2);
-if (entry === '--stamp') {
-  writeStamp(LIB_STAMP, inputsHash());
-} else if (entry === '--compile') {
-  compileIfStale(inputsHash());
-} else if (!entry || !/^src\/.+\.ts$/.test(entry)) {
-  process.stderr.write('usage: node scripts/run-compiled.js src/<module>.ts [args...] | --compile | --stamp\n');
-  process.exit(2);
-} else {
-  const bundle = freshBundle(entry, inputsHash());
-  process.argv = [process.argv[0], bundle, ...args];
-  require(bundle);
+try {
+  const [entry, ...args] = process.argv.slice(2);
+  if (entry === '--stamp') {
+    writeStamp(LIB_STAMP, inputsHash());
+  } else if (entry === '--compile') {
+    withBuildLock(() => compileIfStale(inputsHash()));
+  } else if (!entry || !/^src\/.+\.ts$/.test(entry)) {
+    process.stderr.write('usage: node scripts/run-compiled.js src/<module>.ts [args...] | --compile | --stamp\n');
+    process.exitCode = 2;
+  } else {
+    const bundle = freshBundle(entry, inputsHash());
+    process.argv = [process.argv[0], bundle, ...args];
+    require(bundle);
+  }
+} catch (e) {
+  if (!(e instanceof CompileFailed)) throw e;
+  process.exitCode = e.status;
 }
