@@ -6,6 +6,7 @@ export * from './common/resources';
 export * from './common/disruption';
 export { NetworkPeer } from './common/network';
 export * from './security/restricted';
+export * from './security/pod-security-check';
 
 // Images pinned by digest
 export * from './images/image-lock';
@@ -31,3 +32,10 @@ export { IN_CLUSTER } from './argocd/sources';
 export * from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
 export { StagedPath } from './gitops/replace-paths';
+
+// Reviewing a change: semantic diff of two trees and the changes that hurt
+export * from './review/manifest-tree';
+export * from './review/object-diff';
+export * from './review/dangers';
+export * from './review/render';
+export { diffCommand, DiffCommandIo, DIFF_ERROR_EXIT } from './review/diff-command';

@@ -130,9 +130,12 @@ export class GitOpsRepository<Settings> {
   public readonly name: string;
   /** Name of the Helm chart, when there is one. */
   public readonly helmChartName?: string;
+  /** Where the synthesized tree is committed, relative to the repository root. */
+  public readonly manifestsPath: string;
 
   constructor(private readonly props: GitOpsRepositoryProps<Settings>) {
     this.name = props.name;
+    this.manifestsPath = props.manifestsPath ?? 'dist';
     const fail = (message: string): never => {
       throw new ValidationError(`GitOpsRepository ${props.name}`, message);
     };
@@ -242,7 +245,7 @@ export class GitOpsRepository<Settings> {
       name: props.name,
       repoUrl: props.repoUrl,
       targetRevision: props.targetRevision ?? 'main',
-      manifestsPath: props.manifestsPath ?? 'dist',
+      manifestsPath: this.manifestsPath,
       argoCdNamespace: props.argoCdNamespace ?? 'argocd',
     };
     const synthChart = (dir: string, build: (app: App) => Chart) => {

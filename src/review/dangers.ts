@@ -1,0 +1,210 @@
+import { ManifestTree } from './manifest-tree';
+import { describeObject, ObjectChange } from './object-diff';
+import { podSpecsOf, restrictedViolations } from '../security/pod-security-check';
+
+/** A change that hurts when Argo CD applies it. */
+export interface Danger {
+  /** The rule that found it, e.g. `storage-shrink`. */
+  readonly rule: DangerRule;
+  /** The tree directory (environment) it is in. */
+  readonly directory: string;
+  /** `Kind namespace/name` of the object. */
+  readonly object: string;
+  /** What is wrong. */
+  readonly reason: string;
+  /** What to do instead. */
+  readonly advice: string;
+}
+
+/** The danger rules. */
+export type DangerRule =
+  | 'prune-deletes-data' | 'immutable-field' | 'storage-shrink' | 'plaintext-credentials'
+  | 'image-unpinned' | 'pod-security' | 'network-widened' | 'destination-changed';
+
+/** Fields the API server refuses to update, per kind: Argo CD can only apply them by replacing the object. */
+const IMMUTABLE: Record<string, readonly string[]> = {
+  StatefulSet: ['spec.selector', 'spec.volumeClaimTemplates', 'spec.serviceName', 'spec.podManagementPolicy'],
+  Deployment: ['spec.selector'],
+  DaemonSet: ['spec.selector'],
+  ReplicaSet: ['spec.selector'],
+  Job: ['spec.selector', 'spec.template', 'spec.completionMode'],
+  Service: ['spec.clusterIP', 'spec.clusterIPs'],
+  PersistentVolumeClaim: ['spec.accessModes', 'spec.storageClassName', 'spec.volumeName', 'spec.volumeMode', 'spec.selector'],
+  RoleBinding: ['roleRef'],
+  ClusterRoleBinding: ['roleRef'],
+};
+
+/** Kinds whose deletion deletes data or everything inside. */
+const DATA_KINDS = ['StatefulSet', 'PersistentVolumeClaim', 'Namespace'];
+
+/**
+ * Finds the changes that hurt only when Argo CD applies them. `head` and
+ * `base` are the whole trees, for the Applications that decide whether a
+ * directory is pruned.
+ */
+export function findDangers(changes: readonly ObjectChange[], base: ManifestTree, head: ManifestTree): Danger[] {
+  const dangers: Danger[] = [];
+  const pruned = prunedDirectories(base, head);
+  const found = (c: ObjectChange, rule: DangerRule, reason: string, advice: string) =>
+    dangers.push({ rule, directory: c.directory, object: describeObject(c), reason, advice });
+
+  for (const c of changes) {
+    if (c.change === 'removed' && DATA_KINDS.includes(c.kind) && pruned.has(c.directory) && !pruneDisabled(c.before)) {
+      found(c, 'prune-deletes-data', `deleting a ${c.kind} whose Application prunes: Argo CD deletes it${c.kind === 'Namespace' ? ' with everything in it' : ', and the data it holds goes with it'}`,
+        'keep the object, or first annotate it argocd.argoproj.io/sync-options: Prune=false and move the data, then delete it by hand');
+    }
+    if (c.change === 'changed') {
+      for (const field of IMMUTABLE[c.kind] ?? []) {
+        const changed = c.fields.filter(f => f.path === field || f.path.startsWith(`${field}.`) || f.path.startsWith(`${field}[`));
+        if (changed.length > 0) {
+          found(c, 'immutable-field', `${field} is immutable (${changed.map(f => f.path).join(', ')} changed): the API server refuses the update, so the sync fails until the object is replaced`,
+            c.kind === 'StatefulSet' || c.kind === 'PersistentVolumeClaim'
+              ? 'keep the field; to change it, create a new object beside the old one, move the data, then remove the old one'
+              : 'keep the field, or let Argo CD recreate the object (sync option Replace=true) at a time its downtime is acceptable');
+        }
+      }
+      for (const [claim, before, after] of storageSizes(c)) {
+        if (after < before) {
+          found(c, 'storage-shrink', `storage of ${claim} shrinks from ${bytes(before)} to ${bytes(after)}: volumes cannot shrink`, 'keep the size; to shrink, create a smaller volume and copy the data over');
+        }
+      }
+      for (const image of unpinnedImages(c.before, c.after)) {
+        found(c, 'image-unpinned', `image ${image} loses its digest: a tag can move to other bytes under a running workload`, "pin it by digest: build with 'npm run build:image' so images.lock.json records it");
+      }
+      for (const v of newViolations(c.before, c.after)) {
+        found(c, 'pod-security', `the pod no longer meets the "restricted" Pod Security Standard (${v}): the namespace refuses the pods`, 'restore the security context the constructs render (restrictedPodSecurityContext, restrictedContainerSecurityContext)');
+      }
+      for (const v of plaintextCredentials(c.before, c.after)) {
+        found(c, 'plaintext-credentials', `${v} moves from a Secret reference to a literal value in git`, 'keep reading it from a Secret created outside git (PostgresCredentials.fromExistingSecret, secretEnv)');
+      }
+      for (const w of widenedRules(c)) {
+        found(c, 'network-widened', `the NetworkPolicy admits more than before: ${w}`, 'admit only the peers and ports that need it (NetworkPeer, httpClients, scrapers)');
+      }
+      if (c.kind === 'Application' && c.fields.some(f => f.path.startsWith('spec.destination'))) {
+        found(c, 'destination-changed', `the Application now deploys to ${JSON.stringify(c.after.spec?.destination)} instead of ${JSON.stringify(c.before.spec?.destination)}: everything is created anew there and pruned from the old destination`,
+          'add a new environment for the new destination, move traffic and data, then remove the old one');
+      }
+    }
+    if (c.change === 'removed' && c.kind === 'NetworkPolicy') {
+      found(c, 'network-widened', 'the NetworkPolicy is deleted: its pods admit every connection', 'keep a NetworkPolicy for the pods');
+    }
+    if (c.change === 'added' && c.kind === 'Secret' && c.after.metadata?.labels?.['acme.io/dev-only'] !== 'true' && (c.after.data || c.after.stringData)) {
+      found(c, 'plaintext-credentials', 'a Secret with its values is committed to git', 'create the Secret outside git (sealed-secrets, external-secrets, or by hand) and reference it');
+    }
+  }
+  dangers.push(...movedNamespaces(changes));
+  return dangers;
+}
+
+/** Directories whose Application syncs with automated prune, by the Application's source path. */
+function prunedDirectories(base: ManifestTree, head: ManifestTree): Set<string> {
+  const dirs = new Set<string>();
+  for (const { object } of [...base.objects, ...head.objects]) {
+    if (object.kind === 'Application' && object.spec?.syncPolicy?.automated?.prune === true && typeof object.spec.source?.path === 'string') {
+      dirs.add(object.spec.source.path.split('/').pop());
+    }
+  }
+  return dirs;
+}
+
+function pruneDisabled(obj: any): boolean {
+  return /(^|,)\s*Prune=false\s*(,|$)/.test(obj.metadata?.annotations?.['argocd.argoproj.io/sync-options'] ?? '');
+}
+
+const UNITS: Record<string, number> = {
+  '': 1, 'k': 1e3, 'M': 1e6, 'G': 1e9, 'T': 1e12, 'P': 1e15, 'E': 1e18,
+  'Ki': 2 ** 10, 'Mi': 2 ** 20, 'Gi': 2 ** 30, 'Ti': 2 ** 40, 'Pi': 2 ** 50, 'Ei': 2 ** 60, 'm': 1e-3,
+};
+
+/** Bytes of a Kubernetes quantity such as `20Gi`, or NaN. */
+export function quantityBytes(q: unknown): number {
+  const m = /^([0-9.]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/.exec(String(q));
+  return m ? Number(m[1]) * UNITS[m[2] ?? ''] : NaN;
+}
+
+function bytes(n: number): string {
+  const unit = ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'].find(u => n >= UNITS[u] && Number.isInteger(n / UNITS[u]));
+  return unit ? `${n / UNITS[unit]}${unit}` : `${n} bytes`;
+}
+
+/** [claim, bytes before, bytes after] of each storage request of a PVC or a StatefulSet's claim templates. */
+function storageSizes(c: ObjectChange): Array<[string, number, number]> {
+  const claims = (obj: any): Array<[string, unknown]> => c.kind === 'PersistentVolumeClaim'
+    ? [[obj.metadata?.name, obj.spec?.resources?.requests?.storage]]
+    : (obj.spec?.volumeClaimTemplates ?? []).map((t: any) => [t.metadata?.name, t.spec?.resources?.requests?.storage]);
+  const before = new Map(claims(c.before));
+  return claims(c.after)
+    .filter(([name]) => before.has(name))
+    .map(([name, size]): [string, number, number] => [name, quantityBytes(before.get(name)), quantityBytes(size)])
+    .filter(([, b, a]) => !Number.isNaN(b) && !Number.isNaN(a));
+}
+
+function containers(obj: any): Map<string, any> {
+  return new Map(podSpecsOf(obj).flatMap(p => [...(p.initContainers ?? []), ...(p.containers ?? [])]).map(c => [c.name, c]));
+}
+
+function unpinnedImages(before: any, after: any): string[] {
+  const was = containers(before);
+  return [...containers(after)].filter(([name, c]) => String(was.get(name)?.image ?? '').includes('@sha256:') && !String(c.image).includes('@sha256:')).map(([, c]) => c.image);
+}
+
+function newViolations(before: any, after: any): string[] {
+  const old = new Set(podSpecsOf(before).flatMap(restrictedViolations));
+  return podSpecsOf(after).flatMap(restrictedViolations).filter(v => !old.has(v));
+}
+
+function plaintextCredentials(before: any, after: any): string[] {
+  const was = containers(before);
+  const found: string[] = [];
+  for (const [name, c] of containers(after)) {
+    const fromSecret = new Set((was.get(name)?.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name));
+    for (const e of c.env ?? []) if (fromSecret.has(e.name) && e.value !== undefined) found.push(`container ${name}: ${e.name}`);
+  }
+  return found;
+}
+
+/** One admitted (peer, port) pair of a policy direction; '*' is "any". */
+type Allowance = { readonly peer: string; readonly port: string };
+
+function allowances(policy: any, direction: 'ingress' | 'egress'): Allowance[] | 'all' {
+  const types: string[] = policy?.spec?.policyTypes ?? (direction === 'ingress' ? ['Ingress'] : []);
+  if (!types.includes(direction === 'ingress' ? 'Ingress' : 'Egress')) return 'all';
+  const peersKey = direction === 'ingress' ? 'from' : 'to';
+  return (policy.spec?.[direction] ?? []).flatMap((rule: any) => {
+    const peers: string[] = rule[peersKey]?.length ? rule[peersKey].map((p: any) => JSON.stringify(p)) : ['*'];
+    const ports: string[] = rule.ports?.length ? rule.ports.map((p: any) => `${p.port ?? '*'}/${p.protocol ?? 'TCP'}`) : ['*'];
+    return peers.flatMap(peer => ports.map(port => ({ peer, port })));
+  });
+}
+
+function widenedRules(c: ObjectChange): string[] {
+  if (c.kind !== 'NetworkPolicy') return [];
+  const widened: string[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const before = allowances(c.before, direction);
+    const after = allowances(c.after, direction);
+    if (before === 'all') continue;
+    if (after === 'all') {
+      widened.push(`${direction} is no longer restricted`);
+      continue;
+    }
+    const covered = (a: Allowance) => before.some(b => (b.peer === '*' || b.peer === a.peer) && (b.port === '*' || b.port === a.port));
+    for (const a of after.filter(x => !covered(x))) widened.push(`${direction} ${a.peer === '*' ? 'from/to anywhere' : a.peer} on port ${a.port === '*' ? 'any' : a.port}`);
+  }
+  return widened;
+}
+
+/** An object removed from one namespace and added in another, in the same directory. */
+function movedNamespaces(changes: readonly ObjectChange[]): Danger[] {
+  const added = changes.filter(c => c.change === 'added');
+  return changes
+    .filter(c => c.change === 'removed' && c.namespace)
+    .flatMap(r => added.filter(a => a.directory === r.directory && a.kind === r.kind && a.name === r.name && a.namespace && a.namespace !== r.namespace)
+      .map((a): Danger => ({
+        rule: 'destination-changed',
+        directory: r.directory,
+        object: describeObject(r),
+        reason: `moves from namespace ${r.namespace} to ${a.namespace}: Argo CD creates it anew there and prunes the old one, with its data`,
+        advice: 'keep the namespace; to move, deploy the new namespace as its own environment first, then retire the old one',
+      })));
+}

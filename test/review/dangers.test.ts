@@ -1,0 +1,147 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Danger, DangerRule, diffTrees, findDangers, ImageLock, ManifestObject, ManifestTree } from '../../src';
+import { TODO_REPOSITORY } from '../../src/todo/repository';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dangers-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+TODO_REPOSITORY.synth({ outdir: path.join(tmp, 'dist'), helmDir: path.join(tmp, 'helm'), lock: ImageLock.fromFile(path.join(__dirname, '..', '..', 'images.lock.json')) });
+/** The real todo tree: every rule is tried on the objects the constructs render. */
+const BASE = ManifestTree.fromDirectory(path.join(tmp, 'dist'));
+
+type Edit = (objects: ManifestObject[]) => ManifestObject[];
+
+/** The base with `edit` applied to a deep copy. */
+function head(edit: Edit): ManifestTree {
+  return new ManifestTree(edit(BASE.objects.map(o => ({ ...o, object: structuredClone(o.object) }))));
+}
+
+/** Edits the one object `dir/kind/name` in place. */
+function change(dir: string, kind: string, name: string, mutate: (o: any) => void): Edit {
+  return objects => {
+    const found = objects.filter(o => o.directory === dir && o.object.kind === kind && o.object.metadata.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${dir}/${kind}/${name}, found ${found.length}`);
+    mutate(found[0].object);
+    return objects;
+  };
+}
+
+const remove = (dir: string, kind: string, name: string): Edit =>
+  objects => objects.filter(o => !(o.directory === dir && o.object.kind === kind && o.object.metadata.name === name));
+
+const container = (o: any, name: string) => (o.spec.jobTemplate?.spec ?? o.spec).template.spec.containers.find((c: any) => c.name === name);
+
+function dangers(edit: Edit, base = BASE): Danger[] {
+  const after = head(edit);
+  return findDangers(diffTrees(base, after), base, after);
+}
+
+const rules = (edit: Edit) => dangers(edit).map(d => d.rule);
+
+/** [rule, a change that triggers it, a change close to it that must not] */
+const RULES: Array<[DangerRule, Edit, Edit]> = [
+  ['prune-deletes-data', remove('prod', 'StatefulSet', 'todo-db'),
+    // The backup claim is annotated Prune=false, so Argo CD keeps it.
+    remove('prod', 'PersistentVolumeClaim', 'todo-db-backup')],
+  ['immutable-field', change('prod', 'StatefulSet', 'todo-db', o => { o.spec.serviceName = 'todo-db-peers'; }),
+    change('prod', 'StatefulSet', 'todo-db', o => { o.spec.template.spec.terminationGracePeriodSeconds = 90; })],
+  ['storage-shrink', change('prod', 'PersistentVolumeClaim', 'todo-db-backup', o => { o.spec.resources.requests.storage = '1Gi'; }),
+    change('prod', 'PersistentVolumeClaim', 'todo-db-backup', o => { o.spec.resources.requests.storage = '4Gi'; })],
+  ['plaintext-credentials', change('prod', 'Deployment', 'todo', o => {
+    const password = container(o, 'app').env.find((e: any) => e.name === 'PGPASSWORD');
+    delete password.valueFrom;
+    password.value = 'hunter2hunter2';
+  }), change('prod', 'Deployment', 'todo', o => { container(o, 'app').env.find((e: any) => e.name === 'PGPASSWORD').valueFrom.secretKeyRef.name = 'other-login'; })],
+  ['image-unpinned', change('prod', 'Deployment', 'todo', o => { container(o, 'app').image = 'ghcr.io/acme/todo:latest'; }),
+    change('prod', 'Deployment', 'todo', o => { container(o, 'app').image = `ghcr.io/acme/todo@sha256:${'e'.repeat(64)}`; })],
+  ['pod-security', change('prod', 'CronJob', 'todo-db-backup', o => { container(o, 'pg-dump').securityContext.allowPrivilegeEscalation = true; }),
+    change('prod', 'CronJob', 'todo-db-backup', o => { container(o, 'pg-dump').resources.limits.memory = '1Gi'; })],
+  ['network-widened', change('prod', 'NetworkPolicy', 'todo-db', o => { delete o.spec.ingress[0].from; }),
+    change('prod', 'NetworkPolicy', 'todo-db', o => { o.spec.ingress = o.spec.ingress.slice(0, 1); })],
+  ['destination-changed', change('apps', 'Application', 'todo-prod', o => { o.spec.destination.namespace = 'todo-production'; }),
+    change('apps', 'Application', 'todo-prod', o => { o.spec.source.targetRevision = 'release'; })],
+];
+
+describe.each(RULES)('%s', (rule, trigger, harmless) => {
+  test('a change that hurts is found, naming the directory, the object, why and what to do instead', () => {
+    const found = dangers(trigger).filter(d => d.rule === rule);
+    expect(found).toHaveLength(1);
+    expect(found[0].directory).toMatch(/^(prod|apps)$/);
+    expect(found[0].object).toMatch(/^[A-Za-z]+ [a-z-]+\/[a-z-]+$|^Application argocd\/todo-prod$/);
+    expect(found[0].reason.length).toBeGreaterThan(20);
+    expect(found[0].advice.length).toBeGreaterThan(20);
+  });
+
+  test('a change close to it is not', () => {
+    expect(diffTrees(BASE, head(harmless)).length).toBeGreaterThan(0);
+    expect(rules(harmless)).not.toContain(rule);
+  });
+});
+
+describe('details of the rules', () => {
+  test('deleting a StatefulSet whose Application does not prune is not data loss', () => {
+    const base = head(change('apps', 'Application', 'todo-prod', o => { o.spec.syncPolicy.automated.prune = false; }));
+    const after = new ManifestTree(base.objects.filter(o => !(o.directory === 'prod' && o.object.kind === 'StatefulSet')));
+    expect(findDangers(diffTrees(base, after), base, after).map(d => d.rule)).not.toContain('prune-deletes-data');
+  });
+
+  test('shrinking a StatefulSet\'s claim template is both immutable and a shrink, with the sizes', () => {
+    const found = dangers(change('prod', 'StatefulSet', 'todo-db', o => { o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '10Gi'; }));
+    expect(found.map(d => d.rule).sort()).toEqual(['immutable-field', 'storage-shrink']);
+    expect(found.find(d => d.rule === 'storage-shrink')!.reason).toContain('from 20Gi to 10Gi');
+  });
+
+  test('a Deployment selector change is immutable; its replicas are not', () => {
+    expect(rules(change('prod', 'Deployment', 'todo', o => { o.spec.selector.matchLabels.tier = 'web'; }))).toEqual(['immutable-field']);
+    expect(rules(change('dev', 'Deployment', 'todo', o => { o.spec.replicas = 5; }))).toEqual([]);
+  });
+
+  test('deleting a NetworkPolicy widens; adding a port or a peer widens; a committed Secret is plaintext, a dev-only one is not', () => {
+    expect(rules(remove('prod', 'NetworkPolicy', 'todo'))).toEqual(['network-widened']);
+    expect(rules(change('prod', 'NetworkPolicy', 'todo', o => { o.spec.ingress[0].ports.push({ port: 9090, protocol: 'TCP' }); }))).toEqual(['network-widened']);
+    expect(rules(change('prod', 'NetworkPolicy', 'todo', o => { o.spec.policyTypes = ['Ingress']; }))).toEqual(['network-widened']);
+    const secret = (labels: Record<string, string>): Edit => objects => [...objects, {
+      directory: 'prod', file: 'prod/x.yaml',
+      object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak', namespace: 'todo-prod', labels }, stringData: { password: 'x' } },
+    }];
+    expect(rules(secret({}))).toEqual(['plaintext-credentials']);
+    expect(rules(secret({ 'acme.io/dev-only': 'true' }))).toEqual([]);
+  });
+
+  test('an object moving to another namespace is a changed destination', () => {
+    const found = dangers(change('prod', 'Service', 'todo', o => { o.metadata.namespace = 'todo-production'; }));
+    expect(found.map(d => d.rule)).toEqual(['destination-changed']);
+    expect(found[0].reason).toContain('from namespace todo-prod to todo-production');
+  });
+});
+
+describe('diffTrees', () => {
+  test('ignores the order of objects and of named list items', () => {
+    const shuffled = head(objects => [...objects].reverse().map(o => {
+      const app = o.object.kind === 'Deployment' ? container(o.object, 'app') : undefined;
+      if (app) app.env.reverse();
+      return o;
+    }));
+    expect(diffTrees(BASE, shuffled)).toEqual([]);
+  });
+
+  test('names a changed field by its path, list items by name, with before and after', () => {
+    const changes = diffTrees(BASE, head(change('staging', 'Deployment', 'todo', o => {
+      container(o, 'app').env.find((e: any) => e.name === 'PGSSLMODE').value = 'require';
+      o.metadata.labels['acme.io/team'] = 'web';
+    })));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ directory: 'staging', kind: 'Deployment', namespace: 'todo-staging', name: 'todo', change: 'changed' });
+    expect(changes[0].fields).toEqual([
+      { path: 'metadata.labels["acme.io/team"]', after: 'web' },
+      { path: 'spec.template.spec.containers[name=app].env[name=PGSSLMODE].value', before: 'prefer', after: 'require' },
+    ]);
+  });
+
+  test('reports added and removed objects', () => {
+    const changes = diffTrees(BASE, head(objects => objects.filter(o => o.object.kind !== 'Ingress')));
+    expect(changes.map(c => `${c.change} ${c.directory} ${c.kind} ${c.name}`)).toEqual(['removed prod Ingress todo', 'removed staging Ingress todo']);
+    expect(diffTrees(new ManifestTree([]), BASE).every(c => c.change === 'added')).toBe(true);
+  });
+});
