@@ -112,8 +112,20 @@ function pruneDisabled(obj: any): boolean {
 }
 
 const UNITS: Record<string, number> = {
-  '': 1, 'k': 1e3, 'M': 1e6, 'G': 1e9, 'T': 1e12, 'P': 1e15, 'E': 1e18,
-  'Ki': 2 ** 10, 'Mi': 2 ** 20, 'Gi': 2 ** 30, 'Ti': 2 ** 40, 'Pi': 2 ** 50, 'Ei': 2 ** 60, 'm': 1e-3,
+  '': 1,
+  'k': 1e3,
+  'M': 1e6,
+  'G': 1e9,
+  'T': 1e12,
+  'P': 1e15,
+  'E': 1e18,
+  'Ki': 2 ** 10,
+  'Mi': 2 ** 20,
+  'Gi': 2 ** 30,
+  'Ti': 2 ** 40,
+  'Pi': 2 ** 50,
+  'Ei': 2 ** 60,
+  'm': 1e-3,
 };
 
 /** Bytes of a Kubernetes quantity such as `20Gi`, or NaN. */
@@ -145,7 +157,8 @@ function containers(obj: any): Map<string, any> {
 
 function unpinnedImages(before: any, after: any): string[] {
   const was = containers(before);
-  return [...containers(after)].filter(([name, c]) => String(was.get(name)?.image ?? '').includes('@sha256:') && !String(c.image).includes('@sha256:')).map(([, c]) => c.image);
+  const pinned = (image: unknown) => String(image ?? '').includes('@sha256:');
+  return [...containers(after)].filter(([name, c]) => pinned(was.get(name)?.image) && !pinned(c.image)).map(([, c]) => c.image);
 }
 
 function newViolations(before: any, after: any): string[] {
@@ -199,7 +212,8 @@ function movedNamespaces(changes: readonly ObjectChange[]): Danger[] {
   const added = changes.filter(c => c.change === 'added');
   return changes
     .filter(c => c.change === 'removed' && c.namespace)
-    .flatMap(r => added.filter(a => a.directory === r.directory && a.kind === r.kind && a.name === r.name && a.namespace && a.namespace !== r.namespace)
+    .flatMap(r => added.filter(a => a.directory === r.directory && a.kind === r.kind && a.name === r.name && a.namespace !== undefined
+      && a.namespace !== r.namespace)
       .map((a): Danger => ({
         rule: 'destination-changed',
         directory: r.directory,

@@ -55,14 +55,11 @@ function parseArgs(argv: string[]): DiffArgs | string {
       return v;
     };
     try {
-      if (arg === '--base') base = value();
-      else if (arg === '--format') {
+      if (arg === '--base') {base = value();} else if (arg === '--format') {
         const f = value();
         if (!(REVIEW_FORMATS as readonly string[]).includes(f)) return `--format "${f}" is not one of ${REVIEW_FORMATS.join(', ')}`;
         format = f as ReviewFormat;
-      } else if (arg === '--no-color') color = false;
-      else if (arg === '--color') color = true;
-      else return `unknown argument "${arg}"`;
+      } else if (arg === '--no-color') {color = false;} else if (arg === '--color') {color = true;} else {return `unknown argument "${arg}"`;}
     } catch (e) {
       return (e as Error).message;
     }

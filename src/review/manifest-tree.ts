@@ -37,7 +37,7 @@ export class ManifestTree {
    * @throws Error naming `ref` when git does not know it
    */
   public static fromGit(repoDir: string, ref: string, treePath: string): ManifestTree {
-    const git = (...args: string[]) => spawnSync('git', args, { cwd: repoDir, encoding: 'buffer', maxBuffer: 1 << 30 });
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: repoDir, encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 });
     const commit = git('rev-parse', '--verify', '--quiet', `${ref}^{commit}`);
     if (commit.status !== 0) {
       throw new Error(`git ref "${ref}" is not a commit in ${repoDir}: name a branch, tag or commit (git log --oneline shows them)`);

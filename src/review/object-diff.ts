@@ -54,9 +54,7 @@ export function diffTrees(base: ManifestTree, head: ManifestTree): ObjectChange[
     const b = before.get(key);
     const a = after.get(key);
     const identity = identify((a ?? b)!);
-    if (!b) changes.push({ ...identity, change: 'added', after: a!.object, fields: [] });
-    else if (!a) changes.push({ ...identity, change: 'removed', before: b.object, fields: [] });
-    else {
+    if (!b) {changes.push({ ...identity, change: 'added', after: a!.object, fields: [] });} else if (!a) {changes.push({ ...identity, change: 'removed', before: b.object, fields: [] });} else {
       const fields: FieldChange[] = [];
       diffValues(b.object, a.object, '', fields);
       if (fields.length > 0) changes.push({ ...identity, change: 'changed', before: b.object, after: a.object, fields });

@@ -102,7 +102,8 @@ describe('details of the rules', () => {
     expect(rules(change('prod', 'NetworkPolicy', 'todo', o => { o.spec.ingress[0].ports.push({ port: 9090, protocol: 'TCP' }); }))).toEqual(['network-widened']);
     expect(rules(change('prod', 'NetworkPolicy', 'todo', o => { o.spec.policyTypes = ['Ingress']; }))).toEqual(['network-widened']);
     const secret = (labels: Record<string, string>): Edit => objects => [...objects, {
-      directory: 'prod', file: 'prod/x.yaml',
+      directory: 'prod',
+      file: 'prod/x.yaml',
       object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak', namespace: 'todo-prod', labels }, stringData: { password: 'x' } },
     }];
     expect(rules(secret({}))).toEqual(['plaintext-credentials']);

@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
 import {
-  ContainerImage, DIFF_ERROR_EXIT, diffCommand, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock, ImageLockDocument, Postgres, PostgresCredentials,
+  ContainerImage, DIFF_ERROR_EXIT, diffCommand, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock, ImageLockDocument, Postgres,
+  PostgresCredentials,
 } from '../../src';
 import { digestOf } from '../support/fixtures';
 
