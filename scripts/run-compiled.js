@@ -146,6 +146,9 @@ function freshBundle(entry, hash) {
       sourcemap: 'external',
       keepNames: true,
       logLevel: 'warning',
+      // require.resolve of a package's file (the viewer reads cytoscape's browser build as text)
+      // resolves at run time from lib/bundle/ as well as from lib/: nothing to bundle there.
+      logOverride: { 'require-resolve-not-external': 'silent' },
       write: false,
     });
     fs.mkdirSync(BUNDLES, { recursive: true });

@@ -38,7 +38,8 @@ function show(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
-function summary(review: Review): string {
+/** One line: how many objects changed, were added and removed, and how many changes are dangerous. */
+export function reviewSummary(review: Review): string {
   const count = (kind: string) => review.changes.filter(c => c.change === kind).length;
   const dirs = new Set(review.changes.map(c => c.directory)).size;
   if (review.changes.length === 0) return `no changes against ${review.base}`;
@@ -60,7 +61,7 @@ function terminal(review: Review, color: boolean): string {
       lines.push(paint(31, `  ! ${d.directory}: ${d.object} [${d.rule}]`), `      ${d.reason}`, `      instead: ${d.advice}`);
     }
   }
-  lines.push('', summary(review));
+  lines.push('', reviewSummary(review));
   return `${lines.join('\n')}\n`;
 }
 
@@ -69,7 +70,7 @@ function cell(text: string): string {
 }
 
 function markdown(review: Review): string {
-  const lines = [`### GitOps diff against \`${review.base}\``, '', summary(review), ''];
+  const lines = [`### GitOps diff against \`${review.base}\``, '', reviewSummary(review), ''];
   if (review.dangers.length > 0) {
     lines.push('#### :warning: Dangerous changes', '', '| directory | object | rule | why | instead |', '| --- | --- | --- | --- | --- |');
     for (const d of review.dangers) lines.push(`| ${d.directory} | ${cell(d.object)} | \`${d.rule}\` | ${cell(d.reason)} | ${cell(d.advice)} |`);

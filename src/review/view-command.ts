@@ -1,0 +1,47 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseFlags, UsageError } from './cli-flags';
+import { CommandIo, DIFF_ERROR_EXIT, PROCESS_IO } from './diff-command';
+import { reviewSummary } from './render';
+import { buildTopology } from './topology';
+import { renderViewerPage } from './viewer-page';
+import { reviewWorkingTree } from './working-tree';
+import { GitOpsRepository } from '../gitops/gitops-repository';
+
+/** Usage of `npm run view`. */
+export const VIEW_USAGE = `usage: npm run view -- [--base REF] [--out FILE]
+
+Writes one self-contained HTML file (default gitops-view.html) showing the synthesized tree of the
+working tree: Applications, environments and their objects, how they relate, and the diff against
+the committed tree at REF (default HEAD). Open it in a browser; it needs no server or network.`;
+
+/**
+ * Writes the topology viewer of `repository`'s working tree, with the diff
+ * against a git ref overlaid.
+ * @returns the exit status: 0, or 3 when it could not compare (bad ref, failed synth, bad usage)
+ */
+export function viewCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: CommandIo = PROCESS_IO): number {
+  let flags: Map<string, string>;
+  try {
+    flags = parseFlags(argv, ['base', 'out'], ['help']);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`error: ${e.message}\n\n${VIEW_USAGE}\n`);
+    return DIFF_ERROR_EXIT;
+  }
+  if (flags.has('help')) {
+    io.stdout(`${VIEW_USAGE}\n`);
+    return 0;
+  }
+  const out = path.resolve(io.cwd, flags.get('out') ?? 'gitops-view.html');
+  try {
+    const { review, head } = reviewWorkingTree(repository, { base: flags.get('base') ?? 'HEAD', cwd: io.cwd, env: io.env, step: 'view', log: line => io.stderr(`${line}\n`) });
+    const page = renderViewerPage(buildTopology(head, review.changes), { title: `${repository.name}: the GitOps tree`, subtitle: reviewSummary(review) });
+    fs.writeFileSync(out, page);
+    io.stdout(`${out}\n`);
+    return 0;
+  } catch (e) {
+    io.stderr(`view failed: ${(e as Error).message}\n`);
+    return DIFF_ERROR_EXIT;
+  }
+}

@@ -1,0 +1,68 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { findDangers } from './dangers';
+import { ManifestTree } from './manifest-tree';
+import { diffTrees } from './object-diff';
+import { Review } from './render';
+import { GitOpsRepository } from '../gitops/gitops-repository';
+import { DEFAULT_IMAGE_LOCK_FILE, ImageLock } from '../images/image-lock';
+
+/** Options of {@link reviewWorkingTree}. */
+export interface WorkingTreeOptions {
+  /** Git ref to compare with. */
+  readonly base: string;
+  /** A directory inside the git repository; the image lock is read relative to it. */
+  readonly cwd: string;
+  /** Environment: `IMAGES_LOCK_FILE` names another lock. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Receives `[step i/3]` progress lines. */
+  readonly log: (line: string) => void;
+  /** Prefix of the progress lines, e.g. `diff`. */
+  readonly step: string;
+}
+
+/** The two trees and what changed between them. */
+export interface WorkingTreeReview {
+  /** The changes and the dangerous ones. */
+  readonly review: Review;
+  /** The committed tree at the base. */
+  readonly base: ManifestTree;
+  /** The working tree, freshly synthesized. */
+  readonly head: ManifestTree;
+}
+
+/**
+ * Synthesizes `repository`'s working tree into a scratch directory (the
+ * committed tree is not touched) and compares it with the tree committed at
+ * `options.base`.
+ * @throws Error with a clear message for a bad ref or a failed synth
+ */
+export function reviewWorkingTree(repository: GitOpsRepository<any>, options: WorkingTreeOptions): WorkingTreeReview {
+  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: options.cwd, encoding: 'utf-8' });
+  if (top.status !== 0) throw new Error(`${options.cwd} is not inside a git repository: ${top.stderr.trim()}`);
+
+  options.log(`[${options.step} 1/3] read ${repository.manifestsPath}/ at ${options.base}`);
+  const base = ManifestTree.fromGit(top.stdout.trim(), options.base, repository.manifestsPath);
+
+  options.log(`[${options.step} 2/3] synthesize the working tree into a scratch directory (${repository.manifestsPath}/ is not touched)`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gitops-review-'));
+  let head: ManifestTree;
+  try {
+    repository.synth({
+      outdir: path.join(scratch, 'tree'),
+      helmDir: path.join(scratch, 'helm'),
+      lock: ImageLock.fromFile(path.resolve(options.cwd, options.env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE)),
+    });
+    head = ManifestTree.fromDirectory(path.join(scratch, 'tree'));
+  } catch (e) {
+    throw new Error(`synth failed, so there is nothing to compare:\n  ${(e as Error).message}`);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+
+  options.log(`[${options.step} 3/3] compare ${head.objects.length} objects with ${base.objects.length}`);
+  const changes = diffTrees(base, head);
+  return { base, head, review: { base: options.base, changes, dangers: findDangers(changes, base, head) } };
+}

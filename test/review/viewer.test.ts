@@ -1,0 +1,103 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { buildTopology, diffTrees, ImageLock, ManifestTree, renderViewerPage } from '../../src';
+import { TODO_REPOSITORY } from '../../src/todo/repository';
+
+// The viewer in a real headless Chromium (Debian's, CHROMIUM overrides the path): it loads with no
+// console error and no network request, shows every object, and shows an object's YAML on a click.
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOT = path.join(__dirname, '..', '..', 'test-reports', 'viewer.png');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'viewer-'));
+jest.setTimeout(120_000);
+
+TODO_REPOSITORY.synth({ outdir: path.join(tmp, 'dist'), helmDir: path.join(tmp, 'helm'), lock: ImageLock.fromFile(path.join(__dirname, '..', '..', 'images.lock.json')) });
+const head = ManifestTree.fromDirectory(path.join(tmp, 'dist'));
+// A base in which prod's HPA is new, staging's Deployment had one replica fewer, and a dev ConfigMap since removed existed.
+const base = new ManifestTree([
+  ...head.objects.filter(o => !(o.directory === 'prod' && o.object.kind === 'HorizontalPodAutoscaler')).map(o =>
+    (o.directory === 'staging' && o.object.kind === 'Deployment' ? { ...o, object: { ...o.object, spec: { ...o.object.spec, replicas: 1 } } } : o)),
+  { directory: 'dev', file: 'dev/old.yaml', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'retired', namespace: 'todo-dev' }, data: { a: 'b' } } },
+]);
+const changes = diffTrees(base, head);
+const page = path.join(tmp, 'view.html');
+fs.writeFileSync(page, renderViewerPage(buildTopology(head, changes), { title: 'todo', subtitle: 'test' }));
+
+let browser: Browser;
+let tab: Page;
+const errors: string[] = [];
+const requests: string[] = [];
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // Root in a container has no usable sandbox; the rest keep Chromium off the (closed) network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+  tab = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  tab.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  tab.on('pageerror', e => errors.push(String(e)));
+  tab.on('request', r => requests.push(r.url()));
+  await tab.goto(`file://${page}`);
+  await tab.waitForFunction(() => (globalThis as any).gitopsView !== undefined);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('loads with no console error and no request beyond the file itself', () => {
+  expect(errors).toEqual([]);
+  expect(requests).toEqual([`file://${page}`]);
+});
+
+test('shows every object of the demo, and the removed one, in the graph and the list', async () => {
+  const expected = head.objects.length + 1;
+  expect(await tab.evaluate(() => (globalThis as any).gitopsView.objectCount)).toBe(expected);
+  expect(await tab.locator('#objects li[data-id]').count()).toBe(expected);
+  for (const dir of ['apps', 'bootstrap', 'dev', 'staging', 'prod']) {
+    expect(await tab.locator('#objects li.directory', { hasText: `${dir}/` }).count()).toBe(1);
+  }
+});
+
+test('the diff is overlaid: added, changed and removed objects are marked', async () => {
+  expect(await tab.locator('#objects li.added').allTextContents()).toEqual(['HorizontalPodAutoscaler todo']);
+  expect(await tab.locator('#objects li.changed').allTextContents()).toEqual(['Deployment todo']);
+  expect(await tab.locator('#objects li.removed').allTextContents()).toEqual(['ConfigMap retired']);
+});
+
+test('clicking a node in the graph shows its YAML, sync wave, images and Pod Security level', async () => {
+  const id = 'prod/StatefulSet/todo-prod/todo-db';
+  const at = await tab.evaluate(nodeId => {
+    const view = (globalThis as any).gitopsView;
+    const box = view.cy.container().getBoundingClientRect();
+    const position = view.cy.$id(nodeId).renderedPosition();
+    return { x: box.left + position.x, y: box.top + position.y };
+  }, id);
+  await tab.mouse.click(at.x, at.y);
+  const yaml = await tab.locator('#panel #yaml').textContent();
+  expect(yaml).toContain('kind: StatefulSet');
+  expect(yaml).toContain('name: todo-db');
+  expect(yaml).toContain('namespace: todo-prod');
+  const panel = await tab.locator('#panel').textContent();
+  expect(panel).toContain('sync wave 0');
+  expect(panel).toContain('Pod Security: restricted');
+  expect(panel).toMatch(/image postgres: docker\.io\/library\/postgres@sha256:[0-9a-f]{64}/);
+  fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+  await tab.screenshot({ path: SCREENSHOT });
+  expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+});
+
+test('relations are drawn: selectors, references, NetworkPolicy flows, Applications syncing directories', async () => {
+  const edges: Array<{ source: string; target: string; label: string }> = await tab.evaluate(() =>
+    (globalThis as any).gitopsView.cy.edges().map((e: any) => ({ source: e.data('source'), target: e.data('target'), label: e.data('label') })));
+  const has = (source: string, target: string, label: string) => edges.some(e => e.source === source && e.target === target && e.label === label);
+  expect(has('prod/Service/todo-prod/todo', 'prod/Deployment/todo-prod/todo', 'selects')).toBe(true);
+  expect(has('prod/Deployment/todo-prod/todo', 'prod/StatefulSet/todo-prod/todo-db', 'allows :5432/TCP')).toBe(true);
+  expect(has('ext:prod:namespace ingress-nginx', 'prod/Deployment/todo-prod/todo', 'allows :8080/TCP')).toBe(true);
+  expect(has('prod/Deployment/todo-prod/todo', 'ext:prod:Secret todo-db-credentials\n(outside git)', 'uses')).toBe(true);
+  expect(has('apps/Application/argocd/todo-prod', 'dir:prod', 'syncs')).toBe(true);
+  expect(has('prod/Ingress/todo-prod/todo', 'prod/Service/todo-prod/todo', 'routes todo.acme.example/')).toBe(true);
+});
