@@ -39,6 +39,7 @@ export * from './review/object-diff';
 export * from './review/dangers';
 export * from './review/render';
 export * from './review/working-tree';
+export * from './review/live-tree';
 export * from './review/topology';
 export * from './review/viewer-page';
 export { diffCommand, CommandIo, DIFF_ERROR_EXIT } from './review/diff-command';

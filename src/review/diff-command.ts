@@ -7,11 +7,13 @@ import { GitOpsRepository } from '../gitops/gitops-repository';
 export const DIFF_ERROR_EXIT = 3;
 
 /** Usage of `npm run diff`. */
-export const DIFF_USAGE = `usage: npm run diff -- [--base REF] [--format ${REVIEW_FORMATS.join('|')}] [--color|--no-color]
+export const DIFF_USAGE = `usage: npm run diff -- [--base REF | --cluster] [--format ${REVIEW_FORMATS.join('|')}] [--color|--no-color]
 
 Synthesizes the working tree into a temporary directory (dist/ is not touched) and compares it,
-object by object, with the committed tree at REF (default HEAD). Exit status: 0 no change,
-1 changes, 2 dangerous changes, ${DIFF_ERROR_EXIT} no diff (bad ref, failed synth, bad usage).`;
+object by object, with the committed tree at REF (default HEAD), or with --cluster with the cluster
+of your kubeconfig: its live objects against a server-side dry run of the tree (as kubectl diff
+--server-side; kubectl on PATH, or KUBECTL). Exit status: 0 no change, 1 changes, 2 dangerous
+changes, ${DIFF_ERROR_EXIT} no diff (bad ref, failed synth, cluster unreachable, bad usage).`;
 
 /** Where the review commands read and write; the defaults are the process's. */
 export interface CommandIo {
@@ -44,7 +46,8 @@ export const PROCESS_IO: CommandIo = {
 export function diffCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: CommandIo = PROCESS_IO): number {
   let flags: Map<string, string>;
   try {
-    flags = parseFlags(argv, ['base', 'format'], ['color', 'no-color', 'help']);
+    flags = parseFlags(argv, ['base', 'format'], ['cluster', 'color', 'no-color', 'help']);
+    if (flags.has('cluster') && flags.has('base')) throw new UsageError('--base and --cluster compare with different things: give one');
     const format = flags.get('format') ?? 'terminal';
     if (!(REVIEW_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format "${format}" is not one of ${REVIEW_FORMATS.join(', ')}`);
   } catch (e) {
@@ -59,7 +62,9 @@ export function diffCommand(repository: GitOpsRepository<any>, argv: readonly st
   const format = (flags.get('format') ?? 'terminal') as ReviewFormat;
   const color = format === 'terminal' && (flags.has('color') || (io.color && !flags.has('no-color')));
   try {
-    const { review } = reviewWorkingTree(repository, { base: flags.get('base') ?? 'HEAD', cwd: io.cwd, env: io.env, step: 'diff', log: line => io.stderr(`${line}\n`) });
+    const { review } = reviewWorkingTree(repository, {
+      base: flags.get('base') ?? 'HEAD', cluster: flags.has('cluster'), cwd: io.cwd, env: io.env, step: 'diff', log: line => io.stderr(`${line}\n`),
+    });
     io.stdout(renderReview(review, format, color));
     return reviewExitCode(review);
   } catch (e) {

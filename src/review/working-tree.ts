@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { findDangers } from './dangers';
+import { readLiveTrees } from './live-tree';
 import { ManifestTree } from './manifest-tree';
 import { diffTrees } from './object-diff';
 import { Review } from './render';
@@ -13,6 +14,12 @@ import { DEFAULT_IMAGE_LOCK_FILE, ImageLock } from '../images/image-lock';
 export interface WorkingTreeOptions {
   /** Git ref to compare with. */
   readonly base: string;
+  /**
+   * Compare with the cluster of the user's kubeconfig instead: its live objects against what a
+   * server-side apply of the working tree would make of them (a dry run).
+   * @default false
+   */
+  readonly cluster?: boolean;
   /** A directory inside the git repository; the image lock is read relative to it. */
   readonly cwd: string;
   /** Environment: `IMAGES_LOCK_FILE` names another lock. */
@@ -40,29 +47,49 @@ export interface WorkingTreeReview {
  * @throws Error with a clear message for a bad ref or a failed synth
  */
 export function reviewWorkingTree(repository: GitOpsRepository<any>, options: WorkingTreeOptions): WorkingTreeReview {
-  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: options.cwd, encoding: 'utf-8' });
-  if (top.status !== 0) throw new Error(`${options.cwd} is not inside a git repository: ${top.stderr.trim()}`);
+  const step = (i: number, what: string) => options.log(`[${options.step} ${i}/3] ${what}`);
+  let base: ManifestTree | undefined;
+  if (!options.cluster) {
+    const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: options.cwd, encoding: 'utf-8' });
+    if (top.status !== 0) throw new Error(`${options.cwd} is not inside a git repository: ${top.stderr.trim()}`);
+    step(1, `read ${repository.manifestsPath}/ at ${options.base}`);
+    base = ManifestTree.fromGit(top.stdout.trim(), options.base, repository.manifestsPath);
+  }
 
-  options.log(`[${options.step} 1/3] read ${repository.manifestsPath}/ at ${options.base}`);
-  const base = ManifestTree.fromGit(top.stdout.trim(), options.base, repository.manifestsPath);
-
-  options.log(`[${options.step} 2/3] synthesize the working tree into a scratch directory (${repository.manifestsPath}/ is not touched)`);
+  step(options.cluster ? 1 : 2, `synthesize the working tree into a scratch directory (${repository.manifestsPath}/ is not touched)`);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gitops-review-'));
   let head: ManifestTree;
+  let label = options.base;
   try {
-    repository.synth({
-      outdir: path.join(scratch, 'tree'),
-      helmDir: path.join(scratch, 'helm'),
-      lock: ImageLock.fromFile(path.resolve(options.cwd, options.env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE)),
-    });
-    head = ManifestTree.fromDirectory(path.join(scratch, 'tree'));
-  } catch (e) {
-    throw new Error(`synth failed, so there is nothing to compare:\n  ${(e as Error).message}`);
+    const tree = path.join(scratch, 'tree');
+    try {
+      repository.synth({
+        outdir: tree,
+        helmDir: path.join(scratch, 'helm'),
+        lock: ImageLock.fromFile(path.resolve(options.cwd, options.env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE)),
+      });
+    } catch (e) {
+      throw new Error(`synth failed, so there is nothing to compare:\n  ${(e as Error).message}`);
+    }
+    if (options.cluster) {
+      label = `the cluster${currentContext(options.env)}`;
+      step(2, `ask ${label} for the live objects and a server-side dry run of the tree`);
+      const trees = readLiveTrees(tree, options.env);
+      base = trees.live;
+      head = trees.predicted;
+    } else {
+      head = ManifestTree.fromDirectory(tree);
+    }
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 
-  options.log(`[${options.step} 3/3] compare ${head.objects.length} objects with ${base.objects.length}`);
-  const changes = diffTrees(base, head);
-  return { base, head, review: { base: options.base, changes, dangers: findDangers(changes, base, head) } };
+  step(3, `compare ${head.objects.length} objects with ${base!.objects.length}`);
+  const changes = diffTrees(base!, head);
+  return { base: base!, head, review: { base: label, changes, dangers: findDangers(changes, base!, head) } };
+}
+
+function currentContext(env: NodeJS.ProcessEnv): string {
+  const r = spawnSync(env.KUBECTL ?? 'kubectl', ['config', 'current-context'], { env, encoding: 'utf-8' });
+  return r.status === 0 && r.stdout.trim() ? ` (context ${r.stdout.trim()})` : '';
 }
