@@ -15,11 +15,16 @@ const project = new typescript.TypeScriptProject({
   copyrightOwner: 'Acme',
   typescriptVersion: '~5.9.3',
   minNodeVersion: '20.0.0',
-  deps: ['cdk8s@^2.70.106', 'cdk8s-plus-27@^2.9.5', 'constructs@^10.8.1'],
+  // yaml reads committed trees for the diff; cytoscape draws the topology viewer (inlined into its page).
+  deps: ['cdk8s@^2.70.106', 'cdk8s-plus-27@^2.9.5', 'constructs@^10.8.1', 'yaml@^2.9.1', 'cytoscape@^3.34.4'],
   devDeps: [
-    'cdk8s-cli@2.207.60', 'ajv@^8.20.0', 'yaml@^2.9.1', 'ts-node@^10.9.2',
+    'cdk8s-cli@2.207.60', 'ajv@^8.20.0', 'ts-node@^10.9.2',
+    // Drives Debian's chromium in the viewer test (its own browser downloads cannot work here).
+    'playwright-core@1.65.1',
     // Bundles the synth entry point (scripts/run-compiled.js): one file loads faster than ~150 modules.
     'esbuild@~0.28.2',
+    // Mutation testing (npm run test:mutation). 9.6 is the last line that runs on Node 20; 10.x needs Node 22.
+    '@stryker-mutator/core@~9.6.1', '@stryker-mutator/jest-runner@~9.6.1',
   ],
   jestOptions: {
     jestVersion: '^29',
@@ -41,14 +46,15 @@ const project = new typescript.TypeScriptProject({
   },
   tsconfigDev: {
     // The README's library example imports the package by name; tests compile it against src/.
-    compilerOptions: { rootDir: '..', baseUrl: '..', paths: { '@acme/cdk8s-go-postgres': ['src/index.ts'] } },
+    // skipLibCheck: playwright-core's types assume the DOM library, which this Node project does not load.
+    compilerOptions: { rootDir: '..', baseUrl: '..', paths: { '@acme/cdk8s-go-postgres': ['src/index.ts'] }, skipLibCheck: true },
     include: ['src/**/*.ts', 'imports/**/*.ts', 'test/**/*.ts'],
   },
   // dist/ holds the committed GitOps tree, so npm pack output goes elsewhere.
   artifactsDirectory: 'pack',
-  gitignore: ['/.tmp/', '/pack/'],
+  gitignore: ['/.tmp/', '/pack/', '/gitops-view.html'],
   npmignoreEnabled: true,
-  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/'] },
+  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
   eslintOptions: { dirs: ['src'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
 });
 
@@ -89,6 +95,8 @@ project.addTask('import', {
 // Plain npm scripts rather than projen tasks: the task runner alone costs about a second per run.
 project.package.setScript('synth', SYNTH);
 project.package.setScript('build:image', 'node scripts/run-compiled.js src/image-build/cli.ts');
+project.package.setScript('diff', 'node scripts/run-compiled.js src/diff.ts');
+project.package.setScript('view', 'node scripts/run-compiled.js src/view.ts');
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
@@ -98,6 +106,13 @@ project.addTask('test:e2e', {
     { exec: 'ts-node test/e2e/cluster.ts' },
     { exec: 'ts-node test/e2e/package.ts' },
   ],
+});
+// Too slow for .ci/run (tens of minutes on 2 cores): run by hand; the score is in the README's Tests.
+// Configuration (scope, runner, concurrency, incremental file) is in stryker.config.mjs.
+project.addTask('test:mutation', {
+  description: 'Mutation testing of src/ with StrykerJS and the jest runner (incremental; see README)',
+  exec: 'stryker run',
+  receiveArgs: true,
 });
 project.addTask('bench', {
   description: 'Measure synth wall time and peak memory (figures go in the README)',
