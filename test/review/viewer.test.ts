@@ -5,9 +5,11 @@ import { Browser, chromium, Page } from 'playwright-core';
 import { buildTopology, diffTrees, ImageLock, ManifestTree, renderViewerPage } from '../../src';
 import { TODO_REPOSITORY } from '../../src/todo/repository';
 
-// The viewer in a real headless Chromium (Debian's, CHROMIUM overrides the path): it loads with no
-// console error and no network request, shows every object, and shows an object's YAML on a click.
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// The viewer in a real headless Chromium (Debian's `chromium`; CHROMIUM names another): it loads with
+// no console error and no network request, shows every object, and shows an object's YAML on a click.
+const CANDIDATES = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const CHROMIUM = CANDIDATES.find(p => p !== undefined && fs.existsSync(p));
+if (!CHROMIUM) throw new Error('no Chromium found: install it (apt-get install chromium) or set CHROMIUM to its path');
 const SCREENSHOT = path.join(__dirname, '..', '..', 'test-reports', 'viewer.png');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'viewer-'));
 jest.setTimeout(120_000);
