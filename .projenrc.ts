@@ -33,6 +33,8 @@ const project = new typescript.TypeScriptProject({
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
+      // Stryker's sandbox is a copy of the project: jest must not see a second package.json and test/.
+      modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
       moduleNameMapper: { '^@acme/cdk8s-go-postgres$': '<rootDir>/src/index.ts' },
     },
   },
@@ -52,7 +54,8 @@ const project = new typescript.TypeScriptProject({
   },
   // dist/ holds the committed GitOps tree, so npm pack output goes elsewhere.
   artifactsDirectory: 'pack',
-  gitignore: ['/.tmp/', '/pack/', '/gitops-view.html'],
+  // Stryker's sandbox and reports (HTML, and the incremental file: large, rewritten every run) are scratch.
+  gitignore: ['/.tmp/', '/pack/', '/gitops-view.html', '/.stryker-tmp/', '/reports/'],
   npmignoreEnabled: true,
   npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
   eslintOptions: { dirs: ['src'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
@@ -100,11 +103,12 @@ project.package.setScript('view', 'node scripts/run-compiled.js src/view.ts');
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver, helm, npm',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver, helm, npm, Argo CD',
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
     { exec: 'ts-node test/e2e/package.ts' },
+    { exec: 'ts-node test/e2e/argocd.ts' },
   ],
 });
 // Too slow for .ci/run (tens of minutes on 2 cores): run by hand; the score is in the README's Tests.

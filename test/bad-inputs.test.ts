@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import {
-  ArgoCdApplication, ArgoCdProject, checkUniqueObjects, ContainerImage, GoWebService, ImageLock, NetworkPeer, Postgres,
-  PostgresCredentials, ValidationError,
+  ArgoCdApplication, ArgoCdProject, checkUniqueObjects, ContainerImage, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock,
+  KanikoBuildJob, NetworkPeer, Postgres, PostgresCredentials, ValidationError,
 } from '../src';
 import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE, testLock } from './support/fixtures';
 
@@ -22,6 +22,18 @@ const web = (chart: Chart, props: Partial<ConstructorParameters<typeof GoWebServ
 const db = (chart: Chart, props: Partial<ConstructorParameters<typeof Postgres>[2]> = {}) =>
   new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET, ...props });
 const exporter = ContainerImage.fromDigest('quay.io/prometheuscommunity/postgres-exporter', digestOf('e'));
+const kaniko = (chart: Chart, props: Partial<ConstructorParameters<typeof KanikoBuildJob>[2]> = {}) => new KanikoBuildJob(chart, 'build', {
+  image: ContainerImage.fromDigest('gcr.io/kaniko-project/executor', digestOf('kaniko')),
+  gitContext: 'git://github.com/acme/todo.git#refs/heads/main',
+  repository: 'ghcr.io/acme/todo',
+  dockerConfigSecret: 'push',
+  ...props,
+});
+const STAGING: GitOpsEnvironment<{}> = { name: 'staging', namespace: 'shop-staging', settings: {} };
+/** A GitOpsRepository is no construct: its errors name it as `GitOpsRepository <name>` (README). */
+const gitops = (props: Partial<ConstructorParameters<typeof GitOpsRepository<{}>>[0]> = {}) => new GitOpsRepository<{}>({
+  name: 'shop', repoUrl: 'https://git.test/acme/shop.git', environments: [STAGING], stack: () => undefined, ...props,
+});
 const argoApp = (chart: Chart, props: Partial<ConstructorParameters<typeof ArgoCdApplication>[2]> = {}) =>
   new ArgoCdApplication(chart, 'app', { repoUrl: 'https://git.test/acme/gitops.git', path: 'dist/prod', destinationNamespace: 'todo-prod', ...props });
 
@@ -78,15 +90,23 @@ const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
   ['empty metrics scrapers', c => db(c, { metrics: { image: exporter, scrapers: [] } }), 'test/db', 'metrics.scrapers is empty'],
   ['duplicate environment variable', c => { const w = web(c); w.addEnv({ name: 'A', value: '1' }); w.addEnv({ name: 'A', value: '2' }); }, 'test/todo', '"A"'],
   ['two services with the same object name', c => { web(c); new GoWebService(c, 'todo2', { image: APP_IMAGE, name: 'todo' }); checkUniqueObjects(c); }, 'test/todo2/', 'ConfigMap "todo-config"'],
-  ['duplicate construct id', c => { web(c); web(c); }, 'test', "'todo'"],
   ['Argo CD repoUrl that is not a git URL', c => argoApp(c, { repoUrl: 'not a url' }), 'test/app', '"not a url"'],
   ['Argo CD path escaping the repository', c => argoApp(c, { path: '../secrets' }), 'test/app', '"../secrets"'],
   ['Argo CD destination namespace with upper case', c => argoApp(c, { destinationNamespace: 'Prod' }), 'test/app', '"Prod"'],
   ['AppProject without destinations', c => new ArgoCdProject(c, 'proj', { sourceRepos: ['https://git.test/a/b.git'], destinations: [] }), 'test/proj', 'destinations is empty'],
+  ['AppProject without source repositories', c => new ArgoCdProject(c, 'proj', { sourceRepos: [], destinations: [{ namespace: 'a' }] }), 'test/proj', 'sourceRepos is empty'],
+  ['Argo CD empty targetRevision', c => argoApp(c, { targetRevision: ' ' }), 'test/app', 'targetRevision is empty'],
+  ['kaniko git context that is not a git:// URL', c => kaniko(c, { gitContext: 'https://github.com/acme/todo' }), 'test/build', '"https://github.com/acme/todo"'],
+  ['kaniko capability beyond baseline', c => kaniko(c, { additionalCapabilities: ['SYS_ADMIN'] }), 'test/build', '"SYS_ADMIN"'],
+  ['GitOpsRepository name with upper case', () => gitops({ name: 'Shop' }), 'GitOpsRepository Shop', '"Shop"'],
+  ['GitOpsRepository without environments', () => gitops({ environments: [] }), 'GitOpsRepository shop', 'environments is empty'],
+  ['GitOpsRepository environment named like a reserved directory', () => gitops({ environments: [{ ...STAGING, name: 'apps' }] }), 'GitOpsRepository shop', '"apps"'],
+  ['GitOpsRepository duplicate environment name', () => gitops({ environments: [STAGING, { ...STAGING, namespace: 'other' }] }), 'GitOpsRepository shop', 'name "staging" is used by an earlier environment'],
 ];
 
-describe('bad input gives a clear error naming the construct path and the bad value', () => {
-  test('the catalogue has at least 20 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(20));
+describe('bad input gives a ValidationError naming the construct path and the bad value', () => {
+  // The README promises "more than 50".
+  test('the catalogue has more than 50 cases', () => expect(CASES.length).toBeGreaterThan(50));
 
   test.each(CASES)('%s', (_what, build, constructPath, badValue) => {
     const chart = Testing.chart();
@@ -97,9 +117,15 @@ describe('bad input gives a clear error naming the construct path and the bad va
     } catch (e) {
       error = e as Error;
     }
-    expect(error).toBeDefined();
-    expect(error!.message).toContain(constructPath);
+    expect(error).toBeInstanceOf(ValidationError);
+    // The message starts with the path of the construct that received the input, then ': '.
+    expect(error!.message.startsWith(`${(error as ValidationError).constructPath}: `)).toBe(true);
+    expect(error!.message.startsWith(constructPath)).toBe(true);
     expect(error!.message).toContain(badValue);
-    if (error instanceof ValidationError) expect(error.message.startsWith(`${error.constructPath}: `)).toBe(true);
   });
+});
+
+test('a duplicate construct id is refused by the constructs library, with the id and its scope', () => {
+  // Not a ValidationError: constructs throws before any construct of this library sees the id.
+  expect(() => { const c = Testing.chart(); web(c); web(c); }).toThrow("There is already a Construct with name 'todo' in Chart [test]");
 });

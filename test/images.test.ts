@@ -51,6 +51,28 @@ describe('ContainerImage', () => {
       expect((e as Error).message).toContain('"acme/Todo"');
     }
   });
+
+  // The README promises errors naming the construct and the image: the image as it was written.
+  // (A lock entry is validated when the lock is read, so a locked image never gets this far.)
+  test.each([
+    ['a digest image', () => ContainerImage.fromDigest('ghcr.io/acme/todo', 'sha256:1234'), 'test: image ghcr.io/acme/todo@sha256:1234: "sha256:1234" is not a valid image digest'],
+    ['a tag image', () => ContainerImage.fromTag('ghcr.io/acme/todo', '-dev'), 'test: image ghcr.io/acme/todo:-dev: "-dev" is not a valid image tag'],
+  ])('an error about %s names the image as it was specified', (_what, image, message) => {
+    expect(() => image().resolve(scope(), { allowUnpinned: true })).toThrow(message);
+  });
+
+  test('a repository is at most 255 characters', () => {
+    // The distribution spec's limit; the grammar alone would accept any length.
+    const name = (length: number) => `ghcr.io/${'a'.repeat(length - 'ghcr.io/'.length)}`;
+    expect(ContainerImage.fromDigest(name(255), digestOf('x')).resolve(scope(), { allowUnpinned: false })).toBe(`${name(255)}@${digestOf('x')}`);
+    expect(() => ContainerImage.fromDigest(name(256), digestOf('x')).resolve(scope(), { allowUnpinned: false }))
+      .toThrow(/is not a valid image repository/);
+  });
+
+  test('the fallback tag defaults to latest', () => {
+    const image = ContainerImage.fromLock(testLock(), 'other', { fallbackRepository: 'ghcr.io/acme/other' });
+    expect(image.resolve(scope(), { allowUnpinned: true })).toBe('ghcr.io/acme/other:latest');
+  });
 });
 
 describe('ImageLock', () => {

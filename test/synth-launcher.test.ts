@@ -18,12 +18,13 @@ for (const entry of ['src', 'imports', 'scripts', 'tsconfig.json', 'package.json
 fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'));
 
 const outdir = path.join(project, 'dist');
+const helmDir = path.join(project, 'helm');
 const environments = path.join(project, 'src', 'todo', 'environments.ts');
 const original = fs.readFileSync(environments, 'utf-8');
 
 function synth() {
   const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'src/main.ts'], {
-    cwd: project, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: outdir, HELM_OUTDIR: path.join(project, 'helm') },
+    cwd: project, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: outdir, HELM_OUTDIR: helmDir },
   });
   return { status: run.status, stderr: run.stderr };
 }
@@ -54,14 +55,15 @@ test('a changed source is compiled before synth, so dist/ follows it', () => {
   expect(stagingReplicas()).toBe(4);
 });
 
-test('a compile error stops synth and leaves dist/ as it was', () => {
-  const before = snapshotTree(outdir);
+test('a compile error stops synth and leaves dist/ and the chart as they were', () => {
+  const before = [snapshotTree(outdir), snapshotTree(helmDir)];
+  expect(Object.keys(before[1])).toContain('values-prod.yaml');
   fs.writeFileSync(environments, original.replace(/replicas: 2,/, "replicas: 'two',"));
   const run = synth();
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/error TS\d+/);
   expect(run.stderr).toContain('[compile] failed: fix the errors above. Nothing was run, so no output changed.');
-  expect(snapshotTree(outdir)).toEqual(before);
+  expect([snapshotTree(outdir), snapshotTree(helmDir)]).toEqual(before);
 
   // tsc emitted the broken JavaScript anyway, so the failed compile left lib/ unstamped: fixing the
   // source compiles again before anything is synthesized.

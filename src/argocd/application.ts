@@ -58,7 +58,8 @@ export interface ArgoCdApplicationProps {
    */
   readonly automatedSync?: boolean;
   /**
-   * Sync attempts before giving up; backoff doubles from 5s up to 3m.
+   * Sync attempts before giving up; backoff doubles from 5s up to 3m, and each
+   * retry syncs the newest revision.
    * @default 5
    */
   readonly retryLimit?: number;
@@ -106,8 +107,9 @@ export class ArgoCdApplication extends Construct {
         source: {
           repoUrl: checkRepoUrl(this, props.repoUrl),
           targetRevision,
+          // A plain directory, not recursed: Argo CD's default, left out because Argo CD strips a
+          // `directory: {recurse: false}` it is given, which keeps an app-of-apps root OutOfSync forever.
           path: checkRepoPath(this, props.path),
-          directory: { recurse: false },
         },
         destination: {
           server: props.destinationServer ?? IN_CLUSTER,
@@ -117,7 +119,9 @@ export class ArgoCdApplication extends Construct {
           ...(props.automatedSync ?? true ? { automated: { prune: true, selfHeal: true } } : {}),
           syncOptions: [...(createNamespace ? ['CreateNamespace=true'] : []), 'ServerSideApply=true', 'PruneLast=true'],
           ...(createNamespace ? { managedNamespaceMetadata: { labels: props.namespaceLabels ?? RESTRICTED_NAMESPACE_LABELS } } : {}),
-          retry: { limit: retryLimit, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } },
+          // refresh: a retry takes the newest revision, so a fix committed after a failed sync is
+          // applied at once instead of after the failed revision's retries run out.
+          retry: { limit: retryLimit, refresh: true, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } },
         },
         revisionHistoryLimit: 10,
       },

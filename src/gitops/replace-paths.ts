@@ -17,19 +17,24 @@ export interface StagedPath {
  * new outputs (manifests that pin a digest the lock does not record).
  */
 export function replacePaths(paths: StagedPath[]): void {
-  const aside = paths.map(p => ({ ...p, old: `${p.target}.old-${process.pid}`, had: fs.existsSync(p.target), done: false }));
+  const aside = paths.map(p => ({ ...p, old: `${p.target}.old-${process.pid}`, had: fs.existsSync(p.target), movedAside: false, done: false }));
   try {
     for (const p of aside) {
-      if (p.had) fs.renameSync(p.target, p.old);
+      if (p.had) {
+        fs.renameSync(p.target, p.old);
+        p.movedAside = true;
+      }
       fs.renameSync(p.staged, p.target);
       p.done = true;
     }
   } catch (e) {
+    // Only what this call moved aside goes back: an `old` path that already existed (left by an
+    // earlier run with the same pid) made the move aside fail, and is not the old target.
     for (const p of [...aside].reverse()) {
       if (p.done) fs.renameSync(p.target, p.staged);
-      if (p.had && fs.existsSync(p.old)) fs.renameSync(p.old, p.target);
+      if (p.movedAside) fs.renameSync(p.old, p.target);
     }
     throw e;
   }
-  for (const p of aside) if (p.had) fs.rmSync(p.old, { recursive: true, force: true });
+  for (const p of aside) if (p.movedAside) fs.rmSync(p.old, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { parseFlags, UsageError } from './cli-flags';
+import { readCommandLine, UsageError } from './cli-flags';
 import { renderReview, REVIEW_FORMATS, ReviewFormat, reviewExitCode } from './render';
 import { reviewWorkingTree } from './working-tree';
 import { GitOpsRepository } from '../gitops/gitops-repository';
@@ -44,21 +44,18 @@ export const PROCESS_IO: CommandIo = {
  * @returns the exit status: 0 no change, 1 changes, 2 dangerous changes, 3 no diff
  */
 export function diffCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: CommandIo = PROCESS_IO): number {
-  let flags: Map<string, string>;
-  try {
-    flags = parseFlags(argv, ['base', 'format'], ['cluster', 'color', 'no-color', 'help']);
-    if (flags.has('cluster') && flags.has('base')) throw new UsageError('--base and --cluster compare with different things: give one');
-    const format = flags.get('format') ?? 'terminal';
-    if (!(REVIEW_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format "${format}" is not one of ${REVIEW_FORMATS.join(', ')}`);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.stderr(`error: ${e.message}\n\n${DIFF_USAGE}\n`);
-    return DIFF_ERROR_EXIT;
-  }
-  if (flags.has('help')) {
-    io.stdout(`${DIFF_USAGE}\n`);
-    return 0;
-  }
+  const flags = readCommandLine(argv, {
+    values: ['base', 'format'],
+    switches: ['cluster', 'color', 'no-color'],
+    usage: DIFF_USAGE,
+    usageExit: DIFF_ERROR_EXIT,
+    check: parsed => {
+      if (parsed.has('cluster') && parsed.has('base')) throw new UsageError('--base and --cluster compare with different things: give one');
+      const format = parsed.get('format') ?? 'terminal';
+      if (!(REVIEW_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format "${format}" is not one of ${REVIEW_FORMATS.join(', ')}`);
+    },
+  }, io);
+  if (typeof flags === 'number') return flags;
   const format = (flags.get('format') ?? 'terminal') as ReviewFormat;
   const color = format === 'terminal' && (flags.has('color') || (io.color && !flags.has('no-color')));
   try {

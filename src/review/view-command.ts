@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseFlags, UsageError } from './cli-flags';
+import { readCommandLine } from './cli-flags';
 import { CommandIo, DIFF_ERROR_EXIT, PROCESS_IO } from './diff-command';
 import { reviewSummary } from './render';
 import { buildTopology } from './topology';
@@ -21,22 +21,15 @@ the committed tree at REF (default HEAD). Open it in a browser; it needs no serv
  * @returns the exit status: 0, or 3 when it could not compare (bad ref, failed synth, bad usage)
  */
 export function viewCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: CommandIo = PROCESS_IO): number {
-  let flags: Map<string, string>;
-  try {
-    flags = parseFlags(argv, ['base', 'out'], ['help']);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.stderr(`error: ${e.message}\n\n${VIEW_USAGE}\n`);
-    return DIFF_ERROR_EXIT;
-  }
-  if (flags.has('help')) {
-    io.stdout(`${VIEW_USAGE}\n`);
-    return 0;
-  }
+  const flags = readCommandLine(argv, { values: ['base', 'out'], switches: [], usage: VIEW_USAGE, usageExit: DIFF_ERROR_EXIT }, io);
+  if (typeof flags === 'number') return flags;
   const out = path.resolve(io.cwd, flags.get('out') ?? 'gitops-view.html');
   try {
-    const { review, head } = reviewWorkingTree(repository, { base: flags.get('base') ?? 'HEAD', cwd: io.cwd, env: io.env, step: 'view', log: line => io.stderr(`${line}\n`) });
-    const page = renderViewerPage(buildTopology(head, review.changes), { title: `${repository.name}: the GitOps tree`, subtitle: reviewSummary(review) });
+    const { review, head } = reviewWorkingTree(repository, {
+      base: flags.get('base') ?? 'HEAD', cwd: io.cwd, env: io.env, step: 'view', log: line => io.stderr(`${line}\n`),
+    });
+    const topology = buildTopology(head, review.changes);
+    const page = renderViewerPage(topology, { title: `${repository.name}: the GitOps tree`, subtitle: reviewSummary(review) });
     fs.writeFileSync(out, page);
     io.stdout(`${out}\n`);
     return 0;

@@ -20,22 +20,23 @@
  * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed";
  * the exit status is 1 if anything failed.
  */
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, onCleanup, progress,
-  requireTools, run, section, skipSteps, stopProcess, waitFor,
+  ARGOCD_CRDS, K8sObject, Kubectl, goBinary, installCrds, keyOf, kwokInstalled, manifestFiles,
+  persistentVolumes, readObjects, startControlPlane, startKwok, toolsCache,
+} from './cluster-support';
+import {
+  ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, progress,
+  requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 
 const DIST = path.join(ROOT, 'dist');
 const CHART = path.join(ROOT, 'helm', 'todo');
-const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
-const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
 const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
-const CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
+const CRDS = ARGOCD_CRDS;
 const ENVS = ['dev', 'staging', 'prod'];
 /** The field manager of Argo CD's server-side apply. */
 const MANAGER = 'argocd-controller';
@@ -43,54 +44,35 @@ const MANAGER = 'argocd-controller';
 const HELM_DIFF_ENV = 'prod';
 /** Where the non-compliant Deployment of the negative control goes. */
 const NEGATIVE_ENV = 'dev';
-const NODE = 'kwok-node-0';
 const ROLLOUT_TIMEOUT = '180s';
-const STEPS = 16;
+const STEPS = 17;
 
 // ------------------------------------------------------------ test state ---
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cluster-'));
 let toolEnv: NodeJS.ProcessEnv = process.env;
-let kubeEnv: NodeJS.ProcessEnv = process.env;
+let kube = new Kubectl(process.env);
 let kubeScore = '';
 let clusterUp = false;
 let fakeNodes = false;
 /** Environment name -> namespace (from the Application whose source path is dist/<env>). */
 const namespaces: Record<string, string> = {};
 
-type K8sObject = Record<string, any>;
-
-function readObjects(file: string): K8sObject[] {
-  return YAML.parseAllDocuments(fs.readFileSync(file, 'utf-8')).map(d => {
-    if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
-    return d.toJS();
-  }).filter(Boolean);
-}
-
-/** The files Argo CD applies from a directory with recurse: false. */
-function manifestFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter(f => /\.(ya?ml|json)$/.test(f)).sort().map(f => path.join(dir, f));
-}
-
 function distObjects(dir: string): K8sObject[] {
   return manifestFiles(path.join(DIST, dir)).flatMap(readObjects);
 }
 
-function keyOf(o: K8sObject): string {
-  return `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
-}
-
 function kubectl(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return run('kubectl', args, { env: kubeEnv, ...options });
+  return kube.run(args, options);
 }
 
-async function kubectlJson(args: string[]): Promise<any> {
-  return JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
+function kubectlJson(args: string[]): Promise<any> {
+  return kube.json(args);
 }
 
 /** Applies YAML from a string, server-side, and returns the result (kubectl's warnings are on stderr). */
 function applyText(text: string, manager: string): Promise<RunResult> {
-  return kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], { input: text, allowFail: true });
+  return kube.apply(text, manager);
 }
 
 /** `kubectl diff` output reduced to the changed lines, per object. */
@@ -120,10 +102,6 @@ async function applyAsArgo(label: string, files: string[], expected: K8sObject[]
   equal(`${label}: every object was applied`, applied, expected.length);
 }
 
-function labelSelector(matchLabels: Record<string, string>): string {
-  return Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-}
-
 // ------------------------------------------------------------ kube-score ---
 
 interface KubeScoreIgnore { check: string; why: string; environments?: string[]; containers?: string[] }
@@ -131,18 +109,6 @@ interface KubeScoreConfig { version: string; kubernetesVersion: string; ignore: 
 
 function kubeScoreConfig(): KubeScoreConfig {
   return YAML.parse(fs.readFileSync(KUBE_SCORE_CONFIG, 'utf-8'));
-}
-
-function toolsCache(): string {
-  return process.env.TODO_GITOPS_TOOLS_CACHE
-    ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'todo-gitops', 'tools');
-}
-
-async function goBinary(): Promise<string> {
-  const found = await run('bash', ['-c', 'command -v go'], { env: toolEnv, allowFail: true });
-  if (found.code === 0) return found.stdout.trim();
-  if (isExecutable('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error('go is not on PATH (needed to install kube-score)');
 }
 
 /**
@@ -163,7 +129,7 @@ async function ensureKubeScore(version: string): Promise<string> {
   const gobin = fs.mkdtempSync(path.join(toolsCache(), `.kube-score-${version}.`));
   try {
     const started = Date.now();
-    await run(await goBinary(), ['install', '-trimpath', '-ldflags', `-s -w -X main.version=${version}`,
+    await run(await goBinary(toolEnv), ['install', '-trimpath', '-ldflags', `-s -w -X main.version=${version}`,
       `github.com/zegl/kube-score/cmd/kube-score@${version}`],
     { cwd: tmp, env: { ...toolEnv, GOBIN: gobin, GOFLAGS: '-buildvcs=false' }, echo: '    | ' });
     fs.mkdirSync(dir, { recursive: true });
@@ -173,28 +139,6 @@ async function ensureKubeScore(version: string): Promise<string> {
     fs.rmSync(gobin, { recursive: true, force: true });
   }
   return bin;
-}
-
-// ------------------------------------------------------------------ kwok ---
-
-/**
- * The Stage objects kwok needs to run fake nodes and pods: the node and pod
- * stages kwok ships in its module (kustomize/stage/...), for the kwok version
- * install.sh pins, from the Go module cache.
- */
-async function kwokStages(): Promise<string> {
-  const version = /^KWOK_VERSION=(\S+)$/m.exec(fs.readFileSync(INSTALL_SH, 'utf-8'))?.[1];
-  if (!version) throw new Error(`no KWOK_VERSION= line in ${INSTALL_SH}`);
-  const r = await run(await goBinary(), ['mod', 'download', '-json', `sigs.k8s.io/kwok@${version}`],
-    { cwd: tmp, env: { ...toolEnv, GOFLAGS: '-buildvcs=false' } });
-  const dir = JSON.parse(r.stdout).Dir as string;
-  const stages = ['node/fast/node-initialize.yaml', 'node/heartbeat/node-heartbeat.yaml',
-    'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'];
-  return stages.map(s => {
-    const text = fs.readFileSync(path.join(dir, 'kustomize', 'stage', s), 'utf-8');
-    if (!/^kind: Stage$/m.test(text)) throw new Error(`${s} of kwok ${version} is not a Stage`);
-    return `---\n${text}`;
-  }).join('\n');
 }
 
 // ----------------------------------------------------------------- steps ---
@@ -239,39 +183,15 @@ async function applyEnvironment(env: string): Promise<void> {
   await assertNoDiff(`dist/${env}`, files);
 }
 
-/** PersistentVolumes pre-bound to every claim of an environment, so its pods can be scheduled. */
-function persistentVolumes(env: string, objects: K8sObject[]): K8sObject[] {
-  const claims: Array<{ name: string; spec: any }> = objects.filter(o => o.kind === 'PersistentVolumeClaim')
-    .map(o => ({ name: o.metadata.name, spec: o.spec }));
-  for (const sts of objects.filter(o => o.kind === 'StatefulSet')) {
-    for (const t of sts.spec.volumeClaimTemplates ?? []) {
-      for (let i = 0; i < (sts.spec.replicas ?? 1); i++) claims.push({ name: `${t.metadata.name}-${sts.metadata.name}-${i}`, spec: t.spec });
-    }
-  }
-  return claims.map(c => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `e2e-${namespaces[env]}-${c.name}` },
-    spec: {
-      capacity: { storage: c.spec.resources.requests.storage },
-      accessModes: c.spec.accessModes,
-      persistentVolumeReclaimPolicy: 'Retain',
-      // Never mounted: there is no kubelet, kwok only marks pods running.
-      hostPath: { path: `/nonexistent/e2e/${namespaces[env]}/${c.name}` },
-      claimRef: { namespace: namespaces[env], name: c.name },
-    },
-  }));
-}
-
-async function podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
-  return (await kubectlJson(['-n', ns, 'get', 'pods', '-l', labelSelector(selector)])).items;
+function podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
+  return kube.podsOf(ns, selector);
 }
 
 async function rollOut(env: string): Promise<void> {
   const ns = namespaces[env];
   const objects = distObjects(env);
   if (fakeNodes) {
-    const pvs = persistentVolumes(env, objects);
+    const pvs = persistentVolumes(ns, objects);
     if (pvs.length) {
       const r = await applyText(pvs.map(pv => YAML.stringify(pv)).join('---\n'), 'e2e');
       check(`${ns}: ${pvs.length} PersistentVolume(s) pre-bound to its claims`, r.code === 0, r.stderr);
@@ -409,80 +329,23 @@ async function main(): Promise<void> {
 
   clusterUp = await section([
     ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (test/tools/control-plane.sh)', async () => {
-      const dir = path.join(tmp, 'control-plane');
-      onCleanup('stop the control plane', async () => {
-        const r = await run('bash', [CONTROL_PLANE_SH, 'stop', dir], { env: toolEnv, allowFail: true, echo: '    | ' });
-        if (r.code !== 0) progress(`  control-plane.sh stop exited ${r.code}`);
-      });
-      const r = await run('bash', [CONTROL_PLANE_SH, 'start', dir], { env: toolEnv, echo: '    | ' });
-      const m = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout);
-      if (!m) throw new Error(`control-plane.sh printed no KUBECONFIG line: ${r.stdout}`);
-      kubeEnv = { ...toolEnv, KUBECONFIG: m[1] };
-      delete kubeEnv.KUBECTL_EXTERNAL_DIFF;
-      const version = JSON.parse((await kubectl(['version', '-o', 'json'])).stdout).serverVersion?.gitVersion;
-      check(`API server answers (${version})`, !!version);
+      kube = new Kubectl(await startControlPlane(path.join(tmp, 'control-plane'), toolEnv));
     }],
   ]);
   if (!clusterUp) {
-    skipSteps(['kwok', 'CRDs', ...ENVS, 'apps', 'rollout', 'admission', 're-diff', 'negative control'], 'no control plane');
+    skipSteps(['kwok', 'CRDs', ...ENVS, 'apps', 'rollout', 'admission', 're-diff', 'diff --cluster', 'negative control'], 'no control plane');
   } else {
-    await section([
-      ['start kwok (fake nodes with the annotation kwok.x-k8s.io/node=fake) and create one fake Node', async () => {
-        const found = await run('bash', ['-c', 'command -v kwok'], { env: toolEnv, allowFail: true });
-        if (found.code !== 0) {
-          progress('  note: kwok is not installed (install.sh treats it as best-effort); pods are checked for admission only, not rolled out');
-          return;
-        }
-        const config = path.join(tmp, 'kwok-stages.yaml');
-        fs.writeFileSync(config, await kwokStages());
-        const logFile = path.join(tmp, 'kwok.log');
-        const out = fs.openSync(logFile, 'a');
-        const child: ChildProcess = spawn('kwok', ['--kubeconfig', kubeEnv.KUBECONFIG!, '--config', config,
-          '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-          '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1'], { env: kubeEnv, stdio: ['ignore', out, out] });
-        fs.closeSync(out);
-        onCleanup('stop kwok', async () => { await stopProcess(child, 5000); });
-        const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-5).join('\n');
-        const node = {
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: {
-            name: NODE,
-            annotations: { 'kwok.x-k8s.io/node': 'fake' },
-            labels: { 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'type': 'kwok' },
-          },
-          // The containers request ephemeral-storage; kwok's default capacity has none.
-          status: {
-            capacity: { 'cpu': '32', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti' },
-            allocatable: { 'cpu': '32', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti' },
-          },
-        };
-        const created = await kubectl(['create', '-f', '-'], { input: JSON.stringify(node), allowFail: true });
-        check(`Node ${NODE} created`, created.code === 0, created.stderr);
-        try {
-          await waitFor(`Node ${NODE} to be Ready`, 60_000, async () => {
-            if (child.exitCode !== null) throw new Error(`kwok exited ${child.exitCode}: ${logTail()}`);
-            const n = await kubectlJson(['get', 'node', NODE]);
-            return (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-          }, 500);
-        } catch (e) {
-          throw new Error(`${(e as Error).message}\nkwok log:\n${logTail()}`);
-        }
-        fakeNodes = check(`Node ${NODE} is Ready (kwok)`, true);
-      }],
-    ]);
+    const kwokTitle = 'start kwok (fake nodes with the annotation kwok.x-k8s.io/node=fake) and create one fake Node';
+    if (!await kwokInstalled(toolEnv)) {
+      // install.sh treats kwok as best-effort: without it pods are checked for admission only, not rolled out.
+      skipSteps([kwokTitle], 'kwok is not installed; pods are checked for admission only, not rolled out');
+    } else {
+      fakeNodes = await section([[kwokTitle, () => startKwok(tmp, kube, toolEnv)]]);
+    }
     const crds = await section([
       [`install the Argo CD CRDs from ${path.relative(ROOT, CRDS)} (server-side) and wait until Established`, async () => {
-        const files = manifestFiles(CRDS);
-        const names = files.flatMap(readObjects).filter(o => o.kind === 'CustomResourceDefinition').map(o => o.metadata.name as string);
+        const names = await installCrds(kube, CRDS);
         check(`${names.length} CRDs in ${CRDS} (${names.join(', ')})`, names.includes('applications.argoproj.io') && names.includes('appprojects.argoproj.io'));
-        const r = await kubectl(['apply', '--server-side', ...files.flatMap(f => ['-f', f])], { allowFail: true });
-        check('CRDs applied without warnings', r.code === 0 && r.stderr.trim() === '', r.stderr);
-        await waitFor('the CRDs to be Established', 60_000, async () => {
-          const established = await kubectl(['get', 'crd', ...names, '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}']);
-          return established.stdout.split('\n').filter(l => l === 'True').length === names.length;
-        }, 500);
-        check('all CRDs Established', true);
       }],
     ]);
     if (!crds) {
@@ -514,6 +377,25 @@ async function main(): Promise<void> {
         for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after rollout`, manifestFiles(path.join(DIST, env)));
         await assertNoDiff('dist/apps + dist/bootstrap after rollout',
           [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))]);
+      }]]);
+      await section([['npm run diff -- --cluster: the live cluster against a server-side dry run of the working tree; a hand edit shows, with its field', async () => {
+        const diffCluster = () => run(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'src/diff.ts', '--cluster', '--format', 'json'],
+          { cwd: ROOT, env: kube.env, allowFail: true });
+        const clean = await diffCluster();
+        equal('no change: exit 0', clean.code, 0);
+        check('it asked the cluster (progress names the server-side dry run)', /\[diff 2\/3\] ask the cluster/.test(clean.stderr), clean.stderr);
+        check('no object changed', clean.code === 0 && JSON.parse(clean.stdout).changes.length === 0, clean.stdout.slice(0, 2000));
+        const ns = namespaces.staging;
+        await kubectl(['-n', ns, 'scale', 'deployment', 'todo', '--replicas=5']);
+        try {
+          const edited = await diffCluster();
+          equal('a hand-scaled Deployment: exit 1', edited.code, 1);
+          const changes = edited.code === 1 ? JSON.parse(edited.stdout).changes : [];
+          equal('exactly that change, live 5 -> 2 from git', changes.map((c: any) => [c.directory, c.kind, c.name, c.fields]),
+            [['staging', 'Deployment', 'todo', [{ path: 'spec.replicas', before: 5, after: 2 }]]]);
+        } finally {
+          await kubectl(['-n', ns, 'scale', 'deployment', 'todo', '--replicas=2']);
+        }
       }]]);
       await section([[`negative control: a non-compliant Deployment in ${NEGATIVE_ENV} warns on apply and its pods are refused`, async () => {
         const ns = namespaces[NEGATIVE_ENV];

@@ -2,7 +2,13 @@
  * Shared harness of the end-to-end tests (test/e2e/*.ts): numbered steps
  * ("[e2e i/N] ..."), counted checks, child processes that are always stopped,
  * cleanups that always run (also on SIGINT/SIGTERM), and the closing line
- * "N passed, N failed" with exit status 1 if anything failed.
+ * "N passed, N failed" (", N skipped" appended when any step did not run).
+ *
+ * Every step that did not run is reported as skipped: skipped on purpose
+ * (skipSteps), after a failed step or a signal, or never reached. The exit
+ * status is 1 if anything failed, and also if any step was skipped unless
+ * E2E_ALLOW_SKIP=1 says skipping is intended: a run that proved less than
+ * its steps promise must not look like a pass in CI.
  *
  *   e2eMain({ steps: 12, tmp }, async () => {
  *     await section([['start X', async () => { ...; onCleanup('stop X', ...); check('X answers', ok); }]]);
@@ -48,20 +54,21 @@ export function equal(what: string, actual: unknown, expected: unknown): boolean
   return check(what, a === e, `got ${a}, expected ${e}`);
 }
 
+function skipStep(title: string, why: string): void {
+  stepNo++;
+  skipped++;
+  progress(`[e2e ${stepNo}/${STEPS}] SKIPPED (${why}): ${title}`);
+}
+
 /** Counts steps that are not run at all (e.g. a missing optional tool) as skipped. */
 export function skipSteps(titles: string[], why: string): void {
-  for (const title of titles) {
-    stepNo++;
-    skipped++;
-    progress(`[e2e ${stepNo}/${STEPS}] SKIPPED (${why}): ${title}`);
-  }
+  for (const title of titles) skipStep(title, why);
 }
 
 /** Runs the steps of one section in order; a failed step skips the rest of its section. */
 export async function section(steps: Array<[string, () => Promise<void>]>, evenIfInterrupted = false): Promise<boolean> {
   if (interrupted && !evenIfInterrupted) {
-    stepNo += steps.length;
-    skipped += steps.length;
+    for (const [title] of steps) skipStep(title, 'interrupted');
     return false;
   }
   for (let i = 0; i < steps.length; i++) {
@@ -77,11 +84,7 @@ export async function section(steps: Array<[string, () => Promise<void>]>, evenI
     }
     progress(`  (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     if (failed > failedBefore || interrupted) {
-      for (const [rest] of steps.slice(i + 1)) {
-        stepNo++;
-        skipped++;
-        progress(`[e2e ${stepNo}/${STEPS}] SKIPPED (${interrupted ? 'interrupted' : 'earlier step failed'}): ${rest}`);
-      }
+      for (const [rest] of steps.slice(i + 1)) skipStep(rest, interrupted ? 'interrupted' : 'earlier step failed');
       return false;
     }
   }
@@ -246,9 +249,32 @@ async function finish(tmp: string, code?: number): Promise<never> {
       await sleep(1000);
     }
   }
-  progress(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} steps skipped` : ''}`);
+  // A suite that returned early (e.g. after its setup failed) never reached its last steps.
+  while (stepNo < STEPS) skipStep('(not reached)', 'the run ended before this step');
+  // More steps than announced means the suite's count is wrong, and "i/N" progress lied.
+  if (stepNo > STEPS) check(`ran the announced ${STEPS} steps`, false, `${stepNo} steps ran or were skipped`);
+  progress(`\n${summaryLine(passed, failed, skipped)}`);
   for (const f of failures) progress(`  failed: ${f.split('\n')[0]}`);
-  process.exit(code ?? (interrupted ? 130 : failed > 0 || passed === 0 ? 1 : 0));
+  const allowSkip = process.env.E2E_ALLOW_SKIP === '1';
+  if (skipped > 0 && !allowSkip && failed === 0) {
+    progress(`  ${skipped} step(s) skipped: exit status 1; set E2E_ALLOW_SKIP=1 if skipping is intended`);
+  }
+  process.exit(code ?? exitStatus({ passed, failed, skipped, interrupted: !!interrupted, allowSkip }));
+}
+
+/** The closing line: "N passed, N failed", with ", N skipped" when any step did not run. */
+export function summaryLine(passedChecks: number, failedChecks: number, skippedSteps: number): string {
+  return `${passedChecks} passed, ${failedChecks} failed${skippedSteps ? `, ${skippedSteps} skipped` : ''}`;
+}
+
+/**
+ * 130 after a signal; 1 if a check failed, nothing was checked, or a step was skipped without
+ * E2E_ALLOW_SKIP=1; otherwise 0.
+ */
+export function exitStatus(r: { passed: number; failed: number; skipped: number; interrupted: boolean; allowSkip: boolean }): number {
+  if (r.interrupted) return 130;
+  if (r.failed > 0 || r.passed === 0) return 1;
+  return r.skipped > 0 && !r.allowSkip ? 1 : 0;
 }
 
 /**

@@ -83,7 +83,8 @@ describe('the tree a GitOpsRepository writes', () => {
     for (const [app, env] of apps.map((a, i) => [a, ENVIRONMENTS[i]] as const)) {
       expect(app.metadata.namespace).toBe('argocd');
       expect(app.spec.project).toBe('shop');
-      expect(app.spec.source).toEqual({ repoURL: 'https://git.acme.example/shop/gitops.git', targetRevision: 'release', path: `dist/${env.name}`, directory: { recurse: false } });
+      // No `directory: {recurse: false}`: Argo CD strips it, and the root app would never be Synced.
+      expect(app.spec.source).toEqual({ repoURL: 'https://git.acme.example/shop/gitops.git', targetRevision: 'release', path: `dist/${env.name}` });
       expect(app.spec.destination).toEqual({ server: env.server ?? IN_CLUSTER, namespace: env.namespace });
     }
   });
@@ -93,7 +94,7 @@ describe('the tree a GitOpsRepository writes', () => {
       expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
       expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(app.spec.syncPolicy.syncOptions).toEqual(['CreateNamespace=true', 'ServerSideApply=true', 'PruneLast=true']);
-      expect(app.spec.syncPolicy.retry).toEqual({ limit: 5, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } });
+      expect(app.spec.syncPolicy.retry).toEqual({ limit: 5, refresh: true, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } });
       expect(app.spec.syncPolicy.managedNamespaceMetadata.labels).toEqual({
         'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted',
       });
@@ -208,9 +209,10 @@ describe('bad input fails before anything is written', () => {
   });
 
   test('a bad repository URL names the Application construct', () => {
-    expect(() => repository({ repoUrl: 'not a url' }).synth({ outdir: path.join(tmp, 'never'), lock: LOCK }))
+    expect(() => repository({ repoUrl: 'not a url' }).synth({ outdir: path.join(tmp, 'never'), helmDir: path.join(tmp, 'never-helm'), lock: LOCK }))
       .toThrow(/^applications\/shop: repoUrl "not a url" is not a git URL/);
     expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+    expect(fs.existsSync(path.join(tmp, 'never-helm'))).toBe(false);
   });
 });
 

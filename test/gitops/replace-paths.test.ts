@@ -40,3 +40,14 @@ test('puts every old target back when a later rename fails', () => {
   expect(() => replacePaths(paths())).toThrow(/ENOENT/);
   expect(snapshotTree(dir)).toEqual(before);
 });
+
+test('a path in the way of setting a target aside fails the install and leaves every target as it was', () => {
+  // The lock is installed last: dist/ is already in place when setting the lock aside fails, and the
+  // directory in the way (a leftover of an earlier run) is neither the old lock nor moved over it.
+  const inTheWay = path.join(dir, `lock.json.old-${process.pid}`);
+  fs.mkdirSync(path.join(inTheWay, 'leftover'), { recursive: true });
+  const before = snapshotTree(dir);
+  expect(() => replacePaths(paths())).toThrow(/EISDIR|ENOTEMPTY/);
+  expect(snapshotTree(dir)).toEqual(before);
+  expect(fs.readdirSync(inTheWay)).toEqual(['leftover']);
+});

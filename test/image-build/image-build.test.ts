@@ -55,6 +55,8 @@ beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-build-test-'));
   fs.copyFileSync(path.join(ROOT, 'images.lock.json'), path.join(work, 'images.lock.json'));
   fs.cpSync(path.join(ROOT, 'dist'), path.join(work, 'dist'), { recursive: true });
+  // The build re-stamps the chart too (helm/todo is the CLI's default --helm-dir, relative to its cwd).
+  fs.cpSync(path.join(ROOT, 'helm'), path.join(work, 'helm'), { recursive: true });
   fs.mkdirSync(path.join(work, 'ctx'));
   fs.writeFileSync(path.join(work, 'ctx', 'Dockerfile'), 'FROM scratch\n');
   bin = path.join(work, 'bin');
@@ -85,7 +87,7 @@ function options(overrides: Partial<ImageBuildOptions> = {}): ImageBuildOptions 
     context: path.join(work, 'ctx'),
     lockFile: path.join(work, 'images.lock.json'),
     outdir: path.join(work, 'dist'),
-    helmDir: path.join(work, 'helm'),
+    helmDir: path.join(work, 'helm', 'todo'),
     ...overrides,
   };
 }
@@ -99,7 +101,17 @@ const appImage = (environment: string) => {
   const deployment = docs.find(d => d.kind === 'Deployment' && d.metadata.name === 'todo');
   return deployment.spec.template.spec.containers.find((c: any) => c.name === 'app').image;
 };
-const leftovers = () => fs.readdirSync(work).filter(f => /\.build-|\.previous-|\.staging-|\.tmp$/.test(f));
+const helmImage = (environment: string) => YAML.parse(fs.readFileSync(path.join(work, 'helm', 'todo', `values-${environment}.yaml`), 'utf-8'))
+  .deployments.todo.containers.app.image;
+const leftovers = () => [work, path.join(work, 'helm')].flatMap(dir => fs.readdirSync(dir)).filter(f => /\.build-|\.previous-|\.staging-|\.old-|\.tmp$/.test(f));
+
+/** Everything a build may replace: the lock, dist/ and the chart, byte for byte. */
+function outputs(): { lock: Buffer; dist: Record<string, string>; helm: Record<string, string> } {
+  const helm = snapshotTree(path.join(work, 'helm', 'todo'));
+  // A snapshot without the chart would make every comparison below pass vacuously.
+  if (!('values-prod.yaml' in helm)) throw new Error('helm/todo was not copied into the working copy');
+  return { lock: fs.readFileSync(path.join(work, 'images.lock.json')), dist: snapshotTree(path.join(work, 'dist')), helm };
+}
 
 describe('a successful ko build', () => {
   test('pins the pushed digest in the lock and in every environment', async () => {
@@ -111,7 +123,10 @@ describe('a successful ko build', () => {
       ...before.images,
       todo: { repository: `${registry.host}/acme/todo`, tag: 'latest', digest: DIGEST, builder: 'ko' },
     });
-    for (const environment of ['dev', 'staging', 'prod']) expect(appImage(environment)).toBe(reference);
+    for (const environment of ['dev', 'staging', 'prod']) {
+      expect(appImage(environment)).toBe(reference);
+      expect(helmImage(environment)).toBe(reference);
+    }
     expect(leftovers()).toEqual([]);
   });
 
@@ -181,7 +196,7 @@ describe('Dockerfile builders', () => {
   });
 });
 
-describe('a failed build leaves the lock and the manifests byte-identical', () => {
+describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () => {
   async function closedPort(): Promise<number> {
     const server = net.createServer();
     await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
@@ -213,20 +228,29 @@ describe('a failed build leaves the lock and the manifests byte-identical', () =
       fs.writeFileSync(path.join(work, 'images.lock.json'), JSON.stringify(lock));
       return {};
     }, 4, /image "postgres" is not pinned/],
+    // Step 5 moves dist/, the chart and the lock into place in that order; a rename that fails
+    // part-way must move back what was already installed. A non-empty directory where the old
+    // target is set aside makes that rename fail, first for the chart, then (last) for the lock.
+    ['install fails at the chart, after dist/ was installed', async () => {
+      fs.mkdirSync(path.join(work, 'helm', `todo.old-${process.pid}`, 'blocker'), { recursive: true });
+      return {};
+    }, 5, /ENOTEMPTY|EEXIST/],
+    ['install fails at the lock, after dist/ and the chart were installed', async () => {
+      fs.mkdirSync(path.join(work, `images.lock.json.old-${process.pid}`, 'blocker'), { recursive: true });
+      return {};
+    }, 5, /EISDIR|ENOTEMPTY|EEXIST/],
   ];
 
   test.each(CASES)('%s', async (_what, arrange, step, message) => {
     const overrides = await arrange();
-    const lockBefore = fs.readFileSync(path.join(work, 'images.lock.json'));
-    const distBefore = snapshotTree(path.join(work, 'dist'));
+    const before = outputs();
     const error = await build(overrides).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(ImageBuildError);
     expect((error as ImageBuildError).step).toBe(step);
     expect((error as ImageBuildError).message).toMatch(new RegExp(`^image build failed at step ${step}/5 \\(`));
     expect((error as ImageBuildError).message).toMatch(message);
-    expect(fs.readFileSync(path.join(work, 'images.lock.json'))).toEqual(lockBefore);
-    expect(snapshotTree(path.join(work, 'dist'))).toEqual(distBefore);
-    expect(leftovers()).toEqual([]);
+    expect(outputs()).toEqual(before);
+    expect(leftovers().filter(f => !f.endsWith(`.old-${process.pid}`))).toEqual([]);
   });
 });
 
@@ -236,8 +260,7 @@ async function waitForFile(file: string): Promise<void> {
 
 test('aborting stops the build tool and leaves everything as it was', async () => {
   env.FAKE_MODE = 'sleep';
-  const lockBefore = fs.readFileSync(path.join(work, 'images.lock.json'));
-  const distBefore = snapshotTree(path.join(work, 'dist'));
+  const before = outputs();
   const controller = new AbortController();
   const started = Date.now();
   const runtime = { repository: TODO_REPOSITORY, env, log: () => undefined, output: () => undefined, signal: controller.signal };
@@ -247,8 +270,7 @@ test('aborting stops the build tool and leaves everything as it was', async () =
   const error = await pending.then(() => undefined, (e: unknown) => e);
   expect(Date.now() - started).toBeLessThan(20_000);
   expect((error as Error).message).toMatch(/^image build failed at step 2\/5 \(ko build .*\): interrupted \(SIGINT\): ko was killed by SIGTERM/);
-  expect(fs.readFileSync(path.join(work, 'images.lock.json'))).toEqual(lockBefore);
-  expect(snapshotTree(path.join(work, 'dist'))).toEqual(distBefore);
+  expect(outputs()).toEqual(before);
   expect(leftovers()).toEqual([]);
 });
 
@@ -278,19 +300,19 @@ describe('the CLI', () => {
   });
 
   test('exits 1 naming the failed step, files untouched', async () => {
-    const lockBefore = fs.readFileSync(path.join(work, 'images.lock.json'));
+    const before = outputs();
     env.FAKE_MODE = 'fail';
     const r = await cli(['--builder', 'ko', '--repository', `${registry.host}/acme/todo`, ...common()]);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/image build failed at step 2\/5 \(ko build .*\): ko exited with status 1/);
     expect(r.stderr).toContain('images.lock.json, dist/ and helm/todo/ were left unchanged.');
-    expect(fs.readFileSync(path.join(work, 'images.lock.json'))).toEqual(lockBefore);
+    expect(outputs()).toEqual(before);
   });
 
   test('SIGINT stops the build, exits 130, files untouched', async () => {
     env.FAKE_MODE = 'sleep';
-    const lockBefore = fs.readFileSync(path.join(work, 'images.lock.json'));
+    const before = outputs();
     const pending = cli(['--builder', 'ko', '--repository', `${registry.host}/acme/todo`, ...common()], child => {
       void waitForFile(env.FAKE_ENV!).then(() => child.kill('SIGINT'));
     });
@@ -298,7 +320,7 @@ describe('the CLI', () => {
     expect(r.status).toBe(130);
     expect(r.stderr).toContain('SIGINT: stopping the build');
     expect(r.stderr).toMatch(/image build failed at step 2\/5 .*interrupted \(SIGINT\)/);
-    expect(fs.readFileSync(path.join(work, 'images.lock.json'))).toEqual(lockBefore);
+    expect(outputs()).toEqual(before);
     expect(leftovers()).toEqual([]);
   });
 

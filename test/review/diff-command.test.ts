@@ -5,7 +5,7 @@ import * as path from 'path';
 import { Chart } from 'cdk8s';
 import {
   ContainerImage, DIFF_ERROR_EXIT, diffCommand, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock, ImageLockDocument, Postgres,
-  PostgresCredentials,
+  PostgresCredentials, viewCommand,
 } from '../../src';
 import { digestOf } from '../support/fixtures';
 
@@ -113,4 +113,31 @@ test.each([
   expect(result.status).toBe(DIFF_ERROR_EXIT);
   expect(result.stdout).toBe('');
   expect(result.stderr).toMatch(message);
+});
+
+describe('npm run view', () => {
+  const view = (repository: GitOpsRepository<Settings>, ...argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const status = viewCommand(repository, argv, { stdout: t => { stdout += t; }, stderr: t => { stderr += t; }, color: false, cwd: repo, env: {} });
+    return { status, stdout, stderr };
+  };
+
+  test('writes one page with the tree and the diff, and says where', () => {
+    const out = path.join(repo, 'review.html');
+    const run = view(shop({ ...COMMITTED, replicas: 7 }), '--out', 'review.html');
+    expect(run).toMatchObject({ status: 0, stdout: `${out}\n` });
+    const page = fs.readFileSync(out, 'utf-8');
+    expect(page).toContain('shop: the GitOps tree');
+    expect(page).toContain('"diff":"changed"');
+    expect(page).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    fs.rmSync(out);
+  });
+
+  test('--help prints the usage; a bad ref is an error', () => {
+    expect(view(shop(COMMITTED), '--help')).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: npm run view') });
+    const bad = view(shop(COMMITTED), '--base', 'nope');
+    expect(bad.status).toBe(DIFF_ERROR_EXIT);
+    expect(bad.stderr).toContain('view failed: git ref "nope" is not a commit');
+  });
 });

@@ -8,7 +8,7 @@
 #
 # Arguments:
 #   -o FILE   also write the `export PATH=...` line to FILE (stdout gets it too)
-#   TOOL...   subset of: ko crane helm kube-linter kwok debs kube   (default: all)
+#   TOOL...   subset of: ko crane helm kube-linter kwok debs kube argocd   (default: all)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -18,10 +18,15 @@
 #   ${TODO_GITOPS_TOOLS_CACHE:-~/.cache/todo-gitops/tools}/
 #     ko-v0.19.1/ko  crane-v0.22.1/crane  helm-v3.22.0/helm  kwok-v0.8.0/kwok
 #     kubernetes-v1.28.15/{kube-apiserver,kubectl,kube-controller-manager,kube-scheduler}
+#     argocd-v3.6.1/argocd + links argocd-{application-controller,repo-server,applicationset-controller},
+#       git-verify-wrapper.sh, gpg-wrapper.sh (the repo-server runs them from PATH)
 #     <dir>/.<binary>.ok   stamp written only after a successful build
 #     logs/<tool>-<version>.log   build output (tail shown on failure)
-# The Kubernetes version comes from test/tools/kube/go.mod (see the comment there).
-# Debian packages (etcd-server -> etcd, buildah, postgresql -> postgres/initdb/pg_ctl) are
+# The Kubernetes version comes from test/tools/kube/go.mod, Argo CD's from test/tools/argocd/go.mod
+# (see the comments there). Argo CD needs Go 1.27: the build runs with GOTOOLCHAIN=go1.27.3
+# (ARGOCD_GOTOOLCHAIN overrides it), which the go command fetches from the module proxy.
+# Debian packages (etcd-server -> etcd, buildah, postgresql -> postgres/initdb/pg_ctl,
+# redis-server and git for Argo CD) are
 # apt-installed only when the binary is missing; PostgreSQL's bin dir is added to PATH.
 #
 # Environment:
@@ -44,7 +49,11 @@ LOGS=$CACHE/logs
 KUBE_MOD=$HERE/kube
 KUBE_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_MOD/go.mod" | head -n1)
 KUBE_BINS=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
-ALL_TOOLS=(ko crane helm kube-linter kwok debs kube)
+ARGOCD_MOD=$HERE/argocd
+ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" {print $3}' "$ARGOCD_MOD/go.mod" | head -n1)
+ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
+ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
+ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
 
 env_file=
 tools=()
@@ -166,8 +175,10 @@ if want debs; then
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v buildah >/dev/null || missing+=(buildah)
   pg_bindir >/dev/null || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v git >/dev/null || missing+=(git)
   if [ ${#missing[@]} -eq 0 ]; then
-    progress "installing debian packages etcd-server buildah postgresql (cached: yes)"
+    progress "installing debian packages etcd-server buildah postgresql redis-server git (cached: yes)"
   else
     progress "installing debian packages ${missing[*]} (cached: no)…"
     SUDO=
@@ -215,6 +226,36 @@ if want kube; then
     touch "$kdir/.$bin.ok"
   done
   add_path "$kdir"
+fi
+
+# ---- Argo CD from Go modules (test/tools/argocd) ----------------------------------------
+if want argocd; then
+  [ -n "$ARGOCD_VERSION" ] || { echo "install.sh: cannot read the argo-cd version from $ARGOCD_MOD/go.mod" >&2; exit 1; }
+  adir=$CACHE/argocd-$ARGOCD_VERSION
+  if [ -x "$adir/argocd" ] && [ -e "$adir/.argocd.ok" ]; then
+    progress "building argocd $ARGOCD_VERSION (cached: yes)"
+  else
+    progress "building argocd $ARGOCD_VERSION with $ARGOCD_GOTOOLCHAIN (cached: no)… (10-20 min on 2 cores)"
+    mkdir -p "$adir"
+    rm -f "$adir/.argocd.ok"
+    # go.sum in test/tools/argocd pins every module, so no checksum-database lookup is needed.
+    ldx="-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}"
+    logged "$LOGS/argocd-$ARGOCD_VERSION.log" env -C "$ARGOCD_MOD" GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN" \
+      GOFLAGS="-mod=mod -buildvcs=false" \
+      go build -trimpath -ldflags "-s -w $ldx" -o "$adir/.argocd.tmp.$$" github.com/argoproj/argo-cd/v3/cmd
+    mv -f "$adir/.argocd.tmp.$$" "$adir/argocd"
+    # The repo-server runs these two from PATH (without git-verify-wrapper.sh every request
+    # fails with "permission denied"). The module cache is read-only: copy, then chmod.
+    moddir=$(env -C "$ARGOCD_MOD" GOTOOLCHAIN="$ARGOCD_GOTOOLCHAIN" GOFLAGS=-mod=mod \
+      go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+    for h in git-verify-wrapper.sh gpg-wrapper.sh; do
+      cp -f "$moddir/hack/$h" "$adir/$h"
+      chmod 0755 "$adir/$h"
+    done
+    for c in "${ARGOCD_COMPONENTS[@]}"; do ln -sfn argocd "$adir/$c"; done
+    touch "$adir/.argocd.ok"
+  fi
+  add_path "$adir"
 fi
 
 line="export PATH=\""

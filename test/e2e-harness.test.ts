@@ -1,0 +1,60 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { exitStatus, summaryLine } from './e2e/harness';
+
+// The end-to-end suites are too slow for `npm test`, so the promise that a run which skipped steps
+// never looks like a pass is checked here, on the harness alone.
+const ROOT = path.resolve(__dirname, '..');
+jest.setTimeout(60_000);
+
+describe('closing line and exit status', () => {
+  test('"N passed, N failed", with ", N skipped" only when a step was skipped', () => {
+    expect(summaryLine(12, 0, 0)).toBe('12 passed, 0 failed');
+    expect(summaryLine(9, 1, 4)).toBe('9 passed, 1 failed, 4 skipped');
+  });
+
+  test.each([
+    ['all passed', { passed: 3, failed: 0, skipped: 0, interrupted: false, allowSkip: false }, 0],
+    ['a failure', { passed: 3, failed: 1, skipped: 0, interrupted: false, allowSkip: false }, 1],
+    ['nothing checked', { passed: 0, failed: 0, skipped: 0, interrupted: false, allowSkip: false }, 1],
+    ['a skipped step', { passed: 3, failed: 0, skipped: 1, interrupted: false, allowSkip: false }, 1],
+    ['a skipped step with E2E_ALLOW_SKIP=1', { passed: 3, failed: 0, skipped: 1, interrupted: false, allowSkip: true }, 0],
+    ['a failure with E2E_ALLOW_SKIP=1', { passed: 3, failed: 1, skipped: 1, interrupted: false, allowSkip: true }, 1],
+    ['a signal', { passed: 3, failed: 0, skipped: 0, interrupted: true, allowSkip: true }, 130],
+  ])('%s', (_, result, status) => {
+    expect(exitStatus(result)).toBe(status);
+  });
+});
+
+/** Runs a 4-step suite on the real harness: one step passes, one is skipped, then it returns early. */
+function runSuite(env: Record<string, string>) {
+  const suite = `
+    import { check, e2eMain, section, skipSteps } from './test/e2e/harness';
+    e2eMain({ steps: 4, tmp: '/nonexistent-e2e-harness-test' }, async () => {
+      await section([['first', async () => { check('first works', true); }]]);
+      skipSteps(['second'], 'tool missing');
+    });`;
+  const ts = require.resolve('ts-node/dist/bin.js');
+  const { E2E_ALLOW_SKIP: _, ...inherited } = process.env;
+  return spawnSync(process.execPath, [ts, '--transpile-only', '-P', 'test/tsconfig.json', '-e', suite], {
+    cwd: ROOT, encoding: 'utf-8', env: { ...inherited, ...env },
+  });
+}
+
+describe('a run with skipped steps', () => {
+  test('reports the skipped and the never-reached steps, and exits 1', () => {
+    const run = runSuite({});
+    expect(run.stderr).toContain('[e2e 2/4] SKIPPED (tool missing): second');
+    expect(run.stderr).toContain('[e2e 3/4] SKIPPED (the run ended before this step): (not reached)');
+    expect(run.stderr).toContain('[e2e 4/4] SKIPPED (the run ended before this step): (not reached)');
+    expect(run.stderr).toContain('\n1 passed, 0 failed, 3 skipped\n');
+    expect(run.stderr).toContain('set E2E_ALLOW_SKIP=1 if skipping is intended');
+    expect(run.status).toBe(1);
+  });
+
+  test('exits 0 when E2E_ALLOW_SKIP=1 says skipping is intended', () => {
+    const run = runSuite({ E2E_ALLOW_SKIP: '1' });
+    expect(run.stderr).toContain('\n1 passed, 0 failed, 3 skipped\n');
+    expect(run.status).toBe(0);
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * What the end-to-end suites that need a Kubernetes cluster share
+ * (test/e2e/cluster.ts, test/e2e/argocd.ts): the throw-away control plane of
+ * test/tools/control-plane.sh, a kwok fake node that marks pods running,
+ * PersistentVolumes pre-bound to the claims of a stack, kubectl helpers and
+ * the reading of manifest directories as Argo CD reads them.
+ *
+ * Everything started here registers its own cleanup with the harness.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import {
+  ROOT, RunOptions, RunResult, check, isExecutable, onCleanup, progress, run, stopProcess, waitFor,
+} from './harness';
+
+export const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
+export const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
+/** The Argo CD CRDs the project vendors (the version test/tools/argocd builds). */
+export const ARGOCD_CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
+/** The fake node kwok runs. */
+export const KWOK_NODE = 'kwok-node-0';
+
+export type K8sObject = Record<string, any>;
+
+export function readObjects(file: string): K8sObject[] {
+  return YAML.parseAllDocuments(fs.readFileSync(file, 'utf-8')).map(d => {
+    if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+    return d.toJS();
+  }).filter(Boolean);
+}
+
+/** The files Argo CD applies from a directory with recurse: false. */
+export function manifestFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter(f => /\.(ya?ml|json)$/.test(f)).sort().map(f => path.join(dir, f));
+}
+
+export function keyOf(o: K8sObject): string {
+  return `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+}
+
+export function labelSelector(matchLabels: Record<string, string>): string {
+  return Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** kubectl against one cluster (the KUBECONFIG in `env`). */
+export class Kubectl {
+  constructor(public readonly env: NodeJS.ProcessEnv) {}
+
+  public run(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return run('kubectl', args, { env: this.env, ...options });
+  }
+
+  public async json(args: string[]): Promise<any> {
+    return JSON.parse((await this.run([...args, '-o', 'json'])).stdout);
+  }
+
+  /** Applies YAML from a string, server-side, and returns the result (kubectl's warnings are on stderr). */
+  public apply(text: string, manager: string): Promise<RunResult> {
+    return this.run(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], { input: text, allowFail: true });
+  }
+
+  public async podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
+    return (await this.json(['-n', ns, 'get', 'pods', '-l', labelSelector(selector)])).items;
+  }
+}
+
+export function toolsCache(): string {
+  return process.env.TODO_GITOPS_TOOLS_CACHE
+    ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'todo-gitops', 'tools');
+}
+
+export async function goBinary(toolEnv: NodeJS.ProcessEnv): Promise<string> {
+  const found = await run('bash', ['-c', 'command -v go'], { env: toolEnv, allowFail: true });
+  if (found.code === 0) return found.stdout.trim();
+  if (isExecutable('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error('go is not on PATH');
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler on
+ * 127.0.0.1 in `dir` with test/tools/control-plane.sh (stopped by a cleanup)
+ * and returns `toolEnv` with its KUBECONFIG.
+ */
+export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  onCleanup('stop the control plane', async () => {
+    const r = await run('bash', [CONTROL_PLANE_SH, 'stop', dir], { env: toolEnv, allowFail: true, echo: '    | ' });
+    if (r.code !== 0) progress(`  control-plane.sh stop exited ${r.code}`);
+  });
+  const r = await run('bash', [CONTROL_PLANE_SH, 'start', dir], { env: toolEnv, echo: '    | ' });
+  const m = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout);
+  if (!m) throw new Error(`control-plane.sh printed no KUBECONFIG line: ${r.stdout}`);
+  const kubeEnv: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: m[1] };
+  delete kubeEnv.KUBECTL_EXTERNAL_DIFF;
+  const version = JSON.parse((await new Kubectl(kubeEnv).run(['version', '-o', 'json'])).stdout).serverVersion?.gitVersion;
+  check(`API server answers (${version})`, !!version);
+  return kubeEnv;
+}
+
+/** Whether kwok is on PATH (install.sh treats it as best-effort). */
+export async function kwokInstalled(toolEnv: NodeJS.ProcessEnv): Promise<boolean> {
+  return (await run('bash', ['-c', 'command -v kwok'], { env: toolEnv, allowFail: true })).code === 0;
+}
+
+/**
+ * The Stage objects kwok needs to run fake nodes and pods: the node and pod
+ * stages kwok ships in its module (kustomize/stage/...), for the kwok version
+ * install.sh pins, from the Go module cache.
+ */
+export async function kwokStages(tmp: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
+  const version = /^KWOK_VERSION=(\S+)$/m.exec(fs.readFileSync(INSTALL_SH, 'utf-8'))?.[1];
+  if (!version) throw new Error(`no KWOK_VERSION= line in ${INSTALL_SH}`);
+  const r = await run(await goBinary(toolEnv), ['mod', 'download', '-json', `sigs.k8s.io/kwok@${version}`],
+    { cwd: tmp, env: { ...toolEnv, GOFLAGS: '-buildvcs=false' } });
+  const dir = JSON.parse(r.stdout).Dir as string;
+  const stages = ['node/fast/node-initialize.yaml', 'node/heartbeat/node-heartbeat.yaml',
+    'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'];
+  return stages.map(s => {
+    const text = fs.readFileSync(path.join(dir, 'kustomize', 'stage', s), 'utf-8');
+    if (!/^kind: Stage$/m.test(text)) throw new Error(`${s} of kwok ${version} is not a Stage`);
+    return `---\n${text}`;
+  }).join('\n');
+}
+
+/**
+ * Starts kwok (stopped by a cleanup) managing only nodes annotated
+ * kwok.x-k8s.io/node=fake, creates the Node {@link KWOK_NODE} and waits until
+ * it is Ready. Throws with kwok's log tail if it does not get there.
+ */
+export async function startKwok(tmp: string, kube: Kubectl, toolEnv: NodeJS.ProcessEnv): Promise<void> {
+  const config = path.join(tmp, 'kwok-stages.yaml');
+  fs.writeFileSync(config, await kwokStages(tmp, toolEnv));
+  const logFile = path.join(tmp, 'kwok.log');
+  const out = fs.openSync(logFile, 'a');
+  const child: ChildProcess = spawn('kwok', ['--kubeconfig', kube.env.KUBECONFIG!, '--config', config,
+    '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+    '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1'], { env: kube.env, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  onCleanup('stop kwok', async () => { await stopProcess(child, 5000); });
+  const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-5).join('\n');
+  const node = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: KWOK_NODE,
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+      labels: { 'kubernetes.io/hostname': KWOK_NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'type': 'kwok' },
+    },
+    // The containers request ephemeral-storage; kwok's default capacity has none.
+    status: {
+      capacity: { 'cpu': '32', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti' },
+      allocatable: { 'cpu': '32', 'memory': '256Gi', 'pods': '110', 'ephemeral-storage': '1Ti' },
+    },
+  };
+  const created = await kube.run(['create', '-f', '-'], { input: JSON.stringify(node), allowFail: true });
+  check(`Node ${KWOK_NODE} created`, created.code === 0, created.stderr);
+  try {
+    await waitFor(`Node ${KWOK_NODE} to be Ready`, 60_000, async () => {
+      if (child.exitCode !== null) throw new Error(`kwok exited ${child.exitCode}: ${logTail()}`);
+      const n = await kube.json(['get', 'node', KWOK_NODE]);
+      return (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+    }, 500);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nkwok log:\n${logTail()}`);
+  }
+  check(`Node ${KWOK_NODE} is Ready (kwok)`, true);
+}
+
+/**
+ * PersistentVolumes pre-bound to every claim of a stack deployed to `ns`
+ * (standalone PersistentVolumeClaims and the StatefulSets' claim templates),
+ * so its pods can be scheduled. Never mounted: there is no kubelet.
+ */
+export function persistentVolumes(ns: string, objects: K8sObject[]): K8sObject[] {
+  const claims: Array<{ name: string; spec: any }> = objects.filter(o => o.kind === 'PersistentVolumeClaim')
+    .map(o => ({ name: o.metadata.name, spec: o.spec }));
+  for (const sts of objects.filter(o => o.kind === 'StatefulSet')) {
+    for (const t of sts.spec.volumeClaimTemplates ?? []) {
+      for (let i = 0; i < (sts.spec.replicas ?? 1); i++) claims.push({ name: `${t.metadata.name}-${sts.metadata.name}-${i}`, spec: t.spec });
+    }
+  }
+  return claims.map(c => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `e2e-${ns}-${c.name}` },
+    spec: {
+      capacity: { storage: c.spec.resources.requests.storage },
+      accessModes: c.spec.accessModes,
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: `/nonexistent/e2e/${ns}/${c.name}` },
+      claimRef: { namespace: ns, name: c.name },
+    },
+  }));
+}
+
+/** Installs the CRDs of `dir` server-side (some are over 256 KiB) and waits until they are Established. */
+export async function installCrds(kube: Kubectl, dir: string): Promise<string[]> {
+  const files = manifestFiles(dir);
+  const names = files.flatMap(readObjects).filter(o => o.kind === 'CustomResourceDefinition').map(o => o.metadata.name as string);
+  const r = await kube.run(['apply', '--server-side', ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  check(`${names.length} CRDs from ${path.relative(ROOT, dir)} applied without warnings`, r.code === 0 && r.stderr.trim() === '', r.stderr);
+  await waitFor('the CRDs to be Established', 60_000, async () => {
+    const established = await kube.run(['get', 'crd', ...names, '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}']);
+    return established.stdout.split('\n').filter(l => l === 'True').length === names.length;
+  }, 500);
+  check('all CRDs Established', true);
+  return names;
+}
