@@ -22,7 +22,7 @@ describe('vendored files', () => {
     expect(sums.map(s => s.file).sort()).toEqual(files);
   });
 
-  test('no code, script or config reads ../shared (a fresh clone has none beside it)', () => {
+  test('no code, script or config reads the shared directory beside the clone (a fresh clone has none)', () => {
     const files = execFileSync('git', ['ls-files', '*.ts', '*.js', '*.sh', '*.json', '*.yaml', '*.yml', 'Dockerfile', '.projenrc.ts'], { cwd: ROOT, encoding: 'utf-8' })
       .trim().split('\n').filter(f => !f.startsWith('third_party/') && f !== path.relative(ROOT, __filename));
     expect(files.length).toBeGreaterThan(50);
