@@ -135,18 +135,55 @@ function servedObjects(dir: string): K8sObject[] {
 // ----------------------------------------------------------- Argo CD API ---
 
 /**
- * Per Application, the sync result with the most resources seen so far: the full first sync of the
+ * Per Application, the sync result with the most resources seen: the full first sync of the
  * bootstrap. status.operationState holds only the latest operation, and a later self-heal of one or
- * two objects (kwok updating a pod, the Ingress status this test sets) replaces it.
+ * two objects replaces it within a second, so `watchApplications` records every version of every
+ * Application as the API server streams it.
  */
 const fullestSyncResult = new Map<string, any[]>();
+
+function recordSyncResult(app: any): void {
+  // A running operation's results grow wave by wave; the most seen is the full sync's.
+  const results: any[] | undefined = app?.status?.operationState?.syncResult?.resources;
+  const name = app?.metadata?.name;
+  if (name && results && results.length > (fullestSyncResult.get(name)?.length ?? 0)) fullestSyncResult.set(name, results);
+}
+
+/** Streams every change of the Applications (`kubectl get -w -o json`) into {@link recordSyncResult}. */
+function watchApplications(): void {
+  const child = spawn('kubectl', ['-n', ARGOCD_NS, 'get', 'applications', '--watch', '-o', 'json'], { env: kube.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  onCleanup('stop watching the Applications', async () => { await stopProcess(child, 5_000); });
+  // The stream is one JSON object after another: split at the end of each top-level object.
+  let buffer = '';
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = 0;
+  child.stdout!.setEncoding('utf-8');
+  child.stdout!.on('data', (chunk: string) => {
+    for (const ch of chunk) {
+      buffer += ch;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (ch === '\\') escaped = true;
+        else if (ch === '"') inString = false;
+      } else if (ch === '"') {
+        inString = true;
+      } else if (ch === '{') {
+        if (depth++ === 0) start = buffer.length - 1;
+      } else if (ch === '}' && --depth === 0) {
+        recordSyncResult(JSON.parse(buffer.slice(start)));
+        buffer = '';
+      }
+    }
+  });
+}
 
 async function application(name: string): Promise<any | undefined> {
   const r = await kube.run(['-n', ARGOCD_NS, 'get', 'application', name, '-o', 'json'], { allowFail: true });
   if (r.code !== 0) return undefined;
   const app = JSON.parse(r.stdout);
-  const results: any[] | undefined = app.status?.operationState?.phase === 'Succeeded' ? app.status.operationState.syncResult?.resources : undefined;
-  if (results && results.length > (fullestSyncResult.get(name)?.length ?? 0)) fullestSyncResult.set(name, results);
+  recordSyncResult(app);
   return app;
 }
 
@@ -420,6 +457,7 @@ async function main(): Promise<void> {
       }
     }],
     [`bootstrap: kubectl apply -f dist/bootstrap/ only; Argo CD creates the AppProject and Applications; all Synced and Healthy within ${BOOTSTRAP_LIMIT_S}s`, async () => {
+      watchApplications();
       const started = Date.now();
       const r = await kube.run(['apply', '-f', path.join(repo, 'dist', 'bootstrap')]);
       check('kubectl apply -f dist/bootstrap/ created todo-root', /todo-root created/.test(r.stdout), r.stdout);
