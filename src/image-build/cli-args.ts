@@ -1,5 +1,6 @@
 import { BUILDER_NAMES, BuilderName } from './builder';
 import { ImageBuildOptions } from './image-build';
+import { UsageError } from '../common/cli-flags';
 
 /** Usage text of `src/image-build/cli.ts`. */
 export const USAGE = `usage: npm run build:image -- --builder ${BUILDER_NAMES.join('|')} --repository REPO [options]
@@ -23,14 +24,6 @@ the lock and the manifests stay exactly as they were and the exit status is 1.
 
 ko honours KO_DEFAULTBASEIMAGE; kaniko runs $KANIKO_EXECUTOR (default
 /kaniko/executor); buildah honours STORAGE_DRIVER and BUILDAH_ISOLATION.`;
-
-/** A command line that cannot be understood; the CLI prints it with the usage. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /** What the command line asks for. */
 export type ParsedArgs = { readonly help: true } | { readonly help: false; readonly options: ImageBuildOptions };

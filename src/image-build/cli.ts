@@ -3,8 +3,9 @@
  * Progress goes to stderr; on success stdout gets the pinned reference only,
  * so scripts can capture it. Exit status 1 on any failure, 130 when interrupted.
  */
-import { parseArgs, USAGE, UsageError } from './cli-args';
+import { parseArgs, USAGE } from './cli-args';
 import { buildImage } from './image-build';
+import { UsageError } from '../common/cli-flags';
 import { TODO_REPOSITORY } from '../todo/repository';
 
 // On Ctrl-C or a CI cancel, stop the build tool and let the failed step clean

@@ -1,6 +1,6 @@
-import { readCommandLine, UsageError } from './cli-flags';
 import { renderReview, REVIEW_FORMATS, ReviewFormat, reviewExitCode } from './render';
 import { reviewWorkingTree } from './working-tree';
+import { readCommandLine, UsageError } from '../common/cli-flags';
 import { GitOpsRepository } from '../gitops/gitops-repository';
 
 /** Exit status of `npm run diff` (and `npm run view`) when it could not compare (bad ref, failed synth, bad usage). */

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { readCommandLine } from './cli-flags';
 import { CommandIo, DIFF_ERROR_EXIT, PROCESS_IO } from './diff-command';
 import { reviewSummary } from './render';
 import { buildTopology } from './topology';
 import { renderViewerPage } from './viewer-page';
 import { reviewWorkingTree } from './working-tree';
+import { readCommandLine } from '../common/cli-flags';
 import { GitOpsRepository } from '../gitops/gitops-repository';
 
 /** Usage of `npm run view`. */

@@ -1,4 +1,5 @@
-import { parseArgs, UsageError } from '../../src/image-build/cli-args';
+import { UsageError } from '../../src/common/cli-flags';
+import { parseArgs } from '../../src/image-build/cli-args';
 
 describe('parseArgs', () => {
   test('minimal command line', () => {

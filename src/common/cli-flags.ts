@@ -1,5 +1,10 @@
 /** A command line that cannot be understood; the command prints it with its usage. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
 
 /**
  * Parses `--name value` and `--switch` arguments.
