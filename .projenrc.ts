@@ -109,6 +109,7 @@ project.addTask('test:e2e', {
     { exec: 'ts-node test/e2e/cluster.ts' },
     { exec: 'ts-node test/e2e/package.ts' },
     { exec: 'ts-node test/e2e/argocd.ts' },
+    { exec: 'ts-node test/e2e/fleet.ts' },
   ],
 });
 // Too slow for .ci/run (tens of minutes on 2 cores): run by hand; the score is in the README's Tests.

@@ -25,12 +25,15 @@ export * from './image-build/kaniko-build-job';
 
 // Argo CD
 export * from './argocd/application';
+export * from './argocd/application-set';
+export { ArgoCdSyncOptions, RESTRICTED_NAMESPACE_LABELS } from './argocd/sync-options';
 export * from './argocd/project';
 export { IN_CLUSTER } from './argocd/sources';
 
 // The GitOps tree: environments, Argo CD app-of-apps, Helm chart, atomic writes
 export * from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
+export { outOfBandSecrets } from './gitops/out-of-band-secrets';
 export { StagedPath } from './gitops/replace-paths';
 
 // Reviewing a change: semantic diff of two trees and the changes that hurt

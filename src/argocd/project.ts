@@ -21,6 +21,19 @@ export interface ProjectDestination {
   readonly namespace: string;
 }
 
+/** An object Argo CD finds in a destination namespace but not in git, identified by kind and name. */
+export interface UnmanagedResource {
+  /**
+   * API group; '' for the core group.
+   * @default ''
+   */
+  readonly group?: string;
+  /** Kind, such as `Secret`. */
+  readonly kind: string;
+  /** Name; Argo CD accepts a glob such as `db-*`. */
+  readonly name: string;
+}
+
 /** Props of {@link ArgoCdProject}. */
 export interface ArgoCdProjectProps {
   /**
@@ -42,12 +55,20 @@ export interface ArgoCdProjectProps {
   readonly sourceRepos: string[];
   /** Namespaces Applications of this project may deploy to. */
   readonly destinations: ProjectDestination[];
+  /**
+   * Objects kept out of git on purpose, such as Secrets created by hand:
+   * Argo CD warns about every other object in the destination namespaces
+   * that no Application deploys (an OrphanedResourceWarning).
+   * @default - none: every object not in git is reported
+   */
+  readonly unmanagedResources?: ReadonlyArray<UnmanagedResource>;
 }
 
 /**
  * An Argo CD AppProject that fences its Applications in: only the listed
  * repositories and namespaces, and of cluster-scoped kinds only Namespace
- * (so CreateNamespace works).
+ * (so CreateNamespace works). Objects in its namespaces that are not in git
+ * are reported as orphaned, except the `unmanagedResources`.
  */
 export class ArgoCdProject extends Construct implements IArgoCdProject {
   /** A project defined elsewhere, such as Argo CD's built-in `default`. */
@@ -72,7 +93,12 @@ export class ArgoCdProject extends Construct implements IArgoCdProject {
           namespace: checkDnsLabel(this, 'destinations.namespace', d.namespace),
         })),
         clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
-        orphanedResources: { warn: true },
+        orphanedResources: {
+          warn: true,
+          ...(props.unmanagedResources?.length
+            ? { ignore: props.unmanagedResources.map(r => ({ group: r.group ?? '', kind: r.kind, name: r.name })) }
+            : {}),
+        },
       },
     });
   }

@@ -3,8 +3,10 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { ApplicationsChart, BootstrapChart } from './argocd-charts';
 import { HelmChartOptions, renderHelmChart } from './helm-chart';
+import { outOfBandSecrets } from './out-of-band-secrets';
 import { replacePaths, StagedPath } from './replace-paths';
 import { toYaml } from './yaml';
+import { FleetClusters } from '../argocd/application-set';
 import { IN_CLUSTER } from '../argocd/sources';
 import { checkUniqueObjects } from '../common/unique-objects';
 import { ValidationError } from '../common/validation-error';
@@ -21,7 +23,8 @@ export interface GitOpsEnvironment<Settings> {
   /** Namespace everything of the environment is deployed to. */
   readonly namespace: string;
   /**
-   * API server of the cluster the environment is deployed to.
+   * API server of the cluster the environment is deployed to. Not allowed
+   * with the repository's `clusters`, which decide that instead.
    * @default 'https://kubernetes.default.svc' (the cluster Argo CD runs in)
    */
   readonly server?: string;
@@ -76,6 +79,14 @@ export interface GitOpsRepositoryProps<Settings> {
    */
   readonly environmentLabel?: string;
   /**
+   * Deploy each environment to every cluster these select, through one
+   * ApplicationSet named after the repository that generates
+   * `<name>-<environment>-<cluster>` Applications, instead of one Application
+   * per environment to its `server`.
+   * @default - one Application per environment
+   */
+  readonly clusters?: FleetClusters;
+  /**
    * Also write the environments as one Helm chart.
    * @default - no Helm chart
    */
@@ -117,7 +128,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  *
  * - `<outdir>/<environment>/`: one environment's objects, from the stack builder;
  * - `<outdir>/apps/`: the AppProject (only this repository, only the
- *   environments' namespaces) and one Application per environment;
+ *   environments' namespaces; the Secrets they use but leave out of git are
+ *   not reported as orphaned) and one Application per environment, or with
+ *   `clusters` one ApplicationSet for all of them;
  * - `<outdir>/bootstrap/`: the app-of-apps root, applied once by hand;
  * - optionally a Helm chart of all environments, selected by `.Values.environment`.
  *
@@ -152,8 +165,14 @@ export class GitOpsRepository<Settings> {
       if (`${props.name}-${env.name}`.length > 63) {
         fail(`${at}: name "${env.name}" makes the Application name "${props.name}-${env.name}" longer than 63 characters; shorten it`);
       }
+      if (props.clusters && env.server !== undefined) {
+        fail(`${at}: server "${env.server}" is set, but the repository's clusters decide where environments go: remove one of the two`);
+      }
       const server = env.server ?? IN_CLUSTER;
-      for (const [key, what] of [[`name ${env.name}`, `name "${env.name}"`], [`namespace ${server} ${env.namespace}`, `namespace "${env.namespace}"${server === IN_CLUSTER ? '' : ` on ${server}`}`]]) {
+      const unique = [[`name ${env.name}`, `name "${env.name}"`]];
+      // A fleet's cluster runs one environment, so environments may share a namespace name.
+      if (!props.clusters) unique.push([`namespace ${server} ${env.namespace}`, `namespace "${env.namespace}"${server === IN_CLUSTER ? '' : ` on ${server}`}`]);
+      for (const [key, what] of unique) {
         if (seen.has(key)) fail(`${at}: ${what} is used by an earlier environment: each environment needs its own directory and namespace`);
         seen.add(key);
       }
@@ -255,20 +274,23 @@ export class GitOpsRepository<Settings> {
       checkUniqueObjects(app);
       return { dir, file: `${chart.node.id}.k8s.yaml`, objects };
     };
+    const environments = props.environments.map(env => synthChart(env.name, app => {
+      const chart = new Chart(app, `${props.name}-${env.name}`, {
+        namespace: env.namespace,
+        labels: { [props.environmentLabel ?? 'acme.io/environment']: env.name },
+        disableResourceNameHashes: true,
+      });
+      props.stack(chart, env, lock);
+      return chart;
+    }));
     return [
-      ...props.environments.map(env => synthChart(env.name, app => {
-        const chart = new Chart(app, `${props.name}-${env.name}`, {
-          namespace: env.namespace,
-          labels: { [props.environmentLabel ?? 'acme.io/environment']: env.name },
-          disableResourceNameHashes: true,
-        });
-        props.stack(chart, env, lock);
-        return chart;
-      })),
+      ...environments,
       synthChart('apps', app => new ApplicationsChart(app, 'applications', {
         ...argoCd,
         description: props.description ?? `${props.name} in every environment`,
         environments: props.environments,
+        outOfBandSecrets: [...new Set(environments.flatMap(e => outOfBandSecrets(e.objects)))].sort(),
+        clusters: props.clusters,
       })),
       synthChart('bootstrap', app => new BootstrapChart(app, 'root', argoCd)),
     ];

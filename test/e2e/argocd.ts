@@ -36,16 +36,20 @@
  * temporary directory; every process is stopped on exit, failure or SIGINT.
  * Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
-import { ChildProcess, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ARGOCD_CRDS, K8sObject, Kubectl, installCrds, manifestFiles, persistentVolumes, readObjects, startControlPlane, startKwok,
+  ARGOCD_NS, Applications, ServedRepository, admitIngresses, argoCdBaseObjects, describeApplication, onlyHpaWithoutMetrics,
+  prepareEnvironment, settled, startArgoCd, unhealthyResources,
+} from './argocd-support';
+import {
+  ARGOCD_CRDS, K8sObject, Kubectl, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, freePort, hashTree, installTools, onCleanup, progress, requireTools, run, section,
+  ROOT, check, e2eMain, equal, hashTree, installTools, onCleanup, progress, requireTools, run, section,
   skipSteps, sleep, stopProcess, waitFor,
 } from './harness';
 import { makeBaseImage, startRegistry } from './registry-support';
@@ -54,7 +58,6 @@ import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../src/todo/enviro
 import { buildTodoStack } from '../../src/todo/todo-stack';
 
 const STEPS = 14;
-const ARGOCD_NS = 'argocd';
 const ROOT_APP = 'todo-root';
 const ENVS = TODO_ENVIRONMENTS.map(e => e.name);
 /** Bootstrap (kubectl apply -f dist/bootstrap) to every Application Synced and Healthy. */
@@ -78,33 +81,14 @@ const repo = path.join(tmp, 'todo-gitops');
 const repoUrl = `file://${repo}`;
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let kube = new Kubectl(process.env);
+let served = new ServedRepository(repo, toolEnv);
+let apps = new Applications(kube);
 let argoUp = false;
 const timings: string[] = [];
 /** Environment name -> namespace, from TODO_ENVIRONMENTS. */
 const namespaces: Record<string, string> = Object.fromEntries(TODO_ENVIRONMENTS.map(e => [e.name, e.namespace]));
 
 // ------------------------------------------------- the served repository ---
-
-function git(args: string[], allowFail = false) {
-  return run('git', ['-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd: repo,
-    allowFail,
-    env: {
-      ...toolEnv,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_AUTHOR_NAME: 'e2e',
-      GIT_AUTHOR_EMAIL: 'e2e@127.0.0.1',
-      GIT_COMMITTER_NAME: 'e2e',
-      GIT_COMMITTER_EMAIL: 'e2e@127.0.0.1',
-    },
-  });
-}
-
-async function commitAll(message: string): Promise<string> {
-  await git(['add', '-A']);
-  await git(['commit', '-q', '-m', message]);
-  return (await git(['rev-parse', 'HEAD'])).stdout.trim();
-}
 
 /** The todo repository as a fork configures it: the library, the todo stack and environments, its own URL. */
 function servedRepository(environments: ReadonlyArray<GitOpsEnvironment<TodoSettings>> = TODO_ENVIRONMENTS): GitOpsRepository<TodoSettings> {
@@ -179,172 +163,21 @@ function watchApplications(): void {
   });
 }
 
-async function application(name: string): Promise<any | undefined> {
-  const r = await kube.run(['-n', ARGOCD_NS, 'get', 'application', name, '-o', 'json'], { allowFail: true });
-  if (r.code !== 0) return undefined;
-  const app = JSON.parse(r.stdout);
-  recordSyncResult(app);
-  return app;
-}
-
 function appName(env: string): string {
   return `todo-${env}`;
 }
 
-/** Resources of an Application that have a health status other than Healthy. */
-function unhealthyResources(app: any): string[] {
-  return (app?.status?.resources ?? []).filter((r: any) => r.health && r.health.status !== 'Healthy')
-    .map((r: any) => `${r.kind}/${r.name}: ${r.health.status}${r.health.message ? ` (${r.health.message})` : ''}`);
-}
-
-/**
- * Prod's HPA cannot be Healthy here: the cluster has no metrics API, so the HPA
- * controller reports ScalingActive=False/FailedGetResourceMetric, which Argo CD
- * maps to Degraded. It is accepted only when it is the single unhealthy resource.
- */
-function onlyHpaWithoutMetrics(app: any): boolean {
-  const bad = unhealthyResources(app);
-  return bad.length === 1 && /^HorizontalPodAutoscaler\/todo: Degraded \(.*(metrics|cpu utilization)/.test(bad[0]);
-}
-
-/** Synced (at `revision`, if given), no operation running, and Healthy (or prod's accepted HPA). */
-function settled(app: any, revision?: string): boolean {
-  const s = app?.status;
-  if (!s || s.sync?.status !== 'Synced') return false;
-  if (revision && s.sync.revision !== revision) return false;
-  if (app.operation || s.operationState?.phase === 'Running') return false;
-  return s.health?.status === 'Healthy' || onlyHpaWithoutMetrics(app);
-}
-
-function describe(app: any): string {
-  const s = app?.status ?? {};
-  return `sync ${s.sync?.status} @ ${String(s.sync?.revision).slice(0, 8)}, health ${s.health?.status}, operation ${s.operationState?.phase ?? '-'}` +
-    `${s.operationState?.message ? ` (${String(s.operationState.message).slice(0, 300)})` : ''}` +
-    `${(s.conditions ?? []).length ? `, conditions: ${s.conditions.map((c: any) => `${c.type}: ${c.message}`).join('; ')}` : ''}` +
-    `${unhealthyResources(app).length ? `, unhealthy: ${unhealthyResources(app).join('; ')}` : ''}`;
-}
-
-/** Asks Argo CD to re-read git now, as its git webhook does on a push. */
-async function refresh(names: string[], kind: 'normal' | 'hard'): Promise<void> {
-  for (const name of names) {
-    await kube.run(['-n', ARGOCD_NS, 'annotate', 'application', name, `argocd.argoproj.io/refresh=${kind}`, '--overwrite']);
-  }
-}
-
-/** Plays the ingress controller the cluster lacks: gives every Ingress of `ns` a load-balancer address. */
-async function admitIngresses(ns: string): Promise<void> {
-  const list = await kube.run(['-n', ns, 'get', 'ingress', '-o', 'json'], { allowFail: true });
-  if (list.code !== 0) return;
-  for (const ing of JSON.parse(list.stdout).items as any[]) {
-    if ((ing.status?.loadBalancer?.ingress ?? []).length) continue;
-    await kube.run(['-n', ns, 'patch', 'ingress', ing.metadata.name, '--subresource=status', '--type=merge',
-      '-p', JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } } })], { allowFail: true });
-  }
-}
-
-/** Waits until each Application has settled (at `revision`); returns seconds since `since`. */
-async function waitSettled(names: string[], limitS: number, since: number, revision?: string): Promise<number> {
-  const last: Record<string, any> = {};
-  try {
-    await waitFor(`${names.join(', ')} Synced${revision ? ` at ${revision.slice(0, 8)}` : ''} and Healthy`, limitS * 1000 - (Date.now() - since), async () => {
-      for (const env of ENVS) await admitIngresses(namespaces[env]);
-      let all = true;
-      for (const name of names) {
-        last[name] = await application(name);
-        all = settled(last[name], revision) && all;
-      }
-      return all;
-    }, 1000);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${names.map(n => `${n}: ${last[n] ? describe(last[n]) : 'does not exist'}`).join('\n')}`);
-  }
-  return (Date.now() - since) / 1000;
+/** Waits until each Application has settled (at `revision`), playing the ingress controller meanwhile. */
+function waitSettled(names: string[], limitS: number, since: number, revision?: string): Promise<number> {
+  return apps.waitSettled(names, limitS, since, revision, async () => {
+    for (const env of ENVS) await admitIngresses(kube, namespaces[env]);
+  });
 }
 
 function timing(what: string, seconds: number): void {
   const line = `${what}: ${seconds.toFixed(1)}s`;
   timings.push(line);
   progress(`  time ${line}`);
-}
-
-// --------------------------------------------------------------- Argo CD ---
-
-/** Starts a long-running component with its output in tmp/<name>.log; stopped by a cleanup. */
-function startDaemon(name: string, file: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; logTail: () => string } {
-  const logFile = path.join(tmp, `${name}.log`);
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(file, args, { env, stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  onCleanup(`stop ${name}`, async () => { await stopProcess(child, 10_000); });
-  const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-8).join('\n');
-  return { child, logTail };
-}
-
-async function waitListening(what: string, port: number, child: ChildProcess, logTail: () => string): Promise<void> {
-  const net = await import('net');
-  await waitFor(`${what} on 127.0.0.1:${port}`, 60_000, async () => {
-    if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}:\n${logTail()}`);
-    return new Promise<boolean>(resolve => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-  }, 500);
-  check(`${what} listens on 127.0.0.1:${port}`, true);
-}
-
-async function startArgoCd(): Promise<void> {
-  const argoEnv: NodeJS.ProcessEnv = { ...kube.env, ARGOCD_GPG_ENABLED: 'false', TMPDIR: path.join(tmp, 'argocd-tmp') };
-  fs.mkdirSync(argoEnv.TMPDIR!);
-
-  const redisPort = await freePort();
-  fs.mkdirSync(path.join(tmp, 'redis'));
-  const redis = startDaemon('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', path.join(tmp, 'redis')], toolEnv);
-  await waitListening('redis-server', redisPort, redis.child, redis.logTail);
-
-  const repoPort = await freePort();
-  const repoServer = startDaemon('argocd-repo-server', 'argocd-repo-server', ['--disable-tls', '--client-ca-path=',
-    '--address', '127.0.0.1', '--port', String(repoPort), '--metrics-address', '127.0.0.1', '--metrics-port', String(await freePort()),
-    '--redis', `127.0.0.1:${redisPort}`, '--loglevel', 'info'], argoEnv);
-  await waitListening('argocd-repo-server', repoPort, repoServer.child, repoServer.logTail);
-
-  const controller = startDaemon('argocd-application-controller', 'argocd-application-controller', [
-    '--kubeconfig', kube.env.KUBECONFIG!, '--namespace', ARGOCD_NS, '--redis', `127.0.0.1:${redisPort}`,
-    '--repo-server', `127.0.0.1:${repoPort}`, '--repo-server-plaintext', '--metrics-port', String(await freePort()),
-    // Keep each resource's health in the Application (3.x keeps it only in redis by default), to name what is unhealthy.
-    '--persist-resource-health', '--loglevel', 'info',
-  ], { ...argoEnv, ARGOCD_FAKE_IN_CLUSTER: 'true' });
-  await sleep(3000);
-  check('argocd-application-controller is running', controller.child.exitCode === null, controller.logTail());
-  const version = (await run('argocd-application-controller', ['version'], { env: toolEnv, allowFail: true })).stdout.trim();
-  progress(`  ${version.split('\n')[0] || 'argocd-application-controller (no version output)'}`);
-}
-
-/** What argocd-server and the install manifests normally provide: settings, secret key, the default project. */
-function argoCdBaseObjects(): string {
-  const objects = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ARGOCD_NS } },
-    {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'argocd-cm', namespace: ARGOCD_NS, labels: { 'app.kubernetes.io/part-of': 'argocd' } },
-      data: {},
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'argocd-secret', namespace: ARGOCD_NS, labels: { 'app.kubernetes.io/part-of': 'argocd' } },
-      stringData: { 'server.secretkey': Buffer.from(Array.from({ length: 32 }, () => Math.floor(Math.random() * 256))).toString('base64') },
-    },
-    {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'AppProject',
-      metadata: { name: 'default', namespace: ARGOCD_NS },
-      spec: { sourceRepos: ['*'], destinations: [{ namespace: '*', server: '*' }], clusterResourceWhitelist: [{ group: '*', kind: '*' }] },
-    },
-  ];
-  return objects.map(o => YAML.stringify(o)).join('---\n');
 }
 
 // ----------------------------------------------------------------- steps ---
@@ -356,7 +189,7 @@ function argoCdBaseObjects(): string {
 async function applicationDrift(): Promise<string[]> {
   const out: string[] = [];
   for (const want of servedObjects('apps').filter(o => o.kind === 'Application')) {
-    const live = await application(want.metadata.name);
+    const live = await apps.get(want.metadata.name);
     const d = firstDifference(live?.spec, want.spec);
     if (d) out.push(`  ${want.metadata.name} (generation ${live?.metadata?.generation}): live spec${d}`);
   }
@@ -398,37 +231,38 @@ async function main(): Promise<void> {
   const ready = await section([
     ['install/find tools (kube, kwok, ko, crane, argocd, redis-server, git) with test/tools/install.sh', async () => {
       toolEnv = await installTools(['kube', 'debs', 'kwok', 'ko', 'crane', 'argocd']);
+      served = new ServedRepository(repo, toolEnv);
       const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'ko', 'crane', 'git', 'redis-server',
         'argocd-application-controller', 'argocd-repo-server', 'git-verify-wrapper.sh', 'gpg-wrapper.sh']);
       if (!ok) throw new Error('tools missing');
     }],
     ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (test/tools/control-plane.sh) and a kwok node', async () => {
       kube = new Kubectl(await startControlPlane(path.join(tmp, 'control-plane'), toolEnv));
+      apps = new Applications(kube);
+      apps.onRead = recordSyncResult;
       await startKwok(tmp, kube, toolEnv);
     }],
     ['serve the repository: clone HEAD, synthesize it with repoUrl file://<clone> through GitOpsRepository, commit', async () => {
-      await run('git', ['clone', '-q', '--no-hardlinks', ROOT, repo], { env: toolEnv });
-      await git(['checkout', '-q', '-B', TODO_GIT.targetRevision]);
+      await served.cloneFrom(ROOT, TODO_GIT.targetRevision);
       synthServed();
       for (const env of ENVS) {
         equal(`dist/${env} synthesized for the fork is byte-identical to the committed dist/${env}`,
           hashTree(path.join(repo, 'dist', env)), hashTree(path.join(ROOT, 'dist', env)));
       }
       for (const dir of ['apps', 'bootstrap']) {
-        const served = manifestFiles(path.join(repo, 'dist', dir)).map(f => fs.readFileSync(f, 'utf-8')).join('');
+        const forked = manifestFiles(path.join(repo, 'dist', dir)).map(f => fs.readFileSync(f, 'utf-8')).join('');
         const committed = manifestFiles(path.join(ROOT, 'dist', dir)).map(f => fs.readFileSync(f, 'utf-8')).join('');
         check(`dist/${dir}: only the repository URL differs from the committed tree (${TODO_GIT.repoUrl} -> ${repoUrl})`,
-          served !== committed && served.split(repoUrl).join(TODO_GIT.repoUrl) === committed);
+          forked !== committed && forked.split(repoUrl).join(TODO_GIT.repoUrl) === committed);
       }
-      const rev = await commitAll('e2e: serve this repository from file:// (synthesized with its own repoUrl)');
-      const heads = (await run('git', ['ls-remote', repoUrl, TODO_GIT.targetRevision], { env: toolEnv })).stdout;
-      check(`git ls-remote ${repoUrl} ${TODO_GIT.targetRevision} is ${rev.slice(0, 8)}`, heads.startsWith(rev), heads);
+      const rev = await served.commitAll('e2e: serve this repository from file:// (synthesized with its own repoUrl)');
+      await served.checkServed(TODO_GIT.targetRevision, rev);
     }],
     ['Argo CD: CRDs (server-side), namespace argocd, argocd-cm, argocd-secret, default AppProject; start redis, repo-server, application-controller', async () => {
       await installCrds(kube, ARGOCD_CRDS);
       const r = await kube.apply(argoCdBaseObjects(), 'e2e');
       check('argocd namespace, argocd-cm, argocd-secret and the default AppProject applied', r.code === 0, r.stderr);
-      await startArgoCd();
+      await startArgoCd(tmp, kube, toolEnv);
       argoUp = true;
     }],
   ]);
@@ -439,22 +273,7 @@ async function main(): Promise<void> {
 
   const bootstrapped = await section([
     ['before bootstrap (README): Secret todo-db-credentials in staging and prod; PersistentVolumes for every claim', async () => {
-      for (const env of ENVS) {
-        const objects = servedObjects(env);
-        const referenced = new Set<string>();
-        JSON.stringify(objects, (k, v) => { if (k === 'secretKeyRef' && v?.name) referenced.add(v.name); return v; });
-        const outOfBand = [...referenced].filter(n => !objects.some(o => o.kind === 'Secret' && o.metadata.name === n));
-        const ns = namespaces[env];
-        for (const name of outOfBand) {
-          await kube.run(['create', 'namespace', ns], { allowFail: true });
-          await kube.run(['-n', ns, 'create', 'secret', 'generic', name, '--from-literal=username=todo',
-            `--from-literal=password=e2e-${Math.random().toString(36).slice(2)}`]);
-          check(`${ns}: Secret ${name} created with kubectl`, true);
-        }
-        const pvs = persistentVolumes(ns, objects);
-        const r = await kube.apply(pvs.map(pv => YAML.stringify(pv)).join('---\n'), 'e2e');
-        check(`${ns}: ${pvs.length} PersistentVolume(s) pre-bound to its claims (the cluster has no provisioner)`, r.code === 0, r.stderr);
-      }
+      for (const env of ENVS) await prepareEnvironment(kube, namespaces[env], servedObjects(env));
     }],
     [`bootstrap: kubectl apply -f dist/bootstrap/ only; Argo CD creates the AppProject and Applications; all Synced and Healthy within ${BOOTSTRAP_LIMIT_S}s`, async () => {
       watchApplications();
@@ -463,22 +282,22 @@ async function main(): Promise<void> {
       check('kubectl apply -f dist/bootstrap/ created todo-root', /todo-root created/.test(r.stdout), r.stdout);
       await waitFor('the AppProject and Applications from dist/apps', BOOTSTRAP_LIMIT_S * 1000, async () =>
         (await kube.run(['-n', ARGOCD_NS, 'get', 'appproject', 'todo'], { allowFail: true })).code === 0
-        && (await Promise.all(ENVS.map(e => application(appName(e))))).every(Boolean), 1000);
+        && (await Promise.all(ENVS.map(e => apps.get(appName(e))))).every(Boolean), 1000);
       const project = await kube.json(['-n', ARGOCD_NS, 'get', 'appproject', 'todo']);
       equal('AppProject todo (created by Argo CD) allows exactly the served repository', project.spec.sourceRepos, [repoUrl]);
       const seconds = await waitSettled(ENVS.map(appName), BOOTSTRAP_LIMIT_S, started);
       timing('bootstrap to every environment\'s Application Synced and Healthy', seconds);
       // The root's own sync state is judged by the next-but-one step (hard refreshes); here: it ran and is Healthy.
-      const root = await application(ROOT_APP);
-      check(`${ROOT_APP}: its sync operation Succeeded and it is Healthy — ${describe(root)}`,
+      const root = await apps.get(ROOT_APP);
+      check(`${ROOT_APP}: its sync operation Succeeded and it is Healthy — ${describeApplication(root)}`,
         root?.status?.operationState?.phase === 'Succeeded' && root?.status?.health?.status === 'Healthy');
       equal(`${ROOT_APP}: source.repoURL`, root?.spec?.source?.repoURL, repoUrl);
       for (const name of ENVS.map(appName)) {
-        const app = await application(name);
-        check(`${name}: Synced, Healthy${name === 'todo-prod' ? ' (or only the HPA without metrics Degraded)' : ''} — ${describe(app)}`, settled(app));
+        const app = await apps.get(name);
+        check(`${name}: Synced, Healthy${name === 'todo-prod' ? ' (or only the HPA without metrics Degraded)' : ''} — ${describeApplication(app)}`, settled(app));
         equal(`${name}: source.repoURL`, app.spec.source.repoURL, repoUrl);
       }
-      const prod = await application('todo-prod');
+      const prod = await apps.get('todo-prod');
       if (prod.status.health.status !== 'Healthy') {
         check(`todo-prod: the only non-Healthy resource is the HPA, for lack of a metrics API (${unhealthyResources(prod).join('; ')})`, onlyHpaWithoutMetrics(prod));
       }
@@ -489,7 +308,7 @@ async function main(): Promise<void> {
     }],
     ['sync waves: in Argo CD\'s operation state (of the bootstrap\'s full sync) the database (wave 0) was applied before the web service (wave 1)', async () => {
       for (const env of ENVS) {
-        const app = await application(appName(env));
+        const app = await apps.get(appName(env));
         const results: any[] = fullestSyncResult.get(appName(env)) ?? [];
         const waves = new Map<string, number>((app.status.resources ?? []).map((r: any) => [`${r.kind}/${r.name}`, r.syncWave ?? 0]));
         const at = (kind: string, name: string) => results.findIndex(r => r.kind === kind && r.name === name);
@@ -514,19 +333,19 @@ async function main(): Promise<void> {
     [`no perpetual OutOfSync: ${HARD_REFRESHES} hard refreshes, each Application still Synced with 0 resources OutOfSync`, async () => {
       const names = [ROOT_APP, ...ENVS.map(appName)];
       for (let i = 1; i <= HARD_REFRESHES; i++) {
-        const before = Object.fromEntries(await Promise.all(names.map(async n => [n, (await application(n)).status.reconciledAt])));
-        await refresh(names, 'hard');
+        const before = Object.fromEntries(await Promise.all(names.map(async n => [n, (await apps.get(n)).status.reconciledAt])));
+        await apps.refresh(names, 'hard');
         await waitFor(`hard refresh ${i} to be processed`, 60_000, async () => {
-          const apps = await Promise.all(names.map(application));
-          return apps.every(a => !a.metadata.annotations?.['argocd.argoproj.io/refresh']);
+          const refreshed = await Promise.all(names.map(n => apps.get(n)));
+          return refreshed.every(a => !a.metadata.annotations?.['argocd.argoproj.io/refresh']);
         }, 500);
         await sleep(1000);
         for (const n of names) {
-          const app = await application(n);
+          const app = await apps.get(n);
           const outOfSync = (app.status.resources ?? []).filter((r: any) => r.status !== 'Synced').map((r: any) => `${r.kind}/${r.name}: ${r.status}`);
           if (n === ROOT_APP) outOfSync.push(...await applicationDrift());
           check(`hard refresh ${i}: ${n} Synced, ${(app.status.resources ?? []).length} resources, 0 OutOfSync, reconciled again`,
-            app.status.sync.status === 'Synced' && outOfSync.length === 0 && before[n] !== app.status.reconciledAt, outOfSync.join('\n') || describe(app));
+            app.status.sync.status === 'Synced' && outOfSync.length === 0 && before[n] !== app.status.reconciledAt, outOfSync.join('\n') || describeApplication(app));
         }
       }
     }],
@@ -560,9 +379,9 @@ async function main(): Promise<void> {
       equal('dist/prod Deployment todo pins the new digest', webImage(servedObjects('prod')), reference);
     }],
     ['rollout: commit the new lock and dist/; every environment syncs it and rolls out exactly that digest', async () => {
-      const rev = await commitAll(`deploy todo ${reference.split('@')[1]}`);
+      const rev = await served.commitAll(`deploy todo ${reference.split('@')[1]}`);
       const started = Date.now();
-      await refresh([ROOT_APP, ...ENVS.map(appName)], 'normal');
+      await apps.refresh([ROOT_APP, ...ENVS.map(appName)], 'normal');
       timing('commit (new image digest) to every environment Synced and Healthy', await waitSettled(ENVS.map(appName), COMMIT_LIMIT_S, started, rev));
       for (const env of ENVS) {
         const ns = namespaces[env];
@@ -608,9 +427,9 @@ async function main(): Promise<void> {
     check(`${ns}: Ingress todo exists before`, (await kube.run(['-n', ns, 'get', 'ingress', 'todo'], { allowFail: true })).code === 0);
     synthServed(TODO_ENVIRONMENTS.map(e => e.name === 'staging' ? { ...e, settings: { ...e.settings, ingress: undefined } } : e));
     equal('dist/staging no longer has an Ingress', servedObjects('staging').filter(o => o.kind === 'Ingress').length, 0);
-    const rev = await commitAll('staging: no Ingress');
+    const rev = await served.commitAll('staging: no Ingress');
     const started = Date.now();
-    await refresh([appName('staging')], 'normal');
+    await apps.refresh([appName('staging')], 'normal');
     timing('commit (Ingress removed) to staging Synced and Healthy', await waitSettled([appName('staging')], COMMIT_LIMIT_S, started, rev));
     const gone = await kube.run(['-n', ns, 'get', 'ingress', 'todo'], { allowFail: true });
     check(`${ns}: Ingress todo was pruned`, gone.code !== 0 && /NotFound/.test(gone.stderr), gone.stdout);
@@ -619,7 +438,7 @@ async function main(): Promise<void> {
   await section([
     ['bad commit: a manifest the API server rejects (Service port 70000) next to a valid new ConfigMap; the Application reports it, nothing else changes', async () => {
       const before = await liveFingerprint('dev');
-      const otherRevisions = Object.fromEntries(await Promise.all(['staging', 'prod'].map(async e => [e, (await application(appName(e))).status.sync.revision])));
+      const otherRevisions = Object.fromEntries(await Promise.all(['staging', 'prod'].map(async e => [e, (await apps.get(appName(e))).status.sync.revision])));
       const bad = [
         { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'e2e-bad-commit-marker', namespace: namespaces.dev }, data: { note: 'valid, in the same commit as an invalid Service' } },
         {
@@ -630,19 +449,19 @@ async function main(): Promise<void> {
         },
       ];
       fs.writeFileSync(path.join(repo, 'dist', 'dev', 'zz-e2e-bad.yaml'), bad.map(o => YAML.stringify(o)).join('---\n'));
-      const rev = await commitAll('bad: a Service with port 70000');
+      const rev = await served.commitAll('bad: a Service with port 70000');
       // A push webhook refreshes every Application of the repository.
-      await refresh(ENVS.map(appName), 'normal');
+      await apps.refresh(ENVS.map(appName), 'normal');
       let app: any;
       await waitFor('todo-dev to report the rejected manifest', COMMIT_LIMIT_S * 1000, async () => {
-        app = await application(appName('dev'));
+        app = await apps.get(appName('dev'));
         return JSON.stringify([app.status.operationState, app.status.conditions]).includes('70000');
-      }, 1000).catch(e => { throw new Error(`${(e as Error).message}: ${describe(app)}`); });
+      }, 1000).catch(e => { throw new Error(`${(e as Error).message}: ${describeApplication(app)}`); });
       // While it retries, the operation's message is about the retry; the API server's error is in the
       // result of the rejected resource.
       const rejected = (app.status.operationState?.syncResult?.resources ?? []).find((r: any) => r.kind === 'Service' && r.name === 'e2e-bad-port');
       const message = String(rejected?.message ?? app.status.operationState?.message ?? '');
-      check(`todo-dev reports the failure: ${message.slice(0, 200)}`, /70000/.test(message) || (app.status.conditions ?? []).some((c: any) => /70000/.test(c.message)), describe(app));
+      check(`todo-dev reports the failure: ${message.slice(0, 200)}`, /70000/.test(message) || (app.status.conditions ?? []).some((c: any) => /70000/.test(c.message)), describeApplication(app));
       equal('todo-dev is OutOfSync at the bad revision', [app.status.sync.status, app.status.sync.revision], ['OutOfSync', rev]);
       const marker = await kube.run(['-n', namespaces.dev, 'get', 'configmap', 'e2e-bad-commit-marker'], { allowFail: true });
       // Argo CD's dry run is client-side, so only the real apply meets the API server's validation, and a
@@ -658,15 +477,15 @@ async function main(): Promise<void> {
     }],
     [`recovery: the next good commit (the bad file removed) brings dev back to Synced and Healthy within ${RECOVERY_LIMIT_S}s`, async () => {
       fs.rmSync(path.join(repo, 'dist', 'dev', 'zz-e2e-bad.yaml'));
-      const rev = await commitAll('fix: remove the bad Service');
+      const rev = await served.commitAll('fix: remove the bad Service');
       const started = Date.now();
-      await refresh([appName('dev')], 'normal');
+      await apps.refresh([appName('dev')], 'normal');
       timing('good commit after the bad one to dev Synced and Healthy (includes the failed sync\'s retry backoff)',
         await waitSettled([appName('dev')], RECOVERY_LIMIT_S, started, rev));
       const marker = await kube.run(['-n', namespaces.dev, 'get', 'configmap', 'e2e-bad-commit-marker'], { allowFail: true });
       check('the bad commit left nothing behind (its ConfigMap pruned, its Service never created)', marker.code !== 0
         && (await kube.run(['-n', namespaces.dev, 'get', 'service', 'e2e-bad-port'], { allowFail: true })).code !== 0);
-      const app = await application(appName('dev'));
+      const app = await apps.get(appName('dev'));
       equal('todo-dev: 0 resources OutOfSync', (app.status.resources ?? []).filter((r: any) => r.status !== 'Synced').length, 0);
     }],
   ]);

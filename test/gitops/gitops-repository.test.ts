@@ -4,7 +4,7 @@ import * as path from 'path';
 import { ApiObject, Chart } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
-  ContainerImage, GitOpsEnvironment, GitOpsRepository, GitOpsRepositoryProps, GoWebService, ImageLock, IN_CLUSTER,
+  ContainerImage, FleetClusters, GitOpsEnvironment, GitOpsRepository, GitOpsRepositoryProps, GoWebService, ImageLock, IN_CLUSTER,
   Postgres, PostgresCredentials, ValidationError,
 } from '../../src';
 import { digestOf } from '../support/fixtures';
@@ -109,6 +109,10 @@ describe('the tree a GitOpsRepository writes', () => {
     expect(project.spec.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace' }]);
   });
 
+  test('the AppProject reports objects not in git as orphaned, except the Secrets the stacks use but leave out of git', () => {
+    expect(find('apps', 'AppProject', 'shop').spec.orphanedResources).toEqual({ warn: true, ignore: [{ group: '', kind: 'Secret', name: 'shop-db-login' }] });
+  });
+
   test('the root app syncs apps/ into Argo CD\'s namespace without creating it', () => {
     const root = find('bootstrap', 'Application');
     expect(root.metadata.name).toBe('shop-root');
@@ -178,6 +182,41 @@ describe('the Helm chart', () => {
     expect(template).toContain('image: {{ .Values.deployments.shop.containers.app.image | toJson }}');
     expect(template).toContain('storage: {{ index .Values "statefulSets" "shop-db" "storage" "data" | toJson }}');
     expect(template).toContain('template: Hello {{ "{{" }} .Name }}');
+  });
+});
+
+describe('a fleet: with clusters, one ApplicationSet deploys every environment to its clusters', () => {
+  const fleetOut = path.join(tmp, 'fleet');
+  const fleetEnvironments = ENVIRONMENTS.map(({ server: _server, ...env }) => env);
+  repository({ environments: fleetEnvironments, clusters: FleetClusters.fromLabel('acme.io/environment'), helmChart: undefined }).synth({ outdir: fleetOut, lock: LOCK });
+  const fleet = readManifests(fleetOut).map(m => m.object);
+
+  test('apps/ holds the AppProject and one ApplicationSet instead of an Application per environment', () => {
+    expect(fleet.filter(o => o.metadata.namespace === 'argocd').map(o => `${o.kind}/${o.metadata.name}`))
+      .toEqual(['AppProject/shop', 'ApplicationSet/shop', 'Application/shop-root']);
+    const set = fleet.find(o => o.kind === 'ApplicationSet');
+    expect(set.spec.generators.map((g: any) => [g.clusters.selector.matchLabels, g.clusters.values])).toEqual([
+      [{ 'acme.io/environment': 'staging' }, { environment: 'staging', path: 'dist/staging', namespace: 'shop-staging' }],
+      [{ 'acme.io/environment': 'prod' }, { environment: 'prod', path: 'dist/prod', namespace: 'shop' }],
+    ]);
+    expect(set.spec.template.spec).toMatchObject({ project: 'shop', source: { repoURL: 'https://git.acme.example/shop/gitops.git', targetRevision: 'release', path: '{{.values.path}}' } });
+  });
+
+  test('the AppProject admits the environments\' namespaces on any cluster the ApplicationSet selects', () => {
+    expect(fleet.find(o => o.kind === 'AppProject').spec.destinations).toEqual([{ server: '*', namespace: 'shop-staging' }, { server: '*', namespace: 'shop' }]);
+  });
+
+  test('the environments\' directories are those of the single-cluster tree', () => {
+    for (const env of ENVIRONMENTS) expect(snapshotTree(path.join(fleetOut, env.name))).toEqual(snapshotTree(path.join(out, env.name)));
+  });
+
+  test('an environment with a server is refused: the clusters decide', () => {
+    expect(() => repository({ clusters: FleetClusters.fromLabel('acme.io/environment') }))
+      .toThrow(/^GitOpsRepository shop: environments\[1\]: server "https:\/\/prod\.k8s\.acme\.example:6443" is set, but the repository's clusters decide where environments go/);
+  });
+
+  test('environments may share a namespace name: each cluster runs one environment', () => {
+    expect(() => repository({ environments: fleetEnvironments.map(e => ({ ...e, namespace: 'shop' })), clusters: FleetClusters.fromLabel('acme.io/environment') })).not.toThrow();
   });
 });
 

@@ -33,6 +33,8 @@ function mapValues(o: Schema, f: (s: Schema) => Schema): Schema {
 export class SchemaValidator {
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   private readonly byGvk = new Map<string, ValidateFunction>();
+  /** CRD kinds by `group|kind`: the validator of an apiVersion, compiled on first use. */
+  private readonly crdKinds = new Map<string, (apiVersion: string) => ValidateFunction | undefined>();
 
   constructor() {
     const definitions = closeObjects(JSON.parse(fs.readFileSync(K8S_DEFINITIONS, 'utf-8')).definitions);
@@ -43,20 +45,29 @@ export class SchemaValidator {
         if (!this.byGvk.has(key)) this.byGvk.set(key, this.ajv.getSchema(`k8s#/definitions/${name}`)!);
       }
     }
-    for (const file of fs.readdirSync(ARGO_CD_CRDS).filter(f => f !== 'applicationset-crd.yaml')) {
-      const crd = YAML.parse(fs.readFileSync(path.join(ARGO_CD_CRDS, file), 'utf-8'));
-      for (const version of crd.spec.versions) {
-        const schema = closeObjects(version.schema.openAPIV3Schema);
-        // CRD schemas leave metadata open; the API server checks it against ObjectMeta.
-        schema.properties.metadata = { $ref: 'k8s#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' };
-        this.byGvk.set(gvkKey(`${crd.spec.group}/${version.name}`, crd.spec.names.kind), this.ajv.compile(schema));
-      }
+    for (const file of fs.readdirSync(ARGO_CD_CRDS)) {
+      // Parsed and compiled when first used: the ApplicationSet CRD alone takes about 7 s.
+      const text = fs.readFileSync(path.join(ARGO_CD_CRDS, file), 'utf-8');
+      const group = /^ {2}group: (\S+)$/m.exec(text)?.[1];
+      const kind = /^ {4}kind: (\S+)$/m.exec(text)?.[1];
+      if (!group || !kind) throw new Error(`${file}: no spec.group or spec.names.kind found`);
+      let compiled: Map<string, ValidateFunction> | undefined;
+      this.crdKinds.set(`${group}|${kind}`, apiVersion => {
+        compiled ??= new Map(YAML.parse(text).spec.versions.map((version: any) => {
+          const schema = closeObjects(version.schema.openAPIV3Schema);
+          // CRD schemas leave metadata open; the API server checks it against ObjectMeta.
+          schema.properties.metadata = { $ref: 'k8s#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' };
+          return [`${group}/${version.name}`, this.ajv.compile(schema)];
+        }));
+        return compiled.get(apiVersion);
+      });
     }
   }
 
   /** Returns the schema errors of `obj`, or an empty list; an unknown kind is an error too. */
   public errors(obj: any): string[] {
-    const validate = this.byGvk.get(gvkKey(obj.apiVersion, obj.kind));
+    const validate = this.byGvk.get(gvkKey(obj.apiVersion, obj.kind))
+      ?? this.crdKinds.get(`${String(obj.apiVersion).split('/')[0]}|${obj.kind}`)?.(obj.apiVersion);
     if (!validate) return [`no schema for ${obj.apiVersion} ${obj.kind}`];
     if (validate(obj)) return [];
     return (validate.errors ?? []).map(e => `${obj.kind}/${obj.metadata?.name}${e.instancePath}: ${e.message} ${JSON.stringify(e.params)}`);

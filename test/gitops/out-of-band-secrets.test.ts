@@ -1,0 +1,26 @@
+import { outOfBandSecrets } from '../../src';
+
+const pod = (spec: any) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec });
+
+describe('outOfBandSecrets: the Secrets pods use but the tree does not define', () => {
+  test('finds every way a pod uses a Secret, in workloads of every kind', () => {
+    const objects = [
+      pod({
+        initContainers: [{ name: 'init', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'init-env', key: 'a' } } }] }],
+        containers: [{ name: 'app', envFrom: [{ secretRef: { name: 'env-from' } }, { configMapRef: { name: 'not-a-secret' } }] }],
+        volumes: [{ name: 'v', secret: { secretName: 'volume' } }, { name: 'p', projected: { sources: [{ secret: { name: 'projected' } }, { configMap: { name: 'cm' } }] } }],
+        imagePullSecrets: [{ name: 'pull' }],
+      }),
+      { kind: 'CronJob', metadata: { name: 'c' }, spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'b', env: [{ name: 'B', valueFrom: { secretKeyRef: { name: 'cron-env', key: 'b' } } }] }] } } } } } },
+      { kind: 'StatefulSet', metadata: { name: 's' }, spec: { template: { spec: { containers: [{ name: 'db', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'volume', key: 'p' } } }] }] } } } },
+    ];
+    expect(outOfBandSecrets(objects)).toEqual(['cron-env', 'env-from', 'init-env', 'projected', 'pull', 'volume']);
+  });
+
+  test('a Secret the tree defines is not out of band; a tree without pods has none', () => {
+    const objects = [pod({ containers: [{ name: 'app', envFrom: [{ secretRef: { name: 'in-git' } }, { secretRef: { name: 'by-hand' } }] }] }),
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'in-git' } }];
+    expect(outOfBandSecrets(objects)).toEqual(['by-hand']);
+    expect(outOfBandSecrets([{ kind: 'ConfigMap', metadata: { name: 'x' } }])).toEqual([]);
+  });
+});
