@@ -135,7 +135,7 @@ describe('the synthesized GitOps tree', () => {
       expect(app.spec.project).toBe('todo');
       expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['CreateNamespace=true', 'ServerSideApply=true']));
-      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
+      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io/foreground']);
     }
     const project = manifests.find(m => m.object.kind === 'AppProject')!.object;
     expect(project.spec.destinations.map((d: any) => d.namespace).sort()).toEqual(ENVIRONMENTS.map(e => e.namespace).sort());

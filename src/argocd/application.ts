@@ -5,8 +5,12 @@ import { Application } from '../../imports/argocd-application-argoproj.io';
 import { checkDnsLabel, checkInteger } from '../common/checks';
 import { SYNC_WAVE_ANNOTATION } from '../common/labels';
 
-/** Finalizer that makes deleting an Application delete what it deployed. */
-export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+/**
+ * Finalizer that makes deleting an Application delete what it deployed, in
+ * the foreground: Argo CD's `resources-finalizer.argocd.argoproj.io` with the
+ * path Kubernetes 1.37 asks for (it warns about finalizer names without one).
+ */
+export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io/foreground';
 
 /** Props of {@link ArgoCdApplication}. */
 export interface ArgoCdApplicationProps extends ArgoCdSyncOptions {

@@ -10,9 +10,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { K8sObject, Kubectl, persistentVolumes } from './cluster-support';
+import { K8sObject, Kubectl, createOutOfBandSecrets, persistentVolumes } from './cluster-support';
 import { check, freePort, onCleanup, progress, run, sleep, stopProcess, waitFor } from './harness';
-import { outOfBandSecrets } from '../../src';
 
 /** The namespace Argo CD runs in. */
 export const ARGOCD_NS = 'argocd';
@@ -97,12 +96,7 @@ interface Daemon { readonly child: ChildProcess; readonly logTail: () => string 
  * every claim.
  */
 export async function prepareEnvironment(kube: Kubectl, ns: string, objects: K8sObject[]): Promise<void> {
-  for (const name of outOfBandSecrets(objects)) {
-    await kube.run(['create', 'namespace', ns], { allowFail: true });
-    await kube.run(['-n', ns, 'create', 'secret', 'generic', name, '--from-literal=username=todo',
-      `--from-literal=password=e2e-${Math.random().toString(36).slice(2)}`]);
-    check(`${ns}: Secret ${name} created with kubectl`, true);
-  }
+  await createOutOfBandSecrets(kube, ns, objects);
   const pvs = persistentVolumes(ns, objects);
   const r = await kube.apply(pvs.map(pv => YAML.stringify(pv)).join('---\n'), 'e2e');
   check(`${ns}: ${pvs.length} PersistentVolume(s) pre-bound to its claims (the cluster has no provisioner)`, r.code === 0, r.stderr);

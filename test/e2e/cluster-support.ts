@@ -1,6 +1,6 @@
 /**
  * What the end-to-end suites that need a Kubernetes cluster share
- * (test/e2e/cluster.ts, test/e2e/argocd.ts): the throw-away control plane of
+ * (test/e2e/cluster.ts, test/e2e/argocd.ts, test/e2e/api-latest.ts): the throw-away control plane of
  * test/tools/control-plane.sh, a kwok fake node that marks pods running,
  * PersistentVolumes pre-bound to the claims of a stack, kubectl helpers and
  * the reading of manifest directories as Argo CD reads them.
@@ -13,8 +13,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ROOT, RunOptions, RunResult, check, isExecutable, onCleanup, progress, run, stopProcess, waitFor,
+  ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, run, stopProcess, waitFor,
 } from './harness';
+import { outOfBandSecrets } from '../../src';
 
 export const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
 export const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
@@ -207,4 +208,108 @@ export async function installCrds(kube: Kubectl, dir: string): Promise<string[]>
   }, 500);
   check('all CRDs Established', true);
   return names;
+}
+
+// ------------------------------------------- applying dist/ as Argo CD does ---
+// (shared by test/e2e/cluster.ts and test/e2e/api-latest.ts)
+
+/** The synthesized manifests: dist/<env>, dist/apps, dist/bootstrap. */
+export const DIST = path.join(ROOT, 'dist');
+/** The field manager of Argo CD's server-side apply. */
+export const ARGO_MANAGER = 'argocd-controller';
+
+/** The objects of dist/<dir> (the files Argo CD applies, recurse: false), of the committed tree or of `root`. */
+export function distObjects(dir: string, root = DIST): K8sObject[] {
+  return manifestFiles(path.join(root, dir)).flatMap(readObjects);
+}
+
+/** `kubectl diff` output reduced to the changed lines, per object. */
+export function diffSummary(out: string): string {
+  const lines: string[] = [];
+  for (const l of out.split('\n')) {
+    if (l.startsWith('diff ')) lines.push(`${path.basename(l.split(' ').pop() ?? '')}:`);
+    else if (/^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l)) lines.push(`  ${l}`);
+  }
+  return lines.slice(0, 40).join('\n');
+}
+
+/** Asserts `kubectl diff --server-side` as Argo CD's field manager finds nothing to change. */
+export async function assertNoDiffAsArgo(kube: Kubectl, label: string, files: string[]): Promise<void> {
+  const r = await kube.run(['diff', '--server-side', `--field-manager=${ARGO_MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  check(`${label}: kubectl diff --server-side reports no changes (exit 0, empty output)`,
+    r.code === 0 && r.stdout.trim() === '' && r.stderr.trim() === '',
+    `exit ${r.code}${r.stderr.trim() ? `, stderr: ${r.stderr.trim()}` : ''}\n${diffSummary(r.stdout)}`);
+}
+
+/** Applies files as Argo CD does and asserts success without any warning. */
+export async function applyAsArgo(kube: Kubectl, label: string, files: string[], expected: K8sObject[]): Promise<void> {
+  const r = await kube.run(['apply', '--server-side', `--field-manager=${ARGO_MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  check(`${label}: kubectl apply --server-side --field-manager=${ARGO_MANAGER} exits 0`, r.code === 0, r.stderr.trim());
+  check(`${label}: no warnings (stderr empty)`, r.stderr.trim() === '', r.stderr.trim());
+  const applied = r.stdout.split('\n').filter(l => / serverside-applied$/.test(l)).length;
+  equal(`${label}: every object was applied`, applied, expected.length);
+}
+
+/**
+ * Applies dist/<env> as Argo CD would sync its Application (from dist/apps): the
+ * namespace from managedNamespaceMetadata (PodSecurity "restricted"), the Secrets
+ * the manifests reference but git does not hold (created with kubectl, as the
+ * README says), then the files server-side without warnings, then no diff.
+ * Records the environment's namespace in `namespaces[env]` as soon as it is known.
+ * `root` is the tree to apply: the committed dist/ unless a test synthesized its own.
+ */
+export async function applyEnvironmentAsArgo(kube: Kubectl, env: string, namespaces: Record<string, string>, root = DIST): Promise<void> {
+  const apps = distObjects('apps', root).filter(o => o.kind === 'Application');
+  const app = apps.find(a => a.spec?.source?.path === `dist/${env}`);
+  if (!check(`an Application in dist/apps syncs dist/${env}`, !!app)) return;
+  const ns: string = app!.spec.destination.namespace;
+  namespaces[env] = ns;
+  const labels: Record<string, string> = app!.spec.syncPolicy?.managedNamespaceMetadata?.labels ?? {};
+  const syncOptions: string[] = app!.spec.syncPolicy?.syncOptions ?? [];
+  check(`${app!.metadata.name}: CreateNamespace=true and ServerSideApply=true`,
+    syncOptions.includes('CreateNamespace=true') && syncOptions.includes('ServerSideApply=true'), JSON.stringify(syncOptions));
+  equal(`${app!.metadata.name}: source.directory.recurse`, app!.spec.source.directory?.recurse ?? false, false);
+  equal(`${app!.metadata.name}: managedNamespaceMetadata labels enforce/warn/audit restricted`,
+    ['enforce', 'warn', 'audit'].map(m => labels[`pod-security.kubernetes.io/${m}`]), ['restricted', 'restricted', 'restricted']);
+
+  const nsApplied = await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } }), ARGO_MANAGER);
+  check(`namespace ${ns} created with the Application's labels`, nsApplied.code === 0 && nsApplied.stderr.trim() === '', nsApplied.stderr);
+  const live = await kube.json(['get', 'namespace', ns]);
+  equal(`namespace ${ns}: live PodSecurity enforce label`, live.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+
+  const objects = distObjects(env, root);
+  equal(`dist/${env}: Secrets referenced but created outside git`, await createOutOfBandSecrets(kube, ns, objects), env === 'dev' ? [] : ['todo-db-credentials']);
+
+  const files = manifestFiles(path.join(root, env));
+  await applyAsArgo(kube, `dist/${env}`, files, objects);
+  await assertNoDiffAsArgo(kube, `dist/${env}`, files);
+}
+
+/**
+ * Creates in `ns`, with kubectl as the README tells users, the Secrets that
+ * `objects` use but git does not hold (the database credentials outside
+ * dev: keys username and password); returns their names.
+ */
+export async function createOutOfBandSecrets(kube: Kubectl, ns: string, objects: K8sObject[]): Promise<string[]> {
+  const names = outOfBandSecrets(objects);
+  if (names.length) await kube.run(['create', 'namespace', ns], { allowFail: true });
+  for (const name of names) {
+    await kube.run(['-n', ns, 'create', 'secret', 'generic', name, '--from-literal=username=todo',
+      `--from-literal=password=e2e-${Math.random().toString(36).slice(2)}`]);
+    check(`${ns}: Secret ${name} (username, password) created with kubectl`, true);
+  }
+  return names;
+}
+
+/** Pod creations the API server refused in a namespace: FailedCreate events and ReplicaFailure conditions. */
+export async function refusedPods(kube: Kubectl, ns: string): Promise<string[]> {
+  const events = (await kube.json(['-n', ns, 'get', 'events'])).items as any[];
+  const refused = events.filter(e => e.reason === 'FailedCreate' || /violates PodSecurity/.test(e.message ?? ''))
+    .map(e => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+  for (const rs of (await kube.json(['-n', ns, 'get', 'replicasets'])).items as any[]) {
+    for (const c of rs.status?.conditions ?? []) {
+      if (c.type === 'ReplicaFailure' && c.status === 'True') refused.push(`ReplicaSet/${rs.metadata.name}: ${c.reason}: ${c.message}`);
+    }
+  }
+  return refused;
 }

@@ -25,21 +25,19 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ARGOCD_CRDS, K8sObject, Kubectl, goBinary, installCrds, keyOf, kwokInstalled, manifestFiles,
-  persistentVolumes, readObjects, startControlPlane, startKwok, toolsCache,
+  ARGOCD_CRDS, DIST, K8sObject, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, distObjects,
+  goBinary, installCrds, keyOf, kwokInstalled, manifestFiles, persistentVolumes, refusedPods, startControlPlane,
+  startKwok, toolsCache,
 } from './cluster-support';
 import {
   ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, progress,
   requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 
-const DIST = path.join(ROOT, 'dist');
 const CHART = path.join(ROOT, 'helm', 'todo');
 const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
 const CRDS = ARGOCD_CRDS;
 const ENVS = ['dev', 'staging', 'prod'];
-/** The field manager of Argo CD's server-side apply. */
-const MANAGER = 'argocd-controller';
 /** Helm output applied to the cluster to prove it is what dist/ applied. */
 const HELM_DIFF_ENV = 'prod';
 /** Where the non-compliant Deployment of the negative control goes. */
@@ -58,16 +56,8 @@ let fakeNodes = false;
 /** Environment name -> namespace (from the Application whose source path is dist/<env>). */
 const namespaces: Record<string, string> = {};
 
-function distObjects(dir: string): K8sObject[] {
-  return manifestFiles(path.join(DIST, dir)).flatMap(readObjects);
-}
-
 function kubectl(args: string[], options: RunOptions = {}): Promise<RunResult> {
   return kube.run(args, options);
-}
-
-function kubectlJson(args: string[]): Promise<any> {
-  return kube.json(args);
 }
 
 /** Applies YAML from a string, server-side, and returns the result (kubectl's warnings are on stderr). */
@@ -75,31 +65,9 @@ function applyText(text: string, manager: string): Promise<RunResult> {
   return kube.apply(text, manager);
 }
 
-/** `kubectl diff` output reduced to the changed lines, per object. */
-function diffSummary(out: string): string {
-  const lines: string[] = [];
-  for (const l of out.split('\n')) {
-    if (l.startsWith('diff ')) lines.push(`${path.basename(l.split(' ').pop() ?? '')}:`);
-    else if (/^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l)) lines.push(`  ${l}`);
-  }
-  return lines.slice(0, 40).join('\n');
-}
-
 /** Asserts `kubectl diff --server-side` as Argo CD's field manager finds nothing to change. */
-async function assertNoDiff(label: string, files: string[]): Promise<void> {
-  const r = await kubectl(['diff', '--server-side', `--field-manager=${MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
-  check(`${label}: kubectl diff --server-side reports no changes (exit 0, empty output)`,
-    r.code === 0 && r.stdout.trim() === '' && r.stderr.trim() === '',
-    `exit ${r.code}${r.stderr.trim() ? `, stderr: ${r.stderr.trim()}` : ''}\n${diffSummary(r.stdout)}`);
-}
-
-/** Applies files as Argo CD does and asserts success without any warning. */
-async function applyAsArgo(label: string, files: string[], expected: K8sObject[]): Promise<void> {
-  const r = await kubectl(['apply', '--server-side', `--field-manager=${MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
-  check(`${label}: kubectl apply --server-side --field-manager=${MANAGER} exits 0`, r.code === 0, r.stderr.trim());
-  check(`${label}: no warnings (stderr empty)`, r.stderr.trim() === '', r.stderr.trim());
-  const applied = r.stdout.split('\n').filter(l => / serverside-applied$/.test(l)).length;
-  equal(`${label}: every object was applied`, applied, expected.length);
+function assertNoDiff(label: string, files: string[]): Promise<void> {
+  return assertNoDiffAsArgo(kube, label, files);
 }
 
 // ------------------------------------------------------------ kube-score ---
@@ -143,44 +111,9 @@ async function ensureKubeScore(version: string): Promise<string> {
 
 // ----------------------------------------------------------------- steps ---
 
-async function applyEnvironment(env: string): Promise<void> {
-  const apps = distObjects('apps').filter(o => o.kind === 'Application');
-  const app = apps.find(a => a.spec?.source?.path === `dist/${env}`);
-  if (!check(`an Application in dist/apps syncs dist/${env}`, !!app)) return;
-  const ns: string = app!.spec.destination.namespace;
-  namespaces[env] = ns;
-  const labels: Record<string, string> = app!.spec.syncPolicy?.managedNamespaceMetadata?.labels ?? {};
-  const syncOptions: string[] = app!.spec.syncPolicy?.syncOptions ?? [];
-  check(`${app!.metadata.name}: CreateNamespace=true and ServerSideApply=true`,
-    syncOptions.includes('CreateNamespace=true') && syncOptions.includes('ServerSideApply=true'), JSON.stringify(syncOptions));
-  equal(`${app!.metadata.name}: source.directory.recurse`, app!.spec.source.directory?.recurse ?? false, false);
-  equal(`${app!.metadata.name}: managedNamespaceMetadata labels enforce/warn/audit restricted`,
-    ['enforce', 'warn', 'audit'].map(m => labels[`pod-security.kubernetes.io/${m}`]), ['restricted', 'restricted', 'restricted']);
-
-  const nsApplied = await applyText(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } }), MANAGER);
-  check(`namespace ${ns} created with the Application's labels`, nsApplied.code === 0 && nsApplied.stderr.trim() === '', nsApplied.stderr);
-  const live = await kubectlJson(['get', 'namespace', ns]);
-  equal(`namespace ${ns}: live PodSecurity enforce label`, live.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
-
-  // Secrets the manifests reference but do not contain are created out of band (README).
-  const objects = distObjects(env);
-  const referenced = new Set<string>();
-  JSON.stringify(objects, (k, v) => {
-    if (k === 'secretKeyRef' && v?.name) referenced.add(v.name);
-    return v;
-  });
-  const defined = new Set(objects.filter(o => o.kind === 'Secret').map(o => o.metadata.name));
-  const outOfBand = [...referenced].filter(n => !defined.has(n)).sort();
-  equal(`dist/${env}: Secrets referenced but created outside git`, outOfBand, env === 'dev' ? [] : ['todo-db-credentials']);
-  for (const name of outOfBand) {
-    await kubectl(['-n', ns, 'create', 'secret', 'generic', name, '--from-literal=username=todo',
-      `--from-literal=password=e2e-${Math.random().toString(36).slice(2)}`]);
-    check(`created Secret ${ns}/${name} (username, password) with kubectl`, true);
-  }
-
-  const files = manifestFiles(path.join(DIST, env));
-  await applyAsArgo(`dist/${env}`, files, objects);
-  await assertNoDiff(`dist/${env}`, files);
+/** dist/<env> applied as Argo CD syncs it, then no diff (test/e2e/cluster-support.ts). */
+function applyEnvironment(env: string): Promise<void> {
+  return applyEnvironmentAsArgo(kube, env, namespaces);
 }
 
 function podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
@@ -225,19 +158,6 @@ async function rollOut(env: string): Promise<void> {
     const done = await kubectl(['-n', ns, 'wait', `job/${job}`, '--for=condition=Complete', `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
     check(`${ns}: Job ${job} completed on the fake node`, done.code === 0, (done.stderr || done.stdout).trim());
   }
-}
-
-/** Pod creations the API server refused in a namespace: FailedCreate events and ReplicaFailure conditions. */
-async function refusedPods(ns: string): Promise<string[]> {
-  const events = (await kubectlJson(['-n', ns, 'get', 'events'])).items as any[];
-  const refused = events.filter(e => e.reason === 'FailedCreate' || /violates PodSecurity/.test(e.message ?? ''))
-    .map(e => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
-  for (const rs of (await kubectlJson(['-n', ns, 'get', 'replicasets'])).items as any[]) {
-    for (const c of rs.status?.conditions ?? []) {
-      if (c.type === 'ReplicaFailure' && c.status === 'True') refused.push(`ReplicaSet/${rs.metadata.name}: ${c.reason}: ${c.message}`);
-    }
-  }
-  return refused;
 }
 
 function kubeScoreArgs(config: KubeScoreConfig, ignore: string[], format: string, files: string[]): string[] {
@@ -361,7 +281,7 @@ async function main(): Promise<void> {
         const objects = [...distObjects('apps'), ...distObjects('bootstrap')];
         equal('every object in dist/apps and dist/bootstrap goes to namespace argocd', [...new Set(objects.map(o => o.metadata.namespace))], ['argocd']);
         const files = [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))];
-        await applyAsArgo('dist/apps + dist/bootstrap', files, objects);
+        await applyAsArgo(kube, 'dist/apps + dist/bootstrap', files, objects);
         await assertNoDiff('dist/apps + dist/bootstrap', files);
       }]]);
       await section([['workloads: every Deployment and StatefulSet gets its pods (rolled out on the kwok node if it runs), one Job from each CronJob', async () => {
@@ -369,7 +289,7 @@ async function main(): Promise<void> {
       }]]);
       await section([['admission: no pod creation was refused (FailedCreate / "violates PodSecurity") in any environment', async () => {
         for (const env of ENVS.filter(e => namespaces[e])) {
-          const refused = await refusedPods(namespaces[env]);
+          const refused = await refusedPods(kube, namespaces[env]);
           check(`${namespaces[env]}: no refused pod creations`, refused.length === 0, refused.join('\n'));
         }
       }]]);
@@ -420,7 +340,7 @@ async function main(): Promise<void> {
         check('apply warns: would violate PodSecurity "restricted:latest"', /Warning: would violate PodSecurity "restricted:latest"/.test(r.stderr), r.stderr.trim() || '(no stderr)');
         let refused: string[] = [];
         await waitFor('a FailedCreate for the non-compliant pods', 60_000, async () => {
-          refused = (await refusedPods(ns)).filter(l => l.includes(name) && /violates PodSecurity "restricted:latest"/.test(l));
+          refused = (await refusedPods(kube, ns)).filter(l => l.includes(name) && /violates PodSecurity "restricted:latest"/.test(l));
           return refused.some(l => l.startsWith('ReplicaSet/') && /ReplicaFailure|FailedCreate/.test(l));
         }, 1000).catch(() => undefined);
         check('the ReplicaSet\'s pods are forbidden: violates PodSecurity "restricted:latest" (so the admission check can fail)', refused.length > 0, 'no FailedCreate event or ReplicaFailure condition appeared');

@@ -91,7 +91,7 @@ describe('the tree a GitOpsRepository writes', () => {
 
   test('Applications sync automatically with prune, self-heal, retries and restricted namespaces', () => {
     for (const app of objects('apps').filter(o => o.kind === 'Application')) {
-      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
+      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io/foreground']);
       expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(app.spec.syncPolicy.syncOptions).toEqual(['CreateNamespace=true', 'ServerSideApply=true', 'PruneLast=true']);
       expect(app.spec.syncPolicy.retry).toEqual({ limit: 5, refresh: true, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } });
