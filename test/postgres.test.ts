@@ -42,7 +42,10 @@ describe('Postgres defaults', () => {
   });
 
   test('pg_isready readiness, TCP liveness, resources, restricted security with writable run and tmp dirs', () => {
-    for (const probe of [pg.startupProbe, pg.readinessProbe]) expect(probe.exec.command[0]).toBe('pg_isready');
+    for (const probe of [pg.startupProbe, pg.readinessProbe]) {
+      // --username: a runAsUser without a passwd entry in the image makes pg_isready fail without one.
+      expect(probe.exec.command).toEqual(['pg_isready', '--host=127.0.0.1', '--port=5432', '--username=postgres']);
+    }
     expect(pg.livenessProbe.tcpSocket).toEqual({ port: 'postgres' });
     expect(pg.resources.limits.memory).toBe('1Gi');
     expect(restrictedViolations(pod)).toEqual([]);
@@ -97,6 +100,8 @@ describe('Postgres options', () => {
     const pod = podSpecsOf(cron)[0];
     expect(cron.spec.concurrencyPolicy).toBe('Forbid');
     expect(container(pod, 'pg-dump').command.join(' ')).toMatch(/pg_dump --format=custom[\s\S]*-mtime \+3 -delete/);
+    // It waits for the database first: a new pod's NetworkPolicy rules can lag behind its start.
+    expect(container(pod, 'pg-dump').command.join(' ')).toMatch(/for i in \$\(seq 60\); do pg_isready --timeout=2 --quiet && break; sleep 1; done\nfile=/);
     expect(pod.volumes.find((v: any) => v.name === 'backups').persistentVolumeClaim.claimName).toBe('db-backup');
     expect(only(objects, 'PersistentVolumeClaim').metadata.annotations['argocd.argoproj.io/sync-options']).toContain('Prune=false');
     expect(restrictedViolations(pod)).toEqual([]);

@@ -82,9 +82,13 @@ export class PostgresBackup extends Construct {
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString(storageSize) } } },
     });
 
-    // Written to a .partial file first so a failed dump never looks like a good one.
+    // Waits up to a minute for the database first: a new pod's NetworkPolicy rules can lag behind
+    // its start (kube-router refused the first connection of every backup pod in the cluster
+    // test), and the database may be restarting. Written to a .partial file first so a failed
+    // dump never looks like a good one.
     const script = [
       'set -eu',
+      'for i in $(seq 60); do pg_isready --timeout=2 --quiet && break; sleep 1; done',
       'file="/backups/${PGDATABASE}-$(date -u +%Y%m%dT%H%M%SZ).dump"',
       'pg_dump --format=custom --file="${file}.partial"',
       'mv "${file}.partial" "${file}"',

@@ -361,6 +361,9 @@ export class Postgres extends Construct {
 }
 
 function pgIsReady(timing: { periodSeconds: number; failureThreshold: number }): k8s.Probe {
-  // Probes run without a shell and the kubelet does not expand $(VAR) in them.
-  return { exec: { command: ['pg_isready', '--host=127.0.0.1', `--port=${POSTGRES_PORT}`] }, timeoutSeconds: 5, ...timing };
+  // Probes run without a shell and the kubelet does not expand $(VAR) in them. --username: without
+  // one libpq looks up the name of the process's uid, and a runAsUser other than the image's 70
+  // has none, so pg_isready answered "no attempt" and the startup probe killed the pod (seen with
+  // the official image's entrypoint). The role need not exist: a ping is answered before login.
+  return { exec: { command: ['pg_isready', '--host=127.0.0.1', `--port=${POSTGRES_PORT}`, '--username=postgres'] }, timeoutSeconds: 5, ...timing };
 }

@@ -27,11 +27,17 @@ export async function startRegistry(tmp: string, toolEnv: NodeJS.ProcessEnv): Pr
   return registry;
 }
 
+/** crane's flag for plain HTTP, which it assumes by itself only for a registry on loopback. */
+export function craneInsecure(registry: string): string[] {
+  return /^(127\.|localhost[:/])/.test(registry) ? [] : ['--insecure'];
+}
+
 /**
  * Makes a base image from scratch (passwd/group with nonroot 65532, CA roots,
  * /tmp), pushes it to `registry` as e2e/static and returns it by digest.
  */
 export async function makeBaseImage(tmp: string, registry: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
+  const insecure = craneInsecure(registry);
   const root = path.join(tmp, 'base-root');
   fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
   fs.mkdirSync(path.join(root, 'home', 'nonroot'), { recursive: true });
@@ -42,12 +48,12 @@ export async function makeBaseImage(tmp: string, registry: string, toolEnv: Node
   fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
   const layer = path.join(tmp, 'base.tar');
   await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--mtime=@0', '-C', root, '-cf', layer, '.']);
-  await run('crane', ['append', '-f', layer, '-t', `${registry}/e2e/static:layer`], { env: toolEnv });
+  await run('crane', ['append', ...insecure, '-f', layer, '-t', `${registry}/e2e/static:layer`], { env: toolEnv });
   // crane append leaves os/architecture empty; ko refuses a base without the platform it builds for.
-  await run('crane', ['mutate', `${registry}/e2e/static:layer`, '--set-platform', 'linux/amd64', '--user', '65532', '-t', `${registry}/e2e/static:latest`], { env: toolEnv });
-  const digest = (await run('crane', ['digest', `${registry}/e2e/static:latest`], { env: toolEnv })).stdout.trim();
+  await run('crane', ['mutate', ...insecure, `${registry}/e2e/static:layer`, '--set-platform', 'linux/amd64', '--user', '65532', '-t', `${registry}/e2e/static:latest`], { env: toolEnv });
+  const digest = (await run('crane', ['digest', ...insecure, `${registry}/e2e/static:latest`], { env: toolEnv })).stdout.trim();
   const baseImage = `${registry}/e2e/static@${digest}`;
-  const config = JSON.parse((await run('crane', ['config', baseImage], { env: toolEnv })).stdout);
+  const config = JSON.parse((await run('crane', ['config', ...insecure, baseImage], { env: toolEnv })).stdout);
   equal('base image platform is linux/amd64', `${config.os}/${config.architecture}`, 'linux/amd64');
   return baseImage;
 }

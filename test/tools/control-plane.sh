@@ -23,6 +23,9 @@
 #   CONTROL_PLANE_COMPONENTS  default "etcd kube-apiserver kube-controller-manager kube-scheduler";
 #                             "etcd kube-apiserver" gives an API server only
 #   CONTROL_PLANE_TIMEOUT     seconds to wait for readiness (default 120)
+#   CONTROL_PLANE_BIN_DIR     a directory searched before PATH for the components, e.g.
+#                             <tools cache>/kubernetes-v1.37.2 (install.sh kube-latest) to run the
+#                             newest kube-apiserver/kube-controller-manager; etcd stays the one on PATH
 #
 # Without a kubelet no pod ever runs; the controller manager still creates service accounts,
 # deletes namespaces, runs deployments/replicasets etc.; the scheduler binds pods to nodes
@@ -30,6 +33,10 @@
 set -euo pipefail
 
 COMPONENTS=${CONTROL_PLANE_COMPONENTS:-etcd kube-apiserver kube-controller-manager kube-scheduler}
+if [ -n "${CONTROL_PLANE_BIN_DIR:-}" ]; then
+  [ -d "$CONTROL_PLANE_BIN_DIR" ] || { echo "[control-plane] ERROR: CONTROL_PLANE_BIN_DIR $CONTROL_PLANE_BIN_DIR is not a directory" >&2; exit 1; }
+  PATH=$CONTROL_PLANE_BIN_DIR:$PATH
+fi
 TIMEOUT=${CONTROL_PLANE_TIMEOUT:-120}
 MARKER=.control-plane
 
@@ -208,8 +215,18 @@ start() {
   wait_for "$dir" etcd "etcd health" curl -fsS "http://127.0.0.1:$etcd_client/health" \
     || fail_start "$dir"
 
-  log "starting kube-apiserver on https://127.0.0.1:$api_port"
-  spawn "$dir" kube-apiserver kube-apiserver \
+  # Flags that differ by version. Newer API servers refuse a loopback --advertise-address with
+  # the default "lease" endpoint reconciler ("cannot use public IP 127.0.0.1 with endpoint
+  # reconciler: ... may not be in the loopback range", seen with v1.37.2; the first minor with
+  # that check was not bisected): past 1.27 the kubernetes Service gets no endpoints instead
+  # (127.0.0.1 would be unreachable from a pod anyway). 1.27 keeps its defaults.
+  local api_version api_minor api_extra=()
+  api_version=$(kube-apiserver --version 2>/dev/null | awk '{print $2}')
+  api_minor=${api_version#v*.}; api_minor=${api_minor%%.*}
+  case $api_minor in ''|*[!0-9]*) api_minor=0 ;; esac
+  if [ "$api_minor" -gt 27 ]; then api_extra+=(--endpoint-reconciler-type=none); fi
+  log "starting kube-apiserver ${api_version:-(unknown version)} on https://127.0.0.1:$api_port"
+  spawn "$dir" kube-apiserver kube-apiserver "${api_extra[@]}" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
     --etcd-servers="http://127.0.0.1:$etcd_client" \
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \

@@ -9,6 +9,14 @@
 # Arguments:
 #   -o FILE   also write the `export PATH=...` line to FILE (stdout gets it too)
 #   TOOL...   subset of: ko crane helm kube-linter kwok debs kube argocd   (default: all)
+#             opt-in (never in the default set): kube-latest (kube-apiserver + kube-controller-manager
+#             of the newest Kubernetes minor that builds here, test/tools/kube-latest/go.mod),
+#             netpol (kube-router, for its NetworkPolicy firewall only: test/tools/netpol/go.mod),
+#             node (kubelet, kube-proxy and k8s-pause, the sandbox binary, into kubernetes-<version>/;
+#             Debian containerd runc containernetworking-plugins iptables conntrack when missing),
+#             coredns (CoreDNS with the plugins test/tools/cluster.sh uses: test/tools/coredns),
+#             kaniko (the kaniko executor binary, from the vendored source tarball, for the image
+#             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -42,6 +50,11 @@ KWOK_VERSION=v0.8.0
 # served by the Go module proxy reachable here (403 on the version list and on every version
 # tried), so this step is best-effort and is skipped with a warning.
 KUBE_LINTER_VERSION=v0.7.6
+# kaniko: chainguard-dev/kaniko (the maintained fork the gcr.io/kaniko-project/executor image
+# is built from) is not reachable as a module here, so its release source is vendored in
+# shared/ beside the repo; KANIKO_SOURCE_TARBALL points elsewhere. The sha256 pins it.
+KANIKO_VERSION=v1.25.5
+KANIKO_SHA256=944500410ad375799ac7c2ff8d63a1875b0a4527d06962c318ebd781641556e2
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -49,11 +62,23 @@ LOGS=$CACHE/logs
 KUBE_MOD=$HERE/kube
 KUBE_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_MOD/go.mod" | head -n1)
 KUBE_BINS=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
+# kube-latest: cached as kubernetes-<version>/ like kube; no kubectl (the 1.27 one of `kube` is used).
+KUBE_LATEST_MOD=$HERE/kube-latest
+KUBE_LATEST_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_LATEST_MOD/go.mod" | head -n1)
+KUBE_LATEST_BINS=(kube-apiserver kube-controller-manager)
+NETPOL_MOD=$HERE/netpol
+NETPOL_VERSION=$(awk '$1 == "require" && $2 == "github.com/cloudnativelabs/kube-router" {print $3}' "$NETPOL_MOD/go.mod" | head -n1)
+# node: kubelet builds from test/tools/kube as is, kube-proxy needs its own module (see its go.mod).
+KUBE_PROXY_MOD=$HERE/kube-proxy
+PAUSE_MOD=$HERE/pause
+COREDNS_MOD=$HERE/coredns
+COREDNS_VERSION=$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$COREDNS_MOD/go.mod" | head -n1)
 ARGOCD_MOD=$HERE/argocd
 ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" {print $3}' "$ARGOCD_MOD/go.mod" | head -n1)
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
+OPT_TOOLS=(kube-latest netpol node coredns kaniko)   # known tools built only when named
 
 env_file=
 tools=()
@@ -67,7 +92,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#tools[@]} -gt 0 ] || tools=("${ALL_TOOLS[@]}")
 for t in "${tools[@]}"; do
-  case " ${ALL_TOOLS[*]} " in *" $t "*) ;; *) echo "install.sh: unknown tool $t (known: ${ALL_TOOLS[*]})" >&2; exit 2 ;; esac
+  case " ${ALL_TOOLS[*]} ${OPT_TOOLS[*]} " in *" $t "*) ;; *) echo "install.sh: unknown tool $t (known: ${ALL_TOOLS[*]} ${OPT_TOOLS[*]})" >&2; exit 2 ;; esac
 done
 want() { case " ${tools[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -78,7 +103,10 @@ mkdir -p "$CACHE" "$LOGS"
 # Step counter: one step per tool, the kube tool counts one step per binary.
 total=0
 for t in "${tools[@]}"; do
-  if [ "$t" = kube ]; then total=$((total + ${#KUBE_BINS[@]})); else total=$((total + 1)); fi
+  if [ "$t" = kube ]; then total=$((total + ${#KUBE_BINS[@]}))
+  elif [ "$t" = kube-latest ]; then total=$((total + ${#KUBE_LATEST_BINS[@]}))
+  elif [ "$t" = node ]; then total=$((total + 4))   # debs, kubelet, kube-proxy, k8s-pause
+  else total=$((total + 1)); fi
 done
 step=0
 progress() { step=$((step + 1)); echo "[tools $step/$total] $*" >&2; }
@@ -228,6 +256,157 @@ if want kube; then
   add_path "$kdir"
 fi
 
+# ---- kube-latest: the newest Kubernetes minor that builds here (test/tools/kube-latest) --
+# Same build as `kube` (same version stamps), from its own wrapper module; see the comments in
+# test/tools/kube-latest/go.mod. Its directory goes on PATH after kubernetes-<kube version>/ when
+# both are named (control-plane.sh: CONTROL_PLANE_BIN_DIR=<cache>/kubernetes-<version> picks it).
+if want kube-latest; then
+  [ -n "$KUBE_LATEST_VERSION" ] || { echo "install.sh: cannot read k8s.io/kubernetes version from $KUBE_LATEST_MOD/go.mod" >&2; exit 1; }
+  kldir=$CACHE/kubernetes-$KUBE_LATEST_VERSION
+  mkdir -p "$kldir"
+  lminor=${KUBE_LATEST_VERSION#v*.}; lminor=${lminor%%.*}
+  lmajor=${KUBE_LATEST_VERSION#v}; lmajor=${lmajor%%.*}
+  lldx=""
+  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    lldx+=" -X $p.gitVersion=$KUBE_LATEST_VERSION -X $p.gitMajor=$lmajor -X $p.gitMinor=$lminor"
+    lldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  for bin in "${KUBE_LATEST_BINS[@]}"; do
+    if [ -x "$kldir/$bin" ] && [ -e "$kldir/.$bin.ok" ]; then
+      progress "building $bin $KUBE_LATEST_VERSION (cached: yes)"; continue
+    fi
+    progress "building $bin $KUBE_LATEST_VERSION (cached: no)… (2-10 min on 2 cores)"
+    logged "$LOGS/$bin-$KUBE_LATEST_VERSION.log" env -C "$KUBE_LATEST_MOD" GOFLAGS="-mod=mod -buildvcs=false" \
+      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
+      go build -trimpath -ldflags "-s -w$lldx" -o "$kldir/.$bin.tmp.$$" "k8s.io/kubernetes/cmd/$bin"
+    mv -f "$kldir/.$bin.tmp.$$" "$kldir/$bin"
+    touch "$kldir/.$bin.ok"
+  done
+  add_path "$kldir"
+fi
+
+# ---- netpol: kube-router's NetworkPolicy firewall (test/tools/netpol) --------------------
+# kube-router runs as a host process with only the firewall (see test/tools/netpol/go.mod):
+#   kube-router --run-firewall=true --run-router=false --run-service-proxy=false \
+#     --kubeconfig=KUBECONFIG --hostname-override=NODE --service-cluster-ip-range=CIDR
+# It needs the iptables, iptables-save/-restore and ipset commands (Debian: iptables, ipset).
+if want netpol; then
+  [ -n "$NETPOL_VERSION" ] || { echo "install.sh: cannot read the kube-router version from $NETPOL_MOD/go.mod" >&2; exit 1; }
+  ndir=$CACHE/netpol-$NETPOL_VERSION
+  if [ -x "$ndir/kube-router" ] && [ -e "$ndir/.kube-router.ok" ]; then
+    progress "building kube-router $NETPOL_VERSION (cached: yes)"
+  else
+    progress "building kube-router $NETPOL_VERSION (cached: no)… (2-5 min on 2 cores)"
+    mkdir -p "$ndir"
+    # go.sum pins every module; GONOSUMDB covers re-resolving (the sumdb mirror here answers
+    # 404 for github.com/osrg/gobgp/v3).
+    logged "$LOGS/kube-router-$NETPOL_VERSION.log" env -C "$NETPOL_MOD" GOFLAGS="-mod=mod -buildvcs=false" \
+      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/osrg/gobgp" \
+      go build -trimpath -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/pkg/version.Version=$NETPOL_VERSION -X github.com/cloudnativelabs/kube-router/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+      -o "$ndir/.kube-router.tmp.$$" github.com/cloudnativelabs/kube-router/cmd/kube-router
+    mv -f "$ndir/.kube-router.tmp.$$" "$ndir/kube-router"
+    touch "$ndir/.kube-router.ok"
+  fi
+  # Its firewall runs the ipset and iptables commands (Debian packages, installed when missing).
+  np_missing=()
+  command -v ipset >/dev/null || np_missing+=(ipset)
+  command -v iptables-save >/dev/null || np_missing+=(iptables)
+  if [ ${#np_missing[@]} -gt 0 ]; then
+    echo "[tools]   apt-get install ${np_missing[*]}" >&2
+    np_sudo=; [ "$(id -u)" = 0 ] || np_sudo=sudo
+    logged "$LOGS/apt-netpol.log" bash -c "$np_sudo apt-get update && DEBIAN_FRONTEND=noninteractive $np_sudo apt-get install -y --no-install-recommends ${np_missing[*]}"
+  fi
+  add_path "$ndir"
+fi
+
+# ---- node: what test/tools/cluster.sh runs besides the control plane -------------------------
+# kubelet (test/tools/kube as is) and kube-proxy (test/tools/kube-proxy) go into
+# kubernetes-<kube version>/ next to the control plane, with the same version stamps. k8s-pause
+# is the sandbox ("pause") image's binary (test/tools/pause, standard library only); its stamp
+# holds the hash of its source, so an edit rebuilds it. The container runtime and CNI plugins
+# come from Debian (bookworm: containerd 1.6.20, runc 1.1.5, containernetworking-plugins 1.1.1
+# in /usr/lib/cni), apt-installed only when missing.
+if want node; then
+  node_missing=()
+  command -v containerd >/dev/null || node_missing+=(containerd)
+  command -v runc >/dev/null || node_missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || node_missing+=(containernetworking-plugins)
+  command -v iptables >/dev/null || node_missing+=(iptables)
+  command -v conntrack >/dev/null || node_missing+=(conntrack)
+  if [ ${#node_missing[@]} -eq 0 ]; then
+    progress "installing debian packages containerd runc containernetworking-plugins iptables conntrack (cached: yes)"
+  else
+    progress "installing debian packages ${node_missing[*]} (cached: no)…"
+    SUDO=
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    # Keep containerd's package from starting a system-wide daemon: cluster.sh runs its own.
+    policy=/usr/sbin/policy-rc.d created_policy=0
+    if [ ! -e $policy ]; then
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null && $SUDO chmod +x $policy && created_policy=1
+    fi
+    rc=0
+    logged "$LOGS/apt-node.log" bash -c "$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends ${node_missing[*]}" || rc=$?
+    [ $created_policy = 1 ] && $SUDO rm -f $policy
+    [ $rc = 0 ] || exit $rc
+  fi
+  [ -n "$KUBE_VERSION" ] || { echo "install.sh: cannot read k8s.io/kubernetes version from $KUBE_MOD/go.mod" >&2; exit 1; }
+  ndir=$CACHE/kubernetes-$KUBE_VERSION
+  mkdir -p "$ndir"
+  nminor=${KUBE_VERSION#v*.}; nminor=${nminor%%.*}
+  nmajor=${KUBE_VERSION#v}; nmajor=${nmajor%%.*}
+  nldx=""
+  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    nldx+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=$nmajor -X $p.gitMinor=$nminor"
+    nldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  for bin in kubelet kube-proxy; do
+    if [ -x "$ndir/$bin" ] && [ -e "$ndir/.$bin.ok" ]; then
+      progress "building $bin $KUBE_VERSION (cached: yes)"; continue
+    fi
+    mod=$KUBE_MOD
+    [ "$bin" = kube-proxy ] && mod=$KUBE_PROXY_MOD
+    progress "building $bin $KUBE_VERSION (cached: no)… (1-10 min on 2 cores)"
+    logged "$LOGS/$bin-$KUBE_VERSION.log" env -C "$mod" GOFLAGS="-mod=mod -buildvcs=false" \
+      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
+      go build -trimpath -ldflags "-s -w$nldx" -o "$ndir/.$bin.tmp.$$" "k8s.io/kubernetes/cmd/$bin"
+    mv -f "$ndir/.$bin.tmp.$$" "$ndir/$bin"
+    touch "$ndir/.$bin.ok"
+  done
+  pause_hash=$(cat "$PAUSE_MOD/go.mod" "$PAUSE_MOD/main.go" | sha256sum | cut -c1-16)
+  if [ -x "$ndir/k8s-pause" ] && [ "$(cat "$ndir/.k8s-pause.ok" 2>/dev/null)" = "$pause_hash" ]; then
+    progress "building k8s-pause $pause_hash (cached: yes)"
+  else
+    progress "building k8s-pause $pause_hash (cached: no)…"
+    # Static: it is the only file of its image.
+    logged "$LOGS/k8s-pause.log" env -C "$PAUSE_MOD" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+      go build -trimpath -ldflags "-s -w" -o "$ndir/.k8s-pause.tmp.$$" .
+    mv -f "$ndir/.k8s-pause.tmp.$$" "$ndir/k8s-pause"
+    echo "$pause_hash" >"$ndir/.k8s-pause.ok"
+  fi
+  add_path "$ndir"
+fi
+
+# ---- coredns: the cluster DNS of test/tools/cluster.sh (test/tools/coredns) ------------------
+# A static binary (cluster.sh packs it into a one-layer image); the stamp holds the hash of the
+# wrapper module, whose main.go chooses the plugins.
+if want coredns; then
+  [ -n "$COREDNS_VERSION" ] || { echo "install.sh: cannot read the coredns version from $COREDNS_MOD/go.mod" >&2; exit 1; }
+  cdir=$CACHE/coredns-$COREDNS_VERSION
+  coredns_hash=$(cat "$COREDNS_MOD/go.mod" "$COREDNS_MOD/go.sum" "$COREDNS_MOD/main.go" | sha256sum | cut -c1-16)
+  if [ -x "$cdir/coredns" ] && [ "$(cat "$cdir/.coredns.ok" 2>/dev/null)" = "$coredns_hash" ]; then
+    progress "building coredns $COREDNS_VERSION (cached: yes)"
+  else
+    progress "building coredns $COREDNS_VERSION (cached: no)… (2-5 min on 2 cores)"
+    mkdir -p "$cdir"
+    logged "$LOGS/coredns-$COREDNS_VERSION.log" env -C "$COREDNS_MOD" CGO_ENABLED=0 \
+      GOFLAGS="-mod=mod -buildvcs=false" GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
+      go build -trimpath -ldflags "-s -w" -o "$cdir/.coredns.tmp.$$" .
+    mv -f "$cdir/.coredns.tmp.$$" "$cdir/coredns"
+    echo "$coredns_hash" >"$cdir/.coredns.ok"
+  fi
+  add_path "$cdir"
+fi
+
 # ---- Argo CD from Go modules (test/tools/argocd) ----------------------------------------
 if want argocd; then
   [ -n "$ARGOCD_VERSION" ] || { echo "install.sh: cannot read the argo-cd version from $ARGOCD_MOD/go.mod" >&2; exit 1; }
@@ -256,6 +435,38 @@ if want argocd; then
     touch "$adir/.argocd.ok"
   fi
   add_path "$adir"
+fi
+
+# ---- kaniko executor from its vendored source tarball (opt-in) ---------------------------
+# Only the binary of the kaniko image test/tools/images/build.sh packs, with the two files of
+# the source tree that image also needs (files/nsswitch.conf, LICENSE). Never run it on this
+# host: it unpacks base images over the root filesystem it runs in. So it is not put on PATH;
+# the image recipe reads <cache>/kaniko-<version>/executor. The build is the Makefile's
+# `out/executor` (CGO off, version stamp), offline: -mod=vendor and GOPROXY=off (~70 s).
+if want kaniko; then
+  kandir=$CACHE/kaniko-$KANIKO_VERSION
+  if [ -x "$kandir/executor" ] && [ -e "$kandir/.executor.ok" ]; then
+    progress "building kaniko executor $KANIKO_VERSION (cached: yes)"
+  else
+    progress "building kaniko executor $KANIKO_VERSION (cached: no)… (~70 s)"
+    kantar=${KANIKO_SOURCE_TARBALL:-$HERE/../../../shared/kaniko/kaniko-$KANIKO_VERSION.tar.gz}
+    [ -r "$kantar" ] || { echo "install.sh: kaniko source $kantar not found (set KANIKO_SOURCE_TARBALL)" >&2; exit 1; }
+    kansum=$(sha256sum "$kantar" | cut -d' ' -f1)
+    [ "$kansum" = "$KANIKO_SHA256" ] || { echo "install.sh: $kantar has sha256 $kansum, want $KANIKO_SHA256" >&2; exit 1; }
+    kantmp=$(mktemp -d "$CACHE/.kaniko-$KANIKO_VERSION.XXXXXX")
+    # In a subshell whose EXIT trap removes the unpacked source (~300 MB) however it ends.
+    ( trap 'rm -rf "$kantmp"' EXIT; trap 'exit 130' INT TERM
+      tar -xzf "$kantar" -C "$kantmp"
+      logged "$LOGS/kaniko-$KANIKO_VERSION.log" env -C "$kantmp/kaniko" GOFLAGS="-mod=vendor -buildvcs=false" \
+        GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+        go build -trimpath -ldflags "-s -w -X github.com/chainguard-dev/kaniko/pkg/version.version=$KANIKO_VERSION" \
+        -o "$kantmp/executor" ./cmd/executor
+      mkdir -p "$kandir"
+      rm -f "$kandir/.executor.ok"
+      cp -f "$kantmp/kaniko/files/nsswitch.conf" "$kantmp/kaniko/LICENSE" "$kandir/"
+      mv -f "$kantmp/executor" "$kandir/executor"
+      touch "$kandir/.executor.ok" )
+  fi
 fi
 
 line="export PATH=\""

@@ -1,0 +1,184 @@
+/**
+ * End-to-end test of the synthesized manifests against the NEWEST Kubernetes
+ * minor that builds here (test/tools/kube-latest: kube-apiserver and
+ * kube-controller-manager, see its go.mod), API only: no scheduler, no nodes.
+ * Every environment is applied the way Argo CD applies it (server-side, field
+ * manager argocd-controller, namespace from the Application's
+ * managedNamespaceMetadata, PodSecurity "restricted"), must apply without a
+ * single warning and must then show an empty server-side diff; so must
+ * dist/apps and dist/bootstrap (after the vendored Argo CD CRDs are installed).
+ * The controller manager then creates the workloads' pods, which the newest
+ * PodSecurity "restricted:latest" must admit, and the diff must stay empty.
+ * A positive control proves the (much older) kubectl still reports a real
+ * change through `kubectl diff --server-side`.
+ *
+ *   npx ts-node test/e2e/api-latest.ts     # ~1-2 min with the tools cached;
+ *                                          # the first build of kube-latest: ~7-15 min on 2 cores
+ *
+ * kubectl is the one of test/tools/kube (1.27): the suite checks it still works
+ * against the newest server. The API server version it ran is printed
+ * ("[api-latest] server version ...") and asserted to be the one of
+ * test/tools/kube-latest/go.mod. Everything listens on 127.0.0.1 and lives in a
+ * temporary directory; the control plane is stopped on exit, also on failure and
+ * on SIGINT/SIGTERM. dist/ is only read. Ends with "N passed, N failed".
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import {
+  ARGOCD_CRDS, ARGO_MANAGER, DIST, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, diffSummary,
+  distObjects, installCrds, manifestFiles, refusedPods, startControlPlane, toolsCache,
+} from './cluster-support';
+import {
+  ROOT, check, e2eMain, equal, installTools, isExecutable, progress, requireTools, run, section, skipSteps, waitFor,
+} from './harness';
+
+const ENVS = ['dev', 'staging', 'prod'];
+const KUBE_LATEST_MOD = path.join(ROOT, 'test', 'tools', 'kube-latest', 'go.mod');
+/** The components started: no scheduler (pods stay Pending; they are only admitted). */
+const COMPONENTS = 'etcd kube-apiserver kube-controller-manager';
+const STEPS = 10;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-api-latest-'));
+let toolEnv: NodeJS.ProcessEnv = process.env;
+let kube = new Kubectl(process.env);
+const namespaces: Record<string, string> = {};
+
+/** The k8s.io/kubernetes version test/tools/kube-latest/go.mod requires (what install.sh kube-latest builds). */
+function latestVersion(): string {
+  const m = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(fs.readFileSync(KUBE_LATEST_MOD, 'utf-8'));
+  if (!m) throw new Error(`no "require k8s.io/kubernetes vX.Y.Z" line in ${KUBE_LATEST_MOD}`);
+  return m[1];
+}
+
+const appsFiles = () => [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))];
+
+/** Lines of a component log that name a deprecated, removed or unknown flag. */
+function flagComplaints(logFile: string): string[] {
+  if (!fs.existsSync(logFile)) return [`${logFile} is missing`];
+  return fs.readFileSync(logFile, 'utf-8').split('\n')
+    .filter(l => /[Ff]lag --?\S+ has been deprecated|unknown flag|flag provided but not defined|will be removed/.test(l));
+}
+
+async function main(): Promise<void> {
+  const version = latestVersion();
+  const latestDir = path.join(toolsCache(), `kubernetes-${version}`);
+  const planeDir = path.join(tmp, 'control-plane');
+
+  const tools = await section([
+    [`install/find tools: kube-apiserver + kube-controller-manager ${version} (install.sh kube-latest), kubectl 1.27 (kube), etcd (debs)`, async () => {
+      const started = Date.now();
+      toolEnv = await installTools(['kube', 'debs', 'kube-latest']);
+      progress(`  install.sh took ${((Date.now() - started) / 1000).toFixed(0)}s`);
+      await requireTools(toolEnv, ['kubectl', 'etcd', 'openssl', 'curl', 'diff']);
+      for (const bin of ['kube-apiserver', 'kube-controller-manager']) {
+        const file = path.join(latestDir, bin);
+        if (!check(`${file} is executable`, isExecutable(file))) continue;
+        const v = (await run(file, ['--version'], { allowFail: true })).stdout.trim();
+        equal(`${bin} --version`, v, `Kubernetes ${version}`);
+      }
+    }],
+  ]);
+  if (!tools) {
+    skipSteps(Array.from({ length: STEPS - 1 }, (_, i) => `step ${i + 2}`), 'tools missing');
+    return;
+  }
+
+  const up = await section([
+    [`start ${COMPONENTS} on 127.0.0.1 from ${path.basename(latestDir)} (control-plane.sh, CONTROL_PLANE_BIN_DIR)`, async () => {
+      const env = { ...toolEnv, CONTROL_PLANE_BIN_DIR: latestDir, CONTROL_PLANE_COMPONENTS: COMPONENTS };
+      kube = new Kubectl({ ...await startControlPlane(planeDir, env), CONTROL_PLANE_BIN_DIR: undefined, CONTROL_PLANE_COMPONENTS: undefined });
+      const server = JSON.parse((await kube.run(['get', '--raw', '/version'])).stdout);
+      progress(`[api-latest] server version ${server.gitVersion} (${server.goVersion}, ${server.platform})`);
+      equal('GET /version: gitVersion is the kube-latest version', server.gitVersion, version);
+      const client = JSON.parse((await kube.run(['version', '--client', '-o', 'json'])).stdout).clientVersion;
+      progress(`[api-latest] kubectl ${client.gitVersion} (test/tools/kube)`);
+      for (const c of ['kube-apiserver', 'kube-controller-manager']) {
+        const complaints = flagComplaints(path.join(planeDir, `${c}.log`));
+        check(`${c}.log names no deprecated/removed/unknown flag of control-plane.sh`, complaints.length === 0, complaints.join('\n'));
+      }
+    }],
+  ]);
+  if (!up) {
+    skipSteps(['CRDs', ...ENVS, 'apps', 'workloads', 're-diff', 'positive control'], 'no control plane');
+    return;
+  }
+
+  const crds = await section([
+    [`install the Argo CD CRDs from ${path.relative(ROOT, ARGOCD_CRDS)} (server-side) and wait until Established`, async () => {
+      const names = await installCrds(kube, ARGOCD_CRDS);
+      check(`CRDs include applications.argoproj.io and appprojects.argoproj.io (${names.length})`,
+        names.includes('applications.argoproj.io') && names.includes('appprojects.argoproj.io'));
+    }],
+  ]);
+  if (!crds) {
+    skipSteps([...ENVS, 'apps', 'workloads', 're-diff', 'positive control'], 'no Argo CD CRDs');
+    return;
+  }
+
+  for (const env of ENVS) {
+    await section([[`${env}: namespace as Argo CD creates it, out-of-band Secret, apply dist/${env}/ as Argo CD (no warnings), then no diff`,
+      () => applyEnvironmentAsArgo(kube, env, namespaces)]]);
+  }
+
+  await section([['apps: namespace argocd, apply dist/apps/ and dist/bootstrap/ (no warnings), then no diff', async () => {
+    const created = await kube.run(['create', 'namespace', 'argocd'], { allowFail: true });
+    check('namespace argocd created', created.code === 0, created.stderr);
+    const objects = [...distObjects('apps'), ...distObjects('bootstrap')];
+    equal('every object in dist/apps and dist/bootstrap goes to namespace argocd', [...new Set(objects.map(o => o.metadata.namespace))], ['argocd']);
+    await applyAsArgo(kube, 'dist/apps + dist/bootstrap', appsFiles(), objects);
+    await assertNoDiffAsArgo(kube, 'dist/apps + dist/bootstrap', appsFiles());
+  }]]);
+
+  await section([['workloads: the controller manager creates every Deployment\'s and StatefulSet\'s pods and a Job\'s from each CronJob; PodSecurity "restricted:latest" admits them all', async () => {
+    for (const env of ENVS.filter(e => namespaces[e])) {
+      const ns = namespaces[env];
+      const objects = distObjects(env);
+      const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
+      for (const w of objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+        const hpa = hpas.find(h => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+        const expected: number = w.spec.replicas ?? hpa?.spec.minReplicas ?? 1;
+        const what = `${ns} ${w.kind} ${w.metadata.name}`;
+        let pods: any[] = [];
+        await waitFor(`${what} to have ${expected} pod(s)`, 120_000, async () => {
+          pods = await kube.podsOf(ns, w.spec.selector.matchLabels);
+          return pods.length >= expected;
+        }, 1000).catch(() => undefined);
+        check(`${what}: ${pods.length}/${expected} pod(s) created and admitted${hpa ? ' (replicas from its HPA)' : ''}`, pods.length >= expected,
+          (await refusedPods(kube, ns)).join('\n'));
+      }
+      for (const cj of objects.filter(o => o.kind === 'CronJob')) {
+        const job = `e2e-${cj.metadata.name}`;
+        const r = await kube.run(['-n', ns, 'create', 'job', job, `--from=cronjob/${cj.metadata.name}`], { allowFail: true });
+        check(`${ns}: kubectl create job --from=cronjob/${cj.metadata.name} without warnings`, r.code === 0 && r.stderr.trim() === '', r.stderr.trim());
+        let created = false;
+        await waitFor(`a pod of Job ${job}`, 120_000, async () => (created = (await kube.podsOf(ns, { 'job-name': job })).length > 0), 1000)
+          .catch(() => undefined);
+        check(`${ns}: Job ${job} (from CronJob ${cj.metadata.name}) created its pod`, created, (await refusedPods(kube, ns)).join('\n'));
+      }
+      const refused = await refusedPods(kube, ns);
+      check(`${ns}: no refused pod creations (FailedCreate / "violates PodSecurity")`, refused.length === 0, refused.join('\n'));
+    }
+  }]]);
+
+  await section([['after the controllers ran (pods, HPA, StatefulSet claims): still no diff for any environment or the apps', async () => {
+    for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiffAsArgo(kube, `dist/${env} after the controllers`, manifestFiles(path.join(DIST, env)));
+    await assertNoDiffAsArgo(kube, 'dist/apps + dist/bootstrap after the controllers', appsFiles());
+  }]]);
+
+  await section([['positive control: a changed ConfigMap shows in kubectl diff --server-side (exit 1, the field), so the empty diffs above are meaningful', async () => {
+    const env = 'dev';
+    const cm = distObjects(env).find(o => o.kind === 'ConfigMap');
+    if (!check(`dist/${env} has a ConfigMap`, !!cm)) return;
+    const changed = { ...cm, data: { ...cm!.data, 'e2e-probe': 'changed' } };
+    const file = path.join(tmp, 'changed-configmap.yaml');
+    fs.writeFileSync(file, YAML.stringify(changed));
+    const r = await kube.run(['diff', '--server-side', `--field-manager=${ARGO_MANAGER}`, '-f', file], { allowFail: true });
+    equal('kubectl diff exits 1 (differences found)', r.code, 1);
+    check('the diff shows the added key', /^\+\s+e2e-probe: changed$/m.test(r.stdout), `${r.stderr.trim()}\n${diffSummary(r.stdout)}`);
+    check('nothing else changed in it', diffSummary(r.stdout).split('\n').filter(l => /^\s+[-+]/.test(l)).length === 1, diffSummary(r.stdout));
+  }]]);
+}
+
+e2eMain({ steps: STEPS, tmp }, main);

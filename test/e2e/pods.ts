@@ -1,0 +1,410 @@
+/**
+ * End-to-end test on a real node: every environment's pods start, serve
+ * traffic and keep their data. test/tools/cluster.sh runs Kubernetes 1.27.16
+ * (kubelet on containerd and runc, bridge CNI, kube-proxy, CoreDNS, a local
+ * registry) in network namespaces of its own; kube-router enforces the
+ * NetworkPolicies. Images are built here and pushed to that registry: the
+ * Postgres stand-in (Debian's PostgreSQL with the official image's
+ * entrypoint, uid 70) and postgres_exporter by test/tools/images/build.sh,
+ * the todo service with `npm run build:image -- --builder ko`, whose lock and
+ * re-synthesized tree (every image pinned by digest) are what is applied.
+ *
+ * Each environment is applied the way Argo CD applies it (server-side, into
+ * a namespace enforcing PodSecurity "restricted", non-dev Secrets created with
+ * kubectl as the README says), one environment at a time: the node has 2 CPUs
+ * and prod alone requests 1.75. Then, from a client pod, through the
+ * Service's DNS name: add, list and delete tasks. In staging also:
+ * - the Postgres pod deleted: back on the same volume, the tasks still there;
+ * - the web Deployment rolled to a new digest under a request loop: zero
+ *   failed requests;
+ * - the backup CronJob run now, the dump restored into a fresh database by
+ *   the README's procedure, rows compared;
+ * - NetworkPolicies: an unconnected pod cannot reach Postgres, the web pods
+ *   can, Postgres cannot open connections out.
+ *
+ *   sudo npx ts-node --transpile-only test/e2e/pods.ts     # needs root; ~6-8 min with the tools cached
+ *
+ * Every process, mount, network namespace and cgroup is removed by
+ * `cluster.sh down` on exit, failure or signal. Prints "[e2e i/N] ..." and
+ * ends with "N passed, N failed".
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import {
+  K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector,
+} from './cluster-support';
+import {
+  ROOT, check, e2eMain, equal, installTools, onCleanup, progress, requireTools, run, section, skipSteps, sleep,
+  stopProcess, waitFor,
+} from './harness';
+import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster } from './real-cluster-support';
+import { craneInsecure, makeBaseImage } from './registry-support';
+import { ImageLock, ImageLockDocument } from '../../src';
+import { TODO_REPOSITORY } from '../../src/todo/repository';
+
+const STEPS = 11;
+/** apply to every pod of an environment Ready. */
+const READY_LIMIT_S = 240;
+/** The request loop around the rolling update. */
+const LOAD_SECONDS = 40;
+const IMAGES_SH = path.join(ROOT, 'test', 'tools', 'images', 'build.sh');
+/** The probe client's binary in its ko-built image. */
+const PROBE = '/ko-app/probe';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-pods-'));
+/** The tree applied: dist/ as `npm run build:image` synthesized it with the local images. */
+const TREE = path.join(tmp, 'tree', 'dist');
+const LOCK = path.join(tmp, 'tree', 'images.lock.json');
+let toolEnv: NodeJS.ProcessEnv = process.env;
+let cluster: RealCluster;
+let kube = new Kubectl(process.env);
+let probeImage = '';
+let baseImage = '';
+const namespaces: Record<string, string> = {};
+const timings: string[] = [];
+
+function timing(what: string, seconds: number): void {
+  const line = `${what}: ${seconds.toFixed(1)}s`;
+  timings.push(line);
+  progress(`  time ${line}`);
+}
+
+function treeObjects(env: string): K8sObject[] {
+  return distObjects(env, TREE);
+}
+
+/** Every container image of a tree directory. */
+function imagesOf(objects: K8sObject[]): string[] {
+  const images = new Set<string>();
+  JSON.stringify(objects, (k, v) => { if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) v.forEach((c: any) => images.add(c.image)); return v; });
+  return [...images].sort();
+}
+
+/** The namespace the web service's NetworkPolicy admits clients from: the Ingress controller's, or its own. */
+function clientNamespace(env: string): string {
+  const web = treeObjects(env).find(o => o.kind === 'NetworkPolicy' && o.spec.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'web');
+  const from = web?.spec?.ingress?.[0]?.from?.[0];
+  return from?.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] ?? namespaces[env];
+}
+
+const RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/warn': 'restricted',
+};
+
+/** A long-running probe pod (`probe serve`) in `ns` that meets "restricted", to `kubectl exec` into. */
+async function startClient(ns: string, name: string, labels: Record<string, string> = {}): Promise<void> {
+  await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: RESTRICTED } }), 'e2e');
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/name': name, ...labels } },
+    spec: {
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{
+        name: 'probe',
+        image: probeImage,
+        args: ['serve'],
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '500m', memory: '64Mi' } },
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+      }],
+    },
+  };
+  const r = await kube.apply(YAML.stringify(pod), 'e2e');
+  if (r.code !== 0) throw new Error(`client pod ${ns}/${name}: ${r.stderr}`);
+  await kube.run(['-n', ns, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s']);
+}
+
+/** Runs the probe in a client pod. */
+function probe(ns: string, pod: string, args: string[], allowFail = false) {
+  return kube.run(['-n', ns, 'exec', pod, '--', PROBE, ...args], { allowFail });
+}
+
+/** Retries `probe` until it succeeds: a Service answers once EndpointSlices and kube-proxy caught up. */
+async function probeEventually(ns: string, pod: string, args: string[], seconds = 30) {
+  let last = await probe(ns, pod, args, true);
+  for (let i = 0; last.code !== 0 && i < seconds; i++) {
+    await sleep(1000);
+    last = await probe(ns, pod, args, true);
+  }
+  return last;
+}
+
+/** Waits until every Deployment and StatefulSet of `ns` has all its replicas Ready; returns the seconds it took since `since`. */
+async function waitWorkloadsReady(ns: string, since: number): Promise<number> {
+  const kinds = ['deployment', 'statefulset'];
+  for (const kind of kinds) {
+    const items = (await kube.json(['-n', ns, 'get', kind])).items as K8sObject[];
+    for (const w of items) {
+      const left = Math.max(1, Math.round(READY_LIMIT_S - (Date.now() - since) / 1000));
+      const r = await kube.run(['-n', ns, 'rollout', 'status', `${kind}/${w.metadata.name}`, `--timeout=${left}s`], { allowFail: true });
+      if (r.code !== 0) {
+        const pods = await kube.run(['-n', ns, 'get', 'pods', '-o', 'wide'], { allowFail: true });
+        const events = await kube.run(['-n', ns, 'get', 'events', '--sort-by=.lastTimestamp'], { allowFail: true });
+        throw new Error(`${ns} ${kind}/${w.metadata.name} not Ready within ${READY_LIMIT_S}s: ${r.stderr}\n${pods.stdout}\n${events.stdout.split('\n').slice(-15).join('\n')}`);
+      }
+    }
+  }
+  return (Date.now() - since) / 1000;
+}
+
+/** The web service's URL by its Service's DNS name. */
+function serviceUrl(env: string, p = '/'): string {
+  return `http://todo.${namespaces[env]}.svc.cluster.local${p}`;
+}
+
+/** Adds a task through the client pod; returns its id. */
+async function addTask(env: string, client: [string, string], name: string): Promise<number> {
+  const r = await probe(client[0], client[1], ['request', 'PUT', serviceUrl(env, '/tasks'), JSON.stringify({ name })], true);
+  if (r.code !== 0) throw new Error(`PUT /tasks "${name}" failed: ${r.stdout}${r.stderr}`);
+  const [status, ...body] = r.stdout.trim().split('\n');
+  equal(`PUT /tasks "${name}" answers 201`, status, '201');
+  return JSON.parse(body.join('\n')).id;
+}
+
+async function listTasks(env: string, client: [string, string]): Promise<Array<{ id: number; name: string }>> {
+  const r = await probe(client[0], client[1], ['request', 'GET', serviceUrl(env, '/tasks')], true);
+  if (r.code !== 0) throw new Error(`GET /tasks failed: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').slice(1).join('\n'));
+}
+
+/** psql in the database pod, over its local socket. */
+async function psql(ns: string, database: string, sql: string): Promise<string> {
+  const r = await kube.run(['-n', ns, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'psql', '-U', 'todo', '-d', database, '-AtX', '-c', sql]);
+  return r.stdout.trim();
+}
+
+/**
+ * Applies an environment as Argo CD does, waits for every pod, and proves the
+ * service answers through its Service's DNS name: add, list, delete a task.
+ * Returns the client pod ([namespace, name]).
+ */
+async function deployEnvironment(env: string): Promise<[string, string]> {
+  const objects = treeObjects(env);
+  const ns = objects[0].metadata.namespace as string;
+  const pvs = await localPersistentVolumes(cluster, ns, objects);
+  check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (cluster.sh pv)`, pvs.length > 0);
+  const started = Date.now();
+  await applyEnvironmentAsArgo(kube, env, namespaces, TREE);
+  timing(`${env}: apply to every pod Ready`, await waitWorkloadsReady(ns, started));
+  const pods = (await kube.json(['-n', ns, 'get', 'pods'])).items as K8sObject[];
+  const running = pods.filter(p => p.status.phase === 'Running');
+  check(`${ns}: every pod Running and Ready (${running.map(p => p.metadata.name).join(', ')})`,
+    running.length > 0 && running.every(p => (p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')));
+  for (const p of running) {
+    const images = p.spec.containers.map((c: any) => c.image);
+    check(`${ns}/${p.metadata.name}: runs images pinned by digest from the local registry`, images.every((i: string) => i.startsWith(`${cluster.registry}/`) && i.includes('@sha256:')), images.join(' '));
+  }
+
+  const client: [string, string] = [clientNamespace(env), `client-${env}`];
+  await startClient(client[0], client[1]);
+  const name = `e2e ${env} ${Date.now()}`;
+  const health = await probeEventually(client[0], client[1], ['get', serviceUrl(env, '/readyz')]);
+  check(`${client.join('/')}: ${serviceUrl(env, '/readyz')} answers 2xx through CoreDNS and the ClusterIP`, health.code === 0, health.stdout + health.stderr);
+  const id = await addTask(env, client, name);
+  const listed = await listTasks(env, client);
+  check(`${env}: GET /tasks lists the task added (id ${id})`, listed.some(t => t.id === id && t.name === name), JSON.stringify(listed));
+  const del = await probe(client[0], client[1], ['request', 'DELETE', serviceUrl(env, `/tasks/${id}`)], true);
+  equal(`${env}: DELETE /tasks/${id} answers 204`, del.stdout.trim().split('\n')[0], '204');
+  check(`${env}: the task is gone`, !(await listTasks(env, client)).some(t => t.id === id));
+  return client;
+}
+
+async function deleteNamespaces(names: string[]): Promise<void> {
+  for (const ns of names) await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+  await waitFor(`namespaces ${names.join(', ')} to be deleted`, 180_000, async () => {
+    const r = await kube.run(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
+    return names.every(n => !r.stdout.split(' ').includes(n));
+  }, 1000);
+}
+
+async function main(): Promise<void> {
+  let staging: [string, string] = ['', ''];
+  const ready = await section([
+    ['install/find tools: Kubernetes 1.27.16 with kubelet and kube-proxy, containerd, CoreDNS, kube-router, ko, crane (test/tools/install.sh)', async () => {
+      toolEnv = await installTools([...REAL_CLUSTER_TOOLS, 'netpol']);
+      const ok = await requireTools(toolEnv, ['kubectl', 'kubelet', 'kube-proxy', 'containerd', 'runc', 'coredns', 'kube-router', 'ko', 'crane', 'ipset']);
+      if (!ok) throw new Error('tools missing');
+    }],
+    ['cluster.sh up: control plane, containerd, kubelet, kube-proxy, CoreDNS and a registry in network namespaces of their own', async () => {
+      const started = Date.now();
+      cluster = await startRealCluster(path.join(tmp, 'cluster'), toolEnv);
+      kube = cluster.kube;
+      timing('cluster.sh up', (Date.now() - started) / 1000);
+      const dns = await kube.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'], { allowFail: true });
+      check('CoreDNS is Ready', dns.code === 0, dns.stderr);
+    }],
+    ['images, built here and pushed to the cluster\'s registry: Postgres stand-in and postgres_exporter (build.sh), the probe client and the todo service (ko), the tree re-synthesized with their digests', async () => {
+      const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', cluster.registry], { env: toolEnv, echo: '    | ' })).stdout.trim().split('\n');
+      equal('build.sh printed two references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true]);
+      baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
+      const ko = await run('ko', ['build', '--bare', '--insecure-registry', '.'], {
+        cwd: path.join(ROOT, 'test', 'tools', 'probe'),
+        env: { ...toolEnv, KO_DOCKER_REPO: `${cluster.registry}/e2e/probe`, KO_DEFAULTBASEIMAGE: baseImage, GOFLAGS: '-buildvcs=false' },
+      });
+      probeImage = ko.stdout.trim().split('\n').pop()!;
+      check(`probe client image ${probeImage}`, /@sha256:/.test(probeImage));
+
+      // The lock a CI job would hold: the upstream images replaced by the ones built here.
+      fs.mkdirSync(path.dirname(LOCK), { recursive: true });
+      const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
+      const [postgres, exporter] = refs.map(r => r.split('@'));
+      const images = { ...lock.images };
+      images.postgres = { ...images.postgres, repository: postgres[0], digest: postgres[1], builder: 'upstream' };
+      images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
+      ImageLock.write(LOCK, { ...lock, images });
+      const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${cluster.registry}/acme/todo`, '--insecure',
+        '--lock', LOCK, '--outdir', TREE, '--helm-dir', path.join(tmp, 'tree', 'helm')],
+      { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: baseImage }, allowFail: true, echo: '    | ' });
+      if (!check('npm run build:image -- --builder ko --insecure exits 0', r.code === 0, r.stderr.slice(-1500))) throw new Error('image build failed');
+      for (const env of ['dev', 'staging', 'prod']) {
+        const all = imagesOf(treeObjects(env));
+        check(`dist/${env}: every image is in the cluster's registry, by digest (${all.length})`, all.every(i => i.startsWith(`${cluster.registry}/`) && /@sha256:[0-9a-f]{64}$/.test(i)), all.join(' '));
+      }
+      for (const image of imagesOf(['dev', 'staging', 'prod'].flatMap(treeObjects))) {
+        const [repo, digest] = image.split('@');
+        const served = (await run('crane', ['digest', ...craneInsecure(cluster.registry), `${repo}@${digest}`], { env: toolEnv, allowFail: true })).stdout.trim();
+        equal(`the registry serves ${repo.slice(cluster.registry.length + 1)}@${digest.slice(7, 19)}`, served, digest);
+      }
+    }],
+    ['NetworkPolicies: kube-router (firewall only) runs in the node, enforcing them', async () => {
+      const log = path.join(tmp, 'kube-router.log');
+      const out = fs.openSync(log, 'a');
+      const child = spawn('bash', [CLUSTER_SH, 'exec', cluster.dir, 'kube-router', '--run-firewall=true', '--run-router=false', '--run-service-proxy=false',
+        `--kubeconfig=${cluster.env.KUBECONFIG}`, `--hostname-override=${cluster.node}`, '--service-cluster-ip-range=10.96.0.0/16',
+        '--health-port=0'], { env: toolEnv, stdio: ['ignore', out, out] });
+      fs.closeSync(out);
+      onCleanup('stop kube-router', async () => { await stopProcess(child, 10_000); });
+      await sleep(5000);
+      const tail = () => fs.readFileSync(log, 'utf-8').trim().split('\n').slice(-10).join('\n');
+      check('kube-router is running', child.exitCode === null, tail());
+    }],
+  ]);
+  if (!ready) {
+    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'prod'], 'the cluster or the images are not there');
+    return;
+  }
+
+  await section([[`dev: applied as Argo CD does; every pod Ready within ${READY_LIMIT_S}s; add, list, delete a task through todo.todo-dev.svc`, async () => {
+    await deployEnvironment('dev');
+  }]]);
+
+  const stagingUp = await section([[`staging: applied as Argo CD does (Secret by kubectl); every pod Ready within ${READY_LIMIT_S}s; tasks through the Service, from the Ingress controller's namespace`, async () => {
+    staging = await deployEnvironment('staging');
+  }]]);
+  if (!stagingUp) {
+    skipSteps(['data', 'rollout', 'backup', 'netpol', 'prod'], 'staging did not come up');
+    return;
+  }
+
+  await section([
+    ['data: delete the Postgres pod; the StatefulSet brings it back on the same volume and the tasks are still there', async () => {
+      const ns = namespaces.staging;
+      const ids = [];
+      for (const n of ['survives 1', 'survives 2', 'survives 3']) ids.push(await addTask('staging', staging, n));
+      const before = await kube.json(['-n', ns, 'get', 'pod', 'todo-db-0']);
+      const volume = (await kube.json(['-n', ns, 'get', 'pvc', 'data-todo-db-0'])).spec.volumeName;
+      const started = Date.now();
+      await kube.run(['-n', ns, 'delete', 'pod', 'todo-db-0', '--wait=true']);
+      await waitFor('todo-db-0 to be recreated and Ready', READY_LIMIT_S * 1000, async () => {
+        const r = await kube.run(['-n', ns, 'get', 'pod', 'todo-db-0', '-o', 'json'], { allowFail: true });
+        if (r.code !== 0) return false;
+        const p = JSON.parse(r.stdout);
+        return p.metadata.uid !== before.metadata.uid && (p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+      }, 1000);
+      timing('Postgres pod deleted to its replacement Ready', (Date.now() - started) / 1000);
+      equal('the new pod mounts the same PersistentVolume', (await kube.json(['-n', ns, 'get', 'pvc', 'data-todo-db-0'])).spec.volumeName, volume);
+      const health = await probeEventually(staging[0], staging[1], ['get', serviceUrl('staging', '/readyz')], 60);
+      check('the web service is ready again', health.code === 0, health.stdout + health.stderr);
+      const listed = await listTasks('staging', staging);
+      equal('the three tasks are still there', ids.map(id => listed.find(t => t.id === id)?.name), ['survives 1', 'survives 2', 'survives 3']);
+    }],
+    [`rollout: the web Deployment rolled to a new image digest while a client sends requests for ${LOAD_SECONDS}s; zero failed requests`, async () => {
+      const ns = namespaces.staging;
+      const lock = ImageLock.fromFile(LOCK);
+      const todo = lock.tryGet('todo')!;
+      // Same binary, new digest: a label on the image config, as a rebuild with new metadata gives.
+      const tagged = `${todo.repository}:e2e-rollout`;
+      await run('crane', ['mutate', ...craneInsecure(cluster.registry), `${todo.repository}@${todo.digest}`, '--label', `e2e.rollout=${Date.now()}`, '-t', tagged], { env: toolEnv });
+      const digest = (await run('crane', ['digest', ...craneInsecure(cluster.registry), tagged], { env: toolEnv })).stdout.trim();
+      check(`new digest ${digest.slice(0, 19)} differs from ${todo.digest.slice(0, 19)}`, digest !== todo.digest && /^sha256:/.test(digest));
+      const rolled = path.join(tmp, 'rolled');
+      TODO_REPOSITORY.synth({ outdir: rolled, helmDir: path.join(tmp, 'rolled-helm'), lock: ImageLock.fromDocument({ ...lock.contents, images: { ...lock.contents.images, todo: { ...todo, digest } } }) });
+      const stagingFiles = fs.readdirSync(path.join(rolled, 'staging')).map(f => path.join(rolled, 'staging', f));
+
+      const loadOut: string[] = [];
+      const load = spawn('kubectl', ['-n', staging[0], 'exec', staging[1], '--', PROBE, 'load', serviceUrl('staging', '/tasks'), String(LOAD_SECONDS)], { env: kube.env });
+      load.stdout.on('data', d => loadOut.push(String(d)));
+      load.stderr.on('data', d => loadOut.push(String(d)));
+      const loadDone = new Promise<number | null>(resolve => load.on('exit', resolve));
+      await sleep(5000);
+      const started = Date.now();
+      const applied = await kube.run(['apply', '--server-side', '--field-manager=argocd-controller', ...stagingFiles.flatMap(f => ['-f', f])]);
+      check('the re-synthesized dist/staging applied', applied.code === 0, applied.stderr);
+      const status = await kube.run(['-n', ns, 'rollout', 'status', 'deployment/todo', `--timeout=${LOAD_SECONDS}s`], { allowFail: true });
+      check('the rollout completed', status.code === 0, status.stderr);
+      timing('rolling update of the web Deployment', (Date.now() - started) / 1000);
+      const code = await loadDone;
+      const summary = loadOut.join('').trim();
+      progress(`  client: ${summary.split('\n')[0]}`);
+      check(`zero failed requests during the rollout (${summary.split('\n')[0]})`, code === 0 && /failed=0$/m.test(summary), summary);
+      const pods = (await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'app.kubernetes.io/component': 'web' })])).items as K8sObject[];
+      const images = [...new Set(pods.filter(p => !p.metadata.deletionTimestamp).map(p => p.spec.containers[0].image))];
+      equal('every web pod runs the new digest', images, [`${todo.repository}@${digest}`]);
+    }],
+    ['backup: the CronJob run now writes a dump to its volume; the README\'s restore puts it into a fresh database with the same rows', async () => {
+      const ns = namespaces.staging;
+      const job = await kube.run(['-n', ns, 'create', 'job', 'e2e-backup', '--from=cronjob/todo-db-backup']);
+      check('kubectl create job --from=cronjob/todo-db-backup', job.code === 0, job.stderr);
+      const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', 'job/e2e-backup', '--timeout=180s'], { allowFail: true });
+      const logs = await kube.run(['-n', ns, 'logs', 'job/e2e-backup'], { allowFail: true });
+      check(`the backup Job completed: ${logs.stdout.trim()}`, done.code === 0, done.stderr + logs.stderr);
+      const pv = (await kube.json(['-n', ns, 'get', 'pvc', 'todo-db-backup'])).spec.volumeName;
+      const dumps = fs.readdirSync(path.join(cluster.dir, 'pv', pv)).filter(f => f.endsWith('.dump'));
+      check(`a dump is on the backup volume: ${dumps.join(', ')}`, dumps.length === 1 && fs.statSync(path.join(cluster.dir, 'pv', pv, dumps[0])).size > 0);
+
+      const restore = await run('bash', [path.join(ROOT, 'scripts', 'restore-postgres.sh'), ns, 'todo-db', 'todo_restored'], { env: kube.env, allowFail: true, echo: '    | ' });
+      check(`scripts/restore-postgres.sh (the README's restore) exits 0: ${restore.stdout.trim().split('\n').pop()}`, restore.code === 0, restore.stderr);
+      const rows = 'SELECT id, name, created_at FROM tasks ORDER BY id';
+      const live = await psql(ns, 'todo', rows);
+      const restored = await psql(ns, 'todo_restored', rows);
+      check(`the restored database has the same ${live.split('\n').length} rows as the live one`, live !== '' && restored === live, `live:\n${live}\nrestored:\n${restored}`);
+    }],
+    ['NetworkPolicies enforced: an unconnected pod cannot reach Postgres, the web pods can, Postgres cannot open connections out', async () => {
+      const ns = namespaces.staging;
+      const db = `todo-db.${ns}.svc.cluster.local:5432`;
+      await startClient('e2e-outsider', 'outsider');
+      const outsider = await probe('e2e-outsider', 'outsider', ['dial', db], true);
+      const firstLine = (r: { stdout: string; stderr: string }) => (r.stderr || r.stdout).trim().split('\n')[0];
+      check(`a pod in another namespace cannot connect to ${db}: ${firstLine(outsider)}`, outsider.code !== 0);
+      await startClient(ns, 'unlabelled');
+      const sameNs = await probe(ns, 'unlabelled', ['dial', db], true);
+      check(`an unconnected pod in ${ns} cannot connect to Postgres: ${firstLine(sameNs)}`, sameNs.code !== 0);
+      await startClient(ns, 'web-labelled', { 'app.kubernetes.io/name': 'todo', 'app.kubernetes.io/component': 'web' });
+      const web = await probe(ns, 'web-labelled', ['dial', db], true);
+      check(`a pod with the web service's labels connects to Postgres: ${web.stdout.trim()}`, web.code === 0, web.stderr);
+      await kube.run(['-n', ns, 'delete', 'pod', 'web-labelled', '--wait=false']);
+      // A target every policy admits: the outsider's server, in a namespace without policies.
+      const outsiderIp = (await kube.json(['-n', 'e2e-outsider', 'get', 'pod', 'outsider'])).status.podIP;
+      const control = await probe(ns, 'unlabelled', ['dial', `${outsiderIp}:8080`], true);
+      check(`positive control: a pod of ${ns} that no policy selects connects to the outsider (${outsiderIp}:8080)`, control.code === 0, control.stderr);
+      const out = await kube.run(['-n', ns, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'bash', '-c',
+        `timeout 3 bash -c '</dev/tcp/${outsiderIp}/8080' && echo connected`], { allowFail: true });
+      check(`Postgres cannot open a connection out, to the same address (${outsiderIp}:8080)`, out.code !== 0 && !out.stdout.includes('connected'), out.stdout + out.stderr);
+    }],
+  ]);
+
+  await section([['prod: dev and staging removed (the node has 2 CPUs); prod applied, every pod Ready, tasks through its Service', async () => {
+    await deleteNamespaces([namespaces.dev, namespaces.staging, 'ingress-nginx', 'e2e-outsider']);
+    await deployEnvironment('prod');
+  }]]);
+
+  progress('\nmeasured:');
+  for (const t of timings) progress(`  ${t}`);
+}
+
+e2eMain({ steps: STEPS, tmp }, main);

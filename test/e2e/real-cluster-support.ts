@@ -1,0 +1,69 @@
+/**
+ * A real single-node cluster for end-to-end suites whose pods must really run:
+ * test/tools/cluster.sh (containerd, kubelet, kube-proxy, CoreDNS, a local
+ * registry, all in a network namespace of their own; needs root). The kwok
+ * based helpers of cluster-support.ts stay for the suites that only need an
+ * API server.
+ *
+ *   const toolEnv = await installTools(REAL_CLUSTER_TOOLS);
+ *   const cluster = await startRealCluster(path.join(tmp, 'cluster'), toolEnv);
+ *   // cluster.env has KUBECONFIG; images go to cluster.registry (plain HTTP, pulled by the node)
+ *   await localPersistentVolumes(cluster, 'todo-dev', objects);  // PVs bound to the stack's claims
+ *
+ * Everything started here registers its own cleanup with the harness.
+ */
+import * as path from 'path';
+import { K8sObject, Kubectl, persistentVolumes } from './cluster-support';
+import { ROOT, check, onCleanup, progress, run } from './harness';
+
+export const CLUSTER_SH = path.join(ROOT, 'test', 'tools', 'cluster.sh');
+/** The install.sh tools cluster.sh needs (ko for building images into its registry). */
+export const REAL_CLUSTER_TOOLS = ['kube', 'node', 'coredns', 'crane', 'ko', 'debs'];
+
+export interface RealCluster {
+  /** The cluster's directory (cluster.sh up DIR). */
+  dir: string;
+  /** toolEnv with KUBECONFIG and CLUSTER_REGISTRY. */
+  env: NodeJS.ProcessEnv;
+  /** host:port of the cluster's registry, e.g. 10.254.12.34:5000: pushed to from here, pulled by the node. */
+  registry: string;
+  /** The node's name. */
+  node: string;
+  kube: Kubectl;
+}
+
+/** Brings up a cluster in `dir` (torn down by a cleanup, also when `up` fails half-way). */
+export async function startRealCluster(dir: string, toolEnv: NodeJS.ProcessEnv): Promise<RealCluster> {
+  onCleanup('tear down the cluster', async () => {
+    const r = await run('bash', [CLUSTER_SH, 'down', dir], { env: toolEnv, allowFail: true, echo: '    | ' });
+    if (r.code !== 0) progress(`  cluster.sh down exited ${r.code}`);
+  });
+  const r = await run('bash', [CLUSTER_SH, 'up', dir], { env: toolEnv, echo: '    | ' });
+  const kubeconfig = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout)?.[1];
+  const registry = /^export CLUSTER_REGISTRY=(\S+)$/m.exec(r.stdout)?.[1];
+  if (!kubeconfig || !registry) throw new Error(`cluster.sh up printed no KUBECONFIG/CLUSTER_REGISTRY lines: ${r.stdout}`);
+  const env: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: kubeconfig, CLUSTER_REGISTRY: registry };
+  delete env.KUBECTL_EXTERNAL_DIFF;
+  const kube = new Kubectl(env);
+  const nodes = (await kube.json(['get', 'nodes'])).items as K8sObject[];
+  const ready = nodes.filter(n => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
+  check(`cluster node is Ready (${nodes.map(n => n.metadata.name).join(', ')})`, nodes.length === 1 && ready.length === 1);
+  return { dir, env, registry, node: nodes[0]?.metadata.name, kube };
+}
+
+/**
+ * Local PersistentVolumes (cluster.sh pv: a directory under the cluster's dir,
+ * class "local") pre-bound to every claim of a stack deployed to `ns`: the
+ * standalone PersistentVolumeClaims and the StatefulSets' claim templates, as
+ * cluster-support.ts persistentVolumes() enumerates them. The kubelet applies
+ * the pods' fsGroup to them.
+ */
+export async function localPersistentVolumes(cluster: RealCluster, ns: string, objects: K8sObject[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const pv of persistentVolumes(ns, objects)) {
+    const name = pv.metadata.name as string;
+    await run('bash', [CLUSTER_SH, 'pv', cluster.dir, name, pv.spec.capacity.storage, `${ns}/${pv.spec.claimRef.name}`], { env: cluster.env });
+    names.push(name);
+  }
+  return names;
+}
