@@ -32,20 +32,22 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { App, Chart } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
   K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector,
 } from './cluster-support';
+import { startGitHttpServer } from './git-http-server';
 import {
-  ROOT, check, e2eMain, equal, installTools, onCleanup, progress, requireTools, run, section, skipSteps, sleep,
+  ROOT, check, e2eMain, equal, freePort, installTools, onCleanup, progress, requireTools, run, section, skipSteps, sleep,
   stopProcess, waitFor,
 } from './harness';
 import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster } from './real-cluster-support';
-import { craneInsecure, makeBaseImage } from './registry-support';
-import { ImageLock, ImageLockDocument } from '../../src';
+import { craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
+import { ContainerImage, ImageLock, ImageLockDocument, KANIKO_POD_SECURITY_LEVEL, KanikoBuildJob } from '../../src';
 import { TODO_REPOSITORY } from '../../src/todo/repository';
 
-const STEPS = 11;
+const STEPS = 12;
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
 /** The request loop around the rolling update. */
@@ -285,7 +287,7 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!ready) {
-    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'prod'], 'the cluster or the images are not there');
+    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'prod'], 'the cluster or the images are not there');
     return;
   }
 
@@ -297,7 +299,7 @@ async function main(): Promise<void> {
     staging = await deployEnvironment('staging');
   }]]);
   if (!stagingUp) {
-    skipSteps(['data', 'rollout', 'backup', 'netpol', 'prod'], 'staging did not come up');
+    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'prod'], 'staging did not come up');
     return;
   }
 
@@ -397,6 +399,56 @@ async function main(): Promise<void> {
       check(`Postgres cannot open a connection out, to the same address (${outsiderIp}:8080)`, out.code !== 0 && !out.stdout.includes('connected'), out.stdout + out.stderr);
     }],
   ]);
+
+  await section([['kaniko: KanikoBuildJob\'s manifests run as a Job that builds app/Dockerfile from git and pushes to the cluster\'s registry; the digest it reports is the one served, and that image runs dev', async () => {
+    const tarball = process.env.KANIKO_SOURCE_TARBALL ?? path.join(ROOT, '..', 'shared', 'kaniko', 'kaniko-v1.25.5.tar.gz');
+    if (!fs.existsSync(tarball)) throw new Error(`the kaniko source ${tarball} is missing (set KANIKO_SOURCE_TARBALL)`);
+    const [executor] = (await run('bash', [IMAGES_SH, 'kaniko', cluster.registry], { env: { ...toolEnv, KANIKO_SOURCE_TARBALL: tarball }, echo: '    | ' })).stdout.trim().split('\n');
+    const goImage = await makeGoBuilderImage(tmp, cluster.registry, path.join(ROOT, 'app'), toolEnv);
+
+    // The repository as a git server the pods reach: HEAD, on branch e2e, over smart HTTP on the host.
+    const gitRoot = path.join(tmp, 'git');
+    const bare = path.join(gitRoot, 'todo-gitops.git');
+    await run('git', ['clone', '-q', '--bare', ROOT, bare], { env: toolEnv });
+    const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT, env: toolEnv })).stdout.trim();
+    await run('git', ['--git-dir', bare, 'branch', '-f', 'e2e', head], { env: toolEnv });
+    const port = await freePort();
+    await startGitHttpServer(gitRoot, cluster.hostIp, port);
+
+    const ns = 'e2e-build';
+    await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': KANIKO_POD_SECURITY_LEVEL } } }), 'e2e');
+    await kube.run(['-n', ns, 'create', 'secret', 'generic', 'registry-push', '--type=kubernetes.io/dockerconfigjson', '--from-literal=.dockerconfigjson={"auths":{}}']);
+    const chart = new Chart(new App(), 'build', { namespace: ns, disableResourceNameHashes: true });
+    const [executorRepo, executorDigest] = executor.split('@');
+    const build = new KanikoBuildJob(chart, 'build-todo', {
+      image: ContainerImage.fromDigest(executorRepo, executorDigest),
+      gitContext: `git://${cluster.hostIp}:${port}/todo-gitops.git#refs/heads/e2e`,
+      gitTransport: 'http',
+      repository: `${cluster.registry}/acme/todo-kaniko`,
+      tag: head.slice(0, 12),
+      dockerConfigSecret: 'registry-push',
+      buildArgs: { GO_IMAGE: goImage },
+    });
+    const applied = await kube.apply(chart.toJson().map(o => YAML.stringify(o)).join('---\n'), 'e2e');
+    check(`KanikoBuildJob ${build.name} applied in ${ns} (Pod Security "${KANIKO_POD_SECURITY_LEVEL}")`, applied.code === 0 && applied.stderr.trim() === '', applied.stderr);
+    const started = Date.now();
+    const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', `job/${build.name}`, '--timeout=900s'], { allowFail: true });
+    const logs = await kube.run(['-n', ns, 'logs', `job/${build.name}`, '--tail=15'], { allowFail: true });
+    if (!check('the kaniko Job completed', done.code === 0, `${done.stderr}\n${logs.stdout}`)) return;
+    timing('kaniko Job: git fetch, Go build, push', (Date.now() - started) / 1000);
+    const reported = (await kube.run(['-n', ns, 'get', 'pods', '-l', `job-name=${build.name}`, '-o', 'jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}'])).stdout.trim();
+    const served = (await run('crane', ['digest', ...craneInsecure(cluster.registry), build.destination], { env: toolEnv })).stdout.trim();
+    check(`the digest the Job reports (${reported.slice(0, 19)}, its termination message) is the one the registry serves for ${build.destination.slice(cluster.registry.length + 1)}`,
+      /^sha256:[0-9a-f]{64}$/.test(reported) && reported === served, `reported ${reported}, served ${served}`);
+
+    const image = `${cluster.registry}/acme/todo-kaniko@${reported}`;
+    await kube.run(['-n', namespaces.dev, 'set', 'image', 'deployment/todo', `app=${image}`]);
+    const rolled = await kube.run(['-n', namespaces.dev, 'rollout', 'status', 'deployment/todo', `--timeout=${READY_LIMIT_S}s`], { allowFail: true });
+    check('dev runs the kaniko-built image, Ready', rolled.code === 0, rolled.stderr);
+    const client: [string, string] = [clientNamespace('dev'), 'client-dev'];
+    const id = await addTask('dev', client, 'built by kaniko');
+    check('the kaniko-built service stores and lists tasks', (await listTasks('dev', client)).some(t => t.id === id));
+  }]]);
 
   await section([['prod: dev and staging removed (the node has 2 CPUs); prod applied, every pod Ready, tasks through its Service', async () => {
     await deleteNamespaces([namespaces.dev, namespaces.staging, 'ingress-nginx', 'e2e-outsider']);

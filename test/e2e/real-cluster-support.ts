@@ -27,6 +27,8 @@ export interface RealCluster {
   env: NodeJS.ProcessEnv;
   /** host:port of the cluster's registry, e.g. 10.254.12.34:5000: pushed to from here, pulled by the node. */
   registry: string;
+  /** The host's address as pods reach it (the host end of the node's veth pair), for servers a test runs. */
+  hostIp: string;
   /** The node's name. */
   node: string;
   kube: Kubectl;
@@ -41,14 +43,15 @@ export async function startRealCluster(dir: string, toolEnv: NodeJS.ProcessEnv):
   const r = await run('bash', [CLUSTER_SH, 'up', dir], { env: toolEnv, echo: '    | ' });
   const kubeconfig = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout)?.[1];
   const registry = /^export CLUSTER_REGISTRY=(\S+)$/m.exec(r.stdout)?.[1];
-  if (!kubeconfig || !registry) throw new Error(`cluster.sh up printed no KUBECONFIG/CLUSTER_REGISTRY lines: ${r.stdout}`);
+  const hostIp = /^export CLUSTER_HOST_IP=(\S+)$/m.exec(r.stdout)?.[1];
+  if (!kubeconfig || !registry || !hostIp) throw new Error(`cluster.sh up printed no KUBECONFIG/CLUSTER_REGISTRY/CLUSTER_HOST_IP lines: ${r.stdout}`);
   const env: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: kubeconfig, CLUSTER_REGISTRY: registry };
   delete env.KUBECTL_EXTERNAL_DIFF;
   const kube = new Kubectl(env);
   const nodes = (await kube.json(['get', 'nodes'])).items as K8sObject[];
   const ready = nodes.filter(n => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
   check(`cluster node is Ready (${nodes.map(n => n.metadata.name).join(', ')})`, nodes.length === 1 && ready.length === 1);
-  return { dir, env, registry, node: nodes[0]?.metadata.name, kube };
+  return { dir, env, registry, hostIp, node: nodes[0]?.metadata.name, kube };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * The local OCI registry and base image the end-to-end suites build and push
- * images with (test/e2e/image-build.ts, test/e2e/argocd.ts): `crane registry
- * serve` on 127.0.0.1 (stopped by a cleanup), and a non-root base image made
- * from scratch, so nothing is pulled from a public registry.
+ * The local OCI registry and base images the end-to-end suites build and push
+ * images with (test/e2e/image-build.ts, test/e2e/argocd.ts, test/e2e/pods.ts):
+ * `crane registry serve` on 127.0.0.1 (stopped by a cleanup), a non-root base
+ * image made from scratch and a Go builder image, so nothing is pulled from a
+ * public registry.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -56,4 +57,47 @@ export async function makeBaseImage(tmp: string, registry: string, toolEnv: Node
   const config = JSON.parse((await run('crane', ['config', ...insecure, baseImage], { env: toolEnv })).stdout);
   equal('base image platform is linux/amd64', `${config.os}/${config.architecture}`, 'linux/amd64');
   return baseImage;
+}
+
+/**
+ * Makes the Go image `app/Dockerfile`'s build stage runs in (its GO_IMAGE
+ * argument), pushes it to `registry` as e2e/go and returns it by digest:
+ * busybox-static, this machine's Go toolchain, and the module cache of
+ * `moduleDir` downloaded here from the Go module proxy, with GOPROXY=off, as
+ * the builds it serves have no network.
+ */
+export async function makeGoBuilderImage(tmp: string, registry: string, moduleDir: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
+  const insecure = craneInsecure(registry);
+  if (!fs.existsSync('/bin/busybox')) {
+    await run('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  const root = fs.mkdtempSync(path.join(tmp, 'go-root-'));
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'tmp'));
+  fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+  fs.copyFileSync('/bin/busybox', path.join(root, 'bin', 'busybox'));
+  fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(root, 'bin', 'sh'));
+  fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
+  const modcache = path.join(root, 'go', 'pkg', 'mod');
+  await run('go', ['mod', 'download'], { cwd: moduleDir, env: { ...toolEnv, GOMODCACHE: modcache, GOFLAGS: '-modcacherw' } });
+  const goroot = (await run('go', ['env', 'GOROOT'], { env: toolEnv })).stdout.trim();
+  const layers = [`${root}.base.tar`, `${root}.toolchain.tar`];
+  try {
+    await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', root, '-cf', layers[0], '.']);
+    await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--exclude=./test', '-C', goroot, '--transform', 's,^\\.,usr/local/go,', '-cf', layers[1], '.']);
+    await run('crane', ['append', ...insecure, '-f', layers[0], '-f', layers[1], '-t', `${registry}/e2e/go:layers`], { env: toolEnv });
+  } finally {
+    for (const l of layers) fs.rmSync(l, { force: true });
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  const env = ['PATH=/usr/local/go/bin:/bin', 'GOROOT=/usr/local/go', 'GOPATH=/go', 'GOMODCACHE=/go/pkg/mod', 'GOCACHE=/tmp/go-cache',
+    'GOPROXY=off', 'GOSUMDB=off', 'GOTOOLCHAIN=local', 'GOFLAGS=-mod=mod'];
+  await run('crane', ['mutate', ...insecure, `${registry}/e2e/go:layers`, '--set-platform', 'linux/amd64', ...env.flatMap(e => ['--env', e]), '-t', `${registry}/e2e/go:latest`], { env: toolEnv });
+  const goImage = `${registry}/e2e/go@${(await run('crane', ['digest', ...insecure, `${registry}/e2e/go:latest`], { env: toolEnv })).stdout.trim()}`;
+  const config = JSON.parse((await run('crane', ['config', ...insecure, goImage], { env: toolEnv })).stdout);
+  check('Go builder image has the Go environment', (config.config?.Env ?? []).includes('GOPROXY=off'), JSON.stringify(config.config?.Env));
+  return goImage;
 }

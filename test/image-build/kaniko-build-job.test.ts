@@ -102,9 +102,16 @@ test('options: tag, build args, git credentials, extra capabilities, resources',
   ]));
   expect(kaniko.args.indexOf('--build-arg=GO_IMAGE=golang:1.26')).toBeLessThan(kaniko.args.indexOf('--build-arg=RUNTIME_IMAGE=scratch'));
   expect(kaniko.env).toContainEqual({ name: 'GIT_PASSWORD', valueFrom: { secretKeyRef: { name: 'git-login', key: 'password' } } });
+  expect(kaniko.env.map((e: any) => e.name)).not.toContain('GIT_PULL_METHOD');
   expect(kaniko.securityContext.capabilities.add).toEqual([...KANIKO_CAPABILITIES, 'SETFCAP']);
   expect(kaniko.resources.limits.memory).toBe('3Gi');
   for (const o of objects) expect(schema.errors(o)).toEqual([]);
+});
+
+test('gitTransport http: kaniko fetches the git context over plain http (a git server inside the cluster)', () => {
+  const objects = synthChart(chart => job(chart, { gitTransport: 'http' }));
+  const kaniko = container(only(objects, 'Job', 'build-todo').spec.template.spec, 'kaniko');
+  expect(kaniko.env).toContainEqual({ name: 'GIT_PULL_METHOD', value: 'http' });
 });
 
 describe('bad props are ValidationErrors naming the construct', () => {
@@ -119,6 +126,7 @@ describe('bad props are ValidationErrors naming the construct', () => {
     ['capability beyond baseline', { additionalCapabilities: ['SYS_ADMIN'] }, /"SYS_ADMIN" is not allowed by the baseline Pod Security Standard/],
     ['deadline too short', { activeDeadlineSeconds: 5 }, /activeDeadlineSeconds 5 is out of range/],
     ['unpinned executor', { image: ContainerImage.fromTag(KANIKO_EXECUTOR_REPOSITORY, 'latest') }, /referenced by tag/],
+    ['unknown git transport', { gitTransport: 'ssh' as any }, /gitTransport "ssh" is not one of https, http/],
   ])('%s', (_what, props, message) => {
     let error: unknown;
     try {

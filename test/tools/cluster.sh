@@ -5,6 +5,7 @@
 #   eval "$(test/tools/install.sh kube node coredns crane ko debs)"
 #   eval "$(test/tools/cluster.sh up DIR)"     # prints: export KUBECONFIG=DIR/kubeconfig
 #                                              #         export CLUSTER_REGISTRY=<ip>:5000
+#                                              #         export CLUSTER_HOST_IP=<ip> (the host, from pods)
 #   kubectl get nodes
 #   test/tools/cluster.sh pv DIR NAME SIZE [NAMESPACE/CLAIM]   # a local PersistentVolume
 #   test/tools/cluster.sh down DIR             # stops everything, removes every trace and DIR
@@ -732,6 +733,8 @@ up_failed() {
 print_env() {
   echo "export KUBECONFIG=$DIR/kubeconfig"
   echo "export CLUSTER_REGISTRY=$NODE_IP:$REGISTRY_PORT"
+  # The host's address as pods reach it: for servers a test runs on the host (a git server, say).
+  echo "export CLUSTER_HOST_IP=$HOST_IP"
 }
 
 # ---- down ------------------------------------------------------------------------------------
