@@ -230,8 +230,17 @@ no_live_process_in_cgroup() {
   return $rc
 }
 check "no live process in a cgroup /$CG" no_live_process_in_cgroup
-check "no container process left (probe, todo, coredns, pause, containerd-shim)" \
-  bash -c "! ps -eo pid,stat,args | awk '\$2 !~ /^Z/' | grep -E '/ko-app/|/coredns|/pause\$|containerd-shim' | grep -v grep"
+# Belt and braces for processes that escaped the cgroups: container processes outside every
+# cluster's cgroup. (Those of another cluster running at the same time are in its /kc-* cgroups.)
+no_stray_container_process() {
+  local pid rc=0
+  for pid in $(ps -eo pid,stat,args | awk '$2 !~ /^Z/ && $3 ~ /(\/ko-app\/|\/coredns$|\/pause$|containerd-shim)/ {print $1}'); do
+    grep -q ':/kc-' "/proc/$pid/cgroup" 2>/dev/null && continue
+    ps -o pid,stat,args -p "$pid" | tail -n +2; rc=1
+  done
+  return $rc
+}
+check "no container process left outside a cluster's cgroups (probe, todo, coredns, pause, containerd-shim)" no_stray_container_process
 check "nothing left in the host mount points the node's mount namespace covered" \
   bash -c "for d in /run/containerd /var/lib/cni /var/log/pods /var/log/containers; do [ ! -d \$d ] || [ -z \"\$(ls -A \$d)\" ] || { ls -A \$d; exit 1; }; done"
 check "host iptables rule count unchanged ($iptables_before)" \
