@@ -27,11 +27,11 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ARGOCD_CRDS, ARGO_MANAGER, DIST, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, diffSummary,
-  distObjects, installCrds, manifestFiles, refusedPods, startControlPlane, toolsCache,
+  ARGOCD_CRDS, ARGO_MANAGER, DIST, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, checkPodsAdmitted,
+  diffSummary, distObjects, installCrds, manifestFiles, refusedPods, startControlPlane, toolsCache,
 } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, installTools, isExecutable, progress, requireTools, run, section, skipSteps, waitFor,
+  ROOT, check, e2eMain, equal, installTools, isExecutable, progress, requireTools, run, section, skipSteps,
 } from './harness';
 
 const ENVS = ['dev', 'staging', 'prod'];
@@ -135,28 +135,7 @@ async function main(): Promise<void> {
     for (const env of ENVS.filter(e => namespaces[e])) {
       const ns = namespaces[env];
       const objects = distObjects(env);
-      const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
-      for (const w of objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
-        const hpa = hpas.find(h => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
-        const expected: number = w.spec.replicas ?? hpa?.spec.minReplicas ?? 1;
-        const what = `${ns} ${w.kind} ${w.metadata.name}`;
-        let pods: any[] = [];
-        await waitFor(`${what} to have ${expected} pod(s)`, 120_000, async () => {
-          pods = await kube.podsOf(ns, w.spec.selector.matchLabels);
-          return pods.length >= expected;
-        }, 1000).catch(() => undefined);
-        check(`${what}: ${pods.length}/${expected} pod(s) created and admitted${hpa ? ' (replicas from its HPA)' : ''}`, pods.length >= expected,
-          (await refusedPods(kube, ns)).join('\n'));
-      }
-      for (const cj of objects.filter(o => o.kind === 'CronJob')) {
-        const job = `e2e-${cj.metadata.name}`;
-        const r = await kube.run(['-n', ns, 'create', 'job', job, `--from=cronjob/${cj.metadata.name}`], { allowFail: true });
-        check(`${ns}: kubectl create job --from=cronjob/${cj.metadata.name} without warnings`, r.code === 0 && r.stderr.trim() === '', r.stderr.trim());
-        let created = false;
-        await waitFor(`a pod of Job ${job}`, 120_000, async () => (created = (await kube.podsOf(ns, { 'job-name': job })).length > 0), 1000)
-          .catch(() => undefined);
-        check(`${ns}: Job ${job} (from CronJob ${cj.metadata.name}) created its pod`, created, (await refusedPods(kube, ns)).join('\n'));
-      }
+      await checkPodsAdmitted(kube, ns, objects, 120_000);
       const refused = await refusedPods(kube, ns);
       check(`${ns}: no refused pod creations (FailedCreate / "violates PodSecurity")`, refused.length === 0, refused.join('\n'));
     }

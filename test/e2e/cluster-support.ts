@@ -301,6 +301,50 @@ export async function createOutOfBandSecrets(kube: Kubectl, ns: string, objects:
   return names;
 }
 
+/** What {@link checkPodsAdmitted} does after each workload's pods and each Job's pod were created. */
+export interface AdmissionFollowUp {
+  /** After a Deployment's or StatefulSet's pods, e.g. wait for a node to roll them out. */
+  workload?(kind: 'deployment' | 'statefulset', name: string, what: string): Promise<void>;
+  /** After the pod of the Job run from a CronJob. */
+  job?(job: string): Promise<void>;
+}
+
+/**
+ * Checks that the controllers create, and PodSecurity admits, the pods of
+ * every Deployment and StatefulSet of `objects` in `ns` (their replicas, or
+ * their HPA's minReplicas) and of a Job run now from each CronJob (a
+ * CronJob's template is only admitted when it fires); a refusal is shown
+ * with the events that say why.
+ */
+export async function checkPodsAdmitted(kube: Kubectl, ns: string, objects: K8sObject[], timeoutMs: number,
+  followUp: AdmissionFollowUp = {}): Promise<void> {
+  const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
+  for (const w of objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+    const hpa = hpas.find(h => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+    const expected: number = w.spec.replicas ?? hpa?.spec.minReplicas ?? 1;
+    const what = `${ns} ${w.kind} ${w.metadata.name}`;
+    let pods: any[] = [];
+    await waitFor(`${what} to have ${expected} pod(s)`, timeoutMs, async () => {
+      pods = await kube.podsOf(ns, w.spec.selector.matchLabels);
+      return pods.length >= expected;
+    }, 1000).catch(() => undefined);
+    const created = check(`${what}: ${pods.length}/${expected} pod(s) created and admitted${hpa ? ' (replicas from its HPA)' : ''}`, pods.length >= expected,
+      (await refusedPods(kube, ns)).join('\n'));
+    if (created) await followUp.workload?.(w.kind === 'Deployment' ? 'deployment' : 'statefulset', w.metadata.name, what);
+  }
+  for (const cj of objects.filter(o => o.kind === 'CronJob')) {
+    const job = `e2e-${cj.metadata.name}`;
+    const r = await kube.run(['-n', ns, 'create', 'job', job, `--from=cronjob/${cj.metadata.name}`], { allowFail: true });
+    check(`${ns}: kubectl create job --from=cronjob/${cj.metadata.name} without warnings`, r.code === 0 && r.stderr.trim() === '', r.stderr.trim());
+    let created = false;
+    await waitFor(`a pod of Job ${job}`, timeoutMs, async () => (created = (await kube.podsOf(ns, { 'job-name': job })).length > 0), 1000)
+      .catch(() => undefined);
+    if (check(`${ns}: Job ${job} (from CronJob ${cj.metadata.name}) created its pod`, created, (await refusedPods(kube, ns)).join('\n'))) {
+      await followUp.job?.(job);
+    }
+  }
+}
+
 /** Pod creations the API server refused in a namespace: FailedCreate events and ReplicaFailure conditions. */
 export async function refusedPods(kube: Kubectl, ns: string): Promise<string[]> {
   const events = (await kube.json(['-n', ns, 'get', 'events'])).items as any[];

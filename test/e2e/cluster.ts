@@ -25,8 +25,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ARGOCD_CRDS, DIST, K8sObject, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, distObjects,
-  goBinary, installCrds, keyOf, kwokInstalled, manifestFiles, persistentVolumes, refusedPods, startControlPlane,
+  ARGOCD_CRDS, DIST, K8sObject, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, checkPodsAdmitted,
+  distObjects, goBinary, installCrds, keyOf, kwokInstalled, manifestFiles, persistentVolumes, refusedPods, startControlPlane,
   startKwok, toolsCache,
 } from './cluster-support';
 import {
@@ -130,34 +130,17 @@ async function rollOut(env: string): Promise<void> {
       check(`${ns}: ${pvs.length} PersistentVolume(s) pre-bound to its claims`, r.code === 0, r.stderr);
     }
   }
-  const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
-  for (const w of objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
-    const hpa = hpas.find(h => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
-    const expected: number = w.spec.replicas ?? hpa?.spec.minReplicas ?? 1;
-    const what = `${ns} ${w.kind} ${w.metadata.name}`;
-    let pods: any[] = [];
-    await waitFor(`${what} to have ${expected} pod(s)`, 180_000, async () => {
-      pods = await podsOf(ns, w.spec.selector.matchLabels);
-      return pods.length >= expected;
-    }, 1000).catch(e => check(`${what}: pods created`, false, (e as Error).message));
-    if (pods.length >= expected) check(`${what}: ${pods.length} pod(s) created and admitted${hpa ? ' (replicas from its HPA)' : ''}`, true);
-    if (!fakeNodes) continue;
-    const kind = w.kind === 'Deployment' ? 'deployment' : 'statefulset';
-    const r = await kubectl(['-n', ns, 'rollout', 'status', `${kind}/${w.metadata.name}`, `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
-    check(`${what}: rolled out on the fake node`, r.code === 0, (r.stderr || r.stdout).trim());
-  }
-  // A CronJob's pod template is only admitted when it fires: run one Job from it now.
-  for (const cj of objects.filter(o => o.kind === 'CronJob')) {
-    const job = `e2e-${cj.metadata.name}`;
-    const r = await kubectl(['-n', ns, 'create', 'job', job, `--from=cronjob/${cj.metadata.name}`], { allowFail: true });
-    check(`${ns}: kubectl create job --from=cronjob/${cj.metadata.name} without warnings`, r.code === 0 && r.stderr.trim() === '', r.stderr.trim());
-    await waitFor(`a pod of Job ${job}`, 120_000, async () => (await podsOf(ns, { 'job-name': job })).length > 0, 1000)
-      .then(() => check(`${ns}: Job ${job} (from CronJob ${cj.metadata.name}) created its pod`, true))
-      .catch(e => check(`${ns}: Job ${job} created its pod`, false, (e as Error).message));
-    if (!fakeNodes) continue;
-    const done = await kubectl(['-n', ns, 'wait', `job/${job}`, '--for=condition=Complete', `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
-    check(`${ns}: Job ${job} completed on the fake node`, done.code === 0, (done.stderr || done.stdout).trim());
-  }
+  // With fake nodes the pods also roll out, and a Job from each CronJob completes.
+  await checkPodsAdmitted(kube, ns, objects, 180_000, fakeNodes ? {
+    workload: async (kind, name, what) => {
+      const r = await kubectl(['-n', ns, 'rollout', 'status', `${kind}/${name}`, `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
+      check(`${what}: rolled out on the fake node`, r.code === 0, (r.stderr || r.stdout).trim());
+    },
+    job: async job => {
+      const done = await kubectl(['-n', ns, 'wait', `job/${job}`, '--for=condition=Complete', `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
+      check(`${ns}: Job ${job} completed on the fake node`, done.code === 0, (done.stderr || done.stdout).trim());
+    },
+  } : {});
 }
 
 function kubeScoreArgs(config: KubeScoreConfig, ignore: string[], format: string, files: string[]): string[] {

@@ -43,7 +43,7 @@ import {
   stopProcess, waitFor,
 } from './harness';
 import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster } from './real-cluster-support';
-import { craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
+import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
 import { ContainerImage, ImageLock, ImageLockDocument, KANIKO_POD_SECURITY_LEVEL, KanikoBuildJob } from '../../src';
 import { TODO_REPOSITORY } from '../../src/todo/repository';
 
@@ -401,9 +401,8 @@ async function main(): Promise<void> {
   ]);
 
   await section([['kaniko: KanikoBuildJob\'s manifests run as a Job that builds app/Dockerfile from git and pushes to the cluster\'s registry; the digest it reports is the one served, and that image runs dev', async () => {
-    const tarball = process.env.KANIKO_SOURCE_TARBALL ?? path.join(ROOT, '..', 'shared', 'kaniko', 'kaniko-v1.25.5.tar.gz');
-    if (!fs.existsSync(tarball)) throw new Error(`the kaniko source ${tarball} is missing (set KANIKO_SOURCE_TARBALL)`);
-    const [executor] = (await run('bash', [IMAGES_SH, 'kaniko', cluster.registry], { env: { ...toolEnv, KANIKO_SOURCE_TARBALL: tarball }, echo: '    | ' })).stdout.trim().split('\n');
+    if (!fs.existsSync(KANIKO_SOURCE_TARBALL)) throw new Error(`the kaniko source ${KANIKO_SOURCE_TARBALL} is missing (set KANIKO_SOURCE_TARBALL)`);
+    const [executor] = (await run('bash', [IMAGES_SH, 'kaniko', cluster.registry], { env: { ...toolEnv, KANIKO_SOURCE_TARBALL }, echo: '    | ' })).stdout.trim().split('\n');
     const goImage = await makeGoBuilderImage(tmp, cluster.registry, path.join(ROOT, 'app'), toolEnv);
 
     // The repository as a git server the pods reach: HEAD, on branch e2e, over smart HTTP on the host.

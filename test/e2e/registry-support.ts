@@ -8,7 +8,14 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { check, equal, freePort, onCleanup, run, stopProcess, waitFor } from './harness';
+import { ROOT, check, equal, freePort, onCleanup, run, stopProcess, waitFor } from './harness';
+
+/**
+ * The kaniko executor's source (chainguard-dev/kaniko v1.25.5, too large to vendor): the one
+ * file of the shared material beside the clone that tests may read; KANIKO_SOURCE_TARBALL
+ * points elsewhere.
+ */
+export const KANIKO_SOURCE_TARBALL = process.env.KANIKO_SOURCE_TARBALL ?? path.resolve(ROOT, '../shared/kaniko/kaniko-v1.25.5.tar.gz');
 
 /** Starts `crane registry serve` on a free 127.0.0.1 port, storing under `tmp`; returns "127.0.0.1:<port>". */
 export async function startRegistry(tmp: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {

@@ -164,6 +164,53 @@ best_effort() {
   warn "$2 $3 could not be installed; continuing without it (TOOLS_STRICT=1 makes this fatal)"
 }
 
+# apt_install LOG PKG... : apt-get install PKG..., output to $LOGS/LOG. The packages' init scripts
+# may not start system-wide daemons (etcd, postgres, containerd): the tests start their own.
+apt_install() {
+  local log=$1; shift
+  local sudo='' policy=/usr/sbin/policy-rc.d created_policy=0 rc=0
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  if [ ! -e $policy ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null && $sudo chmod +x $policy && created_policy=1
+  fi
+  logged "$LOGS/$log" bash -c "$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $*" || rc=$?
+  [ $created_policy = 1 ] && $sudo rm -f $policy
+  return $rc
+}
+
+# build_k8s MODULE_DIR VERSION BIN... : go build k8s.io/kubernetes/cmd/BIN in the wrapper module
+# MODULE_DIR into $CACHE/kubernetes-VERSION/, each binary once (stamp .BIN.ok), and put that
+# directory on PATH. The version stamps are the ones the Kubernetes release build sets
+# (hack/lib/version.sh), so that `kubectl version`, /version and helm's kubeVersion checks see
+# the real version.
+build_k8s() {
+  local mod=$1 version=$2; shift 2
+  [ -n "$version" ] || { echo "install.sh: cannot read the k8s.io/kubernetes version from $mod/go.mod" >&2; exit 1; }
+  local dir=$CACHE/kubernetes-$version minor major ldx="" p bin
+  mkdir -p "$dir"
+  minor=${version#v*.}; minor=${minor%%.*}
+  major=${version#v}; major=${major%%.*}
+  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    ldx+=" -X $p.gitVersion=$version -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    ldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  for bin in "$@"; do
+    if [ -x "$dir/$bin" ] && [ -e "$dir/.$bin.ok" ]; then
+      progress "building $bin $version (cached: yes)"; continue
+    fi
+    progress "building $bin $version (cached: no)… (1-15 min on 2 cores)"
+    # go.sum in the wrapper module pins every module; with it no checksum-database lookup is
+    # needed. GONOSUMDB covers re-resolving: the proxy's sumdb mirror here answers 404 for
+    # several k8s.io staging modules.
+    logged "$LOGS/$bin-$version.log" env -C "$mod" GOFLAGS="-mod=mod -buildvcs=false" \
+      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
+      go build -trimpath -ldflags "-s -w$ldx" -o "$dir/.$bin.tmp.$$" "k8s.io/kubernetes/cmd/$bin"
+    mv -f "$dir/.$bin.tmp.$$" "$dir/$bin"
+    touch "$dir/.$bin.ok"
+  done
+  add_path "$dir"
+}
+
 if want ko; then go_install ko "$KO_VERSION" ko github.com/google/ko; fi
 if want crane; then go_install crane "$CRANE_VERSION" crane github.com/google/go-containerregistry/cmd/crane; fi
 if want helm; then
@@ -209,81 +256,19 @@ if want debs; then
     progress "installing debian packages etcd-server buildah postgresql redis-server git (cached: yes)"
   else
     progress "installing debian packages ${missing[*]} (cached: no)…"
-    SUDO=
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    # Keep the packages' init scripts from starting system-wide etcd/postgres daemons:
-    # the tests start their own on free ports.
-    policy=/usr/sbin/policy-rc.d created_policy=0
-    if [ ! -e $policy ]; then
-      printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null && $SUDO chmod +x $policy && created_policy=1
-    fi
-    rc=0
-    logged "$LOGS/apt.log" bash -c "$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends ${missing[*]}" || rc=$?
-    [ $created_policy = 1 ] && $SUDO rm -f $policy
-    [ $rc = 0 ] || exit $rc
+    apt_install apt.log "${missing[@]}"
   fi
   if d=$(pg_bindir); then add_path "$d"; else warn "postgres not found after install"; fi
 fi
 
 # ---- Kubernetes control plane from Go modules (test/tools/kube) -------------------------
-if want kube; then
-  [ -n "$KUBE_VERSION" ] || { echo "install.sh: cannot read k8s.io/kubernetes version from $KUBE_MOD/go.mod" >&2; exit 1; }
-  kdir=$CACHE/kubernetes-$KUBE_VERSION
-  mkdir -p "$kdir"
-  # The same version stamps the Kubernetes release build sets (hack/lib/version.sh), so that
-  # `kubectl version`, /version and helm's kubeVersion checks see the real version.
-  minor=${KUBE_VERSION#v*.}; minor=${minor%%.*}
-  major=${KUBE_VERSION#v}; major=${major%%.*}
-  ldx=""
-  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
-    ldx+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
-    ldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
-  for bin in "${KUBE_BINS[@]}"; do
-    if [ -x "$kdir/$bin" ] && [ -e "$kdir/.$bin.ok" ]; then
-      progress "building $bin $KUBE_VERSION (cached: yes)"; continue
-    fi
-    progress "building $bin $KUBE_VERSION (cached: no)… (5-15 min on 2 cores)"
-    # go.sum in test/tools/kube pins every module; with it no checksum-database lookup is
-    # needed. GONOSUMDB covers re-resolving: the proxy's sumdb mirror here answers 404 for
-    # several k8s.io staging modules.
-    logged "$LOGS/$bin-$KUBE_VERSION.log" env -C "$KUBE_MOD" GOFLAGS="-mod=mod -buildvcs=false" \
-      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
-      go build -trimpath -ldflags "-s -w$ldx" -o "$kdir/.$bin.tmp.$$" "k8s.io/kubernetes/cmd/$bin"
-    mv -f "$kdir/.$bin.tmp.$$" "$kdir/$bin"
-    touch "$kdir/.$bin.ok"
-  done
-  add_path "$kdir"
-fi
+if want kube; then build_k8s "$KUBE_MOD" "$KUBE_VERSION" "${KUBE_BINS[@]}"; fi
 
 # ---- kube-latest: the newest Kubernetes minor that builds here (test/tools/kube-latest) --
 # Same build as `kube` (same version stamps), from its own wrapper module; see the comments in
 # test/tools/kube-latest/go.mod. Its directory goes on PATH after kubernetes-<kube version>/ when
 # both are named (control-plane.sh: CONTROL_PLANE_BIN_DIR=<cache>/kubernetes-<version> picks it).
-if want kube-latest; then
-  [ -n "$KUBE_LATEST_VERSION" ] || { echo "install.sh: cannot read k8s.io/kubernetes version from $KUBE_LATEST_MOD/go.mod" >&2; exit 1; }
-  kldir=$CACHE/kubernetes-$KUBE_LATEST_VERSION
-  mkdir -p "$kldir"
-  lminor=${KUBE_LATEST_VERSION#v*.}; lminor=${lminor%%.*}
-  lmajor=${KUBE_LATEST_VERSION#v}; lmajor=${lmajor%%.*}
-  lldx=""
-  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
-    lldx+=" -X $p.gitVersion=$KUBE_LATEST_VERSION -X $p.gitMajor=$lmajor -X $p.gitMinor=$lminor"
-    lldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
-  for bin in "${KUBE_LATEST_BINS[@]}"; do
-    if [ -x "$kldir/$bin" ] && [ -e "$kldir/.$bin.ok" ]; then
-      progress "building $bin $KUBE_LATEST_VERSION (cached: yes)"; continue
-    fi
-    progress "building $bin $KUBE_LATEST_VERSION (cached: no)… (2-10 min on 2 cores)"
-    logged "$LOGS/$bin-$KUBE_LATEST_VERSION.log" env -C "$KUBE_LATEST_MOD" GOFLAGS="-mod=mod -buildvcs=false" \
-      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
-      go build -trimpath -ldflags "-s -w$lldx" -o "$kldir/.$bin.tmp.$$" "k8s.io/kubernetes/cmd/$bin"
-    mv -f "$kldir/.$bin.tmp.$$" "$kldir/$bin"
-    touch "$kldir/.$bin.ok"
-  done
-  add_path "$kldir"
-fi
+if want kube-latest; then build_k8s "$KUBE_LATEST_MOD" "$KUBE_LATEST_VERSION" "${KUBE_LATEST_BINS[@]}"; fi
 
 # ---- netpol: kube-router's NetworkPolicy firewall (test/tools/netpol) --------------------
 # kube-router runs as a host process with only the firewall (see test/tools/netpol/go.mod):
@@ -313,8 +298,7 @@ if want netpol; then
   command -v iptables-save >/dev/null || np_missing+=(iptables)
   if [ ${#np_missing[@]} -gt 0 ]; then
     echo "[tools]   apt-get install ${np_missing[*]}" >&2
-    np_sudo=; [ "$(id -u)" = 0 ] || np_sudo=sudo
-    logged "$LOGS/apt-netpol.log" bash -c "$np_sudo apt-get update && DEBIAN_FRONTEND=noninteractive $np_sudo apt-get install -y --no-install-recommends ${np_missing[*]}"
+    apt_install apt-netpol.log "${np_missing[@]}"
   fi
   add_path "$ndir"
 fi
@@ -337,41 +321,11 @@ if want node; then
     progress "installing debian packages containerd runc containernetworking-plugins iptables conntrack (cached: yes)"
   else
     progress "installing debian packages ${node_missing[*]} (cached: no)…"
-    SUDO=
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    # Keep containerd's package from starting a system-wide daemon: cluster.sh runs its own.
-    policy=/usr/sbin/policy-rc.d created_policy=0
-    if [ ! -e $policy ]; then
-      printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null && $SUDO chmod +x $policy && created_policy=1
-    fi
-    rc=0
-    logged "$LOGS/apt-node.log" bash -c "$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends ${node_missing[*]}" || rc=$?
-    [ $created_policy = 1 ] && $SUDO rm -f $policy
-    [ $rc = 0 ] || exit $rc
+    apt_install apt-node.log "${node_missing[@]}"
   fi
-  [ -n "$KUBE_VERSION" ] || { echo "install.sh: cannot read k8s.io/kubernetes version from $KUBE_MOD/go.mod" >&2; exit 1; }
+  build_k8s "$KUBE_MOD" "$KUBE_VERSION" kubelet
+  build_k8s "$KUBE_PROXY_MOD" "$KUBE_VERSION" kube-proxy
   ndir=$CACHE/kubernetes-$KUBE_VERSION
-  mkdir -p "$ndir"
-  nminor=${KUBE_VERSION#v*.}; nminor=${nminor%%.*}
-  nmajor=${KUBE_VERSION#v}; nmajor=${nmajor%%.*}
-  nldx=""
-  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
-    nldx+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=$nmajor -X $p.gitMinor=$nminor"
-    nldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
-  for bin in kubelet kube-proxy; do
-    if [ -x "$ndir/$bin" ] && [ -e "$ndir/.$bin.ok" ]; then
-      progress "building $bin $KUBE_VERSION (cached: yes)"; continue
-    fi
-    mod=$KUBE_MOD
-    [ "$bin" = kube-proxy ] && mod=$KUBE_PROXY_MOD
-    progress "building $bin $KUBE_VERSION (cached: no)… (1-10 min on 2 cores)"
-    logged "$LOGS/$bin-$KUBE_VERSION.log" env -C "$mod" GOFLAGS="-mod=mod -buildvcs=false" \
-      GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
-      go build -trimpath -ldflags "-s -w$nldx" -o "$ndir/.$bin.tmp.$$" "k8s.io/kubernetes/cmd/$bin"
-    mv -f "$ndir/.$bin.tmp.$$" "$ndir/$bin"
-    touch "$ndir/.$bin.ok"
-  done
   pause_hash=$(cat "$PAUSE_MOD/go.mod" "$PAUSE_MOD/main.go" | sha256sum | cut -c1-16)
   if [ -x "$ndir/k8s-pause" ] && [ "$(cat "$ndir/.k8s-pause.ok" 2>/dev/null)" = "$pause_hash" ]; then
     progress "building k8s-pause $pause_hash (cached: yes)"
