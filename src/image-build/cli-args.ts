@@ -9,8 +9,8 @@ Builds the image, pushes it, checks the registry has the digest, re-synthesizes
 the manifests with it pinned, and only then updates the lock. On any failure
 the lock and the manifests stay exactly as they were and the exit status is 1.
 
-  --builder NAME        ko (Go module, .ko.yaml), kaniko (inside the kaniko
-                        executor image) or buildah (Dockerfile, daemonless)
+  --builder NAME        ko (Go module, .ko.yaml), kaniko (Dockerfile, in the
+                        kaniko executor image) or buildah (Dockerfile, daemonless)
   --repository REPO     repository without tag, e.g. 127.0.0.1:5000/acme/todo
   --name NAME           image name in the lock            (default todo)
   --context DIR         build context / Go module          (default app)
@@ -23,7 +23,9 @@ the lock and the manifests stay exactly as they were and the exit status is 1.
   --insecure            plain HTTP to the registry (automatic for 127.0.0.1)
 
 ko honours KO_DEFAULTBASEIMAGE; kaniko runs $KANIKO_EXECUTOR (default
-/kaniko/executor); buildah honours STORAGE_DRIVER and BUILDAH_ISOLATION.`;
+/kaniko/executor, there only inside the executor image; elsewhere, as root with
+runc: KANIKO_EXECUTOR=test/tools/images/kaniko-executor.sh KANIKO_IMAGE=<executor
+image by digest>); buildah honours STORAGE_DRIVER and BUILDAH_ISOLATION.`;
 
 /** What the command line asks for. */
 export type ParsedArgs = { readonly help: true } | { readonly help: false; readonly options: ImageBuildOptions };

@@ -262,8 +262,10 @@ async function preflight(
 
 function missingToolMessage(builder: ImageBuilder, tool: string): string {
   if (builder.name === 'kaniko') {
-    return `kaniko executor ${tool} not found: kaniko only runs inside its own image (gcr.io/kaniko-project/executor); `
-      + `set KANIKO_EXECUTOR if it lives elsewhere than ${DEFAULT_KANIKO_EXECUTOR}, or use --builder buildah`;
+    return `kaniko executor ${tool} not found: kaniko runs inside its own image (gcr.io/kaniko-project/executor), `
+      + `never on the host; set KANIKO_EXECUTOR if it lives elsewhere than ${DEFAULT_KANIKO_EXECUTOR}, `
+      + 'or run it in a container: KANIKO_EXECUTOR=test/tools/images/kaniko-executor.sh KANIKO_IMAGE=<executor image by digest> '
+      + '(as root, with runc; test/tools/images/build.sh kaniko <registry> builds and pushes one), or use --builder buildah';
   }
   return `${tool} not found on PATH; install it (eval "$(bash test/tools/install.sh ko crane debs)") or use another --builder`;
 }

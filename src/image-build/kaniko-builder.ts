@@ -15,9 +15,10 @@ export function kanikoExecutor(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * Builds the Dockerfile with the kaniko executor. Only runs where kaniko
- * itself runs (CI jobs using the gcr.io/kaniko-project/executor:debug
- * image): kaniko builds into its own root filesystem.
+ * Builds the Dockerfile with the kaniko executor, which builds into its own
+ * root filesystem, so it runs only inside a container: in CI jobs using the
+ * gcr.io/kaniko-project/executor:debug image, or, on a machine with runc,
+ * through test/tools/images/kaniko-executor.sh as `KANIKO_EXECUTOR`.
  */
 export const KANIKO_BUILDER: ImageBuilder = {
   name: 'kaniko',

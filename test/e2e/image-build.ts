@@ -1,19 +1,26 @@
 /**
- * End-to-end test of the image build: real ko and buildah builds pushed to a
- * real (local) registry, the manifests re-synthesized by the build CLI, and
- * the built binary run with exactly the environment the synthesized
- * Deployment gives it, against a real Postgres.
+ * End-to-end test of the image build: real ko, buildah and kaniko builds pushed
+ * to a real (local) registry, the manifests re-synthesized by the build CLI,
+ * and the built binary run with exactly the environment the synthesized
+ * Deployment gives it, against a real Postgres. kaniko never runs on the host:
+ * the CLI runs test/tools/images/kaniko-executor.sh as KANIKO_EXECUTOR, which
+ * runs /kaniko/executor in a runc container on a private copy of the executor
+ * image that test/tools/images/build.sh kaniko builds from the vendored source.
  *
- *   npx ts-node test/e2e/image-build.ts          # ~3-6 min on 2 cores
- *   E2E_SKIP_BUILDAH=1 E2E_ALLOW_SKIP=1 npx ts-node test/e2e/image-build.ts   # ko only
+ *   npx ts-node test/e2e/image-build.ts          # ~4-8 min on 2 cores
+ *   E2E_SKIP_BUILDAH=1 E2E_SKIP_KANIKO=1 E2E_ALLOW_SKIP=1 npx ts-node test/e2e/image-build.ts   # ko only
  *
  * Needs: go, network to the Go module proxy and Debian apt (tools are
- * installed by test/tools/install.sh), root for buildah's chroot isolation.
+ * installed by test/tools/install.sh), root for buildah's chroot isolation and
+ * for runc; for kaniko also runc and jq, and the kaniko source tarball
+ * (KANIKO_SOURCE_TARBALL, default <repo>/../shared/kaniko/kaniko-v1.25.5.tar.gz;
+ * the kaniko steps are reported as skipped when it is missing).
  * Everything runs on 127.0.0.1 and in temporary directories; the real
  * images.lock.json and dist/ are only read (and checked to be untouched).
  * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed"
- * (", N skipped" when E2E_SKIP_BUILDAH=1 or a failure skipped steps); the exit
- * status is 1 if anything failed, or anything was skipped without E2E_ALLOW_SKIP=1.
+ * (", N skipped" when E2E_SKIP_BUILDAH=1, E2E_SKIP_KANIKO=1, a missing kaniko
+ * source or a failure skipped steps); the exit status is 1 if anything failed,
+ * or anything was skipped without E2E_ALLOW_SKIP=1.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -24,15 +31,18 @@ import {
   ROOT, RunResult, check, e2eMain, equal, freePort, hashTree, installTools, isExecutable, onCleanup, portInUse,
   progress, requireTools, run, section, skipSteps, stopProcess, waitFor,
 } from './harness';
-import { makeBaseImage, startRegistry } from './registry-support';
+import { KANIKO_SOURCE_TARBALL, makeBaseImage, makeGoBuilderImage, startRegistry } from './registry-support';
 
 const APP = path.join(ROOT, 'app');
 const POSTGRES_SH = path.join(ROOT, 'test', 'support', 'postgres.sh');
 /** What `npm run build:image` runs: the compiled CLI, compiled first when src/ changed. */
 const LAUNCHER = path.join(ROOT, 'scripts', 'run-compiled.js');
 const SKIP_BUILDAH = process.env.E2E_SKIP_BUILDAH === '1';
-// The buildah steps count even when E2E_SKIP_BUILDAH=1 skips them: the summary then says so.
-const STEPS = 14;
+const SKIP_KANIKO = process.env.E2E_SKIP_KANIKO === '1';
+/** Runs the kaniko executor in a runc container; what KANIKO_EXECUTOR points at. */
+const KANIKO_WRAPPER = path.join(ROOT, 'test', 'tools', 'images', 'kaniko-executor.sh');
+// The buildah and kaniko steps count even when they are skipped: the summary then says so.
+const STEPS = 18;
 
 // ------------------------------------------------------------ test state ---
 
@@ -44,10 +54,18 @@ let toolEnv: NodeJS.ProcessEnv = process.env;
 let registry = '';
 let baseImage = '';
 let pg: Record<string, string> = {};
+/** The Go image app/Dockerfile's build stage runs in (GO_IMAGE), made once for buildah and kaniko. */
+let goImage = '';
+/** Tasks the service runs so far have left in the shared Postgres (each adds "<label>-kept"). */
+let tasksSoFar: string[] = [];
 const realHashes: Record<string, string> = {};
 
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...toolEnv, ...extra };
+}
+
+function isOnPath(tool: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? '').split(path.delimiter).some(d => d !== '' && isExecutable(path.join(d, tool)));
 }
 
 /** Runs the build CLI as a user would; its progress is echoed with a prefix. */
@@ -210,6 +228,11 @@ async function exerciseService(binary: string, label: string, tasksExpectedBefor
 
 // ----------------------------------------------------------------- steps ---
 
+async function ensureGoBuilderImage(): Promise<string> {
+  if (!goImage) goImage = await makeGoBuilderImage(tmp, registry, APP, toolEnv);
+  return goImage;
+}
+
 async function main(): Promise<void> {
   const core = await section([
     ['install/find tools (ko, crane, buildah, postgres) with test/tools/install.sh', async () => {
@@ -239,7 +262,6 @@ async function main(): Promise<void> {
   ]);
   if (!core) return;
 
-  let koTasks: string[] = [];
   await section([
     ['a build against an unreachable registry fails and leaves the lock and dist/ untouched', async () => {
       const before = [hashTree(path.join(work, 'images.lock.json')), hashTree(path.join(work, 'dist'))];
@@ -259,13 +281,12 @@ async function main(): Promise<void> {
     }],
     ['ko: export the image and run /ko-app/todo with the Deployment\'s env against Postgres', async () => {
       const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'ko', '/ko-app/todo');
-      await exerciseService(binary, 'ko', []);
-      koTasks = ['ko-kept'];
+      await exerciseService(binary, 'ko', tasksSoFar);
+      tasksSoFar = [...tasksSoFar, 'ko-kept'];
     }],
   ]);
 
   {
-    let goImage = '';
     const storage = path.join(tmp, 'containers');
     const buildahEnv = () => cliEnv({
       CONTAINERS_STORAGE_CONF: path.join(storage, 'storage.conf'),
@@ -274,36 +295,7 @@ async function main(): Promise<void> {
     });
     const buildahSteps: Array<[string, () => Promise<void>]> = [
       ['buildah: make a Go builder image (busybox-static, host Go, pre-downloaded modules) and push it', async () => {
-        if (!fs.existsSync('/bin/busybox')) {
-          await run('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-        }
-        const root = path.join(tmp, 'go-root');
-        fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-        fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
-        fs.mkdirSync(path.join(root, 'tmp'));
-        fs.chmodSync(path.join(root, 'tmp'), 0o1777);
-        fs.copyFileSync('/bin/busybox', path.join(root, 'bin', 'busybox'));
-        fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
-        fs.symlinkSync('busybox', path.join(root, 'bin', 'sh'));
-        fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-        fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
-        // The build has no network: the module cache the Dockerfile's `go mod download`
-        // needs is downloaded here, on the host, from the Go module proxy.
-        const modcache = path.join(root, 'go', 'pkg', 'mod');
-        await run('go', ['mod', 'download'], { cwd: APP, env: { ...toolEnv, GOMODCACHE: modcache, GOFLAGS: '-modcacherw' } });
-        const goroot = (await run('go', ['env', 'GOROOT'], { env: toolEnv })).stdout.trim();
-        const layers = [path.join(tmp, 'go-base.tar'), path.join(tmp, 'go-toolchain.tar')];
-        await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', root, '-cf', layers[0], '.']);
-        await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--exclude=./test', '-C', goroot, '--transform', 's,^\\.,usr/local/go,', '-cf', layers[1], '.']);
-        await run('crane', ['append', '-f', layers[0], '-f', layers[1], '-t', `${registry}/e2e/go:layers`], { env: toolEnv });
-        const env = ['PATH=/usr/local/go/bin:/bin', 'GOROOT=/usr/local/go', 'GOPATH=/go', 'GOMODCACHE=/go/pkg/mod', 'GOCACHE=/tmp/go-cache',
-          'GOPROXY=off', 'GOSUMDB=off', 'GOTOOLCHAIN=local', 'GOFLAGS=-mod=mod'];
-        await run('crane', ['mutate', `${registry}/e2e/go:layers`, '--set-platform', 'linux/amd64', ...env.flatMap(e => ['--env', e]), '-t', `${registry}/e2e/go:latest`], { env: toolEnv });
-        for (const l of layers) fs.rmSync(l);
-        fs.rmSync(root, { recursive: true, force: true });
-        goImage = `${registry}/e2e/go@${(await run('crane', ['digest', `${registry}/e2e/go:latest`], { env: toolEnv })).stdout.trim()}`;
-        const config = JSON.parse((await run('crane', ['config', goImage], { env: toolEnv })).stdout);
-        check('Go builder image has the Go environment', (config.config?.Env ?? []).includes('GOPROXY=off'), JSON.stringify(config.config?.Env));
+        await ensureGoBuilderImage();
         fs.mkdirSync(storage);
         fs.writeFileSync(path.join(storage, 'storage.conf'),
           `[storage]\ndriver = "vfs"\ngraphroot = "${path.join(storage, 'root')}"\nrunroot = "${path.join(storage, 'run')}"\n`);
@@ -323,12 +315,51 @@ async function main(): Promise<void> {
       }],
       ['buildah: export the image and run /todo with the Deployment\'s env against the same Postgres', async () => {
         const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'buildah', '/todo');
-        await exerciseService(binary, 'buildah', koTasks);
+        await exerciseService(binary, 'buildah', tasksSoFar);
+        tasksSoFar = [...tasksSoFar, 'buildah-kept'];
       }],
     ];
     // Reported as skipped (and counted), so a ko-only run never reads as the full proof.
     if (SKIP_BUILDAH) skipSteps(buildahSteps.map(([title]) => title), 'E2E_SKIP_BUILDAH=1');
     else await section(buildahSteps);
+  }
+
+  {
+    let kanikoImage = '';
+    const kanikoSteps: Array<[string, () => Promise<void>]> = [
+      ['kaniko: build the executor image with test/tools/images/build.sh kaniko (vendored source) and push it', async () => {
+        await ensureGoBuilderImage();
+        const r = await run('bash', [path.join(ROOT, 'test', 'tools', 'images', 'build.sh'), 'kaniko', registry],
+          { env: { ...toolEnv, KANIKO_SOURCE_TARBALL }, echo: '    | ' });
+        kanikoImage = r.stdout.trim().split('\n').pop() ?? '';
+        check('build.sh prints the executor image by digest', new RegExp(`^${registry.replace(/\./g, '\\.')}/kaniko-project/executor@sha256:[0-9a-f]{64}$`).test(kanikoImage), r.stdout);
+      }],
+      ['kaniko: build the Dockerfile in a runc container (KANIKO_EXECUTOR=kaniko-executor.sh), push, verify and re-synth', async () => {
+        const r = await buildCli(['--builder', 'kaniko', '--repository', `${registry}/acme/todo`, '--build-arg', `GO_IMAGE=${goImage}`],
+          cliEnv({ KANIKO_EXECUTOR: KANIKO_WRAPPER, KANIKO_IMAGE: kanikoImage }));
+        if (!check('build CLI exits 0', r.code === 0, r.stderr.slice(-2500))) return;
+        check('progress shows the kaniko step', r.stderr.includes(`[build 2/5] kaniko ${KANIKO_WRAPPER} --destination ${registry}/acme/todo:`));
+        check('the executor ran in a runc container with the build Job\'s capabilities',
+          r.stderr.includes('[kaniko-executor] running /kaniko/executor in runc container') && r.stderr.includes('caps CHOWN,DAC_OVERRIDE,FOWNER,FSETID,SETGID,SETUID'));
+        const rootfs = /\[kaniko-executor\] pulling .* into a private root filesystem \((\S+)\)/.exec(r.stderr)?.[1];
+        check('the container\'s private root filesystem was removed', !!rootfs && !fs.existsSync(path.dirname(rootfs)), String(rootfs));
+      }],
+      ['kaniko: every environment pins the digest the registry reports', async () => {
+        await assertPinned('kaniko');
+      }],
+      ['kaniko: export the image and run /todo with the Deployment\'s env against the same Postgres', async () => {
+        const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'kaniko', '/todo');
+        await exerciseService(binary, 'kaniko', tasksSoFar);
+        tasksSoFar = [...tasksSoFar, 'kaniko-kept'];
+      }],
+    ];
+    const titles = kanikoSteps.map(([title]) => title);
+    const missing = ['runc', 'jq'].filter(t => !isOnPath(t, toolEnv));
+    // Reported as skipped (and counted): the run then fails unless E2E_ALLOW_SKIP=1.
+    if (SKIP_KANIKO) skipSteps(titles, 'E2E_SKIP_KANIKO=1');
+    else if (!fs.existsSync(KANIKO_SOURCE_TARBALL)) skipSteps(titles, `kaniko source ${KANIKO_SOURCE_TARBALL} not found (set KANIKO_SOURCE_TARBALL)`);
+    else if (missing.length) skipSteps(titles, `${missing.join(', ')} not found`);
+    else await section(kanikoSteps);
   }
 
   await section([

@@ -209,7 +209,7 @@ describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () =>
     ['builder tool missing', async () => { fs.rmSync(path.join(bin, 'ko')); return {}; }, 1, /ko not found on PATH/],
     ['go missing for ko', async () => { fs.rmSync(path.join(bin, 'go')); return {}; }, 1, /go not found on PATH/],
     ['kaniko executor missing', async () => { env.KANIKO_EXECUTOR = '/nonexistent/executor'; return { builder: 'kaniko' }; }, 1,
-      /kaniko executor \/nonexistent\/executor not found: kaniko only runs inside its own image/],
+      /kaniko executor \/nonexistent\/executor not found: kaniko runs inside its own image .*or run it in a container: KANIKO_EXECUTOR=test\/tools\/images\/kaniko-executor\.sh KANIKO_IMAGE=/],
     ['registry unreachable', async () => ({ repository: `127.0.0.1:${await closedPort()}/acme/todo` }), 1,
       /cannot reach registry at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/],
     ['lock not JSON', async () => { fs.writeFileSync(path.join(work, 'images.lock.json'), '{"version": 1,'); return {}; }, 1, /is not valid JSON/],
