@@ -34,7 +34,7 @@
 # (see the comments there). Argo CD needs Go 1.27: the build runs with GOTOOLCHAIN=go1.27.3
 # (ARGOCD_GOTOOLCHAIN overrides it), which the go command fetches from the module proxy.
 # Debian packages (etcd-server -> etcd, buildah, postgresql -> postgres/initdb/pg_ctl,
-# redis-server and git for Argo CD) are
+# redis-server and git for Argo CD, runc and jq for kaniko-executor.sh) are
 # apt-installed only when the binary is missing; PostgreSQL's bin dir is added to PATH.
 #
 # Environment:
@@ -252,8 +252,11 @@ if want debs; then
   pg_bindir >/dev/null || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v git >/dev/null || missing+=(git)
+  # runc and jq: test/tools/images/kaniko-executor.sh runs kaniko in a runc container.
+  command -v runc >/dev/null || missing+=(runc)
+  command -v jq >/dev/null || missing+=(jq)
   if [ ${#missing[@]} -eq 0 ]; then
-    progress "installing debian packages etcd-server buildah postgresql redis-server git (cached: yes)"
+    progress "installing debian packages etcd-server buildah postgresql redis-server git runc jq (cached: yes)"
   else
     progress "installing debian packages ${missing[*]} (cached: no)…"
     apt_install apt.log "${missing[@]}"
