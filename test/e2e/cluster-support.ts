@@ -100,11 +100,6 @@ export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv)
   return kubeEnv;
 }
 
-/** Whether kwok is on PATH (install.sh treats it as best-effort). */
-export async function kwokInstalled(toolEnv: NodeJS.ProcessEnv): Promise<boolean> {
-  return (await run('bash', ['-c', 'command -v kwok'], { env: toolEnv, allowFail: true })).code === 0;
-}
-
 /**
  * The Stage objects kwok needs to run fake nodes and pods: the node and pod
  * stages kwok ships in its module (kustomize/stage/...), for the kwok version

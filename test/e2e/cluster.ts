@@ -3,19 +3,20 @@
  * every environment is applied the way Argo CD applies it (server-side, field
  * manager argocd-controller, into a namespace made from the Application's
  * managedNamespaceMetadata, PodSecurity "restricted"), must apply without a
- * single warning, and must then show no diff. With kube-controller-manager,
- * kube-scheduler and kwok (fake nodes) the Deployments, StatefulSets and a Job
- * from each CronJob roll out, proving their pods are admitted under
- * "restricted"; a deliberately non-compliant Deployment proves the check can
- * fail. Then kube-score (accepted findings: test/tools/kube-score.yaml) and the
- * Helm chart: lint, same objects as dist/<env>, no diff against the cluster.
+ * single warning, and must then show no diff. kube-controller-manager creates
+ * the pods of the Deployments and StatefulSets and of a Job from each
+ * CronJob, proving they are admitted under "restricted"; a deliberately
+ * non-compliant Deployment proves the check can fail. (That the pods then run
+ * is test/e2e/pods.ts's part, on a real node.) Then kube-score (accepted
+ * findings: test/tools/kube-score.yaml) and the Helm chart: lint, same objects
+ * as dist/<env>, no diff against the cluster.
  *
  *   npx ts-node test/e2e/cluster.ts            # ~2-3 min on 2 cores with the tools cached
  *
  * Needs: go, network to the Go module proxy and Debian apt the first time (tools
  * are installed by test/tools/install.sh and cached; kube-score is go-installed
  * into the same cache); the Argo CD CRDs come from third_party/argo-cd-v3.6.1/crds. Everything listens on 127.0.0.1 and lives in a
- * temporary directory; the control plane and kwok are stopped on exit, also on
+ * temporary directory; the control plane is stopped on exit, also on
  * failure and on SIGINT/SIGTERM. dist/ and helm/ are only read.
  * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed";
  * the exit status is 1 if anything failed.
@@ -26,8 +27,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import {
   ARGOCD_CRDS, DIST, K8sObject, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, checkPodsAdmitted,
-  distObjects, goBinary, installCrds, keyOf, kwokInstalled, manifestFiles, persistentVolumes, refusedPods, startControlPlane,
-  startKwok, toolsCache,
+  distObjects, goBinary, installCrds, keyOf, manifestFiles, refusedPods, startControlPlane, toolsCache,
 } from './cluster-support';
 import {
   ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, progress,
@@ -42,8 +42,7 @@ const ENVS = ['dev', 'staging', 'prod'];
 const HELM_DIFF_ENV = 'prod';
 /** Where the non-compliant Deployment of the negative control goes. */
 const NEGATIVE_ENV = 'dev';
-const ROLLOUT_TIMEOUT = '180s';
-const STEPS = 17;
+const STEPS = 16;
 
 // ------------------------------------------------------------ test state ---
 
@@ -52,7 +51,6 @@ let toolEnv: NodeJS.ProcessEnv = process.env;
 let kube = new Kubectl(process.env);
 let kubeScore = '';
 let clusterUp = false;
-let fakeNodes = false;
 /** Environment name -> namespace (from the Application whose source path is dist/<env>). */
 const namespaces: Record<string, string> = {};
 
@@ -118,29 +116,6 @@ function applyEnvironment(env: string): Promise<void> {
 
 function podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
   return kube.podsOf(ns, selector);
-}
-
-async function rollOut(env: string): Promise<void> {
-  const ns = namespaces[env];
-  const objects = distObjects(env);
-  if (fakeNodes) {
-    const pvs = persistentVolumes(ns, objects);
-    if (pvs.length) {
-      const r = await applyText(pvs.map(pv => YAML.stringify(pv)).join('---\n'), 'e2e');
-      check(`${ns}: ${pvs.length} PersistentVolume(s) pre-bound to its claims`, r.code === 0, r.stderr);
-    }
-  }
-  // With fake nodes the pods also roll out, and a Job from each CronJob completes.
-  await checkPodsAdmitted(kube, ns, objects, 180_000, fakeNodes ? {
-    workload: async (kind, name, what) => {
-      const r = await kubectl(['-n', ns, 'rollout', 'status', `${kind}/${name}`, `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
-      check(`${what}: rolled out on the fake node`, r.code === 0, (r.stderr || r.stdout).trim());
-    },
-    job: async job => {
-      const done = await kubectl(['-n', ns, 'wait', `job/${job}`, '--for=condition=Complete', `--timeout=${ROLLOUT_TIMEOUT}`], { allowFail: true });
-      check(`${ns}: Job ${job} completed on the fake node`, done.code === 0, (done.stderr || done.stdout).trim());
-    },
-  } : {});
 }
 
 function kubeScoreArgs(config: KubeScoreConfig, ignore: string[], format: string, files: string[]): string[] {
@@ -217,8 +192,8 @@ async function helmTemplate(env: string): Promise<string> {
 
 async function main(): Promise<void> {
   const tools = await section([
-    ['install/find tools (kubectl, kube-apiserver, etcd, helm, kwok) with test/tools/install.sh, and kube-score', async () => {
-      toolEnv = await installTools(['kube', 'debs', 'helm', 'kwok']);
+    ['install/find tools (kubectl, kube-apiserver, etcd, helm) with test/tools/install.sh, and kube-score', async () => {
+      toolEnv = await installTools(['kube', 'debs', 'helm']);
       await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'helm', 'openssl', 'curl', 'diff']);
       kubeScore = await ensureKubeScore(kubeScoreConfig().version);
       const v = (await run(kubeScore, ['version'])).stdout.trim();
@@ -236,15 +211,8 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!clusterUp) {
-    skipSteps(['kwok', 'CRDs', ...ENVS, 'apps', 'rollout', 'admission', 're-diff', 'diff --cluster', 'negative control'], 'no control plane');
+    skipSteps(['CRDs', ...ENVS, 'apps', 'pods', 'admission', 're-diff', 'diff --cluster', 'negative control'], 'no control plane');
   } else {
-    const kwokTitle = 'start kwok (fake nodes with the annotation kwok.x-k8s.io/node=fake) and create one fake Node';
-    if (!await kwokInstalled(toolEnv)) {
-      // install.sh treats kwok as best-effort: without it pods are checked for admission only, not rolled out.
-      skipSteps([kwokTitle], 'kwok is not installed; pods are checked for admission only, not rolled out');
-    } else {
-      fakeNodes = await section([[kwokTitle, () => startKwok(tmp, kube, toolEnv)]]);
-    }
     const crds = await section([
       [`install the Argo CD CRDs from ${path.relative(ROOT, CRDS)} (server-side) and wait until Established`, async () => {
         const names = await installCrds(kube, CRDS);
@@ -252,7 +220,7 @@ async function main(): Promise<void> {
       }],
     ]);
     if (!crds) {
-      skipSteps([...ENVS, 'apps', 'rollout', 'admission', 're-diff', 'negative control'], 'no Argo CD CRDs');
+      skipSteps([...ENVS, 'apps', 'pods', 'admission', 're-diff', 'negative control'], 'no Argo CD CRDs');
     } else {
       for (const env of ENVS) {
         await section([[`${env}: namespace as Argo CD creates it, out-of-band Secret, apply dist/${env}/ as Argo CD (no warnings), then no diff`,
@@ -267,8 +235,8 @@ async function main(): Promise<void> {
         await applyAsArgo(kube, 'dist/apps + dist/bootstrap', files, objects);
         await assertNoDiff('dist/apps + dist/bootstrap', files);
       }]]);
-      await section([['workloads: every Deployment and StatefulSet gets its pods (rolled out on the kwok node if it runs), one Job from each CronJob', async () => {
-        for (const env of ENVS.filter(e => namespaces[e])) await rollOut(env);
+      await section([['workloads: the controller manager creates every Deployment\'s and StatefulSet\'s pods and a Job\'s from each CronJob; PodSecurity admits them', async () => {
+        for (const env of ENVS.filter(e => namespaces[e])) await checkPodsAdmitted(kube, namespaces[env], distObjects(env), 180_000);
       }]]);
       await section([['admission: no pod creation was refused (FailedCreate / "violates PodSecurity") in any environment', async () => {
         for (const env of ENVS.filter(e => namespaces[e])) {
@@ -276,9 +244,9 @@ async function main(): Promise<void> {
           check(`${namespaces[env]}: no refused pod creations`, refused.length === 0, refused.join('\n'));
         }
       }]]);
-      await section([['after the controllers ran (HPA scaled, pods bound): still no diff for any environment or the apps', async () => {
-        for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after rollout`, manifestFiles(path.join(DIST, env)));
-        await assertNoDiff('dist/apps + dist/bootstrap after rollout',
+      await section([['after the controllers ran (pods, HPA, StatefulSet claims): still no diff for any environment or the apps', async () => {
+        for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after the controllers`, manifestFiles(path.join(DIST, env)));
+        await assertNoDiff('dist/apps + dist/bootstrap after the controllers',
           [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))]);
       }]]);
       await section([['npm run diff -- --cluster: the live cluster against a server-side dry run of the working tree; a hand edit shows, with its field', async () => {
