@@ -211,6 +211,24 @@ build_k8s() {
   add_path "$dir"
 }
 
+# build_static MODULE_DIR DIR BINARY LABEL : a static `go build .` of the wrapper module MODULE_DIR
+# into DIR/BINARY. The stamp holds the hash of the module's go.mod, go.sum and Go files, so an
+# edit there (a plugin chosen in main.go, say) rebuilds it.
+build_static() {
+  local mod=$1 dir=$2 bin=$3 label=$4 hash
+  hash=$(cat "$mod"/go.* "$mod"/*.go | sha256sum | cut -c1-16)
+  if [ -x "$dir/$bin" ] && [ "$(cat "$dir/.$bin.ok" 2>/dev/null)" = "$hash" ]; then
+    progress "building $label (cached: yes)"; add_path "$dir"; return 0
+  fi
+  progress "building $label (cached: no)… (up to 5 min on 2 cores)"
+  mkdir -p "$dir"
+  logged "$LOGS/$bin.log" env -C "$mod" CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" \
+    GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" go build -trimpath -ldflags "-s -w" -o "$dir/.$bin.tmp.$$" .
+  mv -f "$dir/.$bin.tmp.$$" "$dir/$bin"
+  echo "$hash" >"$dir/.$bin.ok"
+  add_path "$dir"
+}
+
 if want ko; then go_install ko "$KO_VERSION" ko github.com/google/ko; fi
 if want crane; then go_install crane "$CRANE_VERSION" crane github.com/google/go-containerregistry/cmd/crane; fi
 if want helm; then
@@ -328,19 +346,8 @@ if want node; then
   fi
   build_k8s "$KUBE_MOD" "$KUBE_VERSION" kubelet
   build_k8s "$KUBE_PROXY_MOD" "$KUBE_VERSION" kube-proxy
-  ndir=$CACHE/kubernetes-$KUBE_VERSION
-  pause_hash=$(cat "$PAUSE_MOD/go.mod" "$PAUSE_MOD/main.go" | sha256sum | cut -c1-16)
-  if [ -x "$ndir/k8s-pause" ] && [ "$(cat "$ndir/.k8s-pause.ok" 2>/dev/null)" = "$pause_hash" ]; then
-    progress "building k8s-pause $pause_hash (cached: yes)"
-  else
-    progress "building k8s-pause $pause_hash (cached: no)…"
-    # Static: it is the only file of its image.
-    logged "$LOGS/k8s-pause.log" env -C "$PAUSE_MOD" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-      go build -trimpath -ldflags "-s -w" -o "$ndir/.k8s-pause.tmp.$$" .
-    mv -f "$ndir/.k8s-pause.tmp.$$" "$ndir/k8s-pause"
-    echo "$pause_hash" >"$ndir/.k8s-pause.ok"
-  fi
-  add_path "$ndir"
+  # The sandbox image's only file.
+  build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause k8s-pause
 fi
 
 # ---- coredns: the cluster DNS of test/tools/cluster.sh (test/tools/coredns) ------------------
@@ -348,20 +355,7 @@ fi
 # wrapper module, whose main.go chooses the plugins.
 if want coredns; then
   [ -n "$COREDNS_VERSION" ] || { echo "install.sh: cannot read the coredns version from $COREDNS_MOD/go.mod" >&2; exit 1; }
-  cdir=$CACHE/coredns-$COREDNS_VERSION
-  coredns_hash=$(cat "$COREDNS_MOD/go.mod" "$COREDNS_MOD/go.sum" "$COREDNS_MOD/main.go" | sha256sum | cut -c1-16)
-  if [ -x "$cdir/coredns" ] && [ "$(cat "$cdir/.coredns.ok" 2>/dev/null)" = "$coredns_hash" ]; then
-    progress "building coredns $COREDNS_VERSION (cached: yes)"
-  else
-    progress "building coredns $COREDNS_VERSION (cached: no)… (2-5 min on 2 cores)"
-    mkdir -p "$cdir"
-    logged "$LOGS/coredns-$COREDNS_VERSION.log" env -C "$COREDNS_MOD" CGO_ENABLED=0 \
-      GOFLAGS="-mod=mod -buildvcs=false" GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
-      go build -trimpath -ldflags "-s -w" -o "$cdir/.coredns.tmp.$$" .
-    mv -f "$cdir/.coredns.tmp.$$" "$cdir/coredns"
-    echo "$coredns_hash" >"$cdir/.coredns.ok"
-  fi
-  add_path "$cdir"
+  build_static "$COREDNS_MOD" "$CACHE/coredns-$COREDNS_VERSION" coredns "coredns $COREDNS_VERSION"
 fi
 
 # ---- Argo CD from Go modules (test/tools/argocd) ----------------------------------------
