@@ -181,6 +181,24 @@ async function api(port: number, method: string, urlPath: string, body?: unknown
   return { status: res.status, json };
 }
 
+/**
+ * The steps each builder ends with: every environment pins the digest the
+ * registry reports, and the image's binary serves the API with the
+ * Deployment's environment against the Postgres the earlier builds used.
+ */
+function pinnedAndRunSteps(builder: string, entrypoint: string): Array<[string, () => Promise<void>]> {
+  return [
+    [`${builder}: every environment pins the digest the registry reports`, async () => {
+      await assertPinned(builder);
+    }],
+    [`${builder}: export the image and run ${entrypoint} with the Deployment's env against Postgres`, async () => {
+      const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, builder, entrypoint);
+      await exerciseService(binary, builder, tasksSoFar);
+      tasksSoFar = [...tasksSoFar, `${builder}-kept`];
+    }],
+  ];
+}
+
 /** Runs the service from `binary` with the Deployment's env and drives its API, across a restart. */
 async function exerciseService(binary: string, label: string, tasksExpectedBefore: string[]): Promise<void> {
   const d = deploymentEnv();
@@ -276,14 +294,7 @@ async function main(): Promise<void> {
       check('progress shows the ko step', r.stderr.includes(`[build 2/5] ko build (KO_DOCKER_REPO=${registry}/acme/todo, KO_DEFAULTBASEIMAGE=${baseImage})`));
       equal('stdout is the pinned reference', r.stdout.trim(), `${registry}/acme/todo@${lockEntry().digest}`);
     }],
-    ['ko: every environment pins the digest the registry reports', async () => {
-      await assertPinned('ko');
-    }],
-    ['ko: export the image and run /ko-app/todo with the Deployment\'s env against Postgres', async () => {
-      const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'ko', '/ko-app/todo');
-      await exerciseService(binary, 'ko', tasksSoFar);
-      tasksSoFar = [...tasksSoFar, 'ko-kept'];
-    }],
+    ...pinnedAndRunSteps('ko', '/ko-app/todo'),
   ]);
 
   {
@@ -310,14 +321,7 @@ async function main(): Promise<void> {
         if (!check('build CLI exits 0', r.code === 0, r.stderr.slice(-2500))) return;
         check('progress shows the buildah step', r.stderr.includes(`[build 2/5] buildah build + push docker://${registry}/acme/todo:`));
       }],
-      ['buildah: every environment pins the digest the registry reports', async () => {
-        await assertPinned('buildah');
-      }],
-      ['buildah: export the image and run /todo with the Deployment\'s env against the same Postgres', async () => {
-        const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'buildah', '/todo');
-        await exerciseService(binary, 'buildah', tasksSoFar);
-        tasksSoFar = [...tasksSoFar, 'buildah-kept'];
-      }],
+      ...pinnedAndRunSteps('buildah', '/todo'),
     ];
     // Reported as skipped (and counted), so a ko-only run never reads as the full proof.
     if (SKIP_BUILDAH) skipSteps(buildahSteps.map(([title]) => title), 'E2E_SKIP_BUILDAH=1');
@@ -344,14 +348,7 @@ async function main(): Promise<void> {
         const rootfs = /\[kaniko-executor\] pulling .* into a private root filesystem \((\S+)\)/.exec(r.stderr)?.[1];
         check('the container\'s private root filesystem was removed', !!rootfs && !fs.existsSync(path.dirname(rootfs)), String(rootfs));
       }],
-      ['kaniko: every environment pins the digest the registry reports', async () => {
-        await assertPinned('kaniko');
-      }],
-      ['kaniko: export the image and run /todo with the Deployment\'s env against the same Postgres', async () => {
-        const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, 'kaniko', '/todo');
-        await exerciseService(binary, 'kaniko', tasksSoFar);
-        tasksSoFar = [...tasksSoFar, 'kaniko-kept'];
-      }],
+      ...pinnedAndRunSteps('kaniko', '/todo'),
     ];
     const titles = kanikoSteps.map(([title]) => title);
     const missing = ['runc', 'jq'].filter(t => !isOnPath(t, toolEnv));
