@@ -15,8 +15,11 @@ const project = new typescript.TypeScriptProject({
   copyrightOwner: 'Acme',
   typescriptVersion: '~5.9.3',
   minNodeVersion: '20.0.0',
-  // yaml reads committed trees for the diff; cytoscape draws the topology viewer (inlined into its page).
-  deps: ['cdk8s@^2.70.106', 'cdk8s-plus-27@^2.9.5', 'constructs@^10.8.1', 'yaml@^2.9.1', 'cytoscape@^3.34.4'],
+  // yaml reads committed trees for the diff.
+  deps: ['cdk8s@^2.70.106', 'cdk8s-plus-27@^2.9.5', 'constructs@^10.8.1', 'yaml@^2.9.1'],
+  // cytoscape draws the topology viewer (inlined into its page): only `view` reads it, so it is an
+  // optional peer, not a 6 MB dependency of every team that only uses the constructs.
+  peerDeps: ['cytoscape@^3.34.4'],
   devDeps: [
     'cdk8s-cli@2.207.60', 'ajv@^8.20.0', 'ts-node@^10.9.2',
     // Drives Debian's chromium in the viewer test (its own browser downloads cannot work here).
@@ -25,6 +28,8 @@ const project = new typescript.TypeScriptProject({
     'esbuild@~0.28.2',
     // Mutation testing (npm run test:mutation). 9.6 is the last line that runs on Node 20; 10.x needs Node 22.
     '@stryker-mutator/core@~9.6.1', '@stryker-mutator/jest-runner@~9.6.1',
+    // The API report (API.md) of the published typings.
+    '@microsoft/api-extractor@~7.60.1',
   ],
   jestOptions: {
     jestVersion: '^29',
@@ -44,21 +49,22 @@ const project = new typescript.TypeScriptProject({
   entrypointTypes: 'lib/src/index.d.ts',
   tsconfig: {
     compilerOptions: { rootDir: '.' },
-    include: ['src/**/*.ts', 'imports/**/*.ts'],
+    // todo/ is this repository's GitOps tree: compiled for `npm run synth`, never packed.
+    include: ['src/**/*.ts', 'imports/**/*.ts', 'todo/**/*.ts'],
   },
   tsconfigDev: {
     // The README's library example imports the package by name; tests compile it against src/.
     // skipLibCheck: playwright-core's types assume the DOM library, which this Node project does not load.
     compilerOptions: { rootDir: '..', baseUrl: '..', paths: { '@acme/cdk8s-go-postgres': ['src/index.ts'] }, skipLibCheck: true },
-    include: ['src/**/*.ts', 'imports/**/*.ts', 'test/**/*.ts'],
+    include: ['src/**/*.ts', 'imports/**/*.ts', 'todo/**/*.ts', 'test/**/*.ts'],
   },
   // dist/ holds the committed GitOps tree, so npm pack output goes elsewhere.
   artifactsDirectory: 'pack',
   // Stryker's sandbox and reports (HTML, and the incremental file: large, rewritten every run) are scratch.
   gitignore: ['/.tmp/', '/pack/', '/gitops-view.html', '/.stryker-tmp/', '/reports/'],
-  npmignoreEnabled: true,
-  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
-  eslintOptions: { dirs: ['src'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
+  // The package is the library: package.json's `files` lists what it holds (see below).
+  npmignoreEnabled: false,
+  eslintOptions: { dirs: ['src', 'todo'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
 });
 
 // eslint-import-resolver-typescript 3.9+ depends on unrs-resolver, whose per-platform bindings the
@@ -71,13 +77,18 @@ project.tryFindObjectFile('.eslintrc.json')?.addOverride('settings.import/resolv
 
 // dist/ is the committed GitOps tree that Argo CD syncs.
 project.gitignore.removePatterns('/dist/');
-project.npmignore?.addPatterns('/dist/');
-// The synth launcher's bundles and the benchmark's compiled scenario are not part of the library.
-project.npmignore?.addPatterns('/lib/bundle/', '/lib/test/');
+// The package holds the compiled library (with the generated Argo CD types it uses) and the CLI's
+// launcher; npm adds package.json, README.md and LICENSE. Not: this repository's todo tree (lib/todo),
+// the synth bundles, tests, dist/, helm/, app/. test/e2e/package.ts asserts the list.
+project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts', 'bin/']);
+project.package.addBin({ 'cdk8s-gitops': 'bin/cdk8s-gitops' });
+project.package.addField('peerDependenciesMeta', { cytoscape: { optional: true } });
 
-// Synth runs compiled JavaScript (type-checking belongs to compile and test); the launcher
-// recompiles first whenever src/ changed, so a stale lib/ never yields a stale dist/.
-const SYNTH = 'node scripts/run-compiled.js src/main.ts';
+// This repository's commands are the library's CLI bound to its todo tree (todo/cli.ts). They run
+// compiled JavaScript (type-checking belongs to compile and test); the launcher recompiles first
+// whenever a source changed, so a stale lib/ never yields a stale dist/.
+const CLI = 'node scripts/run-compiled.js todo/cli.ts';
+const SYNTH = `${CLI} synth`;
 
 new YamlFile(project, 'cdk8s.yaml', {
   obj: {
@@ -97,9 +108,9 @@ project.addTask('import', {
 });
 // Plain npm scripts rather than projen tasks: the task runner alone costs about a second per run.
 project.package.setScript('synth', SYNTH);
-project.package.setScript('build:image', 'node scripts/run-compiled.js src/image-build/cli.ts');
-project.package.setScript('diff', 'node scripts/run-compiled.js src/diff.ts');
-project.package.setScript('view', 'node scripts/run-compiled.js src/view.ts');
+project.package.setScript('build:image', `${CLI} build-image`);
+project.package.setScript('diff', `${CLI} diff`);
+project.package.setScript('view', `${CLI} view`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
@@ -128,6 +139,13 @@ project.addTask('test:mutation', {
   exec: 'stryker run',
   receiveArgs: true,
 });
+// The API report: every exported symbol of the published typings, reviewed like code. `npm run api`
+// rewrites API.md after a deliberate change; `npm test` fails while API.md differs from the typings.
+project.addTask('api', {
+  description: 'Rewrite API.md, the report of the public API, from the compiled typings',
+  exec: 'node scripts/api-report.js',
+});
+project.testTask.exec('node scripts/api-report.js --check', { name: 'API.md equals the public API of the compiled typings' });
 project.addTask('bench', {
   description: 'Measure synth wall time and peak memory (figures go in the README)',
   exec: 'ts-node test/bench/bench.ts',

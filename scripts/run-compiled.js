@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs a TypeScript entry point of src/ as compiled JavaScript, so a synth costs about what loading
+// Runs a TypeScript entry point (todo/cli.ts) as compiled JavaScript, so a synth costs about what loading
 // cdk8s costs, not a type-check (type-checking belongs to compile and test).
 //
 // The entry runs from one esbuild bundle of its compiled module and everything it requires: one
@@ -10,7 +10,7 @@
 // (incremental, type-checking) runs first and the bundle is rebuilt; a compile error stops the
 // run before the entry starts, so a stale or broken build never writes stale output.
 //
-//   node scripts/run-compiled.js src/main.ts [args...]   run (rebuilding first when stale)
+//   node scripts/run-compiled.js todo/cli.ts [args...]   run (rebuilding first when stale)
 //   node scripts/run-compiled.js --compile               only compile lib/, when stale
 //   node scripts/run-compiled.js --stamp                 record lib/ as fresh (after `tsc --build`)
 'use strict';
@@ -24,7 +24,7 @@ const LIB = path.join(ROOT, 'lib');
 const LIB_STAMP = path.join(LIB, '.inputs.sha256');
 const BUNDLES = path.join(LIB, 'bundle');
 /** Everything tsconfig.json compiles, plus what decides how it compiles and bundles. */
-const SOURCE_DIRS = ['src', 'imports'];
+const SOURCE_DIRS = ['src', 'imports', 'todo'];
 const INPUT_FILES = ['tsconfig.json', 'package-lock.json', path.relative(ROOT, __filename)];
 
 function listTypeScript(dir) {
@@ -126,7 +126,7 @@ function compileIfStale(hash) {
   writeStamp(LIB_STAMP, hash);
 }
 
-/** The bundle of `entry` (e.g. src/main.ts), rebuilt when any input changed. */
+/** The bundle of `entry` (e.g. todo/cli.ts), rebuilt when any input changed. */
 function freshBundle(entry, hash) {
   const outfile = path.join(BUNDLES, `${entry.replace(/\.ts$/, '').replace(/\//g, '__')}.js`);
   const stamp = `${outfile}.sha256`;
@@ -167,8 +167,8 @@ try {
     writeStamp(LIB_STAMP, inputsHash());
   } else if (entry === '--compile') {
     withBuildLock(() => compileIfStale(inputsHash()));
-  } else if (!entry || !/^src\/.+\.ts$/.test(entry)) {
-    process.stderr.write('usage: node scripts/run-compiled.js src/<module>.ts [args...] | --compile | --stamp\n');
+  } else if (!entry || !/^(src|todo)\/.+\.ts$/.test(entry)) {
+    process.stderr.write('usage: node scripts/run-compiled.js (src|todo)/<module>.ts [args...] | --compile | --stamp\n');
     process.exitCode = 2;
   } else {
     const bundle = freshBundle(entry, inputsHash());

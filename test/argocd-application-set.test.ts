@@ -1,9 +1,11 @@
 import { Chart, Testing } from 'cdk8s';
 import {
   ArgoCdApplication, ArgoCdApplicationSet, ArgoCdApplicationSetProps, ArgoCdProject, FleetClusters, FleetEnvironment,
-  RESOURCES_FINALIZER, RESTRICTED_NAMESPACE_LABELS, ValidationError,
+  ValidationError,
 } from '../src';
 import { SchemaValidator } from './support/schema';
+import { RESOURCES_FINALIZER } from '../src/argocd/application';
+import { RESTRICTED_NAMESPACE_LABELS } from '../src/argocd/sync-options';
 
 const REPO = 'https://git.acme.example/shop/gitops.git';
 const ENVIRONMENTS: FleetEnvironment[] = [

@@ -3,10 +3,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import {
-  ArgoCdApplication, ArgoCdProject, checkUniqueObjects, ContainerImage, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock,
+  ArgoCdApplication, ArgoCdProject, ContainerImage, EnvValue, ExternalPostgres, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock,
   KanikoBuildJob, NetworkPeer, Postgres, PostgresCredentials, ValidationError,
 } from '../src';
 import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE, testLock } from './support/fixtures';
+import { checkUniqueObjects } from '../src/common/unique-objects';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-inputs-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -21,6 +22,9 @@ const web = (chart: Chart, props: Partial<ConstructorParameters<typeof GoWebServ
   new GoWebService(chart, 'todo', { image: APP_IMAGE, ...props });
 const db = (chart: Chart, props: Partial<ConstructorParameters<typeof Postgres>[2]> = {}) =>
   new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET, ...props });
+const external = (chart: Chart, props: Partial<ConstructorParameters<typeof ExternalPostgres>[2]> = {}) => new ExternalPostgres(chart, 'ext', {
+  host: 'billing.abc123.eu-west-1.rds.amazonaws.com', database: 'billing', credentials: EXISTING_SECRET, network: NetworkPeer.ipBlock('10.20.0.0/16'), ...props,
+});
 const exporter = ContainerImage.fromDigest('quay.io/prometheuscommunity/postgres-exporter', digestOf('e'));
 const kaniko = (chart: Chart, props: Partial<ConstructorParameters<typeof KanikoBuildJob>[2]> = {}) => new KanikoBuildJob(chart, 'build', {
   image: ContainerImage.fromDigest('gcr.io/kaniko-project/executor', digestOf('kaniko')),
@@ -75,7 +79,16 @@ const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
     w.connectToPostgres(new Postgres(c, 'db2', { image: PG_IMAGE, credentials: EXISTING_SECRET }), { envPrefix: 'REPORTS_' });
   }, 'test/todo', 'envPrefix "REPORTS_" of test/db2'],
   ['envPrefix that makes invalid variable names', c => web(c).connectToPostgres(db(c), { envPrefix: '1REPORTS_' }), 'test/todo', '"1REPORTS_"'],
-  ['connectionEnv with a dashed envPrefix', c => db(c).connectionEnv({ envPrefix: 'REPORTS-' }), 'test/db', '"REPORTS-"'],
+  ['envPrefix with a dash', c => web(c).connectToPostgres(db(c), { envPrefix: 'REPORTS-' }), 'test/todo', '"REPORTS-"'],
+  ['external database host with a scheme', c => external(c, { host: 'postgres://db.example.com' }), 'test/ext', '"postgres://db.example.com"'],
+  ['external database port out of range', c => external(c, { port: 0 }), 'test/ext', 'port 0'],
+  ['external database name with a space', c => external(c, { database: 'my db' }), 'test/ext', '"my db"'],
+  ['external database with a plaintext password', c => external(c, { credentials: PostgresCredentials.devOnlyPlaintext({ password: 'long-enough' }) }), 'test/ext', 'fromExistingSecret'],
+  ['external database login Secret with upper case', c => external(c, { credentials: PostgresCredentials.fromExistingSecret('Login') }), 'test/ext', '"Login"'],
+  ['external database range that is not a CIDR', c => external(c, { network: NetworkPeer.ipBlock('10.20.0.0') }), 'test/ext', '"10.20.0.0"'],
+  ['external database range with a bad prefix', c => external(c, { network: NetworkPeer.ipBlock('10.20.0.0/33') }), 'test/ext', '"10.20.0.0/33"'],
+  ['external database range with a bad octet', c => external(c, { network: NetworkPeer.ipBlock('10.256.0.0/16') }), 'test/ext', '"10.256.0.0/16"'],
+  ['egress to a port out of range', c => web(c).allowEgress(NetworkPeer.ipBlock('10.0.0.0/8'), 70000), 'test/todo', 'egress port 70000'],
   ['ingress host with upper case', c => web(c, { ingress: { host: 'Todo.example.com' } }), 'test/todo', '"Todo.example.com"'],
   ['ingress host that is an IP address', c => web(c, { ingress: { host: '10.0.0.1' } }), 'test/todo', '"10.0.0.1"'],
   ['ingress wildcard not in the first label', c => web(c, { ingress: { host: 'todo.*.example.com' } }), 'test/todo', '"todo.*.example.com"'],
@@ -88,7 +101,8 @@ const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
   ['HTTP client in a namespace with upper case', c => web(c).allowHttpFrom(NetworkPeer.pods({ app: 'gateway' }, 'Edge')), 'test/todo', '"Edge"'],
   ['metrics scraper namespace with upper case', c => db(c, { metrics: { image: exporter, scrapers: [NetworkPeer.namespace('Monitoring')] } }), 'test/db', '"Monitoring"'],
   ['empty metrics scrapers', c => db(c, { metrics: { image: exporter, scrapers: [] } }), 'test/db', 'metrics.scrapers is empty'],
-  ['duplicate environment variable', c => { const w = web(c); w.addEnv({ name: 'A', value: '1' }); w.addEnv({ name: 'A', value: '2' }); }, 'test/todo', '"A"'],
+  ['duplicate environment variable', c => { const w = web(c); w.addEnv('A', EnvValue.fromValue('1')); w.addEnv('A', EnvValue.fromValue('2')); }, 'test/todo', '"A"'],
+  ['environment variable name with a dash', c => web(c).addEnv('LOG-LEVEL', EnvValue.fromValue('debug')), 'test/todo', '"LOG-LEVEL"'],
   ['two services with the same object name', c => { web(c); new GoWebService(c, 'todo2', { image: APP_IMAGE, name: 'todo' }); checkUniqueObjects(c); }, 'test/todo2/', 'ConfigMap "todo-config"'],
   ['Argo CD repoUrl that is not a git URL', c => argoApp(c, { repoUrl: 'not a url' }), 'test/app', '"not a url"'],
   ['Argo CD path escaping the repository', c => argoApp(c, { path: '../secrets' }), 'test/app', '"../secrets"'],

@@ -1,8 +1,9 @@
-import { GoWebService, NetworkPeer, Postgres, SYNC_WAVE_ANNOTATION } from '../src';
+import { GoWebService, NetworkPeer, Postgres } from '../src';
 import { APP_IMAGE, EXISTING_SECRET, PG_IMAGE } from './support/fixtures';
 import { restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
 import { container, only, synthChart } from './support/synth';
+import { SYNC_WAVE_ANNOTATION } from '../src/common/labels';
 
 const schema = new SchemaValidator();
 const namespaceSelector = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });

@@ -1,5 +1,5 @@
-import { ContainerImage, NetworkPeer, Postgres, PostgresCredentials } from '../src';
-import { digestOf, EXISTING_SECRET, PG_IMAGE } from './support/fixtures';
+import { ContainerImage, GoWebService, NetworkPeer, Postgres, PostgresCredentials } from '../src';
+import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE } from './support/fixtures';
 import { podSpecsOf, restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
 import { container, only, synthChart } from './support/synth';
@@ -149,7 +149,7 @@ describe('Postgres options', () => {
           scrapers: [NetworkPeer.pods({ 'app.kubernetes.io/name': 'prometheus' }, 'observability'), NetworkPeer.namespace('monitoring')],
         },
       });
-      db.allowClientsFrom('todo', { app: 'todo' });
+      db.allowConnectionsFrom('todo', NetworkPeer.pods({ app: 'todo' }));
     });
     const policy = only(objects, 'NetworkPolicy', 'db');
     expect(policy.spec.ingress).toEqual([
@@ -165,12 +165,12 @@ describe('Postgres options', () => {
     expect(schema.errors(policy)).toEqual([]);
   });
 
-  test('connectionEnv names every variable with envPrefix', () => {
-    let env: any[] = [];
-    synthChart(chart => {
-      env = new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET }).connectionEnv({ envPrefix: 'REPORTS_', sslMode: 'verify-full' });
+  test('a connected service gets every connection variable with its envPrefix', () => {
+    const objects = synthChart(chart => {
+      const db = new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET });
+      new GoWebService(chart, 'web', { image: APP_IMAGE }).connectToPostgres(db, { envPrefix: 'REPORTS_', sslMode: 'verify-full' });
     });
-    expect(env).toEqual([
+    expect(only(objects, 'Deployment', 'web').spec.template.spec.containers[0].env).toEqual([
       { name: 'REPORTS_PGHOST', value: 'db' },
       { name: 'REPORTS_PGPORT', value: '5432' },
       { name: 'REPORTS_PGDATABASE', value: 'app' },

@@ -12,18 +12,18 @@ const project = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-launcher-'));
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 jest.setTimeout(180_000);
 
-for (const entry of ['src', 'imports', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json', 'images.lock.json']) {
+for (const entry of ['src', 'imports', 'todo', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json', 'images.lock.json']) {
   fs.cpSync(path.join(ROOT, entry), path.join(project, entry), { recursive: true });
 }
 fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'));
 
 const outdir = path.join(project, 'dist');
 const helmDir = path.join(project, 'helm');
-const environments = path.join(project, 'src', 'todo', 'environments.ts');
+const environments = path.join(project, 'todo', 'environments.ts');
 const original = fs.readFileSync(environments, 'utf-8');
 
 function synth() {
-  const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'src/main.ts'], {
+  const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'todo/cli.ts', 'synth'], {
     cwd: project, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: outdir, HELM_OUTDIR: helmDir },
   });
   return { status: run.status, stderr: run.stderr };

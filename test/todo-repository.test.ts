@@ -6,9 +6,9 @@ import { GitOpsRepository, ImageLock } from '../src';
 import { podSpecsOf, restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
 import { listFiles, readManifests, snapshotTree } from './support/synth';
-import { TODO_ENVIRONMENTS as ENVIRONMENTS, TODO_GIT, TodoSettings } from '../src/todo/environments';
-import { TODO_REPOSITORY } from '../src/todo/repository';
-import { buildTodoStack } from '../src/todo/todo-stack';
+import { TODO_ENVIRONMENTS as ENVIRONMENTS, TODO_GIT, TodoSettings } from '../todo/environments';
+import { TODO_REPOSITORY } from '../todo/repository';
+import { buildTodoStack } from '../todo/todo-stack';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMMITTED = path.join(ROOT, 'dist');
@@ -190,7 +190,7 @@ describe('a failed synth leaves the output as it was', () => {
     const before = [snapshotTree(out), snapshotTree(helm)];
     const corrupt = path.join(tmp, 'corrupt.lock.json');
     fs.writeFileSync(corrupt, '{ "version": 1, "images": ');
-    const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'src/main.ts'], {
+    const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'todo/cli.ts', 'synth'], {
       cwd: ROOT, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: out, HELM_OUTDIR: helm, IMAGES_LOCK_FILE: corrupt },
     });
     expect(run.status).toBe(1);

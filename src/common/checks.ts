@@ -9,11 +9,16 @@ const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
 const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
 /**
- * Checks that `value` is an RFC 1123 DNS label (Service, Namespace and
- * container names): lower case alphanumerics and '-', at most 63 characters.
+ * Whether `value` is an RFC 1123 DNS label (Service, Namespace and container
+ * names): lower case alphanumerics and '-', at most `maxLength` characters.
  */
+export function isDnsLabel(value: string, maxLength = 63): boolean {
+  return value.length <= maxLength && DNS_LABEL.test(value);
+}
+
+/** Checks that `value` is an RFC 1123 DNS label; see {@link isDnsLabel}. */
 export function checkDnsLabel(scope: IConstruct, what: string, value: string): string {
-  if (value.length > 63 || !DNS_LABEL.test(value)) {
+  if (!isDnsLabel(value)) {
     ValidationError.fail(scope, `${what} "${value}" is not a valid DNS-1123 label: use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`);
   }
   return value;

@@ -3,4 +3,6 @@
  * loaded without its higher-level constructs: this library uses only the
  * types, and the constructs are a third of the module-loading time of a synth.
  */
-export * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+
+export { k8s };

@@ -4,6 +4,12 @@ import { IConstruct } from 'constructs';
 /** The annotation Argo CD orders a sync by: lower waves are applied and healthy first. */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
+/** Marks an object that may only exist in dev, such as a Secret with a committed password; the diff's danger rules spare it. */
+export const DEV_ONLY_LABEL = 'acme.io/dev-only';
+
+/** The label a GitOpsRepository puts on every object of an environment, valued with its name, unless told otherwise. */
+export const DEFAULT_ENVIRONMENT_LABEL = 'acme.io/environment';
+
 /**
  * The recommended `app.kubernetes.io/*` labels of one component.
  * See https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/

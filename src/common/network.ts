@@ -5,6 +5,14 @@ import { ValidationError } from './validation-error';
 
 /** The label the API server sets on every namespace (since 1.22) to its name. */
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+const CIDR = /^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)\/[0-9]{1,3}$/;
+
+function validPrefix(cidr: string): boolean {
+  const [address, prefix] = cidr.split('/');
+  const ipv4 = address.includes('.') && !address.includes(':');
+  if (ipv4 && address.split('.').some(octet => Number(octet) > 255)) return false;
+  return Number(prefix) <= (ipv4 ? 32 : 128);
+}
 
 /**
  * The other end of a NetworkPolicy rule: the pods allowed to connect.
@@ -32,16 +40,32 @@ export class NetworkPeer {
     return new NetworkPeer(undefined, undefined);
   }
 
+  /**
+   * Addresses outside the cluster's pods, such as a managed database's subnet.
+   * @param cidr an IPv4 or IPv6 range, e.g. `10.20.0.0/16` or `10.20.1.5/32`
+   */
+  public static ipBlock(cidr: string): NetworkPeer {
+    return new NetworkPeer(undefined, undefined, cidr);
+  }
+
   private constructor(
     private readonly podLabels: Record<string, string> | undefined,
     private readonly namespaceName: string | undefined,
+    private readonly cidr?: string,
   ) {}
 
   /**
    * The peer as rendered into a NetworkPolicy of `scope`; bad input fails
    * with the path of `scope`, the construct the peer was given to.
+   * @internal
    */
   public bind(scope: IConstruct): k8s.NetworkPolicyPeer {
+    if (this.cidr !== undefined) {
+      if (!CIDR.test(this.cidr) || !validPrefix(this.cidr)) {
+        ValidationError.fail(scope, `NetworkPeer.ipBlock("${this.cidr}") is not an address range: write it as an IPv4 or IPv6 CIDR such as "10.20.0.0/16"`);
+      }
+      return { ipBlock: { cidr: this.cidr } };
+    }
     if (this.podLabels && Object.keys(this.podLabels).length === 0) {
       // Kubernetes reads an empty selector as "all pods", which is rarely what an empty label map meant.
       ValidationError.fail(scope, 'NetworkPeer.pods({}) has no labels and would select every pod: pass the labels of the client pods, '
@@ -68,19 +92,18 @@ export const DNS_EGRESS: k8s.NetworkPolicyEgressRule = {
   ],
 };
 
-/** Egress to the pods selected by `labels` on one TCP port. */
-export function egressToPods(labels: Record<string, string>, port: number): k8s.NetworkPolicyEgressRule {
-  return { to: [{ podSelector: { matchLabels: labels } }], ports: tcpPort(port) };
+/** Egress to `peer` (bound) on one port. */
+export function egressTo(peer: k8s.NetworkPolicyPeer, port: number, protocol: NetworkProtocol = 'TCP'): k8s.NetworkPolicyEgressRule {
+  return { to: [peer], ports: [{ port: k8s.IntOrString.fromNumber(port), protocol }] };
 }
+
+/** The transport protocol of a NetworkPolicy port. */
+export type NetworkProtocol = 'TCP' | 'UDP' | 'SCTP';
 
 /**
  * Ingress from `peers` to one TCP port. Callers pass at least one peer: the
  * API server drops an empty list, and a rule without peers admits everyone.
  */
 export function ingressFrom(peers: k8s.NetworkPolicyPeer[], port: number): k8s.NetworkPolicyIngressRule {
-  return { from: peers, ports: tcpPort(port) };
-}
-
-function tcpPort(port: number): k8s.NetworkPolicyPort[] {
-  return [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }];
+  return { from: peers, ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }] };
 }

@@ -8,9 +8,11 @@ import { replacePaths, StagedPath } from './replace-paths';
 import { toYaml } from './yaml';
 import { FleetClusters } from '../argocd/application-set';
 import { IN_CLUSTER } from '../argocd/sources';
+import { isDnsLabel } from '../common/checks';
+import { DEFAULT_ENVIRONMENT_LABEL } from '../common/labels';
 import { checkUniqueObjects } from '../common/unique-objects';
 import { ValidationError } from '../common/validation-error';
-import { DEFAULT_IMAGE_LOCK_FILE, ImageLock } from '../images/image-lock';
+import { DEFAULT_IMAGE_LOCK_FILE, ImageLock, isImageName } from '../images/image-lock';
 
 /** One environment of a {@link GitOpsRepository}: a directory, a namespace and an Argo CD Application. */
 export interface GitOpsEnvironment<Settings> {
@@ -91,9 +93,27 @@ export interface GitOpsRepositoryProps<Settings> {
    * @default - no Helm chart
    */
   readonly helmChart?: HelmChartOptions;
+  /**
+   * The images built from this repository's own sources, by their name in the
+   * image lock: what `cdk8s-gitops build-image` builds when the command line
+   * names no `--name` or `--context`.
+   * @default - none: `build-image` needs `--name` and `--context`
+   */
+  readonly imageSources?: Readonly<Record<string, ImageSource>>;
 }
 
-/** Options of {@link GitOpsRepository.synth} and {@link GitOpsRepository.stage}. */
+/** Where an image of {@link GitOpsRepositoryProps.imageSources} is built from. */
+export interface ImageSource {
+  /** Build context, relative to the repository root: the Go module for ko, the Dockerfile's context otherwise. */
+  readonly context: string;
+  /**
+   * Dockerfile, relative to the repository root (Dockerfile builders only).
+   * @default '<context>/Dockerfile'
+   */
+  readonly dockerfile?: string;
+}
+
+/** Options of {@link GitOpsRepository.synth}. */
 export interface GitOpsSynthOptions {
   /**
    * Directory the tree is written to; replaced as a whole, and only when
@@ -118,10 +138,10 @@ export interface GitOpsSynthOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Directories of the tree that hold Argo CD objects rather than an environment. */
-export const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap'];
+const REPOSITORY_SYMBOL = Symbol.for('@acme/cdk8s-go-postgres.GitOpsRepository');
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Directories of the tree that hold Argo CD objects rather than an environment. */
+const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap'];
 
 /**
  * The synthesized side of a GitOps repository synced by Argo CD:
@@ -139,27 +159,38 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * failure leaves the previous tree untouched. Output is deterministic.
  */
 export class GitOpsRepository<Settings> {
+  /**
+   * Whether `x` is a GitOpsRepository, also one made by another copy of this
+   * library (the CLI finds the repository a user's module exports with it).
+   */
+  public static isGitOpsRepository(x: unknown): x is GitOpsRepository<unknown> {
+    return typeof x === 'object' && x !== null && REPOSITORY_SYMBOL in x;
+  }
+
   /** What is deployed; prefixes the Applications. */
   public readonly name: string;
   /** Name of the Helm chart, when there is one. */
   public readonly helmChartName?: string;
   /** Where the synthesized tree is committed, relative to the repository root. */
   public readonly manifestsPath: string;
+  /** The images built from the repository's own sources, by lock name. */
+  public readonly imageSources: Readonly<Record<string, ImageSource>>;
 
   constructor(private readonly props: GitOpsRepositoryProps<Settings>) {
+    Object.defineProperty(this, REPOSITORY_SYMBOL, { value: true });
     this.name = props.name;
     this.manifestsPath = props.manifestsPath ?? 'dist';
     const fail = (message: string): never => {
       throw new ValidationError(`GitOpsRepository ${props.name}`, message);
     };
-    if (!DNS_LABEL.test(props.name) || props.name.length > 50) {
+    if (!isDnsLabel(props.name, 50)) {
       fail(`name "${props.name}" is not a DNS label of at most 50 characters: it prefixes every Application name`);
     }
     if (props.environments.length === 0) fail('environments is empty: list at least one environment');
     const seen = new Set<string>();
     props.environments.forEach((env, i) => {
       const at = `environments[${i}]`;
-      if (!DNS_LABEL.test(env.name) || RESERVED_DIRECTORIES.includes(env.name)) {
+      if (!isDnsLabel(env.name) || RESERVED_DIRECTORIES.includes(env.name)) {
         fail(`${at}: name "${env.name}" must be a lower-case DNS label other than ${RESERVED_DIRECTORIES.join(' and ')}: it names the environment's directory`);
       }
       if (`${props.name}-${env.name}`.length > 63) {
@@ -177,30 +208,19 @@ export class GitOpsRepository<Settings> {
         seen.add(key);
       }
     });
+    this.imageSources = { ...props.imageSources };
+    for (const [name, source] of Object.entries(this.imageSources)) {
+      if (!isImageName(name)) fail(`imageSources: "${name}" is not a valid image name: use lower-case letters, digits, '.', '_' and '-'`);
+      if (path.isAbsolute(source.context) || source.context.split(/[\\/]/).includes('..')) {
+        fail(`imageSources.${name}.context "${source.context}" must be a path inside the repository, relative to its root`);
+      }
+    }
     if (props.helmChart) {
       this.helmChartName = props.helmChart.name ?? props.name;
       const defaultEnvironment = props.helmChart.defaultEnvironment;
       if (defaultEnvironment !== undefined && !props.environments.some(e => e.name === defaultEnvironment)) {
         fail(`helmChart.defaultEnvironment "${defaultEnvironment}" is not one of the environments (${props.environments.map(e => e.name).join(', ')})`);
       }
-    }
-  }
-
-  /**
-   * Runs {@link synth} as a command: output paths from the environment
-   * (`CDK8S_OUTDIR`, which `cdk8s synth` sets, `HELM_OUTDIR`, and the lock in
-   * `IMAGES_LOCK_FILE`), progress on stderr, and on failure the error on
-   * stderr with exit status 1.
-   */
-  public synthCommand(env: NodeJS.ProcessEnv = process.env): void {
-    const outdir = env.CDK8S_OUTDIR ?? 'dist';
-    const helmDir = env.HELM_OUTDIR ?? (this.helmChartName ? path.join('helm', this.helmChartName) : undefined);
-    try {
-      this.synth({ outdir, helmDir, lock: ImageLock.fromFile(env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE), log: line => process.stderr.write(`${line}\n`) });
-    } catch (e) {
-      const kept = [outdir, ...(helmDir ? [helmDir] : [])].map(d => `${d}/`).join(' and ');
-      process.stderr.write(`synth failed, ${kept} left as they were:\n  ${(e as Error).message}\n`);
-      process.exitCode = 1;
     }
   }
 
@@ -227,6 +247,7 @@ export class GitOpsRepository<Settings> {
    * targets, for a caller that installs them together with files of its own
    * (the image build installs its new lock with them). The caller must call
    * `install` and/or `discard`.
+   * @internal
    */
   public stage(options: GitOpsSynthOptions = {}): StagedOutput {
     const outdir = options.outdir ?? 'dist';
@@ -277,7 +298,7 @@ export class GitOpsRepository<Settings> {
     const environments = props.environments.map(env => synthChart(env.name, app => {
       const chart = new Chart(app, `${props.name}-${env.name}`, {
         namespace: env.namespace,
-        labels: { [props.environmentLabel ?? 'acme.io/environment']: env.name },
+        labels: { [props.environmentLabel ?? DEFAULT_ENVIRONMENT_LABEL]: env.name },
         disableResourceNameHashes: true,
       });
       props.stack(chart, env, lock);
@@ -300,6 +321,7 @@ export class GitOpsRepository<Settings> {
 /**
  * Output written beside its targets, not yet in place. `install` swaps all
  * of it in together (or none of it); `discard` removes what was not installed.
+ * @internal
  */
 export class StagedOutput {
   private readonly staged: StagedPath[];

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { CommandIo } from '../common/command-io';
 
 /** How to run one external tool. */
 export interface CommandSpec {
@@ -20,13 +21,8 @@ export interface CommandSpec {
   readonly env?: Record<string, string>;
 }
 
-/** Where a command's output goes and which environment it inherits. */
-export interface CommandIo {
-  /** Environment the command inherits (PATH is used to find it). */
-  readonly env: NodeJS.ProcessEnv;
-  /** Receives the command's stdout and stderr as they arrive. */
-  readonly output: (chunk: string) => void;
-}
+/** What a tool inherits (PATH finds it) and where its stdout and stderr go as they arrive. */
+export type ToolIo = Pick<CommandIo, 'env' | 'stderr'>;
 
 /** Commands running now, so an interrupted build can stop them and still clean up. */
 const running = new Set<ChildProcess>();
@@ -75,14 +71,14 @@ export function findExecutable(file: string, env: NodeJS.ProcessEnv): string | u
 }
 
 /**
- * Runs a command to completion, streaming its output to `io.output`.
+ * Runs a command to completion, streaming its output to `io.stderr`.
  * Resolves to everything the command wrote to stdout.
  *
  * @throws Error naming the tool and quoting the end of its output when it
  *   cannot be started or exits non-zero; build tools print the real cause
  *   last, so the tail is what makes the message useful.
  */
-export function runCommand(spec: CommandSpec, io: CommandIo): Promise<string> {
+export function runCommand(spec: CommandSpec, io: ToolIo): Promise<string> {
   const executable = findExecutable(spec.file, io.env);
   if (!executable) {
     return Promise.reject(new Error(`${spec.file} not found${spec.file.includes('/') ? '' : ' on PATH'}; install it or use another --builder`));
@@ -92,7 +88,7 @@ export function runCommand(spec: CommandSpec, io: CommandIo): Promise<string> {
     const stdout: Buffer[] = [];
     const collect = (data: Buffer) => {
       const text = data.toString('utf-8');
-      io.output(text);
+      io.stderr(text);
       // Keep a bounded window: enough for TAIL_LINES long lines.
       tail = (tail + text).slice(-TAIL_LINES * 400);
     };

@@ -4,12 +4,12 @@ import * as path from 'path';
 import { ImageBuildError } from './build-error';
 import { BUILDER_NAMES, BuilderName, BuildRequest, ImageBuilder } from './builder';
 import { builderFor } from './builders';
-import { CommandIo, findExecutable, formatCommand, runCommand, terminateRunningCommands } from './command';
+import { findExecutable, formatCommand, runCommand, terminateRunningCommands, ToolIo } from './command';
 import { DEFAULT_KANIKO_EXECUTOR } from './kaniko-builder';
 import { isLoopbackRegistry, pingRegistry, verifyPushed } from './registry';
 import { defaultTag, sourceState } from './source-commit';
 import { GitOpsRepository, StagedOutput } from '../gitops/gitops-repository';
-import { DEFAULT_IMAGE_LOCK_FILE, IMAGE_LOCK_VERSION, ImageLock, ImageLockDocument, ImageLockEntry } from '../images/image-lock';
+import { DEFAULT_IMAGE_LOCK_FILE, IMAGE_LOCK_VERSION, ImageLock, ImageLockDocument, ImageLockEntry, isImageName } from '../images/image-lock';
 import { repositoryProblem, tagProblem } from '../images/reference';
 
 /** What to build, where to push it and which files to update. */
@@ -18,16 +18,10 @@ export interface ImageBuildOptions {
   readonly builder: BuilderName;
   /** Repository to push to, without tag or digest, e.g. `ghcr.io/acme/todo`. */
   readonly repository: string;
-  /**
-   * Name of the image in the lock.
-   * @default 'todo'
-   */
-  readonly name?: string;
-  /**
-   * Build context: the Go module for ko, the Dockerfile context otherwise.
-   * @default 'app'
-   */
-  readonly context?: string;
+  /** Name of the image in the lock. */
+  readonly name: string;
+  /** Build context: the Go module for ko, the Dockerfile context otherwise. */
+  readonly context: string;
   /**
    * Dockerfile (kaniko and buildah only).
    * @default '<context>/Dockerfile'
@@ -107,7 +101,6 @@ function display(p: string): string {
   const rel = path.relative(process.cwd(), p);
   return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
 }
-const LOCK_NAME = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -121,7 +114,7 @@ const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export async function buildImage(options: ImageBuildOptions, runtime: ImageBuildRuntime): Promise<ImageBuildResult> {
   const env = runtime.env ?? process.env;
   const log = runtime.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const io: CommandIo = { env, output: runtime.output ?? (chunk => process.stderr.write(chunk)) };
+  const io: ToolIo = { env, stderr: runtime.output ?? (chunk => process.stderr.write(chunk)) };
   const lockFile = path.resolve(options.lockFile ?? DEFAULT_IMAGE_LOCK_FILE);
   const outdir = path.resolve(options.outdir ?? 'dist');
   // Siblings of their targets, so the final renames stay on one filesystem.
@@ -218,10 +211,10 @@ async function preflight(
 ): Promise<Plan> {
   const repositoryError = repositoryProblem(options.repository);
   if (repositoryError) throw new Error(`--repository ${repositoryError}`);
-  const name = options.name ?? 'todo';
-  if (!LOCK_NAME.test(name)) throw new Error(`--name "${name}" is not a valid image name (lower-case letters, digits, '.', '_', '-')`);
+  const name = options.name;
+  if (!isImageName(name)) throw new Error(`--name "${name}" is not a valid image name (lower-case letters, digits, '.', '_', '-')`);
 
-  const contextDir = path.resolve(options.context ?? 'app');
+  const contextDir = path.resolve(options.context);
   if (!isDirectory(contextDir)) throw new Error(`build context ${contextDir} is not a directory`);
   const dockerfile = path.resolve(options.dockerfile ?? path.join(contextDir, 'Dockerfile'));
   const buildArgs = options.buildArgs ?? {};
@@ -264,10 +257,9 @@ function missingToolMessage(builder: ImageBuilder, tool: string): string {
   if (builder.name === 'kaniko') {
     return `kaniko executor ${tool} not found: kaniko runs inside its own image (gcr.io/kaniko-project/executor), `
       + `never on the host; set KANIKO_EXECUTOR if it lives elsewhere than ${DEFAULT_KANIKO_EXECUTOR}, `
-      + 'or run it in a container: KANIKO_EXECUTOR=test/tools/images/kaniko-executor.sh KANIKO_IMAGE=<executor image by digest> '
-      + '(as root, with runc; test/tools/images/build.sh kaniko <registry> builds and pushes one), or use --builder buildah';
+      + 'or to a wrapper that runs the executor image in a container, or use --builder buildah';
   }
-  return `${tool} not found on PATH; install it (eval "$(bash test/tools/install.sh ko crane debs)") or use another --builder`;
+  return `${tool} not found on PATH; install ${tool} or use another --builder`;
 }
 
 function isDirectory(p: string): boolean {

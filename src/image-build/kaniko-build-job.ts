@@ -97,7 +97,7 @@ export interface KanikoBuildJobProps {
    */
   readonly buildArgs?: Record<string, string>;
   /**
-   * Capabilities added to {@link KANIKO_CAPABILITIES}, for Dockerfiles whose
+   * Capabilities added to kaniko's own six (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETGID, SETUID), for Dockerfiles whose
    * base images carry file capabilities (`SETFCAP`) or device nodes (`MKNOD`).
    * Only those "baseline" allows are accepted.
    * @default - none
@@ -135,10 +135,10 @@ const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '500m', memoryRequest:
  * ready to be written to the image lock.
  *
  * kaniko must run as root, so the pod cannot meet the "restricted" Pod Security
- * Standard: run it in a namespace labelled for {@link KANIKO_POD_SECURITY_LEVEL}
- * ("baseline") or privileged, never next to the application. Within that, the
- * pod is as tight as kaniko allows: every capability dropped except
- * {@link KANIKO_CAPABILITIES}, no privilege escalation, RuntimeDefault seccomp,
+ * Standard: run it in a namespace labelled for the "baseline" level or
+ * privileged, never next to the application. Within that, the pod is as
+ * tight as kaniko allows: every capability dropped except kaniko's six,
+ * no privilege escalation, RuntimeDefault seccomp,
  * no service account token, no host access.
  */
 export class KanikoBuildJob extends Construct {

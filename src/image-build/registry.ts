@@ -1,6 +1,6 @@
 import * as http from 'http';
 import * as https from 'https';
-import { CommandIo, findExecutable, runCommand } from './command';
+import { findExecutable, runCommand, ToolIo } from './command';
 
 /** Media types a registry may store the image's manifest as; HEAD must accept all of them. */
 export const MANIFEST_MEDIA_TYPES = [
@@ -128,8 +128,8 @@ async function anonymousToken(challenge: string, path: string): Promise<string |
  * docker login credentials the push used.
  * @throws Error when crane fails or reports another digest
  */
-export async function checkManifestWithCrane(crane: string, repository: string, digest: string, insecure: boolean, io: CommandIo): Promise<void> {
-  const out = await runCommand({ file: crane, args: ['digest', ...(insecure ? ['--insecure'] : []), `${repository}@${digest}`] }, { ...io, output: () => undefined });
+export async function checkManifestWithCrane(crane: string, repository: string, digest: string, insecure: boolean, io: ToolIo): Promise<void> {
+  const out = await runCommand({ file: crane, args: ['digest', ...(insecure ? ['--insecure'] : []), `${repository}@${digest}`] }, { ...io, stderr: () => undefined });
   if (out.trim() !== digest) throw new Error(`crane digest ${repository}@${digest} printed "${out.trim()}"`);
 }
 
@@ -138,7 +138,7 @@ export async function checkManifestWithCrane(crane: string, repository: string, 
  * on PATH (it has the credentials), else over HTTP.
  * @returns how it was checked, for the progress line
  */
-export async function verifyPushed(repository: string, digest: string, insecure: boolean, io: CommandIo): Promise<'crane digest' | 'HTTP HEAD'> {
+export async function verifyPushed(repository: string, digest: string, insecure: boolean, io: ToolIo): Promise<'crane digest' | 'HTTP HEAD'> {
   const crane = findExecutable('crane', io.env);
   if (crane) {
     await checkManifestWithCrane(crane, repository, digest, insecure, io);

@@ -51,7 +51,7 @@ export class ContainerImage {
       const entry = lock.tryGet(name);
       if (entry) return { repository: entry.repository, digest: entry.digest };
       if (options.fallbackRepository === undefined) {
-        throw new Error(`image "${name}" is not pinned in ${lock.source}: build and stamp it with 'npm run build:image', or add its repository and digest to the lock`);
+        throw new Error(`image "${name}" is not pinned in ${lock.source}: record its repository and digest in the lock ('cdk8s-gitops build-image' builds, pushes and records it)`);
       }
       return { repository: options.fallbackRepository, tag: options.fallbackTag ?? 'latest', unpinnedReason: `image "${name}" has no entry in ${lock.source}` };
     });
@@ -80,7 +80,7 @@ export class ContainerImage {
     if (parts.digest !== undefined) return `${parts.repository}@${parts.digest}`;
     if (!options.allowUnpinned) {
       const why = parts.unpinnedReason ?? `image ${parts.repository}:${parts.tag} is referenced by tag`;
-      ValidationError.fail(scope, `${why}, and this environment requires images pinned by digest. Build it with 'npm run build:image' so images.lock.json records its digest, or use ContainerImage.fromDigest()`);
+      ValidationError.fail(scope, `${why}, and this environment requires images pinned by digest. Record its digest in the image lock and use ContainerImage.fromLock() ('cdk8s-gitops build-image' builds, pushes and records it), or use ContainerImage.fromDigest()`);
     }
     return `${parts.repository}:${parts.tag}`;
   }

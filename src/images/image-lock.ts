@@ -5,6 +5,16 @@ import { digestProblem, repositoryProblem, tagProblem } from './reference';
 /** The lock file the image build writes at the repository root. */
 export const DEFAULT_IMAGE_LOCK_FILE = 'images.lock.json';
 
+const IMAGE_NAME = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
+
+/**
+ * Whether `name` can name an image in a lock: lower-case letters, digits, '.', '_' and '-'.
+ * @internal
+ */
+export function isImageName(name: string): boolean {
+  return IMAGE_NAME.test(name);
+}
+
 /** Version of the lock file format this library reads and writes. */
 export const IMAGE_LOCK_VERSION = 1;
 
@@ -57,7 +67,7 @@ export class ImageLock {
       try {
         json = JSON.parse(text);
       } catch (e) {
-        throw new Error(`image lock ${file} is not valid JSON (${(e as Error).message}); restore it from git or rebuild it with 'npm run build:image'`);
+        throw new Error(`image lock ${file} is not valid JSON (${(e as Error).message}); restore it from git, or rebuild its entries with 'cdk8s-gitops build-image'`);
       }
       return parseLock(json, file);
     });
@@ -69,7 +79,10 @@ export class ImageLock {
     return new ImageLock(source, () => parsed);
   }
 
-  /** Serializes a lock document deterministically: sorted names, fixed key order, trailing newline. */
+  /**
+   * Serializes a lock document deterministically: sorted names, fixed key order, trailing newline.
+   * @internal
+   */
   public static serialize(document: ImageLockDocument): string {
     const images: Record<string, ImageLockEntry> = {};
     for (const name of Object.keys(document.images).sort()) {
@@ -88,6 +101,7 @@ export class ImageLock {
   /**
    * Writes a lock file atomically: a crash or a bad document leaves the old
    * file in place.
+   * @internal
    */
   public static write(file: string, document: ImageLockDocument): void {
     const text = ImageLock.serialize(parseLock(document, file));

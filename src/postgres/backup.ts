@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { checkInteger, checkQuantity } from '../common/checks';
 import { k8s } from '../common/k8s';
-import { DNS_EGRESS, egressToPods } from '../common/network';
+import { DNS_EGRESS, egressTo } from '../common/network';
 import { renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
@@ -102,7 +102,7 @@ export class PostgresBackup extends Construct {
         podSelector: { matchLabels: this.selectorLabels },
         // No ingress rules: nothing connects to a backup job.
         policyTypes: ['Ingress', 'Egress'],
-        egress: [DNS_EGRESS, egressToPods(props.databaseSelector, props.databasePort)],
+        egress: [DNS_EGRESS, egressTo({ podSelector: { matchLabels: props.databaseSelector } }, props.databasePort)],
       },
     });
 

@@ -2,12 +2,13 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PostgresBackup, PostgresBackupOptions } from './backup';
 import { CredentialsSource, PostgresCredentials } from './credentials';
+import { IPostgresDatabase, PostgresLogin } from './database';
 import { metricsContainer, PostgresMetricsOptions, SCRAPE_ANNOTATIONS, scrapeRule } from './metrics';
 import { TypedClaimsStatefulSet } from './stateful-set';
-import { checkDnsLabel, checkEnvPrefix, checkInteger, checkQuantity } from '../common/checks';
+import { checkDnsLabel, checkInteger, checkQuantity } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
 import { k8s } from '../common/k8s';
-import { objectLabels, selectorLabels, setSyncWave } from '../common/labels';
+import { DEV_ONLY_LABEL, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
 import { ingressFrom, NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
@@ -16,7 +17,7 @@ import { ContainerImage } from '../images/container-image';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
 /** The port Postgres listens on. */
-export const POSTGRES_PORT = 5432;
+const POSTGRES_PORT = 5432;
 
 const DATA_MOUNT = '/var/lib/postgresql/data';
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -98,55 +99,40 @@ export interface PostgresProps {
   readonly partOf?: string;
 }
 
-/** Options of {@link Postgres.connectionEnv} and `GoWebService.connectToPostgres`. */
-export interface PostgresConnectOptions {
-  /**
-   * libpq `sslmode` the client uses.
-   * @default 'prefer'
-   */
-  readonly sslMode?: 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
-  /**
-   * Prefix of the variable names, so that one service can connect to several
-   * databases. With `REPORTS_` the variables are `REPORTS_PGHOST`,
-   * `REPORTS_PGPORT`, `REPORTS_PGDATABASE`, `REPORTS_PGUSER`,
-   * `REPORTS_PGPASSWORD` and `REPORTS_PGSSLMODE`. libpq reads only the
-   * unprefixed names, so the service builds that connection from the
-   * prefixed ones itself. Use upper case ending in `_`.
-   * @default - no prefix: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` and `PGSSLMODE`
-   */
-  readonly envPrefix?: string;
-}
-
 /**
  * A single-primary Postgres: StatefulSet with a PVC template, a headless and
  * a client Service, ServiceAccount, PodDisruptionBudget and a NetworkPolicy
  * that admits only connected clients, all under "restricted" Pod Security.
  */
-export class Postgres extends Construct {
-  /** Name of the StatefulSet and the client Service (the host clients use). */
+export class Postgres extends Construct implements IPostgresDatabase {
+  /** Name of the StatefulSet and the client Service. */
   public readonly name: string;
+  /** The client Service's name: the host clients connect to. */
+  public readonly host: string;
   /** Database clients use. */
-  public readonly database: string;
+  public readonly databaseName: string;
   /** Port of the client Service. */
   public readonly port = POSTGRES_PORT;
   /** Argo CD sync wave of the database's objects. */
   public readonly syncWave: number;
-  /** Secret holding the login. */
-  public readonly secretName: string;
+  /** The Secret holding the login. */
+  public readonly login: PostgresLogin;
+  /** The database's pods, for the clients' egress rules. */
+  public readonly networkPeer: NetworkPeer;
   /** Labels that select the database's pods. */
   public readonly selectorLabels: Record<string, string>;
   /** The StatefulSet. */
   public readonly statefulSet: k8s.KubeStatefulSet;
 
-  private readonly credentials: PostgresCredentials;
   private readonly clients = new Map<string, k8s.NetworkPolicyPeer>();
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
     this.name = checkDnsLabel(this, 'name', props.name ?? id);
-    this.database = props.database ?? 'app';
-    if (!DATABASE_NAME.test(this.database)) {
-      ValidationError.fail(this, `database "${this.database}" is not a plain Postgres identifier: use lower-case letters, digits and '_', at most 63, not starting with a digit`);
+    this.host = this.name;
+    this.databaseName = props.database ?? 'app';
+    if (!DATABASE_NAME.test(this.databaseName)) {
+      ValidationError.fail(this, `database "${this.databaseName}" is not a plain Postgres identifier: use lower-case letters, digits and '_', at most 63, not starting with a digit`);
     }
     this.syncWave = checkInteger(this, 'syncWave', props.syncWave ?? 0, -100, 100);
     const runAsUser = checkInteger(this, 'runAsUser', props.runAsUser ?? 70, 1, 2147483647);
@@ -155,8 +141,12 @@ export class Postgres extends Construct {
 
     const labels = objectLabels({ name: this.name, component: 'database', partOf: props.partOf });
     this.selectorLabels = selectorLabels({ name: this.name, component: 'database' });
-    this.credentials = props.credentials;
-    this.secretName = this.createOrReferenceSecret(props, labels);
+    this.networkPeer = NetworkPeer.pods(this.selectorLabels);
+    this.login = {
+      secretName: this.createOrReferenceSecret(props, labels),
+      usernameKey: props.credentials.usernameKey,
+      passwordKey: props.credentials.passwordKey,
+    };
 
     const serviceAccount = createServiceAccount(this, this.name, labels);
     const headless = new k8s.KubeService(this, 'HeadlessService', {
@@ -186,7 +176,7 @@ export class Postgres extends Construct {
       ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
       env: [
         ...login,
-        { name: 'POSTGRES_DB', value: this.database },
+        { name: 'POSTGRES_DB', value: this.databaseName },
         // A subdirectory, because the volume's root may hold lost+found, which initdb refuses.
         { name: 'PGDATA', value: `${DATA_MOUNT}/pgdata` },
       ],
@@ -205,7 +195,7 @@ export class Postgres extends Construct {
       ],
     }];
     if (props.metrics) {
-      containers.push(metricsContainer(this, props.metrics, { name: this.database, port: POSTGRES_PORT }, this.loginEnv('DATA_SOURCE_USER', 'DATA_SOURCE_PASS')));
+      containers.push(metricsContainer(this, props.metrics, { name: this.databaseName, port: POSTGRES_PORT }, this.loginEnv('DATA_SOURCE_USER', 'DATA_SOURCE_PASS')));
     }
 
     this.statefulSet = new TypedClaimsStatefulSet(this, 'StatefulSet', {
@@ -256,7 +246,7 @@ export class Postgres extends Construct {
       const backup = new PostgresBackup(this, 'Backup', {
         ...props.backup,
         databaseName: this.name,
-        database: this.database,
+        database: this.databaseName,
         image,
         runAsUser,
         labels,
@@ -264,7 +254,7 @@ export class Postgres extends Construct {
         databasePort: POSTGRES_PORT,
         loginEnv: this.loginEnv('PGUSER', 'PGPASSWORD'),
       });
-      this.allowClientsFrom('backup', backup.selectorLabels);
+      this.allowConnectionsFrom('backup', NetworkPeer.pods(backup.selectorLabels));
     }
 
     this.createNetworkPolicy(labels, props.metrics && scrapeRule(this, props.metrics));
@@ -272,37 +262,21 @@ export class Postgres extends Construct {
   }
 
   /**
-   * Environment variables that connect a libpq client (pgx, psql) to this
-   * database; the login comes from Secret references. Their names carry
-   * `options.envPrefix`.
+   * Admits `client`'s pods to the database port through the NetworkPolicy.
+   * @param id distinguishes clients; each may be admitted once
    */
-  public connectionEnv(options: PostgresConnectOptions = {}): k8s.EnvVar[] {
-    const prefix = checkEnvPrefix(this, 'envPrefix', options.envPrefix ?? '');
-    return [
-      { name: `${prefix}PGHOST`, value: this.name },
-      { name: `${prefix}PGPORT`, value: String(this.port) },
-      { name: `${prefix}PGDATABASE`, value: this.database },
-      ...this.loginEnv(`${prefix}PGUSER`, `${prefix}PGPASSWORD`),
-      { name: `${prefix}PGSSLMODE`, value: options.sslMode ?? 'prefer' },
-    ];
-  }
-
-  /**
-   * Lets pods with `labels` reach the database port through the NetworkPolicy.
-   * @param id distinguishes clients; each may be added once
-   */
-  public allowClientsFrom(id: string, labels: Record<string, string>): void {
+  public allowConnectionsFrom(id: string, client: NetworkPeer): void {
     if (this.clients.has(id)) {
       ValidationError.fail(this, `client "${id}" is already allowed; connect each service once`);
     }
-    this.clients.set(id, NetworkPeer.pods(labels).bind(this));
+    this.clients.set(id, client.bind(this));
   }
 
   private loginEnv(userVar: string, passwordVar: string): k8s.EnvVar[] {
-    const ref = (key: string) => ({ secretKeyRef: { name: this.secretName, key } });
+    const ref = (key: string) => ({ secretKeyRef: { name: this.login.secretName, key } });
     return [
-      { name: userVar, valueFrom: ref(this.credentials.usernameKey) },
-      { name: passwordVar, valueFrom: ref(this.credentials.passwordKey) },
+      { name: userVar, valueFrom: ref(this.login.usernameKey) },
+      { name: passwordVar, valueFrom: ref(this.login.passwordKey) },
     ];
   }
 
@@ -324,7 +298,7 @@ export class Postgres extends Construct {
     new k8s.KubeSecret(this, 'DevCredentials', {
       metadata: {
         name,
-        labels: { ...labels, 'acme.io/dev-only': 'true' },
+        labels: { ...labels, [DEV_ONLY_LABEL]: 'true' },
         annotations: { 'acme.io/warning': 'DEV ONLY: plaintext password committed to git; never use outside dev' },
       },
       type: 'kubernetes.io/basic-auth',

@@ -1,5 +1,6 @@
 import { ManifestTree } from './manifest-tree';
 import { describeObject, ObjectChange } from './object-diff';
+import { DEV_ONLY_LABEL } from '../common/labels';
 import { podSpecsOf, restrictedViolations } from '../security/pod-security-check';
 
 /** A change that hurts when Argo CD applies it. */
@@ -69,7 +70,7 @@ export function findDangers(changes: readonly ObjectChange[], base: ManifestTree
         }
       }
       for (const image of unpinnedImages(c.before, c.after)) {
-        found(c, 'image-unpinned', `image ${image} loses its digest: a tag can move to other bytes under a running workload`, "pin it by digest: build with 'npm run build:image' so images.lock.json records it");
+        found(c, 'image-unpinned', `image ${image} loses its digest: a tag can move to other bytes under a running workload`, 'pin it by digest: record the digest in the image lock (`cdk8s-gitops build-image` builds, pushes and records it)');
       }
       for (const v of newViolations(c.before, c.after)) {
         found(c, 'pod-security', `the pod no longer meets the "restricted" Pod Security Standard (${v}): the namespace refuses the pods`, 'restore the security context the constructs render (restrictedPodSecurityContext, restrictedContainerSecurityContext)');
@@ -88,7 +89,7 @@ export function findDangers(changes: readonly ObjectChange[], base: ManifestTree
     if (c.change === 'removed' && c.kind === 'NetworkPolicy') {
       found(c, 'network-widened', 'the NetworkPolicy is deleted: its pods admit every connection', 'keep a NetworkPolicy for the pods');
     }
-    if (c.change === 'added' && c.kind === 'Secret' && c.after.metadata?.labels?.['acme.io/dev-only'] !== 'true' && (c.after.data || c.after.stringData)) {
+    if (c.change === 'added' && c.kind === 'Secret' && c.after.metadata?.labels?.[DEV_ONLY_LABEL] !== 'true' && (c.after.data || c.after.stringData)) {
       found(c, 'plaintext-credentials', 'a Secret with its values is committed to git', 'create the Secret outside git (sealed-secrets, external-secrets, or by hand) and reference it');
     }
   }

@@ -1,13 +1,14 @@
 import { renderReview, REVIEW_FORMATS, ReviewFormat, reviewExitCode } from './render';
 import { reviewWorkingTree } from './working-tree';
 import { readCommandLine, UsageError } from '../common/cli-flags';
+import { CommandIo } from '../common/command-io';
 import { GitOpsRepository } from '../gitops/gitops-repository';
 
-/** Exit status of `npm run diff` (and `npm run view`) when it could not compare (bad ref, failed synth, bad usage). */
+/** Exit status of `diff` (and `view`) when it could not compare (bad ref, failed synth, bad usage). */
 export const DIFF_ERROR_EXIT = 3;
 
-/** Usage of `npm run diff`. */
-export const DIFF_USAGE = `usage: npm run diff -- [--base REF | --cluster] [--format ${REVIEW_FORMATS.join('|')}] [--color|--no-color]
+/** Usage of the `diff` command. */
+export const DIFF_USAGE = `usage: diff [--base REF | --cluster] [--format ${REVIEW_FORMATS.join('|')}] [--color|--no-color]
 
 Synthesizes the working tree into a temporary directory (dist/ is not touched) and compares it,
 object by object, with the committed tree at REF (default HEAD), or with --cluster with the cluster
@@ -15,35 +16,12 @@ of your kubeconfig: its live objects against a server-side dry run of the tree (
 --server-side; kubectl on PATH, or KUBECTL). Exit status: 0 no change, 1 changes, 2 dangerous
 changes, ${DIFF_ERROR_EXIT} no diff (bad ref, failed synth, cluster unreachable, bad usage).`;
 
-/** Where the review commands read and write; the defaults are the process's. */
-export interface CommandIo {
-  /** Receives the result. */
-  readonly stdout: (text: string) => void;
-  /** Receives progress and errors. */
-  readonly stderr: (text: string) => void;
-  /** Whether stdout is a colour terminal. */
-  readonly color: boolean;
-  /** Working directory, inside the git repository. */
-  readonly cwd: string;
-  /** Environment (`IMAGES_LOCK_FILE`). */
-  readonly env: NodeJS.ProcessEnv;
-}
-
-/** The running process's streams, directory and environment. */
-export const PROCESS_IO: CommandIo = {
-  stdout: text => process.stdout.write(text),
-  stderr: text => process.stderr.write(text),
-  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
-  cwd: process.cwd(),
-  env: process.env,
-};
-
 /**
  * Compares `repository`'s working tree with its committed tree at a git ref
  * and reports the changes and the dangerous ones.
  * @returns the exit status: 0 no change, 1 changes, 2 dangerous changes, 3 no diff
  */
-export function diffCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: CommandIo = PROCESS_IO): number {
+export function diffCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: CommandIo): number {
   const flags = readCommandLine(argv, {
     values: ['base', 'format'],
     switches: ['cluster', 'color', 'no-color'],
@@ -51,16 +29,16 @@ export function diffCommand(repository: GitOpsRepository<any>, argv: readonly st
     usageExit: DIFF_ERROR_EXIT,
     check: parsed => {
       if (parsed.has('cluster') && parsed.has('base')) throw new UsageError('--base and --cluster compare with different things: give one');
-      const format = parsed.get('format') ?? 'terminal';
+      const format = parsed.value('format') ?? 'terminal';
       if (!(REVIEW_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format "${format}" is not one of ${REVIEW_FORMATS.join(', ')}`);
     },
   }, io);
   if (typeof flags === 'number') return flags;
-  const format = (flags.get('format') ?? 'terminal') as ReviewFormat;
+  const format = (flags.value('format') ?? 'terminal') as ReviewFormat;
   const color = format === 'terminal' && (flags.has('color') || (io.color && !flags.has('no-color')));
   try {
     const { review } = reviewWorkingTree(repository, {
-      base: flags.get('base') ?? 'HEAD', cluster: flags.has('cluster'), cwd: io.cwd, env: io.env, step: 'diff', log: line => io.stderr(`${line}\n`),
+      base: flags.value('base') ?? 'HEAD', cluster: flags.has('cluster'), cwd: io.cwd, env: io.env, step: 'diff', log: line => io.stderr(`${line}\n`),
     });
     io.stdout(renderReview(review, format, color));
     return reviewExitCode(review);

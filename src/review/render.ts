@@ -11,12 +11,12 @@ export interface Review {
   readonly dangers: readonly Danger[];
 }
 
-/** Output formats of `npm run diff`. */
+/** Output formats of the `diff` command. */
 export const REVIEW_FORMATS = ['terminal', 'markdown', 'json'] as const;
 /** One of {@link REVIEW_FORMATS}. */
 export type ReviewFormat = typeof REVIEW_FORMATS[number];
 
-/** Exit status of `npm run diff`: no change, changes, dangerous changes. */
+/** Exit status of the `diff` command: no change, changes, dangerous changes. */
 export function reviewExitCode(review: Review): 0 | 1 | 2 {
   return review.dangers.length > 0 ? 2 : review.changes.length > 0 ? 1 : 0;
 }

@@ -16,7 +16,7 @@ export interface ViewerPageOptions {
  * flows, the diff overlaid in colour, and the YAML of a node on click.
  */
 export function renderViewerPage(topology: Topology, options: ViewerPageOptions): string {
-  const cytoscape = fs.readFileSync(require.resolve('cytoscape/dist/cytoscape.min.js'), 'utf-8');
+  const cytoscape = fs.readFileSync(cytoscapeBrowserBuild(), 'utf-8');
   // JSON inside <script>: escape '<' so no value can close the script element.
   const data = JSON.stringify({ ...topology, ...options }).replace(/</g, '\\u003c');
   return `<!DOCTYPE html>
@@ -135,4 +135,16 @@ window.gitopsView = { cy, objectCount: cy.nodes('.object').length };
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * cytoscape's browser build. cytoscape is an optional peer dependency: only
+ * this page needs it, so teams that use the constructs alone never install it.
+ */
+function cytoscapeBrowserBuild(): string {
+  try {
+    return require.resolve('cytoscape/dist/cytoscape.min.js');
+  } catch {
+    throw new Error('the viewer draws with cytoscape, an optional peer dependency that is not installed: npm install --save-dev cytoscape@^3.34');
+  }
 }

@@ -2,22 +2,23 @@ import { createHash } from 'crypto';
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HorizontalAutoscaling, renderAutoscaler } from './autoscaling';
+import { EnvValue, SecretKeyRef } from './env-value';
 import {
   checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkEnvName, checkEnvPrefix, checkHttpPath, checkIngressHost, checkInteger, checkPort,
 } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
 import { k8s } from '../common/k8s';
 import { ComponentLabels, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
-import { DNS_EGRESS, egressToPods, ingressFrom, NetworkPeer } from '../common/network';
+import { DNS_EGRESS, egressTo, ingressFrom, NetworkPeer, NetworkProtocol } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
-import { PostgresConnectOptions, Postgres } from '../postgres/postgres';
+import { IPostgresDatabase, PostgresSslMode } from '../postgres/database';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
 /** The environment variable the Go service reads its listen port from. */
-export const PORT_ENV = 'PORT';
+const PORT_ENV = 'PORT';
 
 /** Props of {@link GoWebService}. */
 export interface GoWebServiceProps {
@@ -163,12 +164,23 @@ export interface WebIngressOptions {
   readonly controller?: NetworkPeer;
 }
 
-/** A key of an existing Secret. */
-export interface SecretKeyRef {
-  /** Secret name. */
-  readonly secretName: string;
-  /** Key inside the Secret. */
-  readonly key: string;
+/** Options of {@link GoWebService.connectToPostgres}. */
+export interface PostgresConnectOptions {
+  /**
+   * libpq `sslmode` the client uses.
+   * @default - the database's `sslMode`: 'prefer' for {@link Postgres}, 'require' for {@link ExternalPostgres}
+   */
+  readonly sslMode?: PostgresSslMode;
+  /**
+   * Prefix of the variable names, so that one service can connect to several
+   * databases. With `REPORTS_` the variables are `REPORTS_PGHOST`,
+   * `REPORTS_PGPORT`, `REPORTS_PGDATABASE`, `REPORTS_PGUSER`,
+   * `REPORTS_PGPASSWORD` and `REPORTS_PGSSLMODE`. libpq reads only the
+   * unprefixed names, so the service builds that connection from the
+   * prefixed ones itself. Use upper case ending in `_`.
+   * @default - no prefix: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` and `PGSSLMODE`
+   */
+  readonly envPrefix?: string;
 }
 
 const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' };
@@ -199,7 +211,7 @@ export class GoWebService extends Construct {
   private readonly egressRules: k8s.NetworkPolicyEgressRule[] = [DNS_EGRESS];
   private readonly httpPeers: k8s.NetworkPolicyPeer[] = [];
   /** Connected databases by the envPrefix of their variables. */
-  private readonly databases = new Map<string, Postgres>();
+  private readonly databases = new Map<string, IPostgresDatabase>();
 
   constructor(scope: Construct, id: string, props: GoWebServiceProps) {
     super(scope, id);
@@ -220,7 +232,8 @@ export class GoWebService extends Construct {
 
     const config = this.createConfigMap(labels, props.env ?? {});
     for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
-      this.addEnv({ name, valueFrom: { secretKeyRef: { name: checkDnsLabel(this, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } });
+      checkDnsLabel(this, `secretEnv.${name}.secretName`, ref.secretName);
+      this.addEnv(name, EnvValue.fromSecretKey(ref));
     }
     const serviceAccount = createServiceAccount(this, this.name, labels);
 
@@ -304,12 +317,13 @@ export class GoWebService extends Construct {
 
   /**
    * Connects the service to `database` in one call: the libpq connection
-   * variables (credentials from Secret references, never literals), a
-   * NetworkPolicy rule that admits this service's pods to the database port,
-   * and sync waves that make Argo CD apply the database first. Connect
-   * several databases by giving each its own `options.envPrefix`.
+   * variables (the login from Secret references, never literals), an egress
+   * rule to the database, a rule in the database's NetworkPolicy (when this
+   * tree has one) that admits this service's pods, and a sync wave after the
+   * database's. Connect several databases by giving each its own
+   * `options.envPrefix`.
    */
-  public connectToPostgres(database: Postgres, options: PostgresConnectOptions = {}): void {
+  public connectToPostgres(database: IPostgresDatabase, options: PostgresConnectOptions = {}): void {
     const prefix = checkEnvPrefix(this, 'envPrefix', options.envPrefix ?? '');
     for (const [usedPrefix, connected] of this.databases) {
       if (connected === database) {
@@ -322,10 +336,20 @@ export class GoWebService extends Construct {
         + 'pass a distinct envPrefix, such as "REPORTS_", for each database');
     }
     this.databases.set(prefix, database);
-    for (const env of database.connectionEnv(options)) this.addEnv(env);
-    database.allowClientsFrom(this.name, this.selectorLabels);
-    this.allowEgress(egressToPods(database.selectorLabels, database.port));
-    setSyncWave(this, Math.max(...[...this.databases.values()].map(db => db.syncWave)) + 1);
+    const login = database.login;
+    const variables: Array<[string, EnvValue]> = [
+      ['PGHOST', EnvValue.fromValue(database.host)],
+      ['PGPORT', EnvValue.fromValue(String(database.port))],
+      ['PGDATABASE', EnvValue.fromValue(database.databaseName)],
+      ['PGUSER', EnvValue.fromSecretKey({ secretName: login.secretName, key: login.usernameKey })],
+      ['PGPASSWORD', EnvValue.fromSecretKey({ secretName: login.secretName, key: login.passwordKey })],
+      ['PGSSLMODE', EnvValue.fromValue(options.sslMode ?? database.sslMode ?? 'prefer')],
+    ];
+    for (const [name, value] of variables) this.addEnv(`${prefix}${name}`, value);
+    database.allowConnectionsFrom(this.name, NetworkPeer.pods(this.selectorLabels));
+    this.allowEgress(database.networkPeer, database.port);
+    const waves = [...this.databases.values()].flatMap(db => (db.syncWave === undefined ? [] : [db.syncWave]));
+    if (waves.length > 0) setSyncWave(this, Math.max(...waves) + 1);
   }
 
   /**
@@ -336,18 +360,22 @@ export class GoWebService extends Construct {
     this.httpPeers.push(peer.bind(this));
   }
 
-  /** Allows the pods to open connections matching `rule` when egress is restricted. */
-  public allowEgress(rule: k8s.NetworkPolicyEgressRule): void {
-    this.egressRules.push(rule);
+  /**
+   * Lets the pods open connections to `peer` on `port` when egress is
+   * restricted (`restrictEgress`, the default), e.g. to an API the service calls.
+   * @param protocol the port's protocol
+   */
+  public allowEgress(peer: NetworkPeer, port: number, protocol: NetworkProtocol = 'TCP'): void {
+    this.egressRules.push(egressTo(peer.bind(this), checkPort(this, 'egress port', port), protocol));
   }
 
-  /** Adds an environment variable to the container; names must be unique. */
-  public addEnv(env: k8s.EnvVar): void {
-    checkEnvName(this, env.name);
-    if (this.envVars.some(e => e.name === env.name)) {
-      ValidationError.fail(this, `environment variable "${env.name}" is set twice; remove one of the definitions`);
+  /** Adds the environment variable `name` to the container; names must be unique. */
+  public addEnv(name: string, value: EnvValue): void {
+    checkEnvName(this, name);
+    if (this.envVars.some(e => e.name === name)) {
+      ValidationError.fail(this, `environment variable "${name}" is set twice; remove one of the definitions`);
     }
-    this.envVars.push(env);
+    this.envVars.push(value.render(name));
   }
 
   private createNetworkPolicy(labels: Record<string, string>, restrictEgress: boolean): void {

@@ -29,7 +29,7 @@ if (scenario === 'floor') {
   app.synth();
 } else if (scenario === 'demo') {
   const { ImageLock } = load(() => require('../../src') as typeof import('../../src'));
-  const { TODO_REPOSITORY } = load(() => require('../../src/todo/repository') as typeof import('../../src/todo/repository'));
+  const { TODO_REPOSITORY } = load(() => require('../../todo/repository') as typeof import('../../todo/repository'));
   TODO_REPOSITORY.synth({ outdir, helmDir: `${outdir}-helm`, lock: ImageLock.fromFile(path.join(__dirname, '..', '..', '..', 'images.lock.json')) });
 } else if (scenario === 'services') {
   // N service + database pairs, each connected, in one environment of a GitOps tree.

@@ -54,8 +54,8 @@ import {
 } from './harness';
 import { makeBaseImage, startRegistry } from './registry-support';
 import { GitOpsEnvironment, GitOpsRepository, ImageLock } from '../../src';
-import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../src/todo/environments';
-import { buildTodoStack } from '../../src/todo/todo-stack';
+import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
+import { buildTodoStack } from '../../todo/todo-stack';
 
 const STEPS = 14;
 const ROOT_APP = 'todo-root';

@@ -15,7 +15,7 @@ import * as YAML from 'yaml';
 import {
   ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, run, stopProcess, waitFor,
 } from './harness';
-import { outOfBandSecrets } from '../../src';
+import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
 export const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
 export const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');

@@ -250,7 +250,7 @@ async function main(): Promise<void> {
           [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))]);
       }]]);
       await section([['npm run diff -- --cluster: the live cluster against a server-side dry run of the working tree; a hand edit shows, with its field', async () => {
-        const diffCluster = () => run(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'src/diff.ts', '--cluster', '--format', 'json'],
+        const diffCluster = () => run(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'todo/cli.ts', 'diff', '--cluster', '--format', 'json'],
           { cwd: ROOT, env: kube.env, allowFail: true });
         const clean = await diffCluster();
         equal('no change: exit 0', clean.code, 0);

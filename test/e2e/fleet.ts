@@ -47,8 +47,8 @@ import {
   ROOT, check, e2eMain, equal, hashTree, installTools, progress, requireTools, section, skipSteps, sleep, waitFor,
 } from './harness';
 import { FleetClusters, GitOpsRepository, ImageLock, IN_CLUSTER } from '../../src';
-import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../src/todo/environments';
-import { buildTodoStack } from '../../src/todo/todo-stack';
+import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
+import { buildTodoStack } from '../../todo/todo-stack';
 
 const STEPS = 9;
 /** The cluster Secret label that puts a cluster into an environment. */

@@ -70,7 +70,7 @@ function isOnPath(tool: string, env: NodeJS.ProcessEnv): boolean {
 
 /** Runs the build CLI as a user would; its progress is echoed with a prefix. */
 function buildCli(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return run(process.execPath, [LAUNCHER, 'src/image-build/cli.ts', ...args,
+  return run(process.execPath, [LAUNCHER, 'todo/cli.ts', 'build-image', ...args,
     '--lock', path.join(work, 'images.lock.json'), '--outdir', path.join(work, 'dist'), '--helm-dir', path.join(work, 'helm')], { env, allowFail: true, echo: '    | ' });
 }
 

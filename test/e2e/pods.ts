@@ -44,8 +44,9 @@ import {
 } from './harness';
 import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster } from './real-cluster-support';
 import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
-import { ContainerImage, ImageLock, ImageLockDocument, KANIKO_POD_SECURITY_LEVEL, KanikoBuildJob } from '../../src';
-import { TODO_REPOSITORY } from '../../src/todo/repository';
+import { ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
+import { KANIKO_POD_SECURITY_LEVEL } from '../../src/image-build/kaniko-build-job';
+import { TODO_REPOSITORY } from '../../todo/repository';
 
 const STEPS = 12;
 /** apply to every pod of an environment Ready. */

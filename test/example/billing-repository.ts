@@ -42,6 +42,3 @@ export const BILLING = new GitOpsRepository<BillingSettings>({
   stack: billingStack,
   helmChart: {},
 });
-
-// Run (compiled) as the repository's synth command: writes dist/ and helm/billing/ together, or nothing.
-if (require.main === module) BILLING.synthCommand();

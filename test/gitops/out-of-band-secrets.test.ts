@@ -1,4 +1,4 @@
-import { outOfBandSecrets } from '../../src';
+import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
 const pod = (spec: any) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec });
 

@@ -7,7 +7,7 @@ import * as YAML from 'yaml';
 import { argAfter, FakeRegistry, writeScript } from './fakes';
 import { ImageBuildError } from '../../src/image-build/build-error';
 import { buildImage, ImageBuildOptions } from '../../src/image-build/image-build';
-import { TODO_REPOSITORY } from '../../src/todo/repository';
+import { TODO_REPOSITORY } from '../../todo/repository';
 import { digestOf } from '../support/fixtures';
 import { snapshotTree } from '../support/synth';
 
@@ -84,6 +84,7 @@ function options(overrides: Partial<ImageBuildOptions> = {}): ImageBuildOptions 
   return {
     builder: 'ko',
     repository: `${registry.host}/acme/todo`,
+    name: 'todo',
     context: path.join(work, 'ctx'),
     lockFile: path.join(work, 'images.lock.json'),
     outdir: path.join(work, 'dist'),
@@ -209,7 +210,7 @@ describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () =>
     ['builder tool missing', async () => { fs.rmSync(path.join(bin, 'ko')); return {}; }, 1, /ko not found on PATH/],
     ['go missing for ko', async () => { fs.rmSync(path.join(bin, 'go')); return {}; }, 1, /go not found on PATH/],
     ['kaniko executor missing', async () => { env.KANIKO_EXECUTOR = '/nonexistent/executor'; return { builder: 'kaniko' }; }, 1,
-      /kaniko executor \/nonexistent\/executor not found: kaniko runs inside its own image .*or run it in a container: KANIKO_EXECUTOR=test\/tools\/images\/kaniko-executor\.sh KANIKO_IMAGE=/],
+      /kaniko executor \/nonexistent\/executor not found: kaniko runs inside its own image .*or to a wrapper that runs the executor image in a container/],
     ['registry unreachable', async () => ({ repository: `127.0.0.1:${await closedPort()}/acme/todo` }), 1,
       /cannot reach registry at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/],
     ['lock not JSON', async () => { fs.writeFileSync(path.join(work, 'images.lock.json'), '{"version": 1,'); return {}; }, 1, /is not valid JSON/],
@@ -278,8 +279,8 @@ describe('the CLI', () => {
   // Asynchronous: the fake registry runs in this process and must keep answering.
   type CliResult = { status: number | null; stdout: string; stderr: string };
   const cli = (args: string[], started?: (child: ChildProcess) => void) => new Promise<CliResult>((resolve, reject) => {
-    // What `npm run build:image` runs: the compiled CLI, compiled first when src/ changed.
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'src/image-build/cli.ts', ...args], {
+    // What `npm run build:image` runs: this repository's CLI (compiled first when a source changed).
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'todo/cli.ts', 'build-image', ...args], {
       cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -318,15 +319,15 @@ describe('the CLI', () => {
     });
     const r = await pending;
     expect(r.status).toBe(130);
-    expect(r.stderr).toContain('SIGINT: stopping the build');
+    expect(r.stderr).toContain('SIGINT: stopping; files are left as they were');
     expect(r.stderr).toMatch(/image build failed at step 2\/5 .*interrupted \(SIGINT\)/);
     expect(outputs()).toEqual(before);
     expect(leftovers()).toEqual([]);
   });
 
   test('a usage error exits 1 with the usage', async () => {
-    const r = await cli(['--builder', 'docker']);
+    const r = await cli(['--builder', 'podman']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/error: --builder "docker" is not one of ko, kaniko, buildah\n\nusage:/);
+    expect(r.stderr).toMatch(/error: --builder "podman" is not one of ko, kaniko, buildah\n\nusage: build-image/);
   });
 });

@@ -1,8 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Danger, DangerRule, diffTrees, findDangers, ImageLock, ManifestObject, ManifestTree } from '../../src';
-import { TODO_REPOSITORY } from '../../src/todo/repository';
+import { ImageLock } from '../../src';
+import { Danger, DangerRule, findDangers } from '../../src/review/dangers';
+import { ManifestObject, ManifestTree } from '../../src/review/manifest-tree';
+import { diffTrees } from '../../src/review/object-diff';
+import { TODO_REPOSITORY } from '../../todo/repository';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dangers-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

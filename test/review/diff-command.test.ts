@@ -4,9 +4,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
 import {
-  ContainerImage, DIFF_ERROR_EXIT, diffCommand, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock, ImageLockDocument, Postgres,
-  PostgresCredentials, viewCommand,
+  ContainerImage, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock, ImageLockDocument, Postgres, PostgresCredentials,
 } from '../../src';
+import { DIFF_ERROR_EXIT, diffCommand } from '../../src/review/diff-command';
+import { viewCommand } from '../../src/review/view-command';
 import { digestOf } from '../support/fixtures';
 
 // A git repository of a small GitOps tree: committed once, then compared with changed definitions.
@@ -135,7 +136,7 @@ describe('npm run view', () => {
   });
 
   test('--help prints the usage; a bad ref is an error', () => {
-    expect(view(shop(COMMITTED), '--help')).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: npm run view') });
+    expect(view(shop(COMMITTED), '--help')).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: view') });
     const bad = view(shop(COMMITTED), '--base', 'nope');
     expect(bad.status).toBe(DIFF_ERROR_EXIT);
     expect(bad.stderr).toContain('view failed: git ref "nope" is not a commit');

@@ -2,8 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { buildTopology, diffTrees, ImageLock, ManifestTree, renderViewerPage } from '../../src';
-import { TODO_REPOSITORY } from '../../src/todo/repository';
+import { ImageLock } from '../../src';
+import { ManifestTree } from '../../src/review/manifest-tree';
+import { diffTrees } from '../../src/review/object-diff';
+import { buildTopology } from '../../src/review/topology';
+import { renderViewerPage } from '../../src/review/viewer-page';
+import { TODO_REPOSITORY } from '../../todo/repository';
 
 // The viewer in a real headless Chromium (Debian's `chromium`; CHROMIUM names another): it loads with
 // no console error and no network request, shows every object, and shows an object's YAML on a click.

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { ContainerImage, GitOpsEnvironment, GoWebService, ImageLock, Postgres } from '..';
+import { ContainerImage, GitOpsEnvironment, GoWebService, ImageLock, Postgres } from '../src';
 import { TodoSettings } from './environments';
 
 /** The todo service and its database in one environment. */

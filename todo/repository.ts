@@ -1,4 +1,4 @@
-import { GitOpsRepository } from '..';
+import { GitOpsRepository } from '../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
 import { buildTodoStack } from './todo-stack';
 
@@ -10,4 +10,6 @@ export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   environments: TODO_ENVIRONMENTS,
   stack: buildTodoStack,
   helmChart: {},
+  // `npm run build:image` builds the Go service in app/ (ko: the module; kaniko, buildah: its Dockerfile).
+  imageSources: { todo: { context: 'app' } },
 });

@@ -1,4 +1,4 @@
-import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, WebIngressOptions } from '..';
+import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, WebIngressOptions } from '../src';
 
 /** What differs between the todo service's environments. */
 export interface TodoSettings {

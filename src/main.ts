@@ -1,4 +1,0 @@
-// `npm run synth` and `cdk8s synth` run this (compiled) to write dist/ and helm/todo/.
-import { TODO_REPOSITORY } from './todo/repository';
-
-TODO_REPOSITORY.synthCommand();
