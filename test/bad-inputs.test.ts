@@ -116,6 +116,9 @@ const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
   ['GitOpsRepository without environments', () => gitops({ environments: [] }), 'GitOpsRepository shop', 'environments is empty'],
   ['GitOpsRepository environment named like a reserved directory', () => gitops({ environments: [{ ...STAGING, name: 'apps' }] }), 'GitOpsRepository shop', '"apps"'],
   ['GitOpsRepository duplicate environment name', () => gitops({ environments: [STAGING, { ...STAGING, namespace: 'other' }] }), 'GitOpsRepository shop', 'name "staging" is used by an earlier environment'],
+  ['GitOpsRepository image source with an upper-case name', () => gitops({ imageSources: { Shop: { context: 'app' } } }), 'GitOpsRepository shop', '"Shop"'],
+  ['GitOpsRepository image source outside the repository', () => gitops({ imageSources: { shop: { context: '../elsewhere' } } }), 'GitOpsRepository shop', '"../elsewhere"'],
+  ['GitOpsRepository image source with an absolute context', () => gitops({ imageSources: { shop: { context: '/srv/app' } } }), 'GitOpsRepository shop', '"/srv/app"'],
 ];
 
 describe('bad input gives a ValidationError naming the construct path and the bad value', () => {

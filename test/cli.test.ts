@@ -92,6 +92,28 @@ describe('runCli', () => {
     expect(help.stdout).toContain('--app FILE');
   });
 
+  test('build-image takes the image name and context from the repository\'s imageSources, or asks for them', async () => {
+    const bare = await cli(['build-image', '--builder', 'ko', '--repository', 'ghcr.io/acme/api'], shop());
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toMatch(/^error: --name is required: repository shop declares no imageSources\n\nusage: build-image/);
+    const two = new GitOpsRepository<number>({
+      name: 'two',
+      repoUrl: 'https://git.acme.example/two.git',
+      environments: [{ name: 'prod', namespace: 'two', settings: 1 }],
+      stack: () => undefined,
+      imageSources: { api: { context: 'api' }, worker: { context: 'worker' } },
+    });
+    const ambiguous = await cli(['build-image', '--builder', 'ko', '--repository', 'ghcr.io/acme/api'], two);
+    expect(ambiguous.stderr).toContain('error: --name is required: repository two has several image sources (api, worker)');
+    const unknown = await cli(['build-image', '--builder', 'ko', '--repository', 'ghcr.io/acme/api', '--name', 'cron'], two);
+    expect(unknown.stderr).toContain('error: --context is required: "cron" is not one of the image sources of repository two (api, worker)');
+    // A known source: the build starts (and fails at preflight on the missing directory, leaving the files).
+    const known = await cli(['build-image', '--builder', 'ko', '--repository', 'ghcr.io/acme/api', '--name', 'worker'], two);
+    expect(known.status).toBe(1);
+    expect(known.stderr).toContain(`build context ${path.join(work, 'worker')} is not a directory`);
+    expect(known.stderr).toContain('images.lock.json and dist/ were left unchanged.');
+  });
+
   describe('--app: the module that exports the repository', () => {
     const library = path.join(ROOT, 'src');
     const module = (file: string, body: string) => fs.writeFileSync(path.join(work, file), `const lib = require(${JSON.stringify(library)});\n${body}\n`);

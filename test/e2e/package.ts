@@ -1,10 +1,12 @@
 /**
  * End-to-end test of the construct library as other teams consume it: `npm pack`
- * the project, `npm install` the tarball into an empty project (dependencies
- * from the npm registry), compile the README's second-team repository (two
- * services, two databases, staging and prod, Argo CD, a Helm chart) against the
- * installed package with `tsc --strict`, run it as that repository's synth
- * command, and check the tree it wrote; then check a failing synth keeps it.
+ * the project (asserting it holds the library and nothing else), `npm install`
+ * the tarball into an empty project (dependencies from the npm registry),
+ * compile the README's second-team repository (two services, two databases,
+ * staging and prod, Argo CD, a Helm chart) against the installed package with
+ * `tsc --strict`, run the package's `cdk8s-gitops` CLI on it (synth, then diff
+ * and view in a git repository), and check the tree it wrote; then check a
+ * failing synth keeps it.
  *
  *   npx ts-node test/e2e/package.ts
  */
@@ -12,7 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { check, e2eMain, equal, hashTree, onCleanup, ROOT, run, section } from './harness';
+import { check, e2eMain, equal, hashTree, onCleanup, progress, ROOT, run, section } from './harness';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-package-'));
 const consumer = path.join(tmp, 'consumer');
@@ -29,7 +31,11 @@ const LOCK = {
 };
 const readObjects = (file: string) => YAML.parseAllDocuments(fs.readFileSync(path.join(consumer, file), 'utf-8')).map(d => d.toJS());
 
-e2eMain({ steps: 5, tmp }, async () => {
+/** The only files the package may hold: the compiled library and its typings, the CLI's launcher, and what npm always adds. */
+const PACKAGE_FILE = /^(lib\/(src|imports)\/.+\.(js|d\.ts)|bin\/cdk8s-gitops|package\.json|README\.md|LICENSE)$/;
+const cli = (args: string[], allowFail = false) => run('npx', ['--no-install', 'cdk8s-gitops', ...args], { cwd: consumer, allowFail });
+
+e2eMain({ steps: 7, tmp }, async () => {
   let tarball = '';
   await section([
     ['compile and npm pack the library', async () => {
@@ -40,9 +46,13 @@ e2eMain({ steps: 5, tmp }, async () => {
       tarball = path.join(tmp, info.filename);
       const files: string[] = info.files.map((f: { path: string }) => f.path);
       check('the tarball holds the compiled entry point and its types', files.includes('lib/src/index.js') && files.includes('lib/src/index.d.ts'));
+      check('the tarball holds the CLI and its launcher', files.includes('lib/src/cli/cli.js') && files.includes('bin/cdk8s-gitops'));
       check('the tarball holds the compiled Argo CD imports', files.some(f => f.startsWith('lib/imports/') && f.endsWith('.js')));
-      check('the tarball leaves out dist/, app/, helm/, tests, vendored files and the synth bundles',
-        !files.some(f => /^(dist|app|helm|test|third_party|scripts|lib\/bundle|lib\/test)\//.test(f)), files.join(' '));
+      equal('the tarball holds only library code, its typings, the launcher, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
+      check('no file of this repository\'s todo tree is packed', !files.some(f => /(^|\/)todo\//.test(f)), files.join(' '));
+      equal('runtime dependencies: cdk8s, cdk8s-plus-27, constructs, yaml (cytoscape is an optional peer)',
+        [Object.keys(PACKAGE.dependencies).sort(), PACKAGE.peerDependenciesMeta?.cytoscape?.optional], [['cdk8s', 'cdk8s-plus-27', 'constructs', 'yaml'], true]);
+      progress(`  tarball: ${info.size} bytes, ${info.unpackedSize} unpacked, ${files.length} files`);
     }],
     ['npm install the tarball into an empty project', async () => {
       fs.mkdirSync(consumer);
@@ -51,16 +61,17 @@ e2eMain({ steps: 5, tmp }, async () => {
       const installed = await run('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5.9.3', '@types/node@20'], { cwd: consumer, echo: '    | ' });
       check('npm install succeeds', installed.code === 0, installed.stderr);
       check(`${PACKAGE.name} is installed`, fs.existsSync(path.join(consumer, 'node_modules', ...PACKAGE.name.split('/'), 'package.json')));
+      check('the optional peer cytoscape is not installed with it', !fs.existsSync(path.join(consumer, 'node_modules', 'cytoscape')));
     }],
     ['compile the README\'s second-team repository against the installed package', async () => {
       fs.copyFileSync(path.join(ROOT, 'test', 'example', `${EXAMPLE}.ts`), path.join(consumer, `${EXAMPLE}.ts`));
       const tsc = await run('npx', ['tsc', '--strict', '--esModuleInterop', '--module', 'commonjs', '--target', 'es2020', '--skipLibCheck', '--types', 'node', `${EXAMPLE}.ts`], { cwd: consumer });
       check('tsc --strict compiles the example', tsc.code === 0, tsc.stdout + tsc.stderr);
     }],
-    ['run it as the repository\'s synth command and check the tree', async () => {
+    ['run the installed CLI on it: npx cdk8s-gitops synth --app, and check the tree', async () => {
       fs.writeFileSync(path.join(consumer, 'images.lock.json'), JSON.stringify(LOCK, undefined, 2));
-      const synth = await run('node', [`${EXAMPLE}.js`], { cwd: consumer });
-      check('the synth command exits 0', synth.code === 0, synth.stderr);
+      const synth = await cli(['synth', '--app', `${EXAMPLE}.js`]);
+      check('cdk8s-gitops synth exits 0', synth.code === 0, synth.stderr);
       check('it reports progress per directory', /\[synth 1\/4\] dist\/staging: \d+ objects/.test(synth.stderr), synth.stderr);
       for (const file of ['dist/staging/billing-staging.k8s.yaml', 'dist/prod/billing-prod.k8s.yaml', 'dist/apps/applications.k8s.yaml', 'dist/bootstrap/root.k8s.yaml', 'helm/billing/Chart.yaml', 'helm/billing/templates/prod.yaml']) {
         check(`it wrote ${file}`, fs.existsSync(path.join(consumer, file)));
@@ -76,12 +87,43 @@ e2eMain({ steps: 5, tmp }, async () => {
       equal('an AppProject and an Application per environment', apps.map(d => `${d.kind}/${d.metadata.name}`), ['AppProject/billing', 'Application/billing-staging', 'Application/billing-prod']);
       equal('the root app syncs dist/apps', readObjects('dist/bootstrap/root.k8s.yaml')[0].spec.source.path, 'dist/apps');
     }],
+    ['diff in a git repository, with the module named in package.json: no change, then exactly a replica change, flagged by path', async () => {
+      const pkg = JSON.parse(fs.readFileSync(path.join(consumer, 'package.json'), 'utf-8'));
+      fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ ...pkg, 'cdk8s-gitops': { app: `${EXAMPLE}.js` } }, undefined, 2));
+      const git = (...args: string[]) => run('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd: consumer });
+      fs.writeFileSync(path.join(consumer, '.gitignore'), 'node_modules/\n');
+      await git('init', '-q', '-b', 'main');
+      await git('add', '.');
+      await git('commit', '-q', '-m', 'billing tree');
+      const clean = await cli(['diff'], true);
+      equal('no change: exit 0', clean.code, 0);
+      check('it says so', clean.stdout.includes('no changes against HEAD'), clean.stdout);
+      const js = path.join(consumer, `${EXAMPLE}.js`);
+      fs.writeFileSync(js, fs.readFileSync(js, 'utf-8').replace('replicas: 3', 'replicas: 4'));
+      const changed = await cli(['diff', '--format=json'], true);
+      equal('a change: exit 1', changed.code, 1);
+      const review = JSON.parse(changed.stdout);
+      equal('exactly the prod API\'s replicas', review.changes.flatMap((c: any) => (c.fields ?? []).map((f: any) => `${c.directory} ${c.kind}/${c.name} ${f.path}: ${f.before} -> ${f.after}`)),
+        ['prod Deployment/billing-api spec.replicas: 3 -> 4']);
+      await git('checkout', '--', `${EXAMPLE}.js`);
+    }],
+    ['view: a clear error without the optional peer, the page once cytoscape is installed', async () => {
+      const missing = await cli(['view', '--out', 'view.html'], true);
+      equal('without cytoscape: exit 3', missing.code, 3);
+      check('the error says how to get it', missing.stderr.includes('npm install --save-dev cytoscape@^3.34'), missing.stderr);
+      const installed = await run('npm', ['install', '--no-audit', '--no-fund', `cytoscape@${PACKAGE.devDependencies.cytoscape.replace(/^[\^~]/, '')}`], { cwd: consumer });
+      check('npm install cytoscape succeeds', installed.code === 0, installed.stderr);
+      const view = await cli(['view', '--out', 'view.html'], true);
+      equal('view exits 0', view.code, 0);
+      check('it wrote a page that inlines cytoscape and lists billing-api', /cytoscape/.test(fs.readFileSync(path.join(consumer, 'view.html'), 'utf-8'))
+        && fs.readFileSync(path.join(consumer, 'view.html'), 'utf-8').includes('billing-api'));
+    }],
     ['a failing synth (an image missing from the lock) keeps dist/ and the chart', async () => {
       const before = [hashTree(path.join(consumer, 'dist')), hashTree(path.join(consumer, 'helm'))];
       const { 'billing-worker': _dropped, ...images } = LOCK.images;
       fs.writeFileSync(path.join(consumer, 'images.lock.json'), JSON.stringify({ ...LOCK, images }));
-      const synth = await run('node', [`${EXAMPLE}.js`], { cwd: consumer, allowFail: true });
-      equal('the synth command exits 1', synth.code, 1);
+      const synth = await cli(['synth'], true);
+      equal('cdk8s-gitops synth exits 1', synth.code, 1);
       check('the error names the construct and the image', /billing-staging\/billing-worker: image "billing-worker" is not pinned/.test(synth.stderr), synth.stderr);
       equal('dist/ and helm/ are byte-identical', [hashTree(path.join(consumer, 'dist')), hashTree(path.join(consumer, 'helm'))], before);
     }],
