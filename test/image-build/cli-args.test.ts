@@ -38,7 +38,7 @@ describe('parseArgs', () => {
 
   test.each([
     [[], /--builder is required/],
-    [['--builder', 'docker', '--repository', 'r'], /"docker" is not one of ko, kaniko, buildah/],
+    [['--builder', 'podman', '--repository', 'r'], /"podman" is not one of ko, kaniko, buildah, docker, buildpacks/],
     [['--builder', 'ko'], /--repository is required/],
     [['--builder', 'ko', '--repository'], /--repository needs a value/],
     [['--builder', 'ko', '--repository', 'r', '--tag', 'a', '--tag', 'b'], /--tag given twice/],
