@@ -32,12 +32,20 @@ export interface DockerDaemon {
   stop(): Promise<void>;
 }
 
-/** What the host's network looks like, to prove the daemon changed none of it. */
-export async function hostNetworkState(): Promise<string> {
-  const links = (await run('ip', ['-o', 'link', 'show'])).stdout.split('\n').map(l => l.split(':')[1]?.trim()).filter(Boolean).sort();
-  const routes = (await run('ip', ['route', 'show', 'table', 'all'])).stdout.split('\n').filter(Boolean).sort();
-  const iptables = (await run('iptables-save', [], { allowFail: true })).stdout.split('\n').filter(l => l !== '' && !l.startsWith('#')).map(l => l.replace(/\[\d+:\d+\]/, '')).sort();
-  return JSON.stringify({ links, routes, iptables });
+/**
+ * What a Docker daemon leaves in a network namespace it runs in: its bridges
+ * (docker0, br-<id>), routes through them or its default 172.17.0.0/16, and
+ * its iptables chains and rules. On the host this must stay empty. (Only these:
+ * other suites add and remove their own links at the same time.)
+ */
+export async function hostDockerTraces(): Promise<string[]> {
+  const links = (await run('ip', ['-o', 'link', 'show'])).stdout.split('\n').map(l => l.split(':')[1]?.trim().split('@')[0])
+    .filter(l => l && /^(docker\d+|br-[0-9a-f]{12})$/.test(l)).map(l => `link ${l}`);
+  const routes = (await run('ip', ['route', 'show', 'table', 'all'])).stdout.split('\n')
+    .filter(l => /docker\d|br-[0-9a-f]{12}|^172\.17\./.test(l)).map(l => `route ${l}`);
+  const iptables = (await run('iptables-save', [], { allowFail: true })).stdout.split('\n')
+    .filter(l => /DOCKER|docker\d/.test(l)).map(l => `iptables ${l}`);
+  return [...links, ...routes, ...iptables];
 }
 
 /** The forwarder run inside the namespace: 127.0.0.1:PORT -> the unix socket (argv). */
