@@ -133,8 +133,13 @@ async function extractImage(reference: string, label: string, expectedEntrypoint
   await run('tar', ['--numeric-owner', '-xf', tarball, '-C', rootfs]);
   fs.rmSync(tarball);
   const uid = user.split(':')[0];
+  // As a container runtime does: the image's Env first, the Deployment's variables win.
+  const imageEnv = (config.config?.Env ?? []).map((e: string) => {
+    const eq = e.indexOf('=');
+    return `: "\${${e.slice(0, eq)}=${e.slice(eq + 1).replace(/["$`\\]/g, '\\$&')}}"; export ${e.slice(0, eq)}\n`;
+  }).join('');
   const wrapper = path.join(tmp, `run-${label}.sh`);
-  fs.writeFileSync(wrapper, `#!/bin/sh\nexec /usr/sbin/chroot --userspec=${uid}:${user.split(':')[1] ?? uid} ${rootfs} ${expectedEntrypoint}\n`, { mode: 0o755 });
+  fs.writeFileSync(wrapper, `#!/bin/sh\n${imageEnv}exec /usr/sbin/chroot --userspec=${uid}:${user.split(':')[1] ?? uid} ${rootfs} ${expectedEntrypoint}\n`, { mode: 0o755 });
   return wrapper;
 }
 
