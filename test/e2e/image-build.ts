@@ -469,7 +469,7 @@ async function main(): Promise<void> {
         progress(`  first buildpacks build: ${buildpacksSeconds[0].toFixed(1)} s`);
       }],
       ...pinnedAndRunSteps('buildpacks', '/cnb/process/web', true),
-      ['buildpacks: the image keeps the SBOMs (app modules, lifecycle, launcher); a rebuild reuses the cached layers', async () => {
+      ['buildpacks: the image keeps the SBOMs (app modules, launcher); a rebuild reuses the cached layers', async () => {
         const reference = `${registry}/acme/todo@${lockEntry().digest}`;
         const config = JSON.parse((await run('crane', ['config', reference], { env: toolEnv })).stdout);
         const sbomLayer = JSON.parse(config.config.Labels['io.buildpacks.lifecycle.metadata']).sbom?.sha;
@@ -483,8 +483,9 @@ async function main(): Promise<void> {
           const sbom = JSON.parse((await run('tar', ['-xOf', tarball, appSbom])).stdout);
           check('it lists github.com/jackc/pgx/v5', sbom.components.some((c: any) => c.name === 'github.com/jackc/pgx/v5'));
         }
-        check('the lifecycle\'s and launcher\'s SBOMs are in the image', ['lifecycle', 'launcher'].every(b => members.some(m => m.endsWith(`sbom/launch/buildpacksio_lifecycle/${b === 'lifecycle' ? 'launcher' : b}/sbom.cdx.json`))),
-          members.filter(m => m.includes('sbom')).join(', '));
+        // The lifecycle's own SBOM describes the build (layers/sbom/build), the launcher's is part of the image.
+        check('the launcher\'s SBOM (made by build-builder.sh, added by the lifecycle) is in the image',
+          members.some(m => m.endsWith('sbom/launch/buildpacksio_lifecycle/launcher/sbom.cdx.json')), members.filter(m => m.includes('sbom')).join(', '));
         fs.rmSync(tarball);
         const started = Date.now();
         const r = await buildCli(['--builder', 'buildpacks', '--repository', `${registry}/acme/todo`, '--tag', 'rebuild', ...goproxyArgs()], dockerEnv({ CNB_BUILDER_IMAGE: builderImage }));
