@@ -9,13 +9,16 @@ the manifests with it pinned, and only then updates the lock. On any failure
 the lock and the manifests stay exactly as they were and the exit status is 1.
 
   --builder NAME        ko (Go module, .ko.yaml), kaniko (Dockerfile, in the
-                        kaniko executor image) or buildah (Dockerfile, daemonless)
+                        kaniko executor image), buildah (Dockerfile, daemonless),
+                        docker (Dockerfile, BuildKit of a Docker daemon) or
+                        buildpacks (no Dockerfile: Cloud Native Buildpacks,
+                        the lifecycle in a builder image on a Docker daemon)
   --repository REPO     repository without tag, e.g. 127.0.0.1:5000/acme/todo
   --name NAME           image name in the lock (default: the repository's only
                         image source, see GitOpsRepository's imageSources)
   --context DIR         build context / Go module (default: that image source's)
   --dockerfile FILE     Dockerfile builders only     (default CONTEXT/Dockerfile)
-  --build-arg K=V       Dockerfile ARG, repeatable (Dockerfile builders only)
+  --build-arg K=V       Dockerfile ARG, repeatable; buildpacks: build-time env
   --tag TAG             tag pushed with the digest   (default sha-<commit>)
   --lock FILE           lock file to update        (default images.lock.json)
   --outdir DIR          manifests directory                (default dist)
@@ -25,7 +28,9 @@ the lock and the manifests stay exactly as they were and the exit status is 1.
 ko honours KO_DEFAULTBASEIMAGE; kaniko runs $KANIKO_EXECUTOR (default
 /kaniko/executor, there only inside the executor image; elsewhere set it to a
 wrapper that runs the executor image in a container); buildah honours
-STORAGE_DRIVER and BUILDAH_ISOLATION.`;
+STORAGE_DRIVER and BUILDAH_ISOLATION; docker and buildpacks run $DOCKER_CLI
+(default docker) against $DOCKER_HOST; buildpacks needs CNB_BUILDER_IMAGE=<builder
+image by digest> and passes CNB_REGISTRY_AUTH on.`;
 
 /** What the `build-image` command line asks for; name and context may still come from the repository. */
 export interface BuildImageArgs {

@@ -2,10 +2,10 @@ import { CommandSpec } from './command';
 import { PushedImage } from './image-reference';
 
 /** The tools that can build and push the image. */
-export type BuilderName = 'ko' | 'kaniko' | 'buildah';
+export type BuilderName = 'ko' | 'kaniko' | 'buildah' | 'docker' | 'buildpacks';
 
 /** Every {@link BuilderName}, for argument checking and help text. */
-export const BUILDER_NAMES: readonly BuilderName[] = ['ko', 'kaniko', 'buildah'];
+export const BUILDER_NAMES: readonly BuilderName[] = ['ko', 'kaniko', 'buildah', 'docker', 'buildpacks'];
 
 /** What to build and where to push it; paths are absolute. */
 export interface BuildRequest {
@@ -17,7 +17,7 @@ export interface BuildRequest {
   readonly contextDir: string;
   /** Dockerfile (Dockerfile builders only). */
   readonly dockerfile: string;
-  /** `ARG` values (Dockerfile builders only). */
+  /** `ARG` values of Dockerfile builders; the build-time environment of buildpacks. */
   readonly buildArgs: Readonly<Record<string, string>>;
   /** Talk plain HTTP / skip TLS verification (local registries). */
   readonly insecure: boolean;
@@ -34,8 +34,30 @@ export interface ImageBuilder {
   readonly name: BuilderName;
   /** Whether `--build-arg` and `--dockerfile` mean anything to this builder. */
   readonly usesDockerfile: boolean;
+  /**
+   * Whether `--build-arg` means something without a Dockerfile (buildpacks
+   * read them as their platform environment).
+   * @default - same as usesDockerfile
+   */
+  readonly acceptsBuildArgs?: boolean;
   /** Executables (names on PATH or paths) that must exist before building. */
   tools(env: NodeJS.ProcessEnv): string[];
+  /**
+   * How to get `tool` when it is missing, for the preflight error.
+   * @default - install.sh or another --builder
+   */
+  installHint?(tool: string): string;
+  /**
+   * Checks the builder's own settings (environment variables) before anything
+   * is built; throws an Error that says what to set.
+   * @default - nothing to check
+   */
+  checkSettings?(env: NodeJS.ProcessEnv): void;
+  /**
+   * Writes the files the commands read into `request.scratchDir`.
+   * @default - the commands need no files
+   */
+  prepare?(request: BuildRequest, env: NodeJS.ProcessEnv): void;
   /** Progress title of the build step. */
   title(request: BuildRequest, env: NodeJS.ProcessEnv): string;
   /** The commands that build and push, run in order. */

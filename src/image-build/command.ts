@@ -19,6 +19,12 @@ export interface CommandSpec {
    * @default - none
    */
   readonly env?: Record<string, string>;
+  /**
+   * File that receives the command's stdout when it succeeds, for tools that
+   * report what they pushed only there (`docker push`).
+   * @default - stdout is only streamed
+   */
+  readonly stdoutFile?: string;
 }
 
 /** What a tool inherits (PATH finds it) and where its stdout and stderr go as they arrive. */
@@ -106,7 +112,11 @@ export function runCommand(spec: CommandSpec, io: ToolIo): Promise<string> {
     });
     child.on('close', (code, signal) => {
       running.delete(child);
-      if (code === 0) return resolve(Buffer.concat(stdout).toString('utf-8'));
+      if (code === 0) {
+        const text = Buffer.concat(stdout).toString('utf-8');
+        if (spec.stdoutFile) fs.writeFileSync(spec.stdoutFile, text);
+        return resolve(text);
+      }
       const status = signal ? `was killed by ${signal}` : `exited with status ${code}`;
       const lines = tail.split('\n').filter(l => l.trim() !== '').slice(-TAIL_LINES);
       const quoted = lines.length ? `; last output:\n${lines.map(l => `    ${l}`).join('\n')}` : ' without output';

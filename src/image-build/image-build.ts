@@ -23,7 +23,7 @@ export interface ImageBuildOptions {
   /** Build context: the Go module for ko, the Dockerfile context otherwise. */
   readonly context: string;
   /**
-   * Dockerfile (kaniko and buildah only).
+   * Dockerfile (kaniko, buildah and docker only).
    * @default '<context>/Dockerfile'
    */
   readonly dockerfile?: string;
@@ -33,7 +33,8 @@ export interface ImageBuildOptions {
    */
   readonly tag?: string;
   /**
-   * Dockerfile `ARG` values (kaniko and buildah only).
+   * Dockerfile `ARG` values (kaniko, buildah, docker); for buildpacks, the
+   * build-time environment of the buildpacks (their platform `env/`).
    * @default - none
    */
   readonly buildArgs?: Record<string, string>;
@@ -144,6 +145,7 @@ export async function buildImage(options: ImageBuildOptions, runtime: ImageBuild
     const { request, name, lock, commit } = await preflight(options, builder, lockFile, outdir, scratchDir, env, log);
 
     begin(builder.title(request, env));
+    builder.prepare?.(request, env);
     for (const command of builder.commands(request, env)) {
       checkInterrupted();
       log(`  $ ${formatCommand(command)}`);
@@ -220,11 +222,15 @@ async function preflight(
   const buildArgs = options.buildArgs ?? {};
   if (builder.usesDockerfile) {
     if (!fs.existsSync(dockerfile)) throw new Error(`Dockerfile ${dockerfile} does not exist`);
+  } else if (options.dockerfile !== undefined) {
+    throw new Error(`${builder.name} builds without a Dockerfile; drop --dockerfile`);
+  }
+  if (builder.acceptsBuildArgs ?? builder.usesDockerfile) {
     for (const arg of Object.keys(buildArgs)) {
       if (!ARG_NAME.test(arg)) throw new Error(`build argument name "${arg}" is invalid`);
     }
-  } else if (options.dockerfile !== undefined || Object.keys(buildArgs).length > 0) {
-    throw new Error(`${builder.name} builds from the Go module and uses no Dockerfile; drop --dockerfile and --build-arg`);
+  } else if (Object.keys(buildArgs).length > 0) {
+    throw new Error(`${builder.name} builds from the Go module and uses no Dockerfile; drop --build-arg`);
   }
 
   // Read the lock now: a corrupt lock must fail before the push, not after.
@@ -234,6 +240,7 @@ async function preflight(
   for (const tool of builder.tools(env)) {
     if (!findExecutable(tool, env)) throw new Error(missingToolMessage(builder, tool));
   }
+  builder.checkSettings?.(env);
 
   const source = sourceState(contextDir, env);
   const tag = options.tag ?? defaultTag(source);
@@ -259,6 +266,7 @@ function missingToolMessage(builder: ImageBuilder, tool: string): string {
       + `never on the host; set KANIKO_EXECUTOR if it lives elsewhere than ${DEFAULT_KANIKO_EXECUTOR}, `
       + 'or to a wrapper that runs the executor image in a container, or use --builder buildah';
   }
+  if (builder.installHint) return builder.installHint(tool);
   return `${tool} not found on PATH; install ${tool} or use another --builder`;
 }
 

@@ -20,7 +20,8 @@ export interface RegistryLocation {
   readonly path: string;
 }
 
-function splitRegistry(repository: string): { registry: string; path: string } {
+/** The registry host (with port) and the path of `repository` inside it. */
+export function splitRegistry(repository: string): { registry: string; path: string } {
   const slash = repository.indexOf('/');
   const first = slash < 0 ? '' : repository.slice(0, slash);
   // The same rule as docker's reference parser: a first component is a

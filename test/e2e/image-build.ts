@@ -1,25 +1,32 @@
 /**
- * End-to-end test of the image build: real ko, buildah and kaniko builds pushed
- * to a real (local) registry, the manifests re-synthesized by the build CLI,
+ * End-to-end test of the image build: real ko, buildah, kaniko, docker and
+ * buildpacks builds pushed to a real (local) registry, the manifests re-synthesized by the build CLI,
  * and the built binary run with exactly the environment the synthesized
  * Deployment gives it, against a real Postgres. kaniko never runs on the host:
  * the CLI runs test/tools/images/kaniko-executor.sh as KANIKO_EXECUTOR, which
  * runs /kaniko/executor in a runc container on a private copy of the executor
  * image that test/tools/images/build.sh kaniko builds from the vendored source.
+ * docker and buildpacks run on Debian's dockerd, started in a network and mount
+ * namespace of its own (test/e2e/docker-support.ts); buildpacks runs the CNB
+ * lifecycle v0.20.8 creator in the builder image buildpacks/build-builder.sh
+ * makes, with the Go toolchain and modules from a GOPROXY served from this
+ * machine's module cache.
  *
  *   npx ts-node test/e2e/image-build.ts          # ~4-8 min on 2 cores
- *   E2E_SKIP_BUILDAH=1 E2E_SKIP_KANIKO=1 E2E_ALLOW_SKIP=1 npx ts-node test/e2e/image-build.ts   # ko only
+ *   E2E_SKIP_BUILDAH=1 E2E_SKIP_KANIKO=1 E2E_ALLOW_SKIP=1 npx ts-node test/e2e/image-build.ts   # ko, docker, buildpacks
+ *   E2E_SKIP_BUILDAH=1 E2E_SKIP_KANIKO=1 E2E_SKIP_DOCKER=1 E2E_ALLOW_SKIP=1 npx ts-node test/e2e/image-build.ts   # ko only
  *
  * Needs: go, network to the Go module proxy and Debian apt (tools are
  * installed by test/tools/install.sh), root for buildah's chroot isolation and
- * for runc; for kaniko also runc and jq, and the kaniko source tarball
+ * for runc and dockerd (network namespaces); for kaniko also runc and jq, and the kaniko source tarball
  * (KANIKO_SOURCE_TARBALL, default <repo>/../shared/kaniko/kaniko-v1.25.5.tar.gz;
  * the kaniko steps are reported as skipped when it is missing).
  * Everything runs on 127.0.0.1 and in temporary directories; the real
  * images.lock.json and dist/ are only read (and checked to be untouched).
  * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed"
  * (", N skipped" when E2E_SKIP_BUILDAH=1, E2E_SKIP_KANIKO=1, a missing kaniko
- * source or a failure skipped steps); the exit status is 1 if anything failed,
+ * source, E2E_SKIP_DOCKER=1 (docker and buildpacks), E2E_SKIP_BUILDPACKS=1 or
+ * a failure skipped steps); the exit status is 1 if anything failed,
  * or anything was skipped without E2E_ALLOW_SKIP=1.
  */
 import { ChildProcess, spawn } from 'child_process';
@@ -27,11 +34,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { DOCKER_CLI, DockerDaemon, hostDockerTraces, startDockerDaemon } from './docker-support';
 import {
   ROOT, RunResult, check, e2eMain, equal, freePort, hashTree, installTools, isExecutable, onCleanup, portInUse,
   progress, requireTools, run, section, skipSteps, stopProcess, waitFor,
 } from './harness';
-import { KANIKO_SOURCE_TARBALL, makeBaseImage, makeGoBuilderImage, startRegistry } from './registry-support';
+import { KANIKO_SOURCE_TARBALL, makeBaseImage, makeGoBuilderImage, startGoProxy, startRegistry } from './registry-support';
 
 const APP = path.join(ROOT, 'app');
 const POSTGRES_SH = path.join(ROOT, 'test', 'support', 'postgres.sh');
@@ -39,10 +47,12 @@ const POSTGRES_SH = path.join(ROOT, 'test', 'support', 'postgres.sh');
 const LAUNCHER = path.join(ROOT, 'scripts', 'run-compiled.js');
 const SKIP_BUILDAH = process.env.E2E_SKIP_BUILDAH === '1';
 const SKIP_KANIKO = process.env.E2E_SKIP_KANIKO === '1';
+const SKIP_DOCKER = process.env.E2E_SKIP_DOCKER === '1';
+const SKIP_BUILDPACKS = process.env.E2E_SKIP_BUILDPACKS === '1';
 /** Runs the kaniko executor in a runc container; what KANIKO_EXECUTOR points at. */
 const KANIKO_WRAPPER = path.join(ROOT, 'test', 'tools', 'images', 'kaniko-executor.sh');
 // The buildah and kaniko steps count even when they are skipped: the summary then says so.
-const STEPS = 18;
+const STEPS = 29;
 
 // ------------------------------------------------------------ test state ---
 
@@ -103,6 +113,34 @@ async function assertPinned(builder: string): Promise<string> {
     equal(`dist/${environment} Deployment todo pins ${reference}`, appContainer(manifests(environment)).image, reference);
   }
   return reference;
+}
+
+/**
+ * Exports the image's whole filesystem and returns a script that runs its
+ * entrypoint in it (chroot) as the image's user: for entrypoints that are not
+ * static binaries on their own, like the buildpacks launcher, which reads
+ * /layers and execs the process the buildpacks set.
+ */
+async function extractImage(reference: string, label: string, expectedEntrypoint: string): Promise<string> {
+  const config = JSON.parse((await run('crane', ['config', reference], { env: toolEnv })).stdout);
+  equal(`${label} image entrypoint`, config.config?.Entrypoint, [expectedEntrypoint]);
+  const user = String(config.config?.User ?? '');
+  check(`${label} image user ${user} is numeric and not root (runAsNonRoot can verify it)`, /^[1-9][0-9]*(:[0-9]+)?$/.test(user));
+  const rootfs = path.join(tmp, `rootfs-${label}`);
+  fs.mkdirSync(rootfs);
+  const tarball = path.join(tmp, `${label}.tar`);
+  await run('crane', ['export', reference, tarball], { env: toolEnv });
+  await run('tar', ['--numeric-owner', '-xf', tarball, '-C', rootfs]);
+  fs.rmSync(tarball);
+  const uid = user.split(':')[0];
+  // As a container runtime does: the image's Env first, the Deployment's variables win.
+  const imageEnv = (config.config?.Env ?? []).map((e: string) => {
+    const eq = e.indexOf('=');
+    return `: "\${${e.slice(0, eq)}=${e.slice(eq + 1).replace(/["$`\\]/g, '\\$&')}}"; export ${e.slice(0, eq)}\n`;
+  }).join('');
+  const wrapper = path.join(tmp, `run-${label}.sh`);
+  fs.writeFileSync(wrapper, `#!/bin/sh\n${imageEnv}exec /usr/sbin/chroot --userspec=${uid}:${user.split(':')[1] ?? uid} ${rootfs} ${expectedEntrypoint}\n`, { mode: 0o755 });
+  return wrapper;
 }
 
 /** Exports the image's filesystem and returns its entrypoint binary, checked for platform and user. */
@@ -181,18 +219,25 @@ async function api(port: number, method: string, urlPath: string, body?: unknown
   return { status: res.status, json };
 }
 
+/** The `io.buildpacks.build.metadata` label of an image the lifecycle exported: its buildpacks and processes. */
+async function buildMetadata(reference: string): Promise<any> {
+  const config = JSON.parse((await run('crane', ['config', reference], { env: toolEnv })).stdout);
+  return JSON.parse(config.config?.Labels?.['io.buildpacks.build.metadata'] ?? '{}');
+}
+
 /**
  * The steps each builder ends with: every environment pins the digest the
  * registry reports, and the image's binary serves the API with the
  * Deployment's environment against the Postgres the earlier builds used.
  */
-function pinnedAndRunSteps(builder: string, entrypoint: string): Array<[string, () => Promise<void>]> {
+function pinnedAndRunSteps(builder: string, entrypoint: string, wholeImage = false): Array<[string, () => Promise<void>]> {
   return [
     [`${builder}: every environment pins the digest the registry reports`, async () => {
       await assertPinned(builder);
     }],
-    [`${builder}: export the image and run ${entrypoint} with the Deployment's env against Postgres`, async () => {
-      const binary = await extractEntrypoint(`${registry}/acme/todo@${lockEntry().digest}`, builder, entrypoint);
+    [`${builder}: export the image and run ${entrypoint}${wholeImage ? ' (chroot, as the image user)' : ''} with the Deployment's env against Postgres`, async () => {
+      const reference = `${registry}/acme/todo@${lockEntry().digest}`;
+      const binary = wholeImage ? await extractImage(reference, builder, entrypoint) : await extractEntrypoint(reference, builder, entrypoint);
       await exerciseService(binary, builder, tasksSoFar);
       tasksSoFar = [...tasksSoFar, `${builder}-kept`];
     }],
@@ -254,7 +299,7 @@ async function ensureGoBuilderImage(): Promise<string> {
 async function main(): Promise<void> {
   const core = await section([
     ['install/find tools (ko, crane, buildah, postgres) with test/tools/install.sh', async () => {
-      toolEnv = await installTools(['ko', 'crane', 'debs']);
+      toolEnv = await installTools(['ko', 'crane', 'debs', ...(SKIP_DOCKER ? [] : ['docker'])]);
       await requireTools(toolEnv, ['ko', 'crane', 'go', ...(SKIP_BUILDAH ? [] : ['buildah'])]);
     }],
     ['start a registry: crane registry serve on 127.0.0.1', async () => {
@@ -357,6 +402,119 @@ async function main(): Promise<void> {
     else if (!fs.existsSync(KANIKO_SOURCE_TARBALL)) skipSteps(titles, `kaniko source ${KANIKO_SOURCE_TARBALL} not found (set KANIKO_SOURCE_TARBALL)`);
     else if (missing.length) skipSteps(titles, `${missing.join(', ')} not found`);
     else await section(kanikoSteps);
+  }
+
+  {
+    let docker: DockerDaemon | undefined;
+    let builderImage = '';
+    let buildpacksSeconds: number[] = [];
+    const dockerEnv = (extra: Record<string, string> = {}) => cliEnv({ DOCKER_HOST: docker!.host, DOCKER_CLI, ...extra });
+    const goproxyArgs = () => ['--build-arg', `GOPROXY=http://127.0.0.1:${goproxyPort}`, '--build-arg', 'GOSUMDB=off'];
+    let goproxyPort = 0;
+    const dockerSteps: Array<[string, () => Promise<void>]> = [
+      ['docker: start dockerd in its own network and mount namespaces (state in the test dir), reaching the registry', async () => {
+        await ensureGoBuilderImage();
+        equal('before: no docker bridge, route or iptables rule on the host', await hostDockerTraces(), []);
+        docker = await startDockerDaemon(tmp);
+        await docker.forward(Number(registry.split(':')[1]));
+        const inside = (await run('ip', ['-n', docker.netns, '-o', 'link', 'show', 'docker0'], { allowFail: true })).stdout;
+        check(`dockerd made its docker0 inside netns ${docker.netns}`, inside.includes('docker0'), inside);
+        equal('running: still no docker bridge, route or iptables rule on the host', await hostDockerTraces(), []);
+      }],
+      ['docker: build the Dockerfile with BuildKit (GO_IMAGE=local Go image), push, verify and re-synth', async () => {
+        const r = await buildCli(['--builder', 'docker', '--repository', `${registry}/acme/todo`, '--build-arg', `GO_IMAGE=${goImage}`], dockerEnv());
+        if (!check('build CLI exits 0', r.code === 0, r.stderr.slice(-2500))) return;
+        check('progress shows the docker step', r.stderr.includes(`[build 2/5] docker build (BuildKit) + docker push ${registry}/acme/todo:`));
+      }],
+      ...pinnedAndRunSteps('docker', '/todo'),
+    ];
+    const buildpacksSteps: Array<[string, () => Promise<void>]> = [
+      ['buildpacks: make the builder image (lifecycle v0.20.8, buildpacks/, run image = the non-root base) and a GOPROXY', async () => {
+        const lifecycleEnv = await installTools(['lifecycle']);
+        const r = await run('bash', [path.join(ROOT, 'buildpacks', 'build-builder.sh'), `${registry}/cnb/builder`, baseImage], { env: { ...lifecycleEnv, ...toolEnv }, echo: '    | ' });
+        builderImage = r.stdout.trim().split('\n').pop() ?? '';
+        check('build-builder.sh prints the builder by digest', /@sha256:[0-9a-f]{64}$/.test(builderImage), r.stdout);
+        goproxyPort = await startGoProxy(APP, toolEnv);
+        await docker!.forward(goproxyPort);
+      }],
+      ['buildpacks: auto-detection refuses a source no group accepts, and picks the Procfile group for a Procfile', async () => {
+        const refused = path.join(tmp, 'src-refused');
+        fs.mkdirSync(refused);
+        fs.writeFileSync(path.join(refused, 'README.md'), 'neither go.mod nor Procfile\n');
+        const before = [hashTree(path.join(work, 'images.lock.json')), hashTree(path.join(work, 'dist'))];
+        const r1 = await buildCli(['--builder', 'buildpacks', '--repository', `${registry}/acme/refused`, '--context', refused, '--name', 'refused'], dockerEnv({ CNB_BUILDER_IMAGE: builderImage }));
+        equal('a source no group accepts: exit status 1', r1.code, 1);
+        check('the lifecycle says no group passed detection, and each buildpack why',
+          r1.stderr.includes('No buildpack groups passed detection') && r1.stderr.includes('acme/go: no go.mod in the source') && r1.stderr.includes('acme/procfile: no Procfile'), r1.stderr.slice(-1500));
+        check('failed at step 2/5, lock and dist/ byte-identical', /image build failed at step 2\/5/.test(r1.stderr)
+          && JSON.stringify([hashTree(path.join(work, 'images.lock.json')), hashTree(path.join(work, 'dist'))]) === JSON.stringify(before));
+        const procfile = path.join(tmp, 'src-procfile');
+        fs.mkdirSync(procfile);
+        fs.writeFileSync(path.join(procfile, 'Procfile'), 'web: /workspace/serve --port 8080\n');
+        const r2 = await buildCli(['--builder', 'buildpacks', '--repository', `${registry}/acme/procfile`, '--context', procfile, '--name', 'procfile'], dockerEnv({ CNB_BUILDER_IMAGE: builderImage }));
+        if (!check('a Procfile source builds (exit 0)', r2.code === 0, r2.stderr.slice(-2000))) return;
+        const meta = await buildMetadata(r2.stdout.trim());
+        equal('detection chose the Procfile group: the image was built by acme/procfile alone', meta.buildpacks?.map((b: any) => b.id), ['acme/procfile']);
+        equal('its image\'s web process is the Procfile\'s', meta.processes?.map((p: any) => [p.type, p.command, p.args]), [['web', ['/workspace/serve'], ['--port', '8080']]]);
+      }],
+      ['buildpacks: build app/ (the Go group: toolchain from the GOPROXY, static binary), push, verify and re-synth', async () => {
+        const started = Date.now();
+        const r = await buildCli(['--builder', 'buildpacks', '--repository', `${registry}/acme/todo`, ...goproxyArgs()], dockerEnv({ CNB_BUILDER_IMAGE: builderImage }));
+        buildpacksSeconds.push((Date.now() - started) / 1000);
+        if (!check('build CLI exits 0', r.code === 0, r.stderr.slice(-2500))) return;
+        const meta = await buildMetadata(`${registry}/acme/todo@${lockEntry().digest}`);
+        equal('detection chose the Go group (its optional Procfile buildpack found no Procfile)', meta.buildpacks?.map((b: any) => b.id), ['acme/go']);
+        equal('the web process is the binary the Go buildpack built', meta.processes?.map((p: any) => [p.type, p.command]), [['web', ['/layers/acme_go/app/todo']]]);
+        check('the Go buildpack provided the toolchain go.mod asks for', /\[acme\/go\] Go 1\.26\.\d+: downloading golang\.org\/toolchain/.test(r.stderr));
+        progress(`  first buildpacks build: ${buildpacksSeconds[0].toFixed(1)} s`);
+      }],
+      ...pinnedAndRunSteps('buildpacks', '/cnb/process/web', true),
+      ['buildpacks: the image keeps the SBOMs (app modules, launcher); a rebuild reuses the cached layers', async () => {
+        const reference = `${registry}/acme/todo@${lockEntry().digest}`;
+        const config = JSON.parse((await run('crane', ['config', reference], { env: toolEnv })).stdout);
+        const sbomLayer = JSON.parse(config.config.Labels['io.buildpacks.lifecycle.metadata']).sbom?.sha;
+        check('io.buildpacks.lifecycle.metadata names an SBOM layer', typeof sbomLayer === 'string', JSON.stringify(config.config.Labels).slice(0, 400));
+        const tarball = path.join(tmp, 'buildpacks-image.tar');
+        await run('crane', ['export', reference, tarball], { env: toolEnv });
+        const members = (await run('tar', ['-tf', tarball])).stdout.split('\n');
+        const appSbom = members.find(m => /layers\/sbom\/launch\/acme_go\/app\/sbom\.cdx\.json$/.test(m));
+        check('the app\'s CycloneDX SBOM is in the image', !!appSbom, members.filter(m => m.includes('sbom')).join(', '));
+        if (appSbom) {
+          const sbom = JSON.parse((await run('tar', ['-xOf', tarball, appSbom])).stdout);
+          check('it lists github.com/jackc/pgx/v5', sbom.components.some((c: any) => c.name === 'github.com/jackc/pgx/v5'));
+        }
+        // The lifecycle's own SBOM describes the build (layers/sbom/build), the launcher's is part of the image.
+        check('the launcher\'s SBOM (made by build-builder.sh, added by the lifecycle) is in the image',
+          members.some(m => m.endsWith('sbom/launch/buildpacksio_lifecycle/launcher/sbom.cdx.json')), members.filter(m => m.includes('sbom')).join(', '));
+        fs.rmSync(tarball);
+        const started = Date.now();
+        const r = await buildCli(['--builder', 'buildpacks', '--repository', `${registry}/acme/todo`, '--tag', 'rebuild', ...goproxyArgs()], dockerEnv({ CNB_BUILDER_IMAGE: builderImage }));
+        buildpacksSeconds.push((Date.now() - started) / 1000);
+        if (!check('rebuild exits 0', r.code === 0, r.stderr.slice(-2500))) return;
+        check('the toolchain layer came from the cache', r.stderr.includes('Restoring data for "acme/go:go" from cache') && r.stderr.includes('reusing the cached toolchain layer'));
+        equal('same source, same digest', lockEntry().digest, reference.split('@')[1]);
+        progress(`  buildpacks build: first ${buildpacksSeconds[0].toFixed(1)} s, rebuild ${buildpacksSeconds[1].toFixed(1)} s`);
+      }],
+    ];
+    const stopStep: [string, () => Promise<void>] = ['docker: stop dockerd; its namespace and state are gone, the host network is as before', async () => {
+      await docker!.stop();
+      check(`netns ${docker!.netns} removed`, !(await run('ip', ['netns', 'list'])).stdout.includes(docker!.netns));
+      check('dockerd state directory removed', !fs.existsSync(path.join(tmp, 'docker')));
+      equal('after: no docker bridge, route or iptables rule on the host', await hostDockerTraces(), []);
+    }];
+    const titles = [...dockerSteps, ...buildpacksSteps, stopStep].map(([title]) => title);
+    const buildpacksTitles = buildpacksSteps.map(([title]) => title);
+    if (SKIP_DOCKER) {
+      skipSteps(titles, 'E2E_SKIP_DOCKER=1');
+    } else if (!isExecutable(DOCKER_CLI)) {
+      skipSteps(titles, `${DOCKER_CLI} not found (apt-get install docker.io)`);
+    } else {
+      // buildpacks runs on the same daemon; the daemon is stopped (and checked gone) whatever happened.
+      if (!await section(dockerSteps)) skipSteps(buildpacksTitles, 'the docker steps failed');
+      else if (SKIP_BUILDPACKS) skipSteps(buildpacksTitles, 'E2E_SKIP_BUILDPACKS=1');
+      else await section(buildpacksSteps);
+      await section([stopStep], true);
+    }
   }
 
   await section([

@@ -7,8 +7,9 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as path from 'path';
-import { ROOT, check, equal, freePort, onCleanup, run, stopProcess, waitFor } from './harness';
+import { ROOT, check, equal, freePort, onCleanup, progress, run, stopProcess, waitFor } from './harness';
 
 /**
  * The kaniko executor's source (chainguard-dev/kaniko v1.25.5, too large to vendor): the one
@@ -107,4 +108,33 @@ export async function makeGoBuilderImage(tmp: string, registry: string, moduleDi
   const config = JSON.parse((await run('crane', ['config', ...insecure, goImage], { env: toolEnv })).stdout);
   check('Go builder image has the Go environment', (config.config?.Env ?? []).includes('GOPROXY=off'), JSON.stringify(config.config?.Env));
   return goImage;
+}
+
+/**
+ * Serves, on 127.0.0.1, a Go module proxy made of this machine's module
+ * download cache, after downloading into it the modules of `moduleDir` and
+ * the golang.org/toolchain module of this machine's Go (what the buildpacks'
+ * Go buildpack fetches): builds in a network namespace without the internet
+ * then reach it through a forward. Returns the port; a cleanup stops it.
+ */
+export async function startGoProxy(moduleDir: string, toolEnv: NodeJS.ProcessEnv): Promise<number> {
+  const goVersion = (await run('go', ['env', 'GOVERSION'], { env: toolEnv })).stdout.trim();
+  const env = { ...toolEnv, GOFLAGS: '-mod=mod' };
+  await run('go', ['mod', 'download', '-json', `golang.org/toolchain@v0.0.1-${goVersion}.linux-amd64`], { env });
+  await run('go', ['mod', 'download'], { cwd: moduleDir, env });
+  const root = path.join((await run('go', ['env', 'GOMODCACHE'], { env })).stdout.trim(), 'cache', 'download');
+  const server = http.createServer((req, res) => {
+    const file = path.join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (req.method !== 'GET' || !file.startsWith(`${root}/`) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Length': fs.statSync(file).size });
+    fs.createReadStream(file).pipe(res);
+  });
+  const port = await freePort();
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve));
+  onCleanup('stop the GOPROXY', () => new Promise<void>(resolve => server.close(() => resolve())));
+  progress(`  GOPROXY http://127.0.0.1:${port} serves ${root} (${goVersion} toolchain and the modules of ${path.basename(moduleDir)}/)`);
+  return port;
 }

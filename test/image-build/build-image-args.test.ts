@@ -34,7 +34,7 @@ describe('parseBuildImageArgs', () => {
 
   test.each([
     [[], /--builder is required/],
-    [['--builder', 'podman', '--repository', 'r'], /"podman" is not one of ko, kaniko, buildah/],
+    [['--builder', 'podman', '--repository', 'r'], /"podman" is not one of ko, kaniko, buildah, docker, buildpacks/],
     [['--builder', 'ko'], /--repository is required/],
     [['--builder', 'ko', '--repository'], /--repository needs a value/],
     [['--builder', 'ko', '--repository', '--insecure'], /--repository needs a value/],

@@ -42,6 +42,24 @@ const FAKE_BUILDAH = `
 printf '%s\\n' "$@" >> "$FAKE_ARGS"; echo --- >> "$FAKE_ARGS"
 if [ "$1" = push ]; then printf '%s' "$FAKE_DIGEST" > "$3"; fi`;
 
+// docker build/push as the docker builder runs them, and docker run of the lifecycle creator as the
+// buildpacks builder does: it writes report.toml into the directory mounted at /out and records the
+// platform env files it was given.
+const FAKE_DOCKER = `
+printf '%s\\n' "$@" >> "$FAKE_ARGS"; echo --- >> "$FAKE_ARGS"
+case $1 in
+  push)
+    [ "\${FAKE_MODE:-ok}" = nodigest ] && { echo "The push refers to repository [x]"; exit 0; }
+    echo "The push refers to repository [\${2%:*}]"; echo "5f70bf18a086: Pushed"; echo "\${2##*:}: digest: $FAKE_DIGEST size: 528" ;;
+  run)
+    out=; platform=; prev=; for a in "$@"; do
+      if [ "$prev" = --volume ]; then case $a in *:/out) out=\${a%:/out} ;; *:/platform:ro) platform=\${a%:/platform:ro} ;; esac; fi; prev=$a
+    done
+    for f in "$platform"/env/*; do if [ -e "$f" ]; then printf '%s=%s\\n' "\${f##*/}" "$(cat "$f")"; fi; done > "$FAKE_ENV"
+    [ "\${FAKE_MODE:-ok}" = refused ] && { echo "ERROR: No buildpack groups passed detection." >&2; exit 20; }
+    printf '[image]\\n  tags = ["x"]\\n  digest = "%s"\\n  manifest-size = 1397\\n' "$FAKE_DIGEST" > "$out/report.toml" ;;
+esac`;
+
 let registry: FakeRegistry;
 let work: string;
 let bin: string;
@@ -64,6 +82,7 @@ beforeEach(() => {
   writeScript(path.join(bin, 'go'), 'exit 0');
   writeScript(path.join(bin, 'kaniko-executor'), FAKE_KANIKO);
   writeScript(path.join(bin, 'buildah'), FAKE_BUILDAH);
+  writeScript(path.join(bin, 'fake-docker'), FAKE_DOCKER);
   // No crane on this PATH: the digest check goes over HTTP to the fake registry.
   env = {
     PATH: `${bin}:/usr/bin:/bin`,
@@ -72,6 +91,8 @@ beforeEach(() => {
     FAKE_ENV: path.join(work, 'env'),
     FAKE_DIGEST: DIGEST,
     KANIKO_EXECUTOR: path.join(bin, 'kaniko-executor'),
+    DOCKER_CLI: path.join(bin, 'fake-docker'),
+    CNB_BUILDER_IMAGE: `${registry.host}/cnb/builder@${digestOf('builder')}`,
   };
   log = [];
   registry.manifests.clear();
@@ -197,6 +218,32 @@ describe('Dockerfile builders', () => {
   });
 });
 
+describe('Docker daemon builders', () => {
+  const calls = () => fs.readFileSync(env.FAKE_ARGS!, 'utf-8').trim().split('\n---').map(c => c.trim().split('\n')).filter(c => c[0] !== '');
+
+  test('docker: BuildKit build, push, and the digest docker push printed', async () => {
+    await build({ builder: 'docker', tag: 't3', buildArgs: { GO_IMAGE: 'go:1' } });
+    expect(calls().map(c => c[0])).toEqual(['build', 'push']);
+    expect(argAfter(calls()[0], '--build-arg')).toBe('GO_IMAGE=go:1');
+    expect(calls()[1]).toEqual(['push', `${registry.host}/acme/todo:t3`]);
+    expect(readLock().images.todo).toEqual({ repository: `${registry.host}/acme/todo`, tag: 't3', digest: DIGEST, builder: 'docker' });
+    expect(appImage('prod')).toBe(`${registry.host}/acme/todo@${DIGEST}`);
+  });
+
+  test('buildpacks: the creator in the builder image, build args as platform env, digest from report.toml', async () => {
+    fs.rmSync(path.join(work, 'ctx', 'Dockerfile'));
+    await build({ builder: 'buildpacks', tag: 't4', buildArgs: { GOPROXY: 'http://127.0.0.1:1', BP_GO_VERSION: '1.26.8' } });
+    const [run] = calls();
+    expect(run.slice(0, 4)).toEqual(['run', '--rm', '--network', 'host']);
+    expect(run).toContain(env.CNB_BUILDER_IMAGE);
+    expect(argAfter(run, env.CNB_BUILDER_IMAGE!)).toBe('/cnb/lifecycle/creator');
+    expect(run[run.length - 1]).toBe(`${registry.host}/acme/todo:t4`);
+    expect(fs.readFileSync(env.FAKE_ENV!, 'utf-8')).toBe('BP_GO_VERSION=1.26.8\nGOPROXY=http://127.0.0.1:1\n');
+    expect(readLock().images.todo).toEqual({ repository: `${registry.host}/acme/todo`, tag: 't4', digest: DIGEST, builder: 'buildpacks' });
+    expect(helmImage('staging')).toBe(`${registry.host}/acme/todo@${DIGEST}`);
+  });
+});
+
 describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () => {
   async function closedPort(): Promise<number> {
     const server = net.createServer();
@@ -211,6 +258,17 @@ describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () =>
     ['go missing for ko', async () => { fs.rmSync(path.join(bin, 'go')); return {}; }, 1, /go not found on PATH/],
     ['kaniko executor missing', async () => { env.KANIKO_EXECUTOR = '/nonexistent/executor'; return { builder: 'kaniko' }; }, 1,
       /kaniko executor \/nonexistent\/executor not found: kaniko runs inside its own image .*or to a wrapper that runs the executor image in a container/],
+    ['docker client missing', async () => { env.DOCKER_CLI = '/nonexistent/docker'; return { builder: 'docker' }; }, 1,
+      /docker client \/nonexistent\/docker not found: install Docker \(Debian: apt-get install docker\.io\), or set DOCKER_CLI/],
+    ['docker client missing for buildpacks', async () => { env.DOCKER_CLI = '/nonexistent/docker'; return { builder: 'buildpacks' }; }, 1,
+      /docker client \/nonexistent\/docker not found: install Docker/],
+    ['no builder image for buildpacks', async () => { delete env.CNB_BUILDER_IMAGE; return { builder: 'buildpacks' }; }, 1,
+      /CNB_BUILDER_IMAGE is not set: set it to a buildpacks builder image by digest \(a builder with the CNB lifecycle/],
+    ['a Dockerfile for buildpacks', async () => ({ builder: 'buildpacks', dockerfile: path.join(work, 'ctx', 'Dockerfile') }), 1, /buildpacks builds without a Dockerfile; drop --dockerfile/],
+    ['docker push prints no digest', async () => { env.FAKE_MODE = 'nodigest'; return { builder: 'docker' }; }, 2,
+      /docker push printed no "latest: digest: sha256:\.\.\. size: N" line; its output ended with: The push refers to repository \[x\]/],
+    ['no buildpack group accepts the source', async () => { env.FAKE_MODE = 'refused'; return { builder: 'buildpacks' }; }, 2,
+      /fake-docker exited with status 20; last output:\n.*No buildpack groups passed detection/],
     ['registry unreachable', async () => ({ repository: `127.0.0.1:${await closedPort()}/acme/todo` }), 1,
       /cannot reach registry at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/],
     ['lock not JSON', async () => { fs.writeFileSync(path.join(work, 'images.lock.json'), '{"version": 1,'); return {}; }, 1, /is not valid JSON/],
@@ -328,6 +386,25 @@ describe('the CLI', () => {
   test('a usage error exits 1 with the usage', async () => {
     const r = await cli(['--builder', 'podman']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/error: --builder "podman" is not one of ko, kaniko, buildah\n\nusage: build-image/);
+    expect(r.stderr).toMatch(/error: --builder "podman" is not one of ko, kaniko, buildah, docker, buildpacks\n\nusage: build-image/);
+  });
+
+  test('--help lists every builder', async () => {
+    const r = await cli(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--builder ko|kaniko|buildah|docker|buildpacks --repository REPO');
+    for (const builder of ['ko (Go module', 'kaniko (Dockerfile', 'buildah (Dockerfile', 'docker (Dockerfile', 'buildpacks (no Dockerfile']) {
+      expect(r.stdout).toContain(builder);
+    }
+  });
+
+  test('a missing docker client exits 1 naming it and how to get it, files untouched', async () => {
+    const before = outputs();
+    env.DOCKER_CLI = path.join(work, 'no-such-docker');
+    const r = await cli(['--builder', 'docker', '--repository', `${registry.host}/acme/todo`, ...common()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/image build failed at step 1\/5 \(preflight.*\): docker client .*no-such-docker not found: install Docker \(Debian: apt-get install docker\.io/);
+    expect(r.stderr).toContain('images.lock.json, dist/ and helm/todo/ were left unchanged.');
+    expect(outputs()).toEqual(before);
   });
 });

@@ -16,7 +16,10 @@
 #             Debian containerd runc containernetworking-plugins iptables conntrack when missing),
 #             coredns (CoreDNS with the plugins test/tools/cluster.sh uses: test/tools/coredns),
 #             kaniko (the kaniko executor binary, from the vendored source tarball, for the image
-#             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH)
+#             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH),
+#             lifecycle (the Cloud Native Buildpacks lifecycle and launcher, for the builder image
+#             buildpacks/build-builder.sh makes; cached in lifecycle-<version>/, NOT put on PATH),
+#             docker (Debian's docker.io: dockerd and the docker client, for --builder docker/buildpacks)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -55,6 +58,8 @@ KUBE_LINTER_VERSION=v0.7.6
 # shared/ beside the repo; KANIKO_SOURCE_TARBALL points elsewhere. The sha256 pins it.
 KANIKO_VERSION=v1.25.5
 KANIKO_SHA256=944500410ad375799ac7c2ff8d63a1875b0a4527d06962c318ebd781641556e2
+# The Cloud Native Buildpacks lifecycle (github.com/buildpacks/lifecycle, served by the module proxy).
+LIFECYCLE_VERSION=v0.20.8
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -78,7 +83,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node coredns kaniko)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node coredns kaniko lifecycle docker)   # known tools built only when named
 
 env_file=
 tools=()
@@ -417,6 +422,49 @@ if want kaniko; then
       cp -f "$kantmp/kaniko/files/nsswitch.conf" "$kantmp/kaniko/LICENSE" "$kandir/"
       mv -f "$kantmp/executor" "$kandir/executor"
       touch "$kandir/.executor.ok" )
+  fi
+fi
+
+# ---- lifecycle: the CNB lifecycle and launcher, from the Go module proxy (opt-in) -------------
+# Static binaries (CGO off, the version stamps of the lifecycle's Makefile) for the builder image
+# buildpacks/build-builder.sh assembles; never run on the host, so not put on PATH. One binary
+# serves every phase (detector, analyzer, restorer, builder, exporter, creator) by its argv[0];
+# the launcher is the exported image's entrypoint. ~2 min on 2 cores.
+if want lifecycle; then
+  lcdir=$CACHE/lifecycle-$LIFECYCLE_VERSION
+  if [ -x "$lcdir/lifecycle" ] && [ -x "$lcdir/launcher" ] && [ -e "$lcdir/.lifecycle.ok" ]; then
+    progress "building CNB lifecycle $LIFECYCLE_VERSION (cached: yes)"
+  else
+    progress "building CNB lifecycle $LIFECYCLE_VERSION (cached: no)… (~2-4 min on 2 cores)"
+    mkdir -p "$lcdir"
+    rm -f "$lcdir/.lifecycle.ok"
+    lctmp=$(mktemp -d "$CACHE/.lifecycle-$LIFECYCLE_VERSION.XXXXXX")
+    lcldx="-X github.com/buildpacks/lifecycle/cmd.Version=${LIFECYCLE_VERSION#v}"
+    lcldx+=" -X github.com/buildpacks/lifecycle/cmd.SCMRepository=github.com/buildpacks/lifecycle"
+    # `go install pkg@version` would read the module's version list, which the proxy refuses
+    # here; so download that exact version and build inside it (its go.sum pins every module).
+    lcsrc=$(GOFLAGS=-mod=mod go mod download -json "github.com/buildpacks/lifecycle@$LIFECYCLE_VERSION" | awk -F'"' '$2 == "Dir" {print $4}')
+    for lcbin in lifecycle launcher; do
+      if ! logged "$LOGS/lifecycle-$LIFECYCLE_VERSION-$lcbin.log" env -C "$lcsrc" GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" \
+          CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $lcldx" -o "$lctmp/$lcbin" "./cmd/$lcbin"; then
+        rm -rf "$lctmp"; exit 1
+      fi
+    done
+    mv -f "$lctmp/lifecycle" "$lctmp/launcher" "$lcdir/"
+    rm -rf "$lctmp"
+    touch "$lcdir/.lifecycle.ok"
+  fi
+fi
+
+# ---- docker: Debian's docker.io (dockerd 20.10, the docker client, containerd, runc) ----------
+# The tests start their own dockerd in a network namespace of their own (test/e2e/docker-support.ts);
+# the package's service is never started (apt_install forbids it).
+if want docker; then
+  if [ -x /usr/bin/docker ] && [ -x /usr/sbin/dockerd ]; then
+    progress "installing debian package docker.io (cached: yes)"
+  else
+    progress "installing debian package docker.io (cached: no)…"
+    apt_install apt-docker.log docker.io
   fi
 fi
 
