@@ -107,6 +107,7 @@ project.addTask('test:e2e', {
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
+    { exec: 'ts-node test/e2e/tanka.ts' },
     { exec: 'ts-node test/e2e/api-latest.ts' },
     { exec: 'bash test/tools/cluster-smoke.sh' },
     { exec: 'ts-node test/e2e/pods.ts' },

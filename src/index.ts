@@ -35,6 +35,7 @@ export * from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
 export { outOfBandSecrets } from './gitops/out-of-band-secrets';
 export { StagedPath } from './gitops/replace-paths';
+export { TankaEnvironmentOptions, TankaProjectOptions } from './gitops/tanka-project';
 
 // Reviewing a change: semantic diff of two trees and the changes that hurt
 export * from './review/manifest-tree';

@@ -1,4 +1,4 @@
-// `npm run synth` and `cdk8s synth` run this (compiled) to write dist/ and helm/todo/.
+// `npm run synth` and `cdk8s synth` run this (compiled) to write dist/, helm/todo/ and tanka/.
 import { TODO_REPOSITORY } from './todo/repository';
 
 TODO_REPOSITORY.synthCommand();

@@ -5,6 +5,7 @@ import { ApplicationsChart, BootstrapChart } from './argocd-charts';
 import { HelmChartOptions, renderHelmChart } from './helm-chart';
 import { outOfBandSecrets } from './out-of-band-secrets';
 import { replacePaths, StagedPath } from './replace-paths';
+import { renderTankaProject, resolveTankaProject, TankaEnvironmentSpec, TankaProjectOptions } from './tanka-project';
 import { toYaml } from './yaml';
 import { FleetClusters } from '../argocd/application-set';
 import { IN_CLUSTER } from '../argocd/sources';
@@ -91,6 +92,13 @@ export interface GitOpsRepositoryProps<Settings> {
    * @default - no Helm chart
    */
   readonly helmChart?: HelmChartOptions;
+  /**
+   * Also write the environments as a Tanka project (`tanka/` beside the
+   * tree), whose `tk show`/`tk export` render exactly the objects of each
+   * environment's directory.
+   * @default - no Tanka project
+   */
+  readonly tanka?: TankaProjectOptions;
 }
 
 /** Options of {@link GitOpsRepository.synth} and {@link GitOpsRepository.stage}. */
@@ -111,6 +119,11 @@ export interface GitOpsSynthOptions {
    * @default - `helm/<chart name>` when the repository has a Helm chart
    */
   readonly helmDir?: string;
+  /**
+   * Directory the Tanka project is written to, replaced like `outdir`.
+   * @default - the project's `directory` beside `outdir`, when the repository has a Tanka project
+   */
+  readonly tankaDir?: string;
   /**
    * Receives one progress line per written directory.
    * @default - no progress output
@@ -145,13 +158,14 @@ export class GitOpsRepository<Settings> {
   public readonly helmChartName?: string;
   /** Where the synthesized tree is committed, relative to the repository root. */
   public readonly manifestsPath: string;
+  /** Directory of the Tanka project beside the tree, when there is one. */
+  public readonly tankaDirectory?: string;
+  private readonly tankaSpecs?: TankaEnvironmentSpec[];
 
   constructor(private readonly props: GitOpsRepositoryProps<Settings>) {
     this.name = props.name;
     this.manifestsPath = props.manifestsPath ?? 'dist';
-    const fail = (message: string): never => {
-      throw new ValidationError(`GitOpsRepository ${props.name}`, message);
-    };
+    const fail = (message: string): never => this.fail(message);
     if (!DNS_LABEL.test(props.name) || props.name.length > 50) {
       fail(`name "${props.name}" is not a DNS label of at most 50 characters: it prefixes every Application name`);
     }
@@ -184,24 +198,39 @@ export class GitOpsRepository<Settings> {
         fail(`helmChart.defaultEnvironment "${defaultEnvironment}" is not one of the environments (${props.environments.map(e => e.name).join(', ')})`);
       }
     }
+    if (props.tanka) {
+      const tanka = resolveTankaProject(props.tanka, props.environments, this.manifestsPath, fail);
+      this.tankaDirectory = tanka.directory;
+      this.tankaSpecs = tanka.specs;
+    }
   }
 
   /**
    * Runs {@link synth} as a command: output paths from the environment
-   * (`CDK8S_OUTDIR`, which `cdk8s synth` sets, `HELM_OUTDIR`, and the lock in
-   * `IMAGES_LOCK_FILE`), progress on stderr, and on failure the error on
-   * stderr with exit status 1.
+   * (`CDK8S_OUTDIR`, which `cdk8s synth` sets, `HELM_OUTDIR`, `TANKA_OUTDIR`
+   * and the lock in `IMAGES_LOCK_FILE`), progress on stderr, and on failure
+   * the error on stderr with exit status 1.
    */
   public synthCommand(env: NodeJS.ProcessEnv = process.env): void {
     const outdir = env.CDK8S_OUTDIR ?? 'dist';
     const helmDir = env.HELM_OUTDIR ?? (this.helmChartName ? path.join('helm', this.helmChartName) : undefined);
+    const tankaDir = env.TANKA_OUTDIR ?? this.tankaDir(outdir);
     try {
-      this.synth({ outdir, helmDir, lock: ImageLock.fromFile(env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE), log: line => process.stderr.write(`${line}\n`) });
+      this.synth({ outdir, helmDir, tankaDir, lock: ImageLock.fromFile(env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE), log: line => process.stderr.write(`${line}\n`) });
     } catch (e) {
-      const kept = [outdir, ...(helmDir ? [helmDir] : [])].map(d => `${d}/`).join(' and ');
+      const kept = [outdir, ...(helmDir ? [helmDir] : []), ...(tankaDir ? [tankaDir] : [])].map(d => `${d}/`).join(', ').replace(/, ([^,]*)$/, ' and $1');
       process.stderr.write(`synth failed, ${kept} left as they were:\n  ${(e as Error).message}\n`);
       process.exitCode = 1;
     }
+  }
+
+  /**
+   * Where the Tanka project goes when the tree goes to `outdir`: its
+   * `directory` beside `outdir` (so `dist` -> `tanka`).
+   * @returns undefined when the repository has no Tanka project
+   */
+  public tankaDir(outdir = 'dist'): string | undefined {
+    return this.tankaDirectory === undefined ? undefined : path.join(path.dirname(outdir), this.tankaDirectory);
   }
 
   /** The environments' names, in order. */
@@ -250,11 +279,24 @@ export class GitOpsRepository<Settings> {
         writeFiles(staged.paths[1].staged, renderHelmChart(this.helmChartName!, environments, this.props.helmChart));
         log(`[synth] ${helmDir}: Helm chart of ${this.environmentNames.join(', ')}`);
       }
+      if (this.tankaSpecs) {
+        const tankaDir = options.tankaDir ?? this.tankaDir(outdir)!;
+        const tanka = { staged: stagingPath(tankaDir), target: path.resolve(tankaDir) };
+        staged.add(tanka);
+        const environments = this.props.environments.map((env, i) => ({ name: env.name, spec: this.tankaSpecs![i], objects: files[i].objects }));
+        writeFiles(tanka.staged, renderTankaProject(this.name, environments, message => this.fail(message)));
+        log(`[synth] ${tankaDir}: Tanka environments ${this.environmentNames.join(', ')}`);
+      }
     } catch (e) {
       staged.discard();
       throw e;
     }
     return staged;
+  }
+
+  /** Throws the ValidationError of this repository. */
+  private fail(message: string): never {
+    throw new ValidationError(`GitOpsRepository ${this.name}`, message);
   }
 
   /** Builds every chart in memory, in output order: environments, apps, bootstrap. */

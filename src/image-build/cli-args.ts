@@ -20,6 +20,7 @@ the lock and the manifests stay exactly as they were and the exit status is 1.
   --lock FILE           lock file to update        (default images.lock.json)
   --outdir DIR          manifests directory                (default dist)
   --helm-dir DIR        generated Helm chart          (default helm/todo)
+  --tanka-dir DIR       generated Tanka project   (default tanka beside outdir)
   --insecure            plain HTTP to the registry (automatic for 127.0.0.1)
 
 ko honours KO_DEFAULTBASEIMAGE; kaniko runs $KANIKO_EXECUTOR (default
@@ -30,7 +31,7 @@ image by digest>); buildah honours STORAGE_DRIVER and BUILDAH_ISOLATION.`;
 /** What the command line asks for. */
 export type ParsedArgs = { readonly help: true } | { readonly help: false; readonly options: ImageBuildOptions };
 
-const VALUE_FLAGS = ['builder', 'repository', 'name', 'context', 'dockerfile', 'build-arg', 'tag', 'lock', 'outdir', 'helm-dir'] as const;
+const VALUE_FLAGS = ['builder', 'repository', 'name', 'context', 'dockerfile', 'build-arg', 'tag', 'lock', 'outdir', 'helm-dir', 'tanka-dir'] as const;
 type ValueFlag = typeof VALUE_FLAGS[number];
 
 /**
@@ -83,6 +84,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       lockFile: values.lock,
       outdir: values.outdir,
       helmDir: values['helm-dir'],
+      tankaDir: values['tanka-dir'],
       insecure,
     },
   };

@@ -41,7 +41,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const { lockFile = 'images.lock.json', outdir = 'dist', helmDir = `helm/${TODO_REPOSITORY.helmChartName}` } = parsed.options;
-    process.stderr.write(`${(e as Error).message}\n${lockFile}, ${outdir}/ and ${helmDir}/ were left unchanged.\n`);
+    const tankaDir = parsed.options.tankaDir ?? TODO_REPOSITORY.tankaDir(outdir);
+    process.stderr.write(`${(e as Error).message}\n${lockFile}, ${outdir}/, ${helmDir}/ and ${tankaDir}/ were left unchanged.\n`);
     return 1;
   }
 }

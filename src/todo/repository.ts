@@ -2,7 +2,7 @@ import { GitOpsRepository } from '..';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
 import { buildTodoStack } from './todo-stack';
 
-/** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart. */
+/** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart and Tanka project. */
 export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   name: 'todo',
   ...TODO_GIT,
@@ -10,4 +10,5 @@ export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   environments: TODO_ENVIRONMENTS,
   stack: buildTodoStack,
   helmChart: {},
+  tanka: {},
 });

@@ -16,7 +16,9 @@
 #             Debian containerd runc containernetworking-plugins iptables conntrack when missing),
 #             coredns (CoreDNS with the plugins test/tools/cluster.sh uses: test/tools/coredns),
 #             kaniko (the kaniko executor binary, from the vendored source tarball, for the image
-#             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH)
+#             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH),
+#             tanka (Grafana Tanka's `tk`, from the vendored source tarball, for test/e2e/tanka.ts;
+#             cached in tanka-<version>/ and put on PATH)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -55,6 +57,10 @@ KUBE_LINTER_VERSION=v0.7.6
 # shared/ beside the repo; KANIKO_SOURCE_TARBALL points elsewhere. The sha256 pins it.
 KANIKO_VERSION=v1.25.5
 KANIKO_SHA256=944500410ad375799ac7c2ff8d63a1875b0a4527d06962c318ebd781641556e2
+# tanka: the module proxy refuses github.com/grafana/tanka (403), so its release source with
+# vendor/ is in shared/ beside the repo like kaniko's; TANKA_SOURCE_TARBALL points elsewhere.
+TANKA_VERSION=v0.38.0
+TANKA_SHA256=e8213ebace8af23514866d04cfbe6cf249f0344048446ebc0613e3117364a411
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -78,7 +84,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node coredns kaniko)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node coredns kaniko tanka)   # known tools built only when named
 
 env_file=
 tools=()
@@ -418,6 +424,36 @@ if want kaniko; then
       mv -f "$kantmp/executor" "$kandir/executor"
       touch "$kandir/.executor.ok" )
   fi
+fi
+
+# ---- tanka: `tk` from its vendored source tarball (opt-in) --------------------------------
+# The build its README gives (CGO off, version stamp), offline: -mod=vendor and GOPROXY=off
+# (~40 s). `tk diff` and `tk apply` run kubectl from PATH (the `kube` tool's).
+if want tanka; then
+  tkdir=$CACHE/tanka-$TANKA_VERSION
+  if [ -x "$tkdir/tk" ] && [ -e "$tkdir/.tk.ok" ]; then
+    progress "building tk $TANKA_VERSION (cached: yes)"
+  else
+    progress "building tk $TANKA_VERSION (cached: no)… (~40 s)"
+    tktar=${TANKA_SOURCE_TARBALL:-$HERE/../../../shared/tanka/tanka-$TANKA_VERSION.tar.gz}
+    [ -r "$tktar" ] || { echo "install.sh: tanka source $tktar not found (set TANKA_SOURCE_TARBALL)" >&2; exit 1; }
+    tksum=$(sha256sum "$tktar" | cut -d' ' -f1)
+    [ "$tksum" = "$TANKA_SHA256" ] || { echo "install.sh: $tktar has sha256 $tksum, want $TANKA_SHA256" >&2; exit 1; }
+    tktmp=$(mktemp -d "$CACHE/.tanka-$TANKA_VERSION.XXXXXX")
+    # In a subshell whose EXIT trap removes the unpacked source however it ends.
+    ( trap 'rm -rf "$tktmp"' EXIT; trap 'exit 130' INT TERM
+      tar -xzf "$tktar" -C "$tktmp"
+      logged "$LOGS/tanka-$TANKA_VERSION.log" env -C "$tktmp/tanka-$TANKA_VERSION" GOWORK=off \
+        GOFLAGS="-mod=vendor -buildvcs=false" GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 \
+        go build -trimpath -ldflags "-s -w -X github.com/grafana/tanka/pkg/tanka.CurrentVersion=$TANKA_VERSION" \
+        -o "$tktmp/tk" ./cmd/tk
+      mkdir -p "$tkdir"
+      rm -f "$tkdir/.tk.ok"
+      cp -f "$tktmp/tanka-$TANKA_VERSION/LICENSE" "$tkdir/"
+      mv -f "$tktmp/tk" "$tkdir/tk"
+      touch "$tkdir/.tk.ok" )
+  fi
+  add_path "$tkdir"
 fi
 
 line="export PATH=\""
