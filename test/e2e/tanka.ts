@@ -114,16 +114,16 @@ async function labelledObjects(ns: string): Promise<string[]> {
 /**
  * A user's own Tanka project: the generated library vendored as `vendor/todo`
  * (what `jb install` of tanka/lib/todo, or a copy, gives), the generated
- * spec.json of `env`, and `main` as the environment's main.jsonnet.
+ * spec.json of `env`, and `mainJsonnet` as the environment's main.jsonnet.
  * Returns the project directory.
  */
-function userProject(name: string, env: string, main: string): string {
+function userProject(name: string, env: string, mainJsonnet: string): string {
   const dir = path.join(tmp, name);
   fs.mkdirSync(path.join(dir, 'environments', env), { recursive: true });
   fs.writeFileSync(path.join(dir, 'jsonnetfile.json'), '{ "version": 1, "dependencies": [], "legacyImports": true }\n');
   fs.cpSync(path.join(PROJECT, 'lib', 'todo'), path.join(dir, 'vendor', 'todo'), { recursive: true });
   fs.copyFileSync(path.join(PROJECT, 'environments', env, 'spec.json'), path.join(dir, 'environments', env, 'spec.json'));
-  fs.writeFileSync(path.join(dir, 'environments', env, 'main.jsonnet'), main);
+  fs.writeFileSync(path.join(dir, 'environments', env, 'main.jsonnet'), mainJsonnet);
   return dir;
 }
 

@@ -1,47 +1,19 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ApiObject, Chart } from 'cdk8s';
-import {
-  ContainerImage, GitOpsEnvironment, GitOpsRepository, GitOpsRepositoryProps, GoWebService, ImageLock, Postgres, PostgresCredentials, ValidationError,
-} from '../../src';
+import { ApiObject } from 'cdk8s';
+import { GitOpsRepositoryProps, ValidationError } from '../../src';
 import { keyByKindAndName, tankaKindKey } from '../../src/gitops/tanka-project';
-import { digestOf } from '../support/fixtures';
-import { listFiles, readManifests, snapshotTree } from '../support/synth';
+import {
+  SHOP_ENVIRONMENTS as ENVIRONMENTS, SHOP_LOCK as LOCK, SHOP_PROD_SERVER as REMOTE, ShopSettings as Settings, shopRepository, shopStack as stack,
+} from '../support/shop-repository';
+import { copyTrees, listFiles, readManifests, snapshotTree, synthLeftovers } from '../support/synth';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tanka-project-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Settings { readonly replicas: number }
-
-const LOCK = ImageLock.fromDocument({
-  version: 1,
-  images: {
-    api: { repository: 'ghcr.io/acme/api', digest: digestOf('api'), builder: 'ko' },
-    postgres: { repository: 'docker.io/library/postgres', digest: digestOf('pg'), builder: 'upstream' },
-  },
-});
-
-const REMOTE = 'https://prod.k8s.acme.example:6443';
-const ENVIRONMENTS: Array<GitOpsEnvironment<Settings>> = [
-  { name: 'staging', namespace: 'shop-staging', settings: { replicas: 1 } },
-  { name: 'prod', namespace: 'shop', server: REMOTE, settings: { replicas: 3 } },
-];
-
-function stack(chart: Chart, env: GitOpsEnvironment<Settings>, lock: ImageLock): void {
-  const db = new Postgres(chart, 'shop-db', { image: ContainerImage.fromLock(lock, 'postgres'), credentials: PostgresCredentials.fromExistingSecret('shop-db-login') });
-  new GoWebService(chart, 'shop', { image: ContainerImage.fromLock(lock, 'api'), replicas: env.settings.replicas }).connectToPostgres(db);
-}
-
-const repository = (overrides: Partial<GitOpsRepositoryProps<Settings>> = {}) => new GitOpsRepository<Settings>({
-  name: 'shop',
-  repoUrl: 'https://git.acme.example/shop/gitops.git',
-  environments: ENVIRONMENTS,
-  stack,
-  helmChart: {},
-  tanka: {},
-  ...overrides,
-});
+/** The shop repository with a Tanka project. */
+const repository = (overrides: Partial<GitOpsRepositoryProps<Settings>> = {}) => shopRepository({ tanka: {}, ...overrides });
 
 const out = path.join(tmp, 'dist');
 const helm = path.join(tmp, 'helm');
@@ -179,12 +151,10 @@ describe('bad Tanka options fail before anything is written', () => {
 describe('a failure leaves the tree, the chart and the Tanka project byte-identical', () => {
   const prepare = (name: string) => {
     const dir = path.join(tmp, name);
-    fs.cpSync(out, path.join(dir, 'dist'), { recursive: true });
-    fs.cpSync(helm, path.join(dir, 'helm'), { recursive: true });
-    fs.cpSync(project, path.join(dir, 'tanka'), { recursive: true });
-    return { dir, outdir: path.join(dir, 'dist'), helmDir: path.join(dir, 'helm'), before: snapshotTree(dir) };
+    const before = copyTrees(dir, { dist: out, helm, tanka: project });
+    return { dir, outdir: path.join(dir, 'dist'), helmDir: path.join(dir, 'helm'), before };
   };
-  const leftovers = (dir: string) => fs.readdirSync(dir).filter(f => /\.staging-|\.old-/.test(f));
+  const leftovers = synthLeftovers;
 
   test('a stack that throws', () => {
     const t = prepare('stack-throws');
