@@ -145,7 +145,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  *   not reported as orphaned) and one Application per environment, or with
  *   `clusters` one ApplicationSet for all of them;
  * - `<outdir>/bootstrap/`: the app-of-apps root, applied once by hand;
- * - optionally a Helm chart of all environments, selected by `.Values.environment`.
+ * - optionally a Helm chart of all environments, selected by `.Values.environment`;
+ * - optionally a Tanka project with one environment per environment (see {@link TankaProjectOptions}).
  *
  * Every construct is built, and so validated, before anything is written;
  * the output is staged beside its targets and swapped in together, so a

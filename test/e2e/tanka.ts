@@ -31,6 +31,7 @@ import { K8sObject, Kubectl, createOutOfBandSecrets, distObjects, keyOf, startCo
 import {
   ROOT, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps,
 } from './harness';
+import { readManifests } from '../support/synth';
 
 const PROJECT = path.join(ROOT, 'tanka');
 const ENVS = ['dev', 'staging', 'prod'];
@@ -46,9 +47,10 @@ let kube = new Kubectl(process.env);
 /** Seconds each measured command took, for the closing summary. */
 const timings: string[] = [];
 
-async function tk(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; allowFail?: boolean } = {}) {
+/** Runs tk in `cwd` (the generated project unless given) and records how long it took. */
+async function tk(args: string[], options: { cwd?: string; allowFail?: boolean } = {}) {
   const started = Date.now();
-  const r = await run('tk', args, { cwd: options.cwd ?? PROJECT, env: options.env ?? toolEnv, allowFail: options.allowFail });
+  const r = await run('tk', args, { cwd: options.cwd ?? PROJECT, env: toolEnv, allowFail: options.allowFail });
   const seconds = (Date.now() - started) / 1000;
   timings.push(`tk ${args.filter(a => !a.startsWith('/')).join(' ')}: ${seconds.toFixed(2)} s`);
   return { ...r, seconds };
@@ -59,15 +61,7 @@ async function exported(envDir: string, cwd = PROJECT): Promise<K8sObject[]> {
   const out = fs.mkdtempSync(path.join(tmp, 'export-'));
   fs.rmdirSync(out);
   await tk(['export', out, envDir], { cwd });
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(dir, e.name));
-      else if (e.name.endsWith('.yaml')) files.push(path.join(dir, e.name));
-    }
-  };
-  walk(out);
-  return files.flatMap(f => YAML.parseAllDocuments(fs.readFileSync(f, 'utf-8')).map(d => d.toJS())).filter(Boolean);
+  return readManifests(out).map(m => m.object);
 }
 
 /** Removes the injected environment label from each object and returns the label values found. */
