@@ -57,7 +57,7 @@ const project = new typescript.TypeScriptProject({
   // Stryker's sandbox and reports (HTML, and the incremental file: large, rewritten every run) are scratch.
   gitignore: ['/.tmp/', '/pack/', '/gitops-view.html', '/.stryker-tmp/', '/reports/'],
   npmignoreEnabled: true,
-  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
+  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/tanka/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
   eslintOptions: { dirs: ['src'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
 });
 
@@ -103,7 +103,7 @@ project.package.setScript('view', 'node scripts/run-compiled.js src/view.ts');
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, helm, npm, Argo CD',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, helm, tk, npm, Argo CD',
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
