@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     equal('the only change', objectChanges(distObjects(USER_ENV), objects), [`Deployment/todo-${USER_ENV}/todo .spec.replicas: ${before} -> 5`]);
   }]]);
 
-  await section([['the helpers of lib/todo/overrides.libsonnet change exactly the image and the memory limit they name; a misspelled name fails', async () => {
+  await section([['the helpers of lib/todo/overrides.libsonnet change exactly the image, memory limit and replicas they name; a misspelled name fails', async () => {
     const dir = userProject('user-helpers', USER_ENV, [
       'local o = import \'todo/overrides.libsonnet\';',
       `(import 'todo/${USER_ENV}.json')`,
