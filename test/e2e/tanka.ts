@@ -5,7 +5,7 @@
  *
  * - `tk export` of every environment yields exactly the objects of
  *   dist/<env>, deep-equal, each carrying the injected tanka.dev/environment
- *   label (which `tk prune` selects by) and nothing else more;
+ *   label (which `tk prune` selects by) and differing in nothing else;
  * - a user's own environment importing the generated objects overrides one
  *   field the plain Jsonnet way, and another uses the helpers of
  *   lib/todo/overrides.libsonnet: exactly the fields named change, and a
