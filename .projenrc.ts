@@ -114,10 +114,11 @@ project.package.setScript('view', `${CLI} view`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, helm, npm, Argo CD',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, helm, tk, npm, Argo CD',
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
+    { exec: 'ts-node test/e2e/tanka.ts' },
     { exec: 'ts-node test/e2e/api-latest.ts' },
     { exec: 'bash test/tools/cluster-smoke.sh' },
     { exec: 'ts-node test/e2e/pods.ts' },

@@ -43,3 +43,4 @@ export {
   GitOpsRepository, GitOpsRepositoryProps, GitOpsEnvironment, EnvironmentStackBuilder, GitOpsSynthOptions, ImageSource,
 } from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
+export { TankaEnvironmentOptions, TankaProjectOptions } from './gitops/tanka-project';

@@ -54,14 +54,14 @@ describe('ExternalPostgres: a database this tree does not run', () => {
 
 test('a database in another namespace: egress to its pods there, on its port, with the sslmode asked for', () => {
   const objects = synthChart(chart => {
-    const shared = new ExternalPostgres(chart, 'shared', {
+    const otherTeams = new ExternalPostgres(chart, 'orders-db', {
       host: 'pg-rw.data.svc.cluster.local',
       port: 6432,
       database: 'billing',
       credentials: EXISTING_SECRET,
       network: NetworkPeer.pods({ 'cnpg.io/cluster': 'pg' }, 'data'),
     });
-    new GoWebService(chart, 'billing', { image: APP_IMAGE }).connectToPostgres(shared, { sslMode: 'verify-full', envPrefix: 'SHARED_' });
+    new GoWebService(chart, 'billing', { image: APP_IMAGE }).connectToPostgres(otherTeams, { sslMode: 'verify-full', envPrefix: 'SHARED_' });
   });
   expect(policy(objects).spec.egress[1]).toEqual({
     to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'data' } }, podSelector: { matchLabels: { 'cnpg.io/cluster': 'pg' } } }],

@@ -19,6 +19,7 @@ fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules
 
 const outdir = path.join(project, 'dist');
 const helmDir = path.join(project, 'helm');
+const tankaDir = path.join(project, 'tanka');
 const environments = path.join(project, 'todo', 'environments.ts');
 const original = fs.readFileSync(environments, 'utf-8');
 
@@ -56,14 +57,15 @@ test('a changed source is compiled before synth, so dist/ follows it', () => {
 });
 
 test('a compile error stops synth and leaves dist/ and the chart as they were', () => {
-  const before = [snapshotTree(outdir), snapshotTree(helmDir)];
+  const before = [snapshotTree(outdir), snapshotTree(helmDir), snapshotTree(tankaDir)];
   expect(Object.keys(before[1])).toContain('values-prod.yaml');
+  expect(Object.keys(before[2])).toContain('lib/todo/prod.json');
   fs.writeFileSync(environments, original.replace(/replicas: 2,/, "replicas: 'two',"));
   const run = synth();
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/error TS\d+/);
   expect(run.stderr).toContain('[compile] failed: fix the errors above. Nothing was run, so no output changed.');
-  expect([snapshotTree(outdir), snapshotTree(helmDir)]).toEqual(before);
+  expect([snapshotTree(outdir), snapshotTree(helmDir), snapshotTree(tankaDir)]).toEqual(before);
 
   // tsc emitted the broken JavaScript anyway, so the failed compile left lib/ unstamped: fixing the
   // source compiles again before anything is synthesized.

@@ -22,12 +22,13 @@ describe('vendored files', () => {
     expect(sums.map(s => s.file).sort()).toEqual(files);
   });
 
-  test('no code, script or config reads the shared directory beside the clone (a fresh clone has none), but for the kaniko source', () => {
+  test('no code, script or config reads the shared directory beside the clone (a fresh clone has none), but for the kaniko and Tanka sources', () => {
     const files = execFileSync('git', ['ls-files', '*.ts', '*.js', '*.sh', '*.json', '*.yaml', '*.yml', 'Dockerfile', '.projenrc.ts'], { cwd: ROOT, encoding: 'utf-8' })
       .trim().split('\n').filter(f => !f.startsWith('third_party/') && f !== path.relative(ROOT, __filename));
     expect(files.length).toBeGreaterThan(50);
-    // The kaniko source tarball is too large to vendor: the tests that build kaniko may read it (KANIKO_SOURCE_TARBALL overrides).
-    const readers = files.filter(f => /\.\.\/shared\b(?!\/kaniko\/kaniko-)|['"]shared['"]/.test(fs.readFileSync(path.join(ROOT, f), 'utf-8')));
+    // The kaniko and Tanka source tarballs are too large to vendor: the tests that build kaniko and tk may read them
+    // (KANIKO_SOURCE_TARBALL and TANKA_SOURCE_TARBALL override).
+    const readers = files.filter(f => /\.\.\/shared\b(?!\/(kaniko\/kaniko|tanka\/tanka)-)|['"]shared['"]/.test(fs.readFileSync(path.join(ROOT, f), 'utf-8')));
     expect(readers).toEqual([]);
   });
 });

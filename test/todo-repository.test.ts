@@ -18,8 +18,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const first = path.join(tmp, 'first');
 const second = path.join(tmp, 'second');
-TODO_REPOSITORY.synth({ outdir: first, helmDir: path.join(tmp, 'helm'), lock: LOCK });
-TODO_REPOSITORY.synth({ outdir: second, helmDir: path.join(tmp, 'helm-second'), lock: LOCK });
+TODO_REPOSITORY.synth({ outdir: first, helmDir: path.join(tmp, 'helm'), tankaDir: path.join(tmp, 'tanka'), lock: LOCK });
+TODO_REPOSITORY.synth({ outdir: second, helmDir: path.join(tmp, 'helm-second'), tankaDir: path.join(tmp, 'tanka-second'), lock: LOCK });
 const manifests = readManifests(first);
 const envDirs = ENVIRONMENTS.map(e => e.name);
 const inEnv = (env: string) => manifests.filter(m => m.file.startsWith(`${env}/`)).map(m => m.object);
@@ -32,6 +32,7 @@ describe('the synthesized GitOps tree', () => {
   test('synth twice is byte-identical', () => {
     expect(snapshotTree(second)).toEqual(snapshotTree(first));
     expect(snapshotTree(path.join(tmp, 'helm-second'))).toEqual(snapshotTree(path.join(tmp, 'helm')));
+    expect(snapshotTree(path.join(tmp, 'tanka-second'))).toEqual(snapshotTree(path.join(tmp, 'tanka')));
   });
 
   test('the committed dist/ equals a fresh synth (run `npm run synth` and commit)', () => {
@@ -41,6 +42,12 @@ describe('the synthesized GitOps tree', () => {
   test('the committed Helm chart equals a fresh synth and sits outside dist/', () => {
     expect(snapshotTree(path.join(ROOT, 'helm', 'todo'))).toEqual(snapshotTree(path.join(tmp, 'helm')));
     expect(listFiles(COMMITTED).some(f => f.includes('Chart.yaml'))).toBe(false);
+  });
+
+  test('the committed Tanka project equals a fresh synth (run `npm run synth` and commit)', () => {
+    const fresh = snapshotTree(path.join(tmp, 'tanka'));
+    expect(Object.keys(fresh)).toEqual(expect.arrayContaining(envDirs.flatMap(env => [`environments/${env}/spec.json`, `environments/${env}/main.jsonnet`, `lib/todo/${env}.json`])));
+    expect(snapshotTree(path.join(ROOT, 'tanka'))).toEqual(fresh);
   });
 
   test('the Helm chart templates image, replicas, resources and storage from per-environment values', () => {
@@ -173,30 +180,34 @@ describe('a failed synth leaves the output as it was', () => {
   test('in process: a prod image missing from the lock', () => {
     const out = path.join(tmp, 'kept');
     const helm = path.join(tmp, 'kept-helm');
+    const tanka = path.join(tmp, 'kept-tanka');
     fs.cpSync(COMMITTED, out, { recursive: true });
     fs.cpSync(path.join(ROOT, 'helm', 'todo'), helm, { recursive: true });
-    const before = [snapshotTree(out), snapshotTree(helm)];
+    fs.cpSync(path.join(ROOT, 'tanka'), tanka, { recursive: true });
+    const before = [snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)];
     const lock = ImageLock.fromDocument({ version: 1, images: { postgres: LOCK.tryGet('postgres')! } });
-    expect(() => TODO_REPOSITORY.synth({ outdir: out, helmDir: helm, lock })).toThrow(/todo-staging\/todo-db: image "postgres-exporter" is not pinned/);
-    expect([snapshotTree(out), snapshotTree(helm)]).toEqual(before);
+    expect(() => TODO_REPOSITORY.synth({ outdir: out, helmDir: helm, tankaDir: tanka, lock })).toThrow(/todo-staging\/todo-db: image "postgres-exporter" is not pinned/);
+    expect([snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)]).toEqual(before);
     expect(fs.readdirSync(tmp).filter(f => f.includes('.staging-') || f.includes('.old-'))).toEqual([]);
   });
 
-  test('the synth command with a corrupt lock exits non-zero and keeps dist/ and the Helm chart', () => {
+  test('the synth command with a corrupt lock exits non-zero and keeps dist/, the Helm chart and the Tanka project', () => {
     const out = path.join(tmp, 'cli');
     const helm = path.join(tmp, 'cli-helm');
+    const tanka = path.join(tmp, 'cli-tanka');
     fs.cpSync(COMMITTED, out, { recursive: true });
     fs.cpSync(path.join(ROOT, 'helm', 'todo'), helm, { recursive: true });
-    const before = [snapshotTree(out), snapshotTree(helm)];
+    fs.cpSync(path.join(ROOT, 'tanka'), tanka, { recursive: true });
+    const before = [snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)];
     const corrupt = path.join(tmp, 'corrupt.lock.json');
     fs.writeFileSync(corrupt, '{ "version": 1, "images": ');
     const run = spawnSync(process.execPath, ['scripts/run-compiled.js', 'todo/cli.ts', 'synth'], {
-      cwd: ROOT, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: out, HELM_OUTDIR: helm, IMAGES_LOCK_FILE: corrupt },
+      cwd: ROOT, encoding: 'utf-8', env: { ...process.env, CDK8S_OUTDIR: out, HELM_OUTDIR: helm, TANKA_OUTDIR: tanka, IMAGES_LOCK_FILE: corrupt },
     });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`synth failed, ${out}/ and ${helm}/ left as they were`);
+    expect(run.stderr).toContain(`synth failed, ${out}/, ${helm}/ and ${tanka}/ left as they were`);
     expect(run.stderr).toContain('corrupt.lock.json is not valid JSON');
     expect(run.stderr).toMatch(/todo-dev\/todo-db: /);
-    expect([snapshotTree(out), snapshotTree(helm)]).toEqual(before);
+    expect([snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)]).toEqual(before);
   });
 });

@@ -2,7 +2,7 @@ import { GitOpsRepository } from '../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
 import { buildTodoStack } from './todo-stack';
 
-/** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart. */
+/** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart and Tanka project. */
 export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   name: 'todo',
   ...TODO_GIT,
@@ -12,4 +12,5 @@ export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   helmChart: {},
   // `npm run build:image` builds the Go service in app/ (ko: the module; kaniko, buildah: its Dockerfile).
   imageSources: { todo: { context: 'app' } },
+  tanka: {},
 });

@@ -5,6 +5,7 @@ import { ApplicationsChart, BootstrapChart } from './argocd-charts';
 import { HelmChartOptions, renderHelmChart } from './helm-chart';
 import { outOfBandSecrets } from './out-of-band-secrets';
 import { replacePaths, StagedPath } from './replace-paths';
+import { renderTankaProject, resolveTankaProject, TankaEnvironmentSpec, TankaProjectOptions } from './tanka-project';
 import { toYaml } from './yaml';
 import { FleetClusters } from '../argocd/application-set';
 import { IN_CLUSTER } from '../argocd/sources';
@@ -100,6 +101,13 @@ export interface GitOpsRepositoryProps<Settings> {
    * @default - none: `build-image` needs `--name` and `--context`
    */
   readonly imageSources?: Readonly<Record<string, ImageSource>>;
+  /**
+   * Also write the environments as a Tanka project (`tanka/` beside the
+   * tree), whose `tk show`/`tk export` render exactly the objects of each
+   * environment's directory.
+   * @default - no Tanka project
+   */
+  readonly tanka?: TankaProjectOptions;
 }
 
 /** Where an image of {@link GitOpsRepositoryProps.imageSources} is built from. */
@@ -132,6 +140,11 @@ export interface GitOpsSynthOptions {
    */
   readonly helmDir?: string;
   /**
+   * Directory the Tanka project is written to, replaced like `outdir`.
+   * @default - the project's `directory` beside `outdir`, when the repository has a Tanka project
+   */
+  readonly tankaDir?: string;
+  /**
    * Receives one progress line per written directory.
    * @default - no progress output
    */
@@ -152,7 +165,8 @@ const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap'];
  *   not reported as orphaned) and one Application per environment, or with
  *   `clusters` one ApplicationSet for all of them;
  * - `<outdir>/bootstrap/`: the app-of-apps root, applied once by hand;
- * - optionally a Helm chart of all environments, selected by `.Values.environment`.
+ * - optionally a Helm chart of all environments, selected by `.Values.environment`;
+ * - optionally a Tanka project with one environment per environment (see {@link TankaProjectOptions}).
  *
  * Every construct is built, and so validated, before anything is written;
  * the output is staged beside its targets and swapped in together, so a
@@ -175,14 +189,15 @@ export class GitOpsRepository<Settings> {
   public readonly manifestsPath: string;
   /** The images built from the repository's own sources, by lock name. */
   public readonly imageSources: Readonly<Record<string, ImageSource>>;
+  /** Directory of the Tanka project beside the tree, when there is one. */
+  public readonly tankaDirectory?: string;
+  private readonly tankaSpecs?: TankaEnvironmentSpec[];
 
   constructor(private readonly props: GitOpsRepositoryProps<Settings>) {
     Object.defineProperty(this, REPOSITORY_SYMBOL, { value: true });
     this.name = props.name;
     this.manifestsPath = props.manifestsPath ?? 'dist';
-    const fail = (message: string): never => {
-      throw new ValidationError(`GitOpsRepository ${props.name}`, message);
-    };
+    const fail = (message: string): never => this.fail(message);
     if (!isDnsLabel(props.name, 50)) {
       fail(`name "${props.name}" is not a DNS label of at most 50 characters: it prefixes every Application name`);
     }
@@ -222,6 +237,20 @@ export class GitOpsRepository<Settings> {
         fail(`helmChart.defaultEnvironment "${defaultEnvironment}" is not one of the environments (${props.environments.map(e => e.name).join(', ')})`);
       }
     }
+    if (props.tanka) {
+      const tanka = resolveTankaProject(props.tanka, props.environments, this.manifestsPath, fail);
+      this.tankaDirectory = tanka.directory;
+      this.tankaSpecs = tanka.specs;
+    }
+  }
+
+  /**
+   * Where the Tanka project goes when the tree goes to `outdir`: its
+   * `directory` beside `outdir` (so `dist` -> `tanka`).
+   * @returns undefined when the repository has no Tanka project
+   */
+  public tankaDir(outdir = 'dist'): string | undefined {
+    return this.tankaDirectory === undefined ? undefined : path.join(path.dirname(outdir), this.tankaDirectory);
   }
 
   /** The environments' names, in order. */
@@ -271,11 +300,24 @@ export class GitOpsRepository<Settings> {
         writeFiles(staged.paths[1].staged, renderHelmChart(this.helmChartName!, environments, this.props.helmChart));
         log(`[synth] ${helmDir}: Helm chart of ${this.environmentNames.join(', ')}`);
       }
+      if (this.tankaSpecs) {
+        const tankaDir = options.tankaDir ?? this.tankaDir(outdir)!;
+        const tanka = { staged: stagingPath(tankaDir), target: path.resolve(tankaDir) };
+        staged.add(tanka);
+        const environments = this.props.environments.map((env, i) => ({ name: env.name, spec: this.tankaSpecs![i], objects: files[i].objects }));
+        writeFiles(tanka.staged, renderTankaProject(this.name, environments, message => this.fail(message)));
+        log(`[synth] ${tankaDir}: Tanka environments ${this.environmentNames.join(', ')}`);
+      }
     } catch (e) {
       staged.discard();
       throw e;
     }
     return staged;
+  }
+
+  /** Throws the ValidationError of this repository. */
+  private fail(message: string): never {
+    throw new ValidationError(`GitOpsRepository ${this.name}`, message);
   }
 
   /** Builds every chart in memory, in output order: environments, apps, bootstrap. */

@@ -23,6 +23,7 @@ the lock and the manifests stay exactly as they were and the exit status is 1.
   --lock FILE           lock file to update        (default images.lock.json)
   --outdir DIR          manifests directory                (default dist)
   --helm-dir DIR        generated Helm chart   (default helm/<chart name>)
+  --tanka-dir DIR       generated Tanka project   (default tanka beside outdir)
   --insecure            plain HTTP to the registry (automatic for 127.0.0.1)
 
 ko honours KO_DEFAULTBASEIMAGE; kaniko runs $KANIKO_EXECUTOR (default
@@ -44,12 +45,13 @@ export interface BuildImageArgs {
   readonly lockFile?: string;
   readonly outdir?: string;
   readonly helmDir?: string;
+  readonly tankaDir?: string;
   readonly insecure?: boolean;
 }
 
 /** The flags of `build-image`, for {@link parseFlags}. */
 export const BUILD_IMAGE_FLAGS = {
-  values: ['builder', 'repository', 'name', 'context', 'dockerfile', 'tag', 'lock', 'outdir', 'helm-dir'],
+  values: ['builder', 'repository', 'name', 'context', 'dockerfile', 'tag', 'lock', 'outdir', 'helm-dir', 'tanka-dir'],
   repeatable: ['build-arg'],
   switches: ['insecure'],
 } as const;
@@ -87,6 +89,7 @@ export function parseBuildImageArgs(argv: readonly string[]): BuildImageArgs | u
     ...optional('lock', 'lockFile'),
     ...optional('outdir', 'outdir'),
     ...optional('helm-dir', 'helmDir'),
+    ...optional('tanka-dir', 'tankaDir'),
     ...(flags.has('insecure') ? { insecure: true } : {}),
   };
 }

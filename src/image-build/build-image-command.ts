@@ -33,7 +33,8 @@ export async function buildImageCommand(repository: GitOpsRepository<any>, argv:
     return 0;
   } catch (e) {
     const { lockFile = DEFAULT_IMAGE_LOCK_FILE, outdir = repository.manifestsPath, helmDir = repository.helmChartName && `helm/${repository.helmChartName}` } = options;
-    const kept = [lockFile, `${outdir}/`, ...(helmDir ? [`${helmDir}/`] : [])];
+    const tankaDir = options.tankaDir ?? repository.tankaDir(outdir);
+    const kept = [lockFile, ...[outdir, helmDir, tankaDir].filter(d => d).map(d => `${d}/`)];
     io.stderr(`${(e as Error).message}\n${kept.slice(0, -1).join(', ')} and ${kept[kept.length - 1]} were left unchanged.\n`);
     return 1;
   }

@@ -54,6 +54,11 @@ export interface ImageBuildOptions {
    */
   readonly helmDir?: string;
   /**
+   * Directory of the generated Tanka project, which pins the same digest.
+   * @default - the repository's Tanka directory beside `outdir`
+   */
+  readonly tankaDir?: string;
+  /**
    * Plain HTTP / no TLS verification towards the registry.
    * @default - true for a registry on localhost/127.0.0.1, false otherwise
    */
@@ -121,6 +126,7 @@ export async function buildImage(options: ImageBuildOptions, runtime: ImageBuild
   // Siblings of their targets, so the final renames stay on one filesystem.
   const stagedLock = path.join(path.dirname(lockFile), `.${path.basename(lockFile)}.build-${process.pid}.tmp`);
   const helmDir = options.helmDir ?? (runtime.repository.helmChartName ? path.join('helm', runtime.repository.helmChartName) : undefined);
+  const tankaDir = options.tankaDir ?? runtime.repository.tankaDir(outdir);
   let staged: StagedOutput | undefined;
   let scratchDir: string | undefined;
 
@@ -173,11 +179,12 @@ export async function buildImage(options: ImageBuildOptions, runtime: ImageBuild
     staged = runtime.repository.stage({
       outdir,
       helmDir,
+      tankaDir,
       lock: ImageLock.fromFile(stagedLock),
       log: line => log(`  ${line}`),
     });
 
-    begin(`install ${[lockFile, outdir, ...(helmDir ? [helmDir] : [])].map(display).join(', ')}`);
+    begin(`install ${[lockFile, outdir, ...(helmDir ? [helmDir] : []), ...(tankaDir ? [tankaDir] : [])].map(display).join(', ')}`);
     staged.install([{ staged: stagedLock, target: lockFile }]);
     return { reference: `${entry.repository}@${entry.digest}`, entry };
   } catch (e) {

@@ -1,49 +1,19 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as YAML from 'yaml';
-import {
-  ContainerImage, FleetClusters, GitOpsEnvironment, GitOpsRepository, GitOpsRepositoryProps, GoWebService, ImageLock, IN_CLUSTER,
-  Postgres, PostgresCredentials, ValidationError,
-} from '../../src';
+import { FleetClusters, GitOpsRepositoryProps, IN_CLUSTER, ValidationError } from '../../src';
 import { digestOf } from '../support/fixtures';
 import { SchemaValidator } from '../support/schema';
-import { listFiles, readManifests, snapshotTree } from '../support/synth';
+import {
+  SHOP_ENVIRONMENTS as ENVIRONMENTS, SHOP_LOCK as LOCK, SHOP_PROD_SERVER as REMOTE, ShopSettings as Settings,
+  shopRepository as repository, shopStack as stack,
+} from '../support/shop-repository';
+import { copyTrees, listFiles, readManifests, snapshotTree, synthLeftovers } from '../support/synth';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gitops-repository-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-interface Settings { readonly replicas: number }
-
-const LOCK = ImageLock.fromDocument({
-  version: 1,
-  images: {
-    api: { repository: 'ghcr.io/acme/api', digest: digestOf('api'), builder: 'ko' },
-    postgres: { repository: 'docker.io/library/postgres', digest: digestOf('pg'), builder: 'upstream' },
-  },
-});
-
-const REMOTE = 'https://prod.k8s.acme.example:6443';
-const ENVIRONMENTS: Array<GitOpsEnvironment<Settings>> = [
-  { name: 'staging', namespace: 'shop-staging', settings: { replicas: 1 } },
-  { name: 'prod', namespace: 'shop', server: REMOTE, settings: { replicas: 3 } },
-];
-
-function stack(chart: Chart, env: GitOpsEnvironment<Settings>, lock: ImageLock): void {
-  const db = new Postgres(chart, 'shop-db', { image: ContainerImage.fromLock(lock, 'postgres'), credentials: PostgresCredentials.fromExistingSecret('shop-db-login') });
-  new GoWebService(chart, 'shop', { image: ContainerImage.fromLock(lock, 'api'), replicas: env.settings.replicas }).connectToPostgres(db);
-}
-
-const repository = (overrides: Partial<GitOpsRepositoryProps<Settings>> = {}) => new GitOpsRepository<Settings>({
-  name: 'shop',
-  repoUrl: 'https://git.acme.example/shop/gitops.git',
-  targetRevision: 'release',
-  environments: ENVIRONMENTS,
-  stack,
-  helmChart: {},
-  ...overrides,
-});
 
 const out = path.join(tmp, 'dist');
 const helm = path.join(tmp, 'helm');
@@ -258,11 +228,10 @@ describe('bad input fails before anything is written', () => {
 describe('a failure leaves the tree and the chart byte-identical', () => {
   const prepare = (name: string) => {
     const dir = path.join(tmp, name);
-    fs.cpSync(out, path.join(dir, 'dist'), { recursive: true });
-    fs.cpSync(helm, path.join(dir, 'helm'), { recursive: true });
-    return { dir, outdir: path.join(dir, 'dist'), helmDir: path.join(dir, 'helm'), before: snapshotTree(dir) };
+    const before = copyTrees(dir, { dist: out, helm });
+    return { dir, outdir: path.join(dir, 'dist'), helmDir: path.join(dir, 'helm'), before };
   };
-  const leftovers = (dir: string) => fs.readdirSync(dir).filter(f => /\.staging-|\.old-/.test(f));
+  const leftovers = synthLeftovers;
 
   test('a stack that throws', () => {
     const t = prepare('stack-throws');

@@ -75,6 +75,8 @@ beforeEach(() => {
   fs.cpSync(path.join(ROOT, 'dist'), path.join(work, 'dist'), { recursive: true });
   // The build re-stamps the chart too (helm/todo is the CLI's default --helm-dir, relative to its cwd).
   fs.cpSync(path.join(ROOT, 'helm'), path.join(work, 'helm'), { recursive: true });
+  // And the Tanka project (tanka/ beside --outdir).
+  fs.cpSync(path.join(ROOT, 'tanka'), path.join(work, 'tanka'), { recursive: true });
   fs.mkdirSync(path.join(work, 'ctx'));
   fs.writeFileSync(path.join(work, 'ctx', 'Dockerfile'), 'FROM scratch\n');
   bin = path.join(work, 'bin');
@@ -125,14 +127,18 @@ const appImage = (environment: string) => {
 };
 const helmImage = (environment: string) => YAML.parse(fs.readFileSync(path.join(work, 'helm', 'todo', `values-${environment}.yaml`), 'utf-8'))
   .deployments.todo.containers.app.image;
+const tankaImage = (environment: string) => JSON.parse(fs.readFileSync(path.join(work, 'tanka', 'lib', 'todo', `${environment}.json`), 'utf-8'))
+  .deployments.todo.spec.template.spec.containers.find((c: any) => c.name === 'app').image;
 const leftovers = () => [work, path.join(work, 'helm')].flatMap(dir => fs.readdirSync(dir)).filter(f => /\.build-|\.previous-|\.staging-|\.old-|\.tmp$/.test(f));
 
-/** Everything a build may replace: the lock, dist/ and the chart, byte for byte. */
-function outputs(): { lock: Buffer; dist: Record<string, string>; helm: Record<string, string> } {
+/** Everything a build may replace: the lock, dist/, the chart and the Tanka project, byte for byte. */
+function outputs(): { lock: Buffer; dist: Record<string, string>; helm: Record<string, string>; tanka: Record<string, string> } {
   const helm = snapshotTree(path.join(work, 'helm', 'todo'));
-  // A snapshot without the chart would make every comparison below pass vacuously.
+  const tanka = snapshotTree(path.join(work, 'tanka'));
+  // A snapshot without the chart or the project would make every comparison below pass vacuously.
   if (!('values-prod.yaml' in helm)) throw new Error('helm/todo was not copied into the working copy');
-  return { lock: fs.readFileSync(path.join(work, 'images.lock.json')), dist: snapshotTree(path.join(work, 'dist')), helm };
+  if (!('lib/todo/prod.json' in tanka)) throw new Error('tanka/ was not copied into the working copy');
+  return { lock: fs.readFileSync(path.join(work, 'images.lock.json')), dist: snapshotTree(path.join(work, 'dist')), helm, tanka };
 }
 
 describe('a successful ko build', () => {
@@ -148,6 +154,7 @@ describe('a successful ko build', () => {
     for (const environment of ['dev', 'staging', 'prod']) {
       expect(appImage(environment)).toBe(reference);
       expect(helmImage(environment)).toBe(reference);
+      expect(tankaImage(environment)).toBe(reference);
     }
     expect(leftovers()).toEqual([]);
   });
@@ -244,7 +251,7 @@ describe('Docker daemon builders', () => {
   });
 });
 
-describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () => {
+describe('a failed build leaves the lock, dist/, helm/ and tanka/ byte-identical', () => {
   async function closedPort(): Promise<number> {
     const server = net.createServer();
     await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
@@ -287,14 +294,18 @@ describe('a failed build leaves the lock, dist/ and helm/ byte-identical', () =>
       fs.writeFileSync(path.join(work, 'images.lock.json'), JSON.stringify(lock));
       return {};
     }, 4, /image "postgres" is not pinned/],
-    // Step 5 moves dist/, the chart and the lock into place in that order; a rename that fails
-    // part-way must move back what was already installed. A non-empty directory where the old
-    // target is set aside makes that rename fail, first for the chart, then (last) for the lock.
+    // Step 5 moves dist/, the chart, the Tanka project and the lock into place in that order; a
+    // rename that fails part-way must move back what was already installed. A non-empty directory
+    // where the old target is set aside makes that rename fail: for the chart, the project, the lock.
     ['install fails at the chart, after dist/ was installed', async () => {
       fs.mkdirSync(path.join(work, 'helm', `todo.old-${process.pid}`, 'blocker'), { recursive: true });
       return {};
     }, 5, /ENOTEMPTY|EEXIST/],
-    ['install fails at the lock, after dist/ and the chart were installed', async () => {
+    ['install fails at the Tanka project, after dist/ and the chart were installed', async () => {
+      fs.mkdirSync(path.join(work, `tanka.old-${process.pid}`, 'blocker'), { recursive: true });
+      return {};
+    }, 5, /ENOTEMPTY|EEXIST/],
+    ['install fails at the lock, after dist/, the chart and the Tanka project were installed', async () => {
       fs.mkdirSync(path.join(work, `images.lock.json.old-${process.pid}`, 'blocker'), { recursive: true });
       return {};
     }, 5, /EISDIR|ENOTEMPTY|EEXIST/],
@@ -365,7 +376,7 @@ describe('the CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/image build failed at step 2\/5 \(ko build .*\): ko exited with status 1/);
-    expect(r.stderr).toContain('images.lock.json, dist/ and helm/todo/ were left unchanged.');
+    expect(r.stderr).toContain('images.lock.json, dist/, helm/todo/ and tanka/ were left unchanged.');
     expect(outputs()).toEqual(before);
   });
 
@@ -404,7 +415,7 @@ describe('the CLI', () => {
     const r = await cli(['--builder', 'docker', '--repository', `${registry.host}/acme/todo`, ...common()]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/image build failed at step 1\/5 \(preflight.*\): docker client .*no-such-docker not found: install Docker \(Debian: apt-get install docker\.io/);
-    expect(r.stderr).toContain('images.lock.json, dist/ and helm/todo/ were left unchanged.');
+    expect(r.stderr).toContain('images.lock.json, dist/, helm/todo/ and tanka/ were left unchanged.');
     expect(outputs()).toEqual(before);
   });
 });

@@ -46,3 +46,18 @@ export function container(podSpec: any, name: string): any {
 export function snapshotTree(dir: string): Record<string, string> {
   return Object.fromEntries(listFiles(dir).map(f => [path.relative(dir, f), fs.readFileSync(f, 'utf-8')]));
 }
+
+/**
+ * A fresh directory `dir` holding a copy of each tree (name in `dir` -> the
+ * directory copied), for a synth that must leave them as they were.
+ * @returns the snapshot of `dir` before the synth
+ */
+export function copyTrees(dir: string, trees: Record<string, string>): Record<string, string> {
+  for (const [name, source] of Object.entries(trees)) fs.cpSync(source, path.join(dir, name), { recursive: true });
+  return snapshotTree(dir);
+}
+
+/** The staging and set-aside paths a synth left in `dir` (none, after a clean synth or failure). */
+export function synthLeftovers(dir: string): string[] {
+  return fs.readdirSync(dir).filter(f => /\.staging-|\.old-/.test(f));
+}

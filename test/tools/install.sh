@@ -20,6 +20,8 @@
 #             lifecycle (the Cloud Native Buildpacks lifecycle and launcher, for the builder image
 #             buildpacks/build-builder.sh makes; cached in lifecycle-<version>/, NOT put on PATH),
 #             docker (Debian's docker.io: dockerd and the docker client, for --builder docker/buildpacks)
+#             tanka (Grafana Tanka's `tk`, from the vendored source tarball, for test/e2e/tanka.ts;
+#             cached in tanka-<version>/ and put on PATH)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -60,6 +62,10 @@ KANIKO_VERSION=v1.25.5
 KANIKO_SHA256=944500410ad375799ac7c2ff8d63a1875b0a4527d06962c318ebd781641556e2
 # The Cloud Native Buildpacks lifecycle (github.com/buildpacks/lifecycle, served by the module proxy).
 LIFECYCLE_VERSION=v0.20.8
+# tanka: the module proxy refuses github.com/grafana/tanka (403), so its release source with
+# vendor/ is in shared/ beside the repo like kaniko's; TANKA_SOURCE_TARBALL points elsewhere.
+TANKA_VERSION=v0.38.0
+TANKA_SHA256=e8213ebace8af23514866d04cfbe6cf249f0344048446ebc0613e3117364a411
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -83,7 +89,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node coredns kaniko lifecycle docker)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node coredns kaniko lifecycle docker tanka)   # known tools built only when named
 
 env_file=
 tools=()
@@ -393,36 +399,57 @@ if want argocd; then
   add_path "$adir"
 fi
 
+# build_vendored LABEL DIR BIN VAR TARBALL SHA256 SRCDIR PKG LDX FILE... : an offline build (-mod=vendor,
+# GOPROXY=off, CGO off) of PKG in the release source tarball TARBALL (the environment variable VAR
+# names another one), whose sha256 must be SHA256, into
+# DIR/BIN (stamp DIR/.BIN.ok), with FILE... of the source tree (under its top directory SRCDIR) copied
+# beside it. The unpacked source (hundreds of MB) is removed however the build ends.
+build_vendored() {
+  local label=$1 dir=$2 bin=$3 var=$4 tarball=$5 want=$6 srcdir=$7 pkg=$8 ldx=$9; shift 9
+  if [ -x "$dir/$bin" ] && [ -e "$dir/.$bin.ok" ]; then
+    progress "building $label (cached: yes)"; return 0
+  fi
+  progress "building $label (cached: no)… (about a minute)"
+  [ -r "$tarball" ] || { echo "install.sh: $label source $tarball not found (set $var)" >&2; exit 1; }
+  local sum tmp
+  sum=$(sha256sum "$tarball" | cut -d' ' -f1)
+  [ "$sum" = "$want" ] || { echo "install.sh: $tarball has sha256 $sum, want $want" >&2; exit 1; }
+  tmp=$(mktemp -d "$CACHE/.$(basename "$dir").XXXXXX")
+  ( trap 'rm -rf "$tmp"' EXIT; trap 'exit 130' INT TERM
+    tar -xzf "$tarball" -C "$tmp"
+    logged "$LOGS/$(basename "$dir").log" env -C "$tmp/$srcdir" GOWORK=off GOFLAGS="-mod=vendor -buildvcs=false" \
+      GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+      go build -trimpath -ldflags "-s -w $ldx" -o "$tmp/$bin" "$pkg"
+    mkdir -p "$dir"
+    rm -f "$dir/.$bin.ok"
+    local f
+    for f in "$@"; do cp -f "$tmp/$srcdir/$f" "$dir/"; done
+    mv -f "$tmp/$bin" "$dir/$bin"
+    touch "$dir/.$bin.ok" )
+}
+
 # ---- kaniko executor from its vendored source tarball (opt-in) ---------------------------
 # Only the binary of the kaniko image test/tools/images/build.sh packs, with the two files of
 # the source tree that image also needs (files/nsswitch.conf, LICENSE). Never run it on this
 # host: it unpacks base images over the root filesystem it runs in. So it is not put on PATH;
 # the image recipe reads <cache>/kaniko-<version>/executor. The build is the Makefile's
-# `out/executor` (CGO off, version stamp), offline: -mod=vendor and GOPROXY=off (~70 s).
+# `out/executor` (CGO off, version stamp), offline (~70 s).
 if want kaniko; then
-  kandir=$CACHE/kaniko-$KANIKO_VERSION
-  if [ -x "$kandir/executor" ] && [ -e "$kandir/.executor.ok" ]; then
-    progress "building kaniko executor $KANIKO_VERSION (cached: yes)"
-  else
-    progress "building kaniko executor $KANIKO_VERSION (cached: no)… (~70 s)"
-    kantar=${KANIKO_SOURCE_TARBALL:-$HERE/../../../shared/kaniko/kaniko-$KANIKO_VERSION.tar.gz}
-    [ -r "$kantar" ] || { echo "install.sh: kaniko source $kantar not found (set KANIKO_SOURCE_TARBALL)" >&2; exit 1; }
-    kansum=$(sha256sum "$kantar" | cut -d' ' -f1)
-    [ "$kansum" = "$KANIKO_SHA256" ] || { echo "install.sh: $kantar has sha256 $kansum, want $KANIKO_SHA256" >&2; exit 1; }
-    kantmp=$(mktemp -d "$CACHE/.kaniko-$KANIKO_VERSION.XXXXXX")
-    # In a subshell whose EXIT trap removes the unpacked source (~300 MB) however it ends.
-    ( trap 'rm -rf "$kantmp"' EXIT; trap 'exit 130' INT TERM
-      tar -xzf "$kantar" -C "$kantmp"
-      logged "$LOGS/kaniko-$KANIKO_VERSION.log" env -C "$kantmp/kaniko" GOFLAGS="-mod=vendor -buildvcs=false" \
-        GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
-        go build -trimpath -ldflags "-s -w -X github.com/chainguard-dev/kaniko/pkg/version.version=$KANIKO_VERSION" \
-        -o "$kantmp/executor" ./cmd/executor
-      mkdir -p "$kandir"
-      rm -f "$kandir/.executor.ok"
-      cp -f "$kantmp/kaniko/files/nsswitch.conf" "$kantmp/kaniko/LICENSE" "$kandir/"
-      mv -f "$kantmp/executor" "$kandir/executor"
-      touch "$kandir/.executor.ok" )
-  fi
+  build_vendored "kaniko executor $KANIKO_VERSION" "$CACHE/kaniko-$KANIKO_VERSION" executor KANIKO_SOURCE_TARBALL \
+    "${KANIKO_SOURCE_TARBALL:-$HERE/../../../shared/kaniko/kaniko-$KANIKO_VERSION.tar.gz}" "$KANIKO_SHA256" \
+    kaniko ./cmd/executor "-X github.com/chainguard-dev/kaniko/pkg/version.version=$KANIKO_VERSION" \
+    files/nsswitch.conf LICENSE
+fi
+
+# ---- tanka: `tk` from its vendored source tarball (opt-in) --------------------------------
+# The build its README gives (CGO off, version stamp), offline (~40 s on an idle machine). `tk
+# diff`, `apply` and `prune` run kubectl from PATH (the `kube` tool's).
+if want tanka; then
+  build_vendored "tk $TANKA_VERSION" "$CACHE/tanka-$TANKA_VERSION" tk TANKA_SOURCE_TARBALL \
+    "${TANKA_SOURCE_TARBALL:-$HERE/../../../shared/tanka/tanka-$TANKA_VERSION.tar.gz}" "$TANKA_SHA256" \
+    "tanka-$TANKA_VERSION" ./cmd/tk "-X github.com/grafana/tanka/pkg/tanka.CurrentVersion=$TANKA_VERSION" \
+    LICENSE
+  add_path "$CACHE/tanka-$TANKA_VERSION"
 fi
 
 # ---- lifecycle: the CNB lifecycle and launcher, from the Go module proxy (opt-in) -------------
