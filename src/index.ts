@@ -15,6 +15,7 @@ export * from './images/container-image';
 // Workloads
 export * from './service/go-web-service';
 export * from './service/autoscaling';
+export * from './service/placement';
 export * from './postgres/postgres';
 export * from './postgres/credentials';
 export * from './postgres/backup';
