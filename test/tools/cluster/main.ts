@@ -1,5 +1,8 @@
 /**
- * The cluster program's command line (test/tools/cluster.sh runs it):
+ * The cluster program's command line (as root, with the tools of
+ * CLUSTER_TOOLS on PATH):
+ *
+ *   node -r ./node_modules/ts-node/register/transpile-only test/tools/cluster/main.ts up DIR --nodes 3
  *
  *   cluster up DIR [--nodes N]     control plane + N worker nodes (default 1); prints the export lines
  *                                  (KUBECONFIG, CLUSTER_REGISTRY, CLUSTER_HOST_IP, CLUSTER_NODES)
