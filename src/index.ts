@@ -17,6 +17,7 @@ export { ImageLock, ImageLockDocument, ImageLockEntry, DEFAULT_IMAGE_LOCK_FILE }
 export { GoWebService, GoWebServiceProps, WebIngressOptions, PostgresConnectOptions } from './service/go-web-service';
 export { EnvValue, SecretKeyRef } from './service/env-value';
 export { HorizontalAutoscaling } from './service/autoscaling';
+export { PlacementOptions, TopologySpread, TopologySpreadOptions } from './service/placement';
 
 // Postgres: the connection interface, the StatefulSet database, a database outside the tree
 export { IPostgresDatabase, PostgresLogin, PostgresSslMode } from './postgres/database';

@@ -3,6 +3,7 @@ import { ValidationError } from './validation-error';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const QUANTITY = /^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[0-9]+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
@@ -28,6 +29,22 @@ export function checkDnsLabel(scope: IConstruct, what: string, value: string): s
 export function checkDnsSubdomain(scope: IConstruct, what: string, value: string): string {
   if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
     ValidationError.fail(scope, `${what} "${value}" is not a valid DNS-1123 subdomain: use at most 253 lower-case letters, digits, '-' and '.'`);
+  }
+  return value;
+}
+
+/**
+ * Checks that `value` is a label key: an optional DNS subdomain prefix and
+ * '/', then a name of at most 63 letters, digits, '-', '_' and '.'.
+ */
+export function checkLabelKey(scope: IConstruct, what: string, value: string): string {
+  const slash = value.lastIndexOf('/');
+  const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
+  const name = value.slice(slash + 1);
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
+  if (!prefixOk || name.length > 63 || !LABEL_NAME.test(name)) {
+    ValidationError.fail(scope, `${what} "${value}" is not a valid label key: write it like "topology.kubernetes.io/zone" `
+      + "(an optional DNS subdomain and '/', then at most 63 letters, digits, '-', '_' and '.')");
   }
   return value;
 }

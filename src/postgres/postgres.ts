@@ -103,6 +103,15 @@ export interface PostgresProps {
  * A single-primary Postgres: StatefulSet with a PVC template, a headless and
  * a client Service, ServiceAccount, PodDisruptionBudget and a NetworkPolicy
  * that admits only connected clients, all under "restricted" Pod Security.
+ *
+ * On node loss: the database is down until its node returns. A StatefulSet
+ * never starts a second pod of the same ordinal while the first may still run
+ * (the pod on an unreachable node stays Terminating until that node's kubelet
+ * confirms it, or someone deletes it by force), and a node-local volume (a
+ * `local` or hostPath-backed PersistentVolume) pins the pod to its node anyway.
+ * A network volume that can attach elsewhere lets it move after a forced
+ * delete. Surviving the loss of a node needs a replicated Postgres (a primary
+ * with standbys and automatic failover: the CloudNativePG option, planned).
  */
 export class Postgres extends Construct implements IPostgresDatabase {
   /** Name of the StatefulSet and the client Service. */

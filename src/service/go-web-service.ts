@@ -3,6 +3,7 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HorizontalAutoscaling, renderAutoscaler } from './autoscaling';
 import { EnvValue, SecretKeyRef } from './env-value';
+import { PlacementOptions, renderPlacement } from './placement';
 import {
   checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkEnvName, checkEnvPrefix, checkHttpPath, checkIngressHost, checkInteger, checkPort,
 } from '../common/checks';
@@ -86,10 +87,16 @@ export interface GoWebServiceProps {
    */
   readonly autoscaling?: HorizontalAutoscaling;
   /**
-   * The PodDisruptionBudget.
+   * The PodDisruptionBudget. The default lets a drain evict one pod at a time:
+   * the drain waits until its replacement is Ready elsewhere before the next.
    * @default { maxUnavailable: 1 }
    */
   readonly disruptionBudget?: DisruptionBudget;
+  /**
+   * How replicas spread over nodes and zones, and how long they stay on a lost node.
+   * @default - spread over nodes (required) and zones (preferred); evicted from a lost node after 30 s
+   */
+  readonly placement?: PlacementOptions;
   /**
    * Non-zero UID (and GID) the service runs as.
    * @default 65532 (the nonroot user of distroless and ko images)
@@ -257,12 +264,7 @@ export class GoWebService extends Construct {
             enableServiceLinks: false,
             terminationGracePeriodSeconds: grace,
             securityContext: restrictedPodSecurityContext({ runAsUser }),
-            topologySpreadConstraints: [{
-              maxSkew: 1,
-              topologyKey: 'kubernetes.io/hostname',
-              whenUnsatisfiable: 'ScheduleAnyway',
-              labelSelector: { matchLabels: this.selectorLabels },
-            }],
+            ...renderPlacement(this, props.placement ?? {}, this.selectorLabels),
             containers: [{
               name: 'app',
               image,

@@ -14,6 +14,9 @@
 #             netpol (kube-router, for its NetworkPolicy firewall only: test/tools/netpol/go.mod),
 #             node (kubelet, kube-proxy and k8s-pause, the sandbox binary, into kubernetes-<version>/;
 #             Debian containerd runc containernetworking-plugins iptables conntrack when missing),
+#             cluster (the whole Kubernetes of the multi-node cluster test/tools/cluster/: kube-apiserver,
+#             kube-controller-manager, kube-scheduler, kubelet, kube-proxy of the kube-latest version and
+#             k8s-pause into kubernetes-<kube-latest version>/; the Debian packages of `node`),
 #             coredns (CoreDNS with the plugins test/tools/cluster.sh uses: test/tools/coredns),
 #             kaniko (the kaniko executor binary, from the vendored source tarball, for the image
 #             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH),
@@ -82,6 +85,8 @@ NETPOL_VERSION=$(awk '$1 == "require" && $2 == "github.com/cloudnativelabs/kube-
 # node: kubelet builds from test/tools/kube as is, kube-proxy needs its own module (see its go.mod).
 KUBE_PROXY_MOD=$HERE/kube-proxy
 PAUSE_MOD=$HERE/pause
+# cluster: every component of the kube-latest version (test/tools/kube-latest/tools.go).
+CLUSTER_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 COREDNS_MOD=$HERE/coredns
 COREDNS_VERSION=$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$COREDNS_MOD/go.mod" | head -n1)
 ARGOCD_MOD=$HERE/argocd
@@ -89,7 +94,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node coredns kaniko lifecycle docker tanka)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node cluster coredns kaniko lifecycle docker tanka)   # known tools built only when named
 
 env_file=
 tools=()
@@ -117,6 +122,7 @@ for t in "${tools[@]}"; do
   if [ "$t" = kube ]; then total=$((total + ${#KUBE_BINS[@]}))
   elif [ "$t" = kube-latest ]; then total=$((total + ${#KUBE_LATEST_BINS[@]}))
   elif [ "$t" = node ]; then total=$((total + 4))   # debs, kubelet, kube-proxy, k8s-pause
+  elif [ "$t" = cluster ]; then total=$((total + ${#CLUSTER_BINS[@]} + 2))   # debs, the binaries, k8s-pause
   else total=$((total + 1)); fi
 done
 step=0
@@ -342,8 +348,8 @@ fi
 # holds the hash of its source, so an edit rebuilds it. The container runtime and CNI plugins
 # come from Debian (bookworm: containerd 1.6.20, runc 1.1.5, containernetworking-plugins 1.1.1
 # in /usr/lib/cni), apt-installed only when missing.
-if want node; then
-  node_missing=()
+node_debs() {
+  local node_missing=()
   command -v containerd >/dev/null || node_missing+=(containerd)
   command -v runc >/dev/null || node_missing+=(runc)
   [ -x /usr/lib/cni/bridge ] || node_missing+=(containernetworking-plugins)
@@ -355,10 +361,24 @@ if want node; then
     progress "installing debian packages ${node_missing[*]} (cached: no)…"
     apt_install apt-node.log "${node_missing[@]}"
   fi
+}
+if want node; then
+  node_debs
   build_k8s "$KUBE_MOD" "$KUBE_VERSION" kubelet
   build_k8s "$KUBE_PROXY_MOD" "$KUBE_VERSION" kube-proxy
   # The sandbox image's only file.
   build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause k8s-pause
+fi
+
+# ---- cluster: the Kubernetes of test/tools/cluster/ (several nodes, kind-style) -----------------
+# Every component of the kube-latest version (test/tools/kube-latest) into kubernetes-<version>/,
+# with the same version stamps; the cluster program takes them from that directory whatever else
+# is on PATH. k8s-pause as for `node`, and the same Debian packages (plus ipset, for kube-router).
+if want cluster; then
+  node_debs
+  command -v ipset >/dev/null || apt_install apt-cluster.log ipset
+  build_k8s "$KUBE_LATEST_MOD" "$KUBE_LATEST_VERSION" "${CLUSTER_BINS[@]}"
+  build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_LATEST_VERSION" k8s-pause k8s-pause
 fi
 
 # ---- coredns: the cluster DNS of test/tools/cluster.sh (test/tools/coredns) ------------------

@@ -1,10 +1,14 @@
 //go:build tools
 
-// Package tools pins the Kubernetes control-plane commands built by
-// test/tools/install.sh kube-latest (go build k8s.io/kubernetes/cmd/...).
+// Package tools pins the Kubernetes commands built by test/tools/install.sh kube-latest (the API
+// server and controller manager of test/e2e/api-latest.ts) and node (all five, for the local
+// cluster of test/tools/cluster): go build k8s.io/kubernetes/cmd/...
 package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
