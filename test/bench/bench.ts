@@ -77,10 +77,13 @@ try {
     synthRows.push(`| ${label} | ${fmt(median(samples.map(s => s.synthMs)))} | ${fmt(median(samples.map(s => s.loadMs)))} | ${fmt(median(samples.map(s => s.maxRssMiB)))} |`);
   }
 
-  const redirect = { ...process.env, CDK8S_OUTDIR: path.join(tmp, 'npm-dist'), HELM_OUTDIR: path.join(tmp, 'npm-helm') };
+  const redirect = { ...process.env, CDK8S_OUTDIR: path.join(tmp, 'npm-dist'), HELM_OUTDIR: path.join(tmp, 'npm-helm'), TANKA_OUTDIR: path.join(tmp, 'npm-tanka') };
   const commandRows: Array<[string, number]> = [
-    ['`npm run synth` (dist/ and helm/todo/)', medianWall('npm run synth', 'npm', ['run', '--silent', 'synth'], redirect)],
-    ['`npx cdk8s synth`', medianWall('npx cdk8s synth', 'npx', ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-dist')], { ...redirect, HELM_OUTDIR: path.join(tmp, 'cli-helm') })],
+    ['`npm run synth` (dist/, helm/todo/ and tanka/)', medianWall('npm run synth', 'npm', ['run', '--silent', 'synth'], redirect)],
+    // The same CLI without npm in front: what `npm run` itself costs is the difference.
+    ['the CLI\'s `synth` without npm (`node scripts/run-compiled.js todo/cli.ts synth`)',
+      medianWall('CLI synth', process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'todo/cli.ts', 'synth'], redirect)],
+    ['`npx cdk8s synth`', medianWall('npx cdk8s synth', 'npx', ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-dist')], { ...redirect, HELM_OUTDIR: path.join(tmp, 'cli-helm'), TANKA_OUTDIR: path.join(tmp, 'cli-tanka') })],
     // Against the first commit that has this tree, so there is something to compare; exit 1 means "changes".
     ['`npm run diff` (the demo against its first commit)', medianWall('npm run diff', 'npm', ['run', '--silent', 'diff', '--', '--base', firstCommitOf('dist/apps')], process.env, [0, 1, 2])],
   ];
@@ -99,7 +102,7 @@ try {
   console.log('| whole command | wall (ms) |');
   console.log('| --- | ---: |');
   for (const [label, ms] of commandRows) console.log(`| ${label} | ${fmt(ms)} |`);
-  if (helmTotal !== undefined) console.log(`\n\`npm run synth\` / the three \`helm template\` runs: ${(commandRows[0][1] / helmTotal).toFixed(2)}x`);
+  if (helmTotal !== undefined) console.log(`\n\`npm run synth\` / the three \`helm template\` runs: ${(commandRows[0][1] / helmTotal).toFixed(2)}x; the CLI's synth without npm: ${(commandRows[1][1] / helmTotal).toFixed(2)}x`);
   console.log('\n| scenario, in one fresh process | build + synth + write (ms) | module load (ms) | peak RSS (MiB) |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const row of synthRows) console.log(row);
