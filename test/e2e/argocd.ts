@@ -369,7 +369,7 @@ async function main(): Promise<void> {
       const remote = (await run('crane', ['digest', `${registry}/acme/todo:${entry.tag}`], { env: toolEnv })).stdout.trim();
       equal('the lock pins the digest the registry serves', entry.digest, remote);
       reference = `${registry}/acme/todo@${remote}`;
-      // The build CLI synthesizes with the project's TODO_REPOSITORY (repoUrl fixed in src/todo);
+      // The build CLI synthesizes with the project's TODO_REPOSITORY (repoUrl fixed in todo/environments.ts);
       // the fork re-synthesizes its tree from the new lock, and the environments must be what the CLI wrote.
       synthServed();
       for (const env of ENVS) {
