@@ -2,6 +2,7 @@ import { javascript, typescript, YamlFile } from 'projen';
 
 // Vendored with their provenance in third_party/README.md: the repository needs nothing beside it.
 const ARGO_CD_CRDS = 'third_party/argo-cd-v3.6.1/crds';
+const SEALED_SECRETS_CRD = 'third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml';
 
 const project = new typescript.TypeScriptProject({
   name: '@acme/cdk8s-go-postgres',
@@ -57,7 +58,8 @@ const project = new typescript.TypeScriptProject({
   // Stryker's sandbox and reports (HTML, and the incremental file: large, rewritten every run) are scratch.
   gitignore: ['/.tmp/', '/pack/', '/gitops-view.html', '/.stryker-tmp/', '/reports/'],
   npmignoreEnabled: true,
-  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
+  // The Sealed Secrets CRD ships with the package: SealedSecretsController reads it at synth.
+  npmIgnoreOptions: { ignorePatterns: ['/app/', '/helm/', '/imports/*.ts', '!/imports/*.d.ts', '/.ci/', '/images.lock.json', '/cdk8s.yaml', '/.tmp/', '/third_party/*', '!/third_party/sealed-secrets-v0.27.1/', '/scripts/', '/stryker.config.mjs', '/.stryker-tmp/', '/reports/'] },
   eslintOptions: { dirs: ['src'], devdirs: ['test'], ignorePatterns: ['imports/', 'lib/', 'dist/', 'app/', 'node_modules/'] },
 });
 
@@ -87,12 +89,13 @@ new YamlFile(project, 'cdk8s.yaml', {
     imports: [
       `argocd-application:=${ARGO_CD_CRDS}/application-crd.yaml`,
       `argocd-appproject:=${ARGO_CD_CRDS}/appproject-crd.yaml`,
+      `sealed-secrets:=${SEALED_SECRETS_CRD}`,
     ],
   },
 });
 
 project.addTask('import', {
-  description: 'Generate typed Argo CD classes into imports/ from the vendored CRDs in third_party/ (offline)',
+  description: 'Generate typed Argo CD and Sealed Secrets classes into imports/ from the vendored CRDs in third_party/ (offline)',
   exec: 'cdk8s import --output imports --no-check-upgrade',
 });
 // Plain npm scripts rather than projen tasks: the task runner alone costs about a second per run.
@@ -100,6 +103,7 @@ project.package.setScript('synth', SYNTH);
 project.package.setScript('build:image', 'node scripts/run-compiled.js src/image-build/cli.ts');
 project.package.setScript('diff', 'node scripts/run-compiled.js src/diff.ts');
 project.package.setScript('view', 'node scripts/run-compiled.js src/view.ts');
+project.package.setScript('seal', 'node scripts/run-compiled.js src/seal.ts');
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {

@@ -20,6 +20,13 @@ export * from './postgres/credentials';
 export * from './postgres/backup';
 export { METRICS_PORT, PostgresMetricsOptions, SCRAPE_ANNOTATIONS } from './postgres/metrics';
 
+// Secrets sealed in git, opened by the Sealed Secrets controller in the cluster
+export * from './sealed-secrets/sealing-certificate';
+export * from './sealed-secrets/sealed-secret-file';
+export * from './sealed-secrets/sealed-secret';
+export * from './sealed-secrets/controller';
+export { sealCommand, SealIo, SEAL_USAGE, SEAL_ERROR_EXIT, SEALED_SECRETS_DIR } from './sealed-secrets/seal-command';
+
 // Building images inside a cluster
 export * from './image-build/kaniko-build-job';
 
@@ -33,6 +40,7 @@ export { IN_CLUSTER } from './argocd/sources';
 // The GitOps tree: environments, Argo CD app-of-apps, Helm chart, atomic writes
 export * from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
+export * from './gitops/platform';
 export { outOfBandSecrets } from './gitops/out-of-band-secrets';
 export { StagedPath } from './gitops/replace-paths';
 

@@ -4,6 +4,7 @@ import { App, Chart } from 'cdk8s';
 import { ApplicationsChart, BootstrapChart } from './argocd-charts';
 import { HelmChartOptions, renderHelmChart } from './helm-chart';
 import { outOfBandSecrets } from './out-of-band-secrets';
+import { GitOpsPlatform, PLATFORM_DIRECTORY, PlatformApplication } from './platform';
 import { replacePaths, StagedPath } from './replace-paths';
 import { toYaml } from './yaml';
 import { FleetClusters } from '../argocd/application-set';
@@ -87,6 +88,13 @@ export interface GitOpsRepositoryProps<Settings> {
    */
   readonly clusters?: FleetClusters;
   /**
+   * What every environment needs first (such as the Sealed Secrets
+   * controller: `sealedSecretsPlatform()`), written to `<outdir>/platform/`
+   * and synced by its own Application before the environments.
+   * @default - no platform part
+   */
+  readonly platform?: GitOpsPlatform;
+  /**
    * Also write the environments as one Helm chart.
    * @default - no Helm chart
    */
@@ -119,7 +127,7 @@ export interface GitOpsSynthOptions {
 }
 
 /** Directories of the tree that hold Argo CD objects rather than an environment. */
-export const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap'];
+export const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap', PLATFORM_DIRECTORY];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -177,6 +185,9 @@ export class GitOpsRepository<Settings> {
         seen.add(key);
       }
     });
+    if (props.platform && props.clusters) {
+      fail('platform and clusters are both set: a fleet\'s platform part is not generated yet; install the platform on each cluster, or drop clusters');
+    }
     if (props.helmChart) {
       this.helmChartName = props.helmChart.name ?? props.name;
       const defaultEnvironment = props.helmChart.defaultEnvironment;
@@ -202,6 +213,11 @@ export class GitOpsRepository<Settings> {
       process.stderr.write(`synth failed, ${kept} left as they were:\n  ${(e as Error).message}\n`);
       process.exitCode = 1;
     }
+  }
+
+  /** The environments, in order. */
+  public get environments(): ReadonlyArray<GitOpsEnvironment<Settings>> {
+    return this.props.environments;
   }
 
   /** The environments' names, in order. */
@@ -283,15 +299,25 @@ export class GitOpsRepository<Settings> {
       props.stack(chart, env, lock);
       return chart;
     }));
+    const platform = props.platform;
     return [
       ...environments,
-      synthChart('apps', app => new ApplicationsChart(app, 'applications', {
+      ...(platform ? [synthChart(PLATFORM_DIRECTORY, app => {
+        const chart = new Chart(app, PLATFORM_DIRECTORY, { disableResourceNameHashes: true });
+        platform.stack(chart, lock);
+        return chart;
+      })] : []),
+      synthChart('apps', app => {
+        const chart = new ApplicationsChart(app, 'applications', {
         ...argoCd,
         description: props.description ?? `${props.name} in every environment`,
         environments: props.environments,
         outOfBandSecrets: [...new Set(environments.flatMap(e => outOfBandSecrets(e.objects)))].sort(),
         clusters: props.clusters,
-      })),
+        });
+        if (platform) new PlatformApplication(chart, PLATFORM_DIRECTORY, { ...argoCd, platform });
+        return chart;
+      }),
       synthChart('bootstrap', app => new BootstrapChart(app, 'root', argoCd)),
     ];
   }

@@ -14,6 +14,8 @@ import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
 import { PostgresConnectOptions, Postgres } from '../postgres/postgres';
+import { SealedSecret, SECRETS_REVISION_ANNOTATION } from '../sealed-secrets/sealed-secret';
+import { SealedSecretFile } from '../sealed-secrets/sealed-secret-file';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
 /** The environment variable the Go service reads its listen port from. */
@@ -70,7 +72,8 @@ export interface GoWebServiceProps {
    */
   readonly env?: Record<string, string>;
   /**
-   * Environment variables read from existing Secrets.
+   * Environment variables read from Secrets: existing ones, or sealed ones
+   * (`SealedSecret.keyRef`), whose re-sealing rolls the pods.
    * @default - none
    */
   readonly secretEnv?: Record<string, SecretKeyRef>;
@@ -147,10 +150,19 @@ export interface WebIngressOptions {
   readonly ingressClassName?: string;
   /**
    * Secret of type `kubernetes.io/tls`, in the service's namespace, holding
-   * the certificate of `host`; the Ingress then terminates TLS.
+   * the certificate of `host`; the Ingress then terminates TLS. Not with
+   * `tlsSealedSecret`.
    * @default - no TLS
    */
   readonly tlsSecretName?: string;
+  /**
+   * A committed sealed file of type `kubernetes.io/tls` (keys `tls.crt` and
+   * `tls.key`): the service emits it as a SealedSecret, checked against its
+   * namespace and certificate, and the Ingress terminates TLS with it.
+   * Not with `tlsSecretName`.
+   * @default - no TLS
+   */
+  readonly tlsSealedSecret?: SealedSecretFile;
   /**
    * Annotations of the Ingress, e.g. for the controller or cert-manager.
    * @default - none
@@ -169,6 +181,12 @@ export interface SecretKeyRef {
   readonly secretName: string;
   /** Key inside the Secret. */
   readonly key: string;
+  /**
+   * Changes when the Secret's values change (a sealed Secret's revision):
+   * the pods are annotated with it, so they roll and read the new values.
+   * @default - the pods do not roll when the Secret changes
+   */
+  readonly revision?: string;
 }
 
 const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' };
@@ -200,6 +218,8 @@ export class GoWebService extends Construct {
   private readonly httpPeers: k8s.NetworkPolicyPeer[] = [];
   /** Connected databases by the envPrefix of their variables. */
   private readonly databases = new Map<string, Postgres>();
+  /** Revisions of the sealed Secrets the pods read. */
+  private readonly secretRevisions: string[] = [];
 
   constructor(scope: Construct, id: string, props: GoWebServiceProps) {
     super(scope, id);
@@ -221,6 +241,7 @@ export class GoWebService extends Construct {
     const config = this.createConfigMap(labels, props.env ?? {});
     for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
       this.addEnv({ name, valueFrom: { secretKeyRef: { name: checkDnsLabel(this, `secretEnv.${name}.secretName`, ref.secretName), key: ref.key } } });
+      if (ref.revision !== undefined) this.secretRevisions.push(ref.revision);
     }
     const serviceAccount = createServiceAccount(this, this.name, labels);
 
@@ -235,8 +256,14 @@ export class GoWebService extends Construct {
         template: {
           metadata: {
             labels,
-            // Rolls the pods when the configuration changes; ConfigMap edits alone do not.
-            annotations: { 'checksum/config': config.checksum },
+            // Rolls the pods when the configuration or a sealed Secret they read changes;
+            // ConfigMap and Secret edits alone do not.
+            annotations: Lazy.any({
+              produce: () => ({
+                'checksum/config': config.checksum,
+                ...(this.secretRevisions.length > 0 ? { [SECRETS_REVISION_ANNOTATION]: [...new Set(this.secretRevisions)].sort().join('.') } : {}),
+              }),
+            }),
           },
           spec: {
             serviceAccountName: serviceAccount.name,
@@ -323,6 +350,7 @@ export class GoWebService extends Construct {
     }
     this.databases.set(prefix, database);
     for (const env of database.connectionEnv(options)) this.addEnv(env);
+    if (database.credentialsRevision !== undefined) this.secretRevisions.push(database.credentialsRevision);
     database.allowClientsFrom(this.name, this.selectorLabels);
     this.allowEgress(egressToPods(database.selectorLabels, database.port));
     setSyncWave(this, Math.max(...[...this.databases.values()].map(db => db.syncWave)) + 1);
@@ -368,7 +396,12 @@ export class GoWebService extends Construct {
 
   private createIngress(labels: Record<string, string>, options: WebIngressOptions): k8s.KubeIngress {
     const host = checkIngressHost(this, 'ingress.host', options.host);
-    const tlsSecretName = options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.tlsSecretName', options.tlsSecretName);
+    if (options.tlsSecretName !== undefined && options.tlsSealedSecret !== undefined) {
+      ValidationError.fail(this, `ingress sets both tlsSecretName "${options.tlsSecretName}" and tlsSealedSecret ${options.tlsSealedSecret.path}: give one`);
+    }
+    const tlsSecretName = options.tlsSealedSecret !== undefined
+      ? new SealedSecret(this, 'TlsSecret', { file: options.tlsSealedSecret, type: 'kubernetes.io/tls', requiredKeys: ['tls.crt', 'tls.key'], labels }).name
+      : options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.tlsSecretName', options.tlsSecretName);
     const ingressClassName = options.ingressClassName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.ingressClassName', options.ingressClassName);
     return new k8s.KubeIngress(this, 'Ingress', {
       // A copy: the sync wave added later must not change the caller's object.

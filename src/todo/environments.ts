@@ -1,4 +1,4 @@
-import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, WebIngressOptions } from '..';
+import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, SealedSecretFile, WebIngressOptions } from '..';
 
 /** What differs between the todo service's environments. */
 export interface TodoSettings {
@@ -56,7 +56,8 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' },
       databaseResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
       storageSize: '5Gi',
-      credentials: PostgresCredentials.fromExistingSecret('todo-db-credentials'),
+      // Sealed with staging's certificate by `npm run seal`; the controller in the cluster opens it.
+      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.fromFile('sealed-secrets/staging/todo-db-credentials.yaml')),
       devShortcuts: false,
       operations: true,
       logLevel: 'info',
@@ -72,7 +73,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '512Mi' },
       databaseResources: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '4Gi' },
       storageSize: '20Gi',
-      credentials: PostgresCredentials.fromExistingSecret('todo-db-credentials'),
+      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.fromFile('sealed-secrets/prod/todo-db-credentials.yaml')),
       devShortcuts: false,
       operations: true,
       logLevel: 'info',

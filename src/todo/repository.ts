@@ -1,4 +1,4 @@
-import { GitOpsRepository } from '..';
+import { GitOpsRepository, sealedSecretsPlatform } from '..';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
 import { buildTodoStack } from './todo-stack';
 
@@ -9,5 +9,7 @@ export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   description: 'The todo service in every environment',
   environments: TODO_ENVIRONMENTS,
   stack: buildTodoStack,
+  // The Sealed Secrets controller, synced before the environments: their credentials are sealed.
+  platform: sealedSecretsPlatform(),
   helmChart: {},
 });

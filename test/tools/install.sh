@@ -55,6 +55,10 @@ KUBE_LINTER_VERSION=v0.7.6
 # shared/ beside the repo; KANIKO_SOURCE_TARBALL points elsewhere. The sha256 pins it.
 KANIKO_VERSION=v1.25.5
 KANIKO_SHA256=944500410ad375799ac7c2ff8d63a1875b0a4527d06962c318ebd781641556e2
+# Sealed Secrets: v0.27.1 is the newest release under the module path github.com/bitnami-labs/
+# sealed-secrets; later ones moved to github.com/bitnami/sealed-secrets, which the checksum
+# database here does not know (404). Its CRD is vendored in third_party/ from the same version.
+SEALED_SECRETS_VERSION=v0.27.1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -78,7 +82,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node coredns kaniko)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node coredns kaniko sealed-secrets)   # known tools built only when named
 
 env_file=
 tools=()
@@ -106,6 +110,7 @@ for t in "${tools[@]}"; do
   if [ "$t" = kube ]; then total=$((total + ${#KUBE_BINS[@]}))
   elif [ "$t" = kube-latest ]; then total=$((total + ${#KUBE_LATEST_BINS[@]}))
   elif [ "$t" = node ]; then total=$((total + 4))   # debs, kubelet, kube-proxy, k8s-pause
+  elif [ "$t" = sealed-secrets ]; then total=$((total + 2))   # controller, kubeseal
   else total=$((total + 1)); fi
 done
 step=0
@@ -418,6 +423,16 @@ if want kaniko; then
       mv -f "$kantmp/executor" "$kandir/executor"
       touch "$kandir/.executor.ok" )
   fi
+fi
+
+# ---- Sealed Secrets: the controller (packed into an image by test/tools/images/build.sh, so
+# static: CGO off) and kubeseal (the tests check the library's own sealing against its
+# --recovery-unseal). 1-2 min each on 2 cores.
+if want sealed-secrets; then
+  for bin in controller kubeseal; do
+    CGO_ENABLED=0 LDX="-X main.VERSION=$SEALED_SECRETS_VERSION" go_install sealed-secrets "$SEALED_SECRETS_VERSION" "$bin" \
+      "github.com/bitnami-labs/sealed-secrets/cmd/$bin"
+  done
 fi
 
 line="export PATH=\""

@@ -1,0 +1,227 @@
+import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { SEALED_SECRETS_CONTROLLER, SEALED_SECRETS_NAMESPACE } from './controller';
+import { CERTIFICATE_FILE, SealedSecretContents, SealedSecretFile } from './sealed-secret-file';
+import { SealingCertificate, SealingScope } from './sealing-certificate';
+import { readCommandLine, UsageError } from '../common/cli-flags';
+import { GitOpsRepository } from '../gitops/gitops-repository';
+import { CommandIo, PROCESS_IO } from '../review/diff-command';
+
+/** Where `npm run seal` keeps each environment's certificate and sealed files, relative to the repository root. */
+export const SEALED_SECRETS_DIR = 'sealed-secrets';
+/** Exit status of `npm run seal` when it could not do what was asked (bad usage, unreadable file, cluster unreachable). */
+export const SEAL_ERROR_EXIT = 2;
+
+/** Usage of `npm run seal`. */
+export const SEAL_USAGE = `usage: npm run seal -- <command> [flags]
+
+  seal --env ENV --secret NAME --key KEY [--generate password] [--type TYPE] [--scope strict|namespace-wide|cluster-wide]
+      Seals one value with ENV's committed certificate (${SEALED_SECRETS_DIR}/ENV/${CERTIFICATE_FILE}) into
+      ${SEALED_SECRETS_DIR}/ENV/NAME.yaml, adding KEY to what the file holds. The value is read from standard input
+      (one trailing newline dropped) or, with --generate password, made here (32 random bytes, base64url);
+      it is never written to disk or printed. --type sets the Secret's type (default Opaque).
+  fetch-cert --env ENV [--controller-namespace NS]
+      Fetches the certificate of the controller of your kubeconfig's cluster (through the API server's
+      service proxy) into ${SEALED_SECRETS_DIR}/ENV/${CERTIFICATE_FILE}, and lists the files it no longer matches.
+  reencrypt --env ENV [--controller-namespace NS]
+      Fetches the certificate, then has the controller re-encrypt every sealed file of ENV with its newest key
+      (its /v1/rotate endpoint: no plaintext leaves the cluster), and records the new fingerprint.
+  list [--env ENV]
+      What is sealed where: each environment's certificate (fingerprint, expiry) and sealed files (Secret,
+      namespace, scope, keys, and whether they match the certificate).
+
+KUBECTL names the kubectl to run (default: kubectl on PATH). Exit status: 0 done, 1 list found files that do
+not match their certificate, ${SEAL_ERROR_EXIT} error.`;
+
+/** Where `npm run seal` reads and writes: the review commands' streams plus standard input. */
+export interface SealIo extends CommandIo {
+  /** Reads all of standard input (the value to seal). */
+  readonly stdin: () => Buffer;
+}
+
+/** The running process's streams, directory, environment and standard input. */
+export const PROCESS_SEAL_IO: SealIo = { ...PROCESS_IO, stdin: () => fs.readFileSync(0) };
+
+const SCOPES = Object.values(SealingScope) as string[];
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * The authoring command of sealed Secrets: seals values for an environment
+ * with its committed certificate (sealing happens here, never at synth),
+ * fetches a cluster's certificate, re-encrypts with a new one, and lists what
+ * is sealed where.
+ * @returns the exit status (see {@link SEAL_USAGE})
+ */
+export function sealCommand(repository: GitOpsRepository<any>, argv: readonly string[], io: SealIo = PROCESS_SEAL_IO): number {
+  const [command, ...rest] = argv;
+  const commands: Record<string, (flags: Map<string, string>) => number> = {
+    'seal': flags => seal(repository, flags, io),
+    'fetch-cert': flags => fetchCertificate(flags, io),
+    'reencrypt': flags => reencrypt(flags, io),
+    'list': flags => list(repository, flags, io),
+  };
+  if (command === '--help' || command === undefined) {
+    (command ? io.stdout : io.stderr)(`${SEAL_USAGE}\n`);
+    return command ? 0 : SEAL_ERROR_EXIT;
+  }
+  const run = commands[command];
+  const flags = readCommandLine(rest, {
+    values: ['env', 'secret', 'key', 'generate', 'type', 'scope', 'controller-namespace'],
+    switches: [],
+    usage: SEAL_USAGE,
+    usageExit: SEAL_ERROR_EXIT,
+    check: parsed => {
+      if (!run) throw new UsageError(`unknown command "${command}": use seal, fetch-cert, reencrypt or list`);
+      const env = parsed.get('env');
+      if (env !== undefined && !repository.environmentNames.includes(env)) {
+        throw new UsageError(`--env "${env}" is not one of the environments (${repository.environmentNames.join(', ')})`);
+      }
+      if (command !== 'list' && env === undefined) throw new UsageError(`${command} needs --env`);
+      if (command === 'seal') {
+        if (!SECRET_NAME.test(parsed.get('secret') ?? '')) throw new UsageError('seal needs --secret NAME, a lower-case DNS name');
+        if (!SECRET_KEY.test(parsed.get('key') ?? '')) throw new UsageError('seal needs --key KEY (letters, digits, -, _ and .)');
+        const generate = parsed.get('generate');
+        if (generate !== undefined && generate !== 'password') throw new UsageError(`--generate "${generate}": only "password" can be generated`);
+        const scope = parsed.get('scope');
+        if (scope !== undefined && !SCOPES.includes(scope)) throw new UsageError(`--scope "${scope}" is not one of ${SCOPES.join(', ')}`);
+      }
+    },
+  }, io);
+  if (typeof flags === 'number') return flags;
+  try {
+    return run(flags);
+  } catch (e) {
+    io.stderr(`seal ${command} failed: ${(e as Error).message}\n`);
+    return SEAL_ERROR_EXIT;
+  }
+}
+
+function environmentDir(io: SealIo, env: string): string {
+  return path.join(io.cwd, SEALED_SECRETS_DIR, env);
+}
+
+function namespaceOf(repository: GitOpsRepository<any>, env: string): string {
+  return repository.environments.find(e => e.name === env)!.namespace;
+}
+
+function seal(repository: GitOpsRepository<any>, flags: Map<string, string>, io: SealIo): number {
+  const env = flags.get('env')!;
+  const name = flags.get('secret')!;
+  const key = flags.get('key')!;
+  const namespace = namespaceOf(repository, env);
+  const scope = (flags.get('scope') ?? SealingScope.STRICT) as SealingScope;
+  const certificate = SealingCertificate.fromFile(path.join(environmentDir(io, env), CERTIFICATE_FILE));
+  const file = SealedSecretFile.inFolder(environmentDir(io, env), name);
+  const existing = file.exists() ? file.read() : undefined;
+  if (existing) {
+    const differs = ([['namespace', existing.namespace, namespace], ['scope', existing.scope, scope], ['certificate', existing.sealedWith, certificate.fingerprint]] as const)
+      .filter(([, was, now]) => was !== now);
+    if (differs.length > 0) {
+      throw new Error(`${file.path} holds values sealed with another ${differs.map(([what, was, now]) => `${what} (${was}, now ${now})`).join(' and ')}: `
+        + (differs.some(([what]) => what === 'certificate') ? `run 'npm run seal -- reencrypt --env ${env}' first, or delete the file and seal every key again` : 'delete the file and seal every key again'));
+    }
+    const type = flags.get('type');
+    if (type !== undefined && type !== (existing.type ?? 'Opaque')) throw new Error(`${file.path} makes a Secret of type ${existing.type ?? 'Opaque'}, not ${type}: delete it and seal every key again`);
+  }
+  let value: Buffer;
+  if (flags.get('generate') === 'password') {
+    value = Buffer.from(crypto.randomBytes(32).toString('base64url'));
+  } else {
+    value = io.stdin();
+    if (value.length > 0 && value[value.length - 1] === 0x0a) value = value.subarray(0, value.length - 1);
+    if (value.length === 0) throw new Error(`nothing to seal on standard input for ${key}: pipe the value in, or use --generate password`);
+  }
+  try {
+    const contents: SealedSecretContents = {
+      name,
+      namespace,
+      scope,
+      sealedWith: certificate.fingerprint,
+      encryptedData: { ...existing?.encryptedData, [key]: certificate.seal(value, namespace, name, scope) },
+      type: flags.get('type') ?? existing?.type ?? 'Opaque',
+    };
+    SealedSecretFile.write(file.path, contents);
+  } finally {
+    value.fill(0);
+  }
+  io.stderr(`sealed ${key} of Secret ${namespace}/${name} (${scope}) with ${certificate.fingerprint} into ${path.relative(io.cwd, file.path)}; commit it\n`);
+  return 0;
+}
+
+/** `kubectl get --raw` / `create --raw` through the API server's proxy to the controller's HTTP port. */
+function controller(io: SealIo, flags: Map<string, string>, verb: 'get' | 'create', endpoint: string, body?: string): string {
+  const ns = flags.get('controller-namespace') ?? SEALED_SECRETS_NAMESPACE;
+  const url = `/api/v1/namespaces/${ns}/services/http:${SEALED_SECRETS_CONTROLLER}:http/proxy${endpoint}`;
+  const kubectl = io.env.KUBECTL ?? 'kubectl';
+  const r = spawnSync(kubectl, [verb, '--raw', url, ...(body !== undefined ? ['-f', '-'] : [])], { env: io.env, input: body, encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw new Error(`cannot run ${kubectl}: ${r.error.message} (set KUBECTL)`);
+  if (r.status !== 0) throw new Error(`${kubectl} ${verb} --raw ${url} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+function sealedFiles(io: SealIo, env: string): SealedSecretFile[] {
+  const dir = environmentDir(io, env);
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).sort().map(f => SealedSecretFile.fromFile(path.join(dir, f)));
+}
+
+function fetchCertificate(flags: Map<string, string>, io: SealIo): number {
+  const env = flags.get('env')!;
+  storeCertificate(env, SealingCertificate.fromPem(controller(io, flags, 'get', '/v1/cert.pem')), io);
+  return 0;
+}
+
+function storeCertificate(env: string, certificate: SealingCertificate, io: SealIo): void {
+  const file = path.join(environmentDir(io, env), CERTIFICATE_FILE);
+  const before = fs.existsSync(file) ? SealingCertificate.fromFile(file).fingerprint : undefined;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, certificate.pem.endsWith('\n') ? certificate.pem : `${certificate.pem}\n`);
+  io.stderr(`${path.relative(io.cwd, file)}: ${certificate.fingerprint}, expires ${certificate.expires.toISOString()}${before === undefined ? ' (new)' : before === certificate.fingerprint ? ' (unchanged)' : ` (was ${before})`}\n`);
+  const stale = sealedFiles(io, env).filter(f => f.read().sealedWith !== certificate.fingerprint);
+  if (stale.length > 0) {
+    io.stderr(`sealed with another key, refused by synth until re-encrypted ('npm run seal -- reencrypt --env ${env}'): ${stale.map(f => path.relative(io.cwd, f.path)).join(', ')}\n`);
+  }
+}
+
+function reencrypt(flags: Map<string, string>, io: SealIo): number {
+  const env = flags.get('env')!;
+  const certificate = SealingCertificate.fromPem(controller(io, flags, 'get', '/v1/cert.pem'));
+  const files = sealedFiles(io, env);
+  // Every file is re-encrypted before any is written, so a failure leaves them all as they were.
+  const rotated = files.map((file, i) => {
+    const contents = file.read();
+    io.stderr(`[reencrypt ${i + 1}/${files.length}] ${path.relative(io.cwd, file.path)}\n`);
+    const manifest = JSON.parse(controller(io, flags, 'create', '/v1/rotate', JSON.stringify(YAML.parse(fs.readFileSync(file.path, 'utf-8')))));
+    const encryptedData: Record<string, string> = manifest?.spec?.encryptedData ?? {};
+    if (Object.keys(encryptedData).sort().join() !== Object.keys(contents.encryptedData).sort().join()) {
+      throw new Error(`the controller returned other keys for ${file.path}: ${Object.keys(encryptedData).join(', ')}`);
+    }
+    return { file, contents: { ...contents, encryptedData, sealedWith: certificate.fingerprint } };
+  });
+  storeCertificate(env, certificate, { ...io, stderr: () => undefined });
+  for (const { file, contents } of rotated) SealedSecretFile.write(file.path, contents);
+  io.stderr(`re-encrypted ${rotated.length} file(s) of ${env} with ${certificate.fingerprint}; commit ${SEALED_SECRETS_DIR}/${env}\n`);
+  return 0;
+}
+
+function list(repository: GitOpsRepository<any>, flags: Map<string, string>, io: SealIo): number {
+  const envs = flags.has('env') ? [flags.get('env')!] : repository.environmentNames;
+  let mismatched = 0;
+  for (const env of envs) {
+    const certFile = path.join(environmentDir(io, env), CERTIFICATE_FILE);
+    const certificate = fs.existsSync(certFile) ? SealingCertificate.fromFile(certFile) : undefined;
+    io.stdout(`${env} (namespace ${namespaceOf(repository, env)}): certificate ${certificate ? `${certificate.fingerprint}, expires ${certificate.expires.toISOString()}` : 'none'}\n`);
+    for (const file of sealedFiles(io, env)) {
+      const c = file.read();
+      const ok = certificate !== undefined && c.sealedWith === certificate.fingerprint;
+      if (!ok) mismatched++;
+      io.stdout(`  ${path.relative(io.cwd, file.path)}: Secret ${c.namespace}/${c.name} (${c.type ?? 'Opaque'}, ${c.scope}) keys ${Object.keys(c.encryptedData).sort().join(', ')}; `
+        + `sealed with ${c.sealedWith}${ok ? '' : ' — DOES NOT MATCH the certificate: re-encrypt'}\n`);
+    }
+  }
+  return mismatched > 0 ? 1 : 0;
+}
