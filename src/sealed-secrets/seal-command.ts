@@ -33,7 +33,7 @@ export const SEAL_USAGE = `usage: npm run seal -- <command> [flags]
       What is sealed where: each environment's certificate (fingerprint, expiry) and sealed files (Secret,
       namespace, scope, keys, and whether they match the certificate).
 
-KUBECTL names the kubectl to run (default: kubectl on PATH). Exit status: 0 done, 1 list found files that do
+SEALED_SECRETS_DIR moves ${SEALED_SECRETS_DIR}/. KUBECTL names the kubectl to run (default: kubectl on PATH). Exit status: 0 done, 1 list found files that do
 not match their certificate, ${SEAL_ERROR_EXIT} error.`;
 
 /** Where `npm run seal` reads and writes: the review commands' streams plus standard input. */
@@ -101,7 +101,7 @@ export function sealCommand(repository: GitOpsRepository<any>, argv: readonly st
 }
 
 function environmentDir(io: SealIo, env: string): string {
-  return path.join(io.cwd, SEALED_SECRETS_DIR, env);
+  return path.resolve(io.cwd, io.env.SEALED_SECRETS_DIR ?? SEALED_SECRETS_DIR, env);
 }
 
 function namespaceOf(repository: GitOpsRepository<any>, env: string): string {

@@ -30,6 +30,13 @@ export const TODO_GIT = {
   targetRevision: 'main',
 };
 
+/**
+ * Where the sealed files and certificates are: `sealed-secrets/` (what `npm run seal` writes),
+ * or SEALED_SECRETS_DIR, as IMAGES_LOCK_FILE moves the lock (the end-to-end tests seal for their
+ * own clusters there).
+ */
+const SEALED = process.env.SEALED_SECRETS_DIR ?? 'sealed-secrets';
+
 const SMALL: ComputeResources = { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '250m', memoryLimit: '128Mi' };
 
 /** The environments synthesized into dist/, most locked-down last. */
@@ -57,7 +64,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       databaseResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
       storageSize: '5Gi',
       // Sealed with staging's certificate by `npm run seal`; the controller in the cluster opens it.
-      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.fromFile('sealed-secrets/staging/todo-db-credentials.yaml')),
+      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/staging`, 'todo-db-credentials')),
       devShortcuts: false,
       operations: true,
       logLevel: 'info',
@@ -73,7 +80,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '512Mi' },
       databaseResources: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '4Gi' },
       storageSize: '20Gi',
-      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.fromFile('sealed-secrets/prod/todo-db-credentials.yaml')),
+      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/prod`, 'todo-db-credentials')),
       devShortcuts: false,
       operations: true,
       logLevel: 'info',
