@@ -4,13 +4,17 @@
  * controller's key backup and restore as the README tells, and a SealedSecret's
  * status as the controller reports it (what Argo CD's health check reads).
  */
+import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { ARGO_MANAGER, K8sObject, Kubectl, applyAsArgo, assertNoDiffAsArgo, distObjects, manifestFiles } from './cluster-support';
-import { ROOT, RunResult, check, run, waitFor } from './harness';
-import { SEALED_SECRETS_CONTROLLER, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_NAMESPACE } from '../../src';
+import { ROOT, RunResult, check, freePort, onCleanup, run, stopProcess, waitFor } from './harness';
+import {
+  CERTIFICATE_FILE, CredentialsSource, GitOpsEnvironment, GitOpsRepository, PostgresCredentials, SEALED_SECRETS_CONTROLLER, SEALED_SECRETS_KEY_LABEL,
+  SEALED_SECRETS_NAMESPACE, sealCommand, SealedSecretFile,
+} from '../../src';
 
 /**
  * Applies `<root>/platform` as its Argo CD Application would (namespace with
@@ -126,4 +130,117 @@ export async function sealDatabaseLogins(kube: Kubectl, sealedDir: string, envs:
     sealed(`seal --env ${env} --key password --generate password`,
       await npmSeal(['seal', '--env', env, '--secret', 'todo-db-credentials', '--key', 'password', '--generate', 'password'], sealedDir, kube.env));
   }
+}
+
+/**
+ * The environments with their sealed database login read from `sealedDir`
+ * (sealed for the test's own controller) instead of the committed files
+ * (sealed for acme's clusters), as a fork that sealed its own has them.
+ */
+export function withSealedLogins<S extends { credentials: PostgresCredentials }>(
+  environments: ReadonlyArray<GitOpsEnvironment<S>>, sealedDir: string,
+): Array<GitOpsEnvironment<S>> {
+  return environments.map(e => e.settings.credentials.source !== CredentialsSource.SEALED_SECRET ? e : {
+    ...e,
+    settings: { ...e.settings, credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(path.join(sealedDir, e.name), 'todo-db-credentials')) },
+  });
+}
+
+/**
+ * A controller key made here (as a team that brings its own key does), its
+ * certificate written as each environment's `certificate.pem` in `sealedDir`,
+ * and the todo login sealed with it for each environment by the library's
+ * `sealCommand` (what `npm run seal` runs). Returns the key as the Secret the
+ * controller reads (label sealedsecrets.bitnami.com/sealed-secrets-key=active).
+ */
+export async function sealWithOwnKey(dir: string, sealedDir: string, repository: GitOpsRepository<any>, envs: string[]): Promise<K8sObject> {
+  fs.mkdirSync(dir, { recursive: true });
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/O=sealed-secret/CN=sealed-secret']);
+  for (const env of envs) {
+    // The files sealed for someone else's cluster go: the fork seals its own.
+    fs.rmSync(path.join(sealedDir, env), { recursive: true, force: true });
+    fs.mkdirSync(path.join(sealedDir, env), { recursive: true });
+    fs.copyFileSync(cert, path.join(sealedDir, env, CERTIFICATE_FILE));
+    for (const [argv, stdin] of [
+      [['--key', 'username', '--type', 'kubernetes.io/basic-auth'], 'todo'],
+      [['--key', 'password', '--generate', 'password'], ''],
+    ] as const) {
+      const err: string[] = [];
+      const code = sealCommand(repository, ['seal', '--env', env, '--secret', 'todo-db-credentials', ...argv], {
+        stdout: () => undefined, stderr: t => err.push(t), color: false, cwd: ROOT, env: { SEALED_SECRETS_DIR: sealedDir }, stdin: () => Buffer.from(stdin),
+      });
+      check(`${env}: the login's ${argv[1]} sealed with the test's key (${err.join('').trim()})`, code === 0);
+    }
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/tls',
+    metadata: { name: 'sealed-secrets-key-e2e', namespace: SEALED_SECRETS_NAMESPACE, labels: { [SEALED_SECRETS_KEY_LABEL]: 'active' } },
+    data: { 'tls.crt': fs.readFileSync(cert).toString('base64'), 'tls.key': fs.readFileSync(key).toString('base64') },
+  };
+}
+
+/**
+ * The Sealed Secrets controller v0.27.1 as a process of this machine against
+ * an API server without nodes (the Argo CD suites' clusters): the key Secret
+ * and the platform objects of `<root>/platform` (CRD, ServiceAccount, RBAC;
+ * what Argo CD then finds in sync) applied first, then the
+ * controller started with its ServiceAccount's token where in-cluster clients
+ * look for it, in a private mount namespace (a tmpfs over /run), listening on
+ * loopback only. Stopped by a cleanup.
+ */
+export async function startHostSealedSecrets(tmp: string, name: string, kube: Kubectl, toolEnv: NodeJS.ProcessEnv, key: K8sObject, root: string): Promise<void> {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir, { recursive: true });
+  await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SEALED_SECRETS_NAMESPACE } }), 'e2e');
+  const restored = await kube.apply(YAML.stringify(key), 'e2e');
+  check(`${name}: the controller's key restored in ${SEALED_SECRETS_NAMESPACE}`, restored.code === 0, restored.stderr);
+  await applyPlatformAsArgo(kube, root, { waitReady: false });
+  const token = await kube.run(['-n', SEALED_SECRETS_NAMESPACE, 'create', 'token', SEALED_SECRETS_CONTROLLER, '--duration=6h']);
+  const config = YAML.parse(fs.readFileSync(kube.env.KUBECONFIG!, 'utf-8'));
+  const cluster = config.clusters[0].cluster;
+  const server = new URL(cluster.server);
+  const account = path.join(dir, 'serviceaccount');
+  fs.mkdirSync(account);
+  fs.writeFileSync(path.join(account, 'token'), token.stdout.trim(), { mode: 0o600 });
+  fs.writeFileSync(path.join(account, 'ca.crt'), Buffer.from(cluster['certificate-authority-data'], 'base64'));
+  fs.writeFileSync(path.join(account, 'namespace'), SEALED_SECRETS_NAMESPACE);
+  const [port, metrics] = [await freePort(), await freePort()];
+  const script = `mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io && cp -r ${account} /run/secrets/kubernetes.io/serviceaccount && `
+    + `exec controller --update-status --listen-addr=127.0.0.1:${port} --listen-metrics-addr=127.0.0.1:${metrics}`;
+  const log = path.join(dir, 'controller.log');
+  const out = fs.openSync(log, 'a');
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', script], {
+    env: { ...toolEnv, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port || '443', POD_NAMESPACE: SEALED_SECRETS_NAMESPACE },
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  onCleanup(`stop the Sealed Secrets controller of ${name}`, async () => { await stopProcess(child, 10_000); });
+  await waitFor(`${name}: the controller's /healthz on 127.0.0.1:${port}`, 60_000, async () => {
+    if (child.exitCode !== null) throw new Error(`the controller exited ${child.exitCode}: ${fs.readFileSync(log, 'utf-8').slice(-1500)}`);
+    const r = await run('curl', ['-sf', `http://127.0.0.1:${port}/healthz`], { allowFail: true });
+    return r.code === 0;
+  }, 500);
+  check(`${name}: the Sealed Secrets controller runs (its ServiceAccount's token, the restored key)`, true);
+}
+
+/** A manifest's text without what sealing with another key changes: the ciphertexts, the key fingerprint, the revision hashes. */
+function withoutCiphertext(text: string): string {
+  return text.replace(/^(\s+(?:password|username|acme\.io\/sealed-with|acme\.io\/secrets-revision)): .*$/gm, '$1: <sealed>');
+}
+
+/**
+ * Checks that `<tree>/<env>` equals the committed `<committed>/<env>` byte for
+ * byte, but for the sealed values of an environment whose logins the test
+ * sealed with its own key.
+ */
+export function checkSameButSealed(tree: string, committed: string, env: string): void {
+  const text = (root: string) => manifestFiles(path.join(root, env)).map(f => fs.readFileSync(f, 'utf-8'));
+  const [mine, theirs] = [text(tree), text(committed)];
+  const sealed = mine.join('').includes('kind: SealedSecret');
+  check(`dist/${env} synthesized here equals the committed dist/${env}${sealed ? ' but for its sealed values (sealed with the test\'s key)' : ', byte for byte'}`,
+    sealed ? mine.map(withoutCiphertext).join('') === theirs.map(withoutCiphertext).join('') && mine.join('') !== theirs.join('') : mine.join('') === theirs.join(''));
 }
