@@ -293,8 +293,12 @@ function sealedSecretDangers(changes: readonly ObjectChange[], head: ManifestTre
   for (const moved of movedNamespaces(changes).filter(d => d.object.startsWith('Deployment '))) {
     const removed = changes.find(c => c.change === 'removed' && c.kind === 'Deployment' && describeObject(c) === moved.object);
     if (removed && controllerKeyPrefix(removed.before) !== undefined) {
-      dangers.push({ ...moved, rule: 'sealing-key-lost', reason: `the Sealed Secrets controller moves to another namespace: its keys stay behind, so it makes a new one and every committed sealed file stays sealed`,
-        advice: 'keep its namespace; to move it, copy the key Secrets (label sealedsecrets.bitnami.com/sealed-secrets-key) into the new namespace first' });
+      dangers.push({
+        ...moved,
+        rule: 'sealing-key-lost',
+        reason: 'the Sealed Secrets controller moves to another namespace: its keys stay behind, so it makes a new one and every committed sealed file stays sealed',
+        advice: 'keep its namespace; to move it, copy the key Secrets (label sealedsecrets.bitnami.com/sealed-secrets-key) into the new namespace first',
+      });
     }
   }
   return dangers;

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as YAML from 'yaml';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import * as YAML from 'yaml';
 import { checkDnsLabel } from '../common/checks';
 import { k8s } from '../common/k8s';
 import { objectLabels, selectorLabels } from '../common/labels';
@@ -161,7 +161,7 @@ export class SealedSecretsController extends Construct {
               image,
               imagePullPolicy: 'IfNotPresent',
               command: ['controller'],
-              args: ['--update-status', `--key-renew-period=${keyRenewPeriod}`, `--key-prefix=sealed-secrets-key`],
+              args: ['--update-status', `--key-renew-period=${keyRenewPeriod}`, '--key-prefix=sealed-secrets-key'],
               env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
               ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
               resources: renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES, '256Mi'),

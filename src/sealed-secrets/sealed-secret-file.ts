@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import * as path from 'path';
+import * as nodePath from 'path';
 import * as YAML from 'yaml';
 import { SealingCertificate, SealingScope } from './sealing-certificate';
 
@@ -49,12 +49,12 @@ export class SealedSecretFile {
 
   /** The file in `folder` of the Secret `name`: `<folder>/<name>.yaml`. */
   public static inFolder(folder: string, name: string): SealedSecretFile {
-    return new SealedSecretFile(path.join(folder, `${name}.yaml`));
+    return new SealedSecretFile(nodePath.join(folder, `${name}.yaml`));
   }
 
   /** Writes `contents` as a sealed file (creating its folder). */
   public static write(file: string, contents: SealedSecretContents): void {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(nodePath.dirname(file), { recursive: true });
     const scopeAnnotation = Object.entries(SCOPE_ANNOTATIONS).find(([, s]) => s === contents.scope)?.[0];
     const manifest = {
       apiVersion: 'bitnami.com/v1alpha1',
@@ -83,7 +83,7 @@ export class SealedSecretFile {
 
   /** Path of the certificate the file must have been sealed with: `certificate.pem` in its folder. */
   public get certificatePath(): string {
-    return path.join(path.dirname(this.path), CERTIFICATE_FILE);
+    return nodePath.join(nodePath.dirname(this.path), CERTIFICATE_FILE);
   }
 
   /** Whether the file exists. */
@@ -131,7 +131,7 @@ export class SealedSecretFile {
     try {
       return SealingCertificate.fromFile(this.certificatePath);
     } catch (e) {
-      throw new Error(`the certificate ${this.certificatePath} beside ${path.basename(this.path)} cannot be read (${(e as Error).message}): fetch it with 'npm run seal -- fetch-cert'`);
+      throw new Error(`the certificate ${this.certificatePath} beside ${nodePath.basename(this.path)} cannot be read (${(e as Error).message}): fetch it with 'npm run seal -- fetch-cert'`);
     }
   }
 }

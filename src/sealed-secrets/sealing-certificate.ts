@@ -100,7 +100,7 @@ function sshFingerprint(key: crypto.KeyObject): string {
   // An mpint is big-endian two's complement: a leading zero byte keeps a set high bit positive.
   const mpint = (base64url: string) => {
     const b = Buffer.from(base64url, 'base64url');
-    return sshString(b[0] & 0x80 ? Buffer.concat([Buffer.alloc(1), b]) : b);
+    return sshString(b[0] >= 0x80 ? Buffer.concat([Buffer.alloc(1), b]) : b);
   };
   const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), mpint(jwk.e!), mpint(jwk.n!)]);
   return `SHA256:${crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;

@@ -95,7 +95,9 @@ const namespaces: Record<string, string> = Object.fromEntries(TODO_ENVIRONMENTS.
 // ------------------------------------------------- the served repository ---
 
 /** The todo repository as a fork configures it: the library, the todo stack and environments, its own URL. */
-function servedRepository(environments: ReadonlyArray<GitOpsEnvironment<TodoSettings>> = withSealedLogins(TODO_ENVIRONMENTS, SEALED_DIR)): GitOpsRepository<TodoSettings> {
+function servedRepository(
+  environments: ReadonlyArray<GitOpsEnvironment<TodoSettings>> = withSealedLogins(TODO_ENVIRONMENTS, SEALED_DIR),
+): GitOpsRepository<TodoSettings> {
   const committedProject = readObjects(manifestFiles(path.join(ROOT, 'dist', 'apps'))[0]).find(o => o.kind === 'AppProject');
   return new GitOpsRepository<TodoSettings>({
     name: 'todo',

@@ -169,7 +169,12 @@ export async function sealWithOwnKey(dir: string, sealedDir: string, repository:
     ] as const) {
       const err: string[] = [];
       const code = sealCommand(repository, ['seal', '--env', env, '--secret', 'todo-db-credentials', ...argv], {
-        stdout: () => undefined, stderr: t => err.push(t), color: false, cwd: ROOT, env: { SEALED_SECRETS_DIR: sealedDir }, stdin: () => Buffer.from(stdin),
+        stdout: () => undefined,
+        stderr: t => err.push(t),
+        color: false,
+        cwd: ROOT,
+        env: { SEALED_SECRETS_DIR: sealedDir },
+        stdin: () => Buffer.from(stdin),
       });
       check(`${env}: the login's ${argv[1]} sealed with the test's key (${err.join('').trim()})`, code === 0);
     }
@@ -192,7 +197,9 @@ export async function sealWithOwnKey(dir: string, sealedDir: string, repository:
  * look for it, in a private mount namespace (a tmpfs over /run), listening on
  * loopback only. Stopped by a cleanup.
  */
-export async function startHostSealedSecrets(tmp: string, name: string, kube: Kubectl, toolEnv: NodeJS.ProcessEnv, key: K8sObject, root: string): Promise<void> {
+export async function startHostSealedSecrets(
+  tmp: string, name: string, kube: Kubectl, toolEnv: NodeJS.ProcessEnv, key: K8sObject, root: string,
+): Promise<void> {
   const dir = path.join(tmp, name);
   fs.mkdirSync(dir, { recursive: true });
   await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SEALED_SECRETS_NAMESPACE } }), 'e2e');
@@ -240,7 +247,9 @@ function withoutCiphertext(text: string): string {
 export function checkSameButSealed(tree: string, committed: string, env: string): void {
   const text = (root: string) => manifestFiles(path.join(root, env)).map(f => fs.readFileSync(f, 'utf-8'));
   const [mine, theirs] = [text(tree), text(committed)];
-  const sealed = mine.join('').includes('kind: SealedSecret');
-  check(`dist/${env} synthesized here equals the committed dist/${env}${sealed ? ' but for its sealed values (sealed with the test\'s key)' : ', byte for byte'}`,
-    sealed ? mine.map(withoutCiphertext).join('') === theirs.map(withoutCiphertext).join('') && mine.join('') !== theirs.join('') : mine.join('') === theirs.join(''));
+  const hasSealed = mine.join('').includes('kind: SealedSecret');
+  const same = hasSealed
+    ? mine.map(withoutCiphertext).join('') === theirs.map(withoutCiphertext).join('') && mine.join('') !== theirs.join('')
+    : mine.join('') === theirs.join('');
+  check(`dist/${env} synthesized here equals the committed dist/${env}${hasSealed ? ' but for its sealed values (sealed with the test\'s key)' : ', byte for byte'}`, same);
 }

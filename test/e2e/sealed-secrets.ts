@@ -165,7 +165,8 @@ async function main(): Promise<void> {
       const cases: Array<[string, SealingScope, string]> = [['n', SealingScope.STRICT, 'ns1'], ['m', SealingScope.NAMESPACE_WIDE, 'ns1']];
       for (const [name, scope, ns] of cases) {
         const file = path.join(dir, `${name}.yaml`);
-        SealedSecretFile.write(file, { name, namespace: ns, scope, sealedWith: certificate.fingerprint, encryptedData: { v: certificate.seal(Buffer.from(value), ns, name, scope) } });
+        const encryptedData = { v: certificate.seal(Buffer.from(value), ns, name, scope) };
+        SealedSecretFile.write(file, { name, namespace: ns, scope, sealedWith: certificate.fingerprint, encryptedData });
         const r = await run('kubeseal', ['--recovery-unseal', '--recovery-private-key', path.join(dir, 'key.pem'), '-o', 'json'], { env: toolEnv, input: fs.readFileSync(file, 'utf-8'), allowFail: true });
         const opened = r.code === 0 ? Buffer.from(JSON.parse(r.stdout).data.v, 'base64').toString('utf-8') : r.stderr;
         equal(`kubeseal --recovery-unseal opens the ${scope} value of ${ns}/${name} sealed by the library`, opened, value);

@@ -23,14 +23,27 @@ const staging = keyPair(path.join(tmp, 'staging'));
 const prod = keyPair(path.join(tmp, 'prod'));
 
 /** Seals `values` for `namespace/name` with the certificate in `dir` into `dir/<file>.yaml`. */
-function sealFile(dir: string, certificate: SealingCertificate, options: { name?: string; namespace?: string; scope?: SealingScope; file?: string; type?: string; values?: Record<string, string> } = {}): SealedSecretFile {
+interface SealOptions {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly scope?: SealingScope;
+  readonly file?: string;
+  readonly type?: string;
+  readonly values?: Record<string, string>;
+}
+
+function sealFile(dir: string, certificate: SealingCertificate, options: SealOptions = {}): SealedSecretFile {
   const name = options.name ?? 'db-login';
   const namespace = options.namespace ?? 'shop-staging';
   const scope = options.scope ?? SealingScope.STRICT;
   const values = options.values ?? { username: 'shop', password: 'correct horse battery staple' };
   const file = path.join(dir, `${options.file ?? name}.yaml`);
   SealedSecretFile.write(file, {
-    name, namespace, scope, sealedWith: certificate.fingerprint, type: options.type,
+    name,
+    namespace,
+    scope,
+    sealedWith: certificate.fingerprint,
+    type: options.type,
     encryptedData: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, certificate.seal(Buffer.from(v), namespace, name, scope)])),
   });
   return SealedSecretFile.fromFile(file);
