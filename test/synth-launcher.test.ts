@@ -12,7 +12,8 @@ const project = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-launcher-'));
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 jest.setTimeout(180_000);
 
-for (const entry of ['src', 'imports', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json', 'images.lock.json']) {
+// The sealed logins and the vendored CRD are inputs of the tree too.
+for (const entry of ['src', 'imports', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json', 'images.lock.json', 'sealed-secrets', 'third_party']) {
   fs.cpSync(path.join(ROOT, entry), path.join(project, entry), { recursive: true });
 }
 fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'));

@@ -72,6 +72,8 @@ beforeEach(() => {
     FAKE_ENV: path.join(work, 'env'),
     FAKE_DIGEST: DIGEST,
     KANIKO_EXECUTOR: path.join(bin, 'kaniko-executor'),
+    // The CLI runs in this scratch directory; staging's and prod's sealed logins are the repository's.
+    SEALED_SECRETS_DIR: path.join(ROOT, 'sealed-secrets'),
   };
   log = [];
   registry.manifests.clear();
