@@ -45,7 +45,7 @@ test('a fresh project compiles once, then synthesizes without compiling', () => 
   const second = synth();
   expect(second.status).toBe(0);
   expect(second.stderr).not.toContain('[compile]');
-  expect(second.stderr).toContain('[synth 5/5]');
+  expect(second.stderr).toContain('[synth 6/6]');
 });
 
 test('a changed source is compiled before synth, so dist/ follows it', () => {
