@@ -309,11 +309,11 @@ export class GitOpsRepository<Settings> {
       })] : []),
       synthChart('apps', app => {
         const chart = new ApplicationsChart(app, 'applications', {
-        ...argoCd,
-        description: props.description ?? `${props.name} in every environment`,
-        environments: props.environments,
-        outOfBandSecrets: [...new Set(environments.flatMap(e => outOfBandSecrets(e.objects)))].sort(),
-        clusters: props.clusters,
+          ...argoCd,
+          description: props.description ?? `${props.name} in every environment`,
+          environments: props.environments,
+          outOfBandSecrets: [...new Set(environments.flatMap(e => outOfBandSecrets(e.objects)))].sort(),
+          clusters: props.clusters,
         });
         if (platform) new PlatformApplication(chart, PLATFORM_DIRECTORY, { ...argoCd, platform });
         return chart;
