@@ -2,6 +2,7 @@ import { javascript, typescript, YamlFile } from 'projen';
 
 // Vendored with their provenance in third_party/README.md: the repository needs nothing beside it.
 const ARGO_CD_CRDS = 'third_party/argo-cd-v3.6.1/crds';
+const SEALED_SECRETS_CRD = 'third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml';
 
 const project = new typescript.TypeScriptProject({
   name: '@acme/cdk8s-go-postgres',
@@ -80,7 +81,7 @@ project.gitignore.removePatterns('/dist/');
 // The package holds the compiled library (with the generated Argo CD types it uses) and the CLI's
 // launcher; npm adds package.json, README.md and LICENSE. Not: this repository's todo tree (lib/todo),
 // the synth bundles, tests, dist/, helm/, app/. test/e2e/package.ts asserts the list.
-project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts', 'bin/']);
+project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts', 'bin/', 'third_party/sealed-secrets-v0.27.1/']);
 project.package.addBin({ 'cdk8s-gitops': 'bin/cdk8s-gitops' });
 project.package.addField('peerDependenciesMeta', { cytoscape: { optional: true } });
 
@@ -98,12 +99,13 @@ new YamlFile(project, 'cdk8s.yaml', {
     imports: [
       `argocd-application:=${ARGO_CD_CRDS}/application-crd.yaml`,
       `argocd-appproject:=${ARGO_CD_CRDS}/appproject-crd.yaml`,
+      `sealed-secrets:=${SEALED_SECRETS_CRD}`,
     ],
   },
 });
 
 project.addTask('import', {
-  description: 'Generate typed Argo CD classes into imports/ from the vendored CRDs in third_party/ (offline)',
+  description: 'Generate typed Argo CD and Sealed Secrets classes into imports/ from the vendored CRDs in third_party/ (offline)',
   exec: 'cdk8s import --output imports --no-check-upgrade',
 });
 // Plain npm scripts rather than projen tasks: the task runner alone costs about a second per run.
@@ -111,10 +113,11 @@ project.package.setScript('synth', SYNTH);
 project.package.setScript('build:image', `${CLI} build-image`);
 project.package.setScript('diff', `${CLI} diff`);
 project.package.setScript('view', `${CLI} view`);
+project.package.setScript('secrets', `${CLI} secrets`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, helm, tk, npm, Argo CD',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, the Sealed Secrets controller, helm, tk, npm, Argo CD',
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
@@ -122,6 +125,7 @@ project.addTask('test:e2e', {
     { exec: 'ts-node test/e2e/api-latest.ts' },
     { exec: 'bash test/tools/cluster-smoke.sh' },
     { exec: 'ts-node test/e2e/pods.ts' },
+    { exec: 'ts-node test/e2e/sealed-secrets.ts' },
     { exec: 'ts-node test/e2e/package.ts' },
     { exec: 'ts-node test/e2e/argocd.ts' },
     { exec: 'ts-node test/e2e/fleet.ts' },

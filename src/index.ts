@@ -27,6 +27,7 @@ export { PostgresCredentials, CredentialsSource, ExistingSecretOptions, DevCrede
 export { PostgresBackupOptions } from './postgres/backup';
 export { PostgresMetricsOptions } from './postgres/metrics';
 
+
 // Building images inside a cluster
 export { KanikoBuildJob, KanikoBuildJobProps } from './image-build/kaniko-build-job';
 
@@ -45,3 +46,10 @@ export {
 } from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
 export { TankaEnvironmentOptions, TankaProjectOptions } from './gitops/tanka-project';
+export { GitOpsPlatform, SealedSecretsPlatformOptions, sealedSecretsPlatform } from './gitops/platform';
+
+// Secrets sealed in git, opened by the Sealed Secrets controller in the cluster
+export { SealedSecret, SealedSecretProps } from './sealed-secrets/sealed-secret';
+export { SealedSecretFile, SealedSecretContents } from './sealed-secrets/sealed-secret-file';
+export { SealingCertificate, SealingScope } from './sealed-secrets/sealing-certificate';
+export { SealedSecretsController, SealedSecretsControllerProps, SEALED_SECRETS_VERSION, SEALED_SECRETS_KEY_LABEL } from './sealed-secrets/controller';

@@ -84,12 +84,21 @@ describe('runCli', () => {
     for (const argv of [[], ['deploy']]) {
       const run = await cli(argv, shop());
       expect(run.status).toBe(2);
-      expect(run.stderr).toMatch(/usage: cdk8s-gitops <command>[^]*synth[^]*diff[^]*view[^]*build-image/);
+      expect(run.stderr).toMatch(/usage: cdk8s-gitops <command>[^]*synth[^]*diff[^]*view[^]*build-image[^]*secrets/);
     }
     expect((await cli(['deploy'], shop())).stderr).toContain('error: unknown command "deploy"');
     const help = await cli(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--app FILE');
+  });
+
+  test('secrets lists what is sealed per environment, and refuses an environment the repository lacks', async () => {
+    const list = await cli(['secrets', 'list'], shop());
+    expect(list.status).toBe(0);
+    expect(list.stdout).toBe('prod (namespace shop): certificate none\n');
+    const unknown = await cli(['secrets', 'seal', '--env', 'qa', '--secret', 'login', '--key', 'password'], shop());
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: --env "qa" is not one of the environments \(prod\)\n\nusage: secrets <command>/);
   });
 
   test('build-image takes the image name and context from the repository\'s imageSources, or asks for them', async () => {

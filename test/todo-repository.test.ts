@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { GitOpsRepository, ImageLock } from '../src';
+import { GitOpsRepository, ImageLock, SealingCertificate } from '../src';
 import { podSpecsOf, restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
 import { listFiles, readManifests, snapshotTree } from './support/synth';
@@ -25,8 +25,8 @@ const envDirs = ENVIRONMENTS.map(e => e.name);
 const inEnv = (env: string) => manifests.filter(m => m.file.startsWith(`${env}/`)).map(m => m.object);
 
 describe('the synthesized GitOps tree', () => {
-  test('lays out one directory per environment plus apps/ and bootstrap/', () => {
-    expect(fs.readdirSync(first).sort()).toEqual([...envDirs, 'apps', 'bootstrap'].sort());
+  test('lays out one directory per environment plus apps/, bootstrap/ and platform/ (the Sealed Secrets controller)', () => {
+    expect(fs.readdirSync(first).sort()).toEqual([...envDirs, 'apps', 'bootstrap', 'platform'].sort());
   });
 
   test('synth twice is byte-identical', () => {
@@ -71,8 +71,9 @@ describe('the synthesized GitOps tree', () => {
         if (v.length === 0) empties.push(at);
         v.forEach((x, i) => walk(x, `${at}[${i}]`));
       } else if (v !== null && typeof v === 'object') {
-        // An empty emptyDir, and an empty podSelector (all pods of the namespace), are meaningful and kept by the server.
-        if (Object.keys(v).length === 0 && !at.endsWith('.emptyDir') && !at.endsWith('.podSelector')) empties.push(at);
+        // An empty emptyDir, an empty podSelector (all pods of the namespace) and a CRD's empty
+        // subresources.status (the status subresource turned on) are meaningful and kept by the server.
+        if (Object.keys(v).length === 0 && !at.endsWith('.emptyDir') && !at.endsWith('.podSelector') && !at.endsWith('.subresources.status')) empties.push(at);
         for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
       }
     };
@@ -131,7 +132,7 @@ describe('the synthesized GitOps tree', () => {
   });
 
   test('each Application syncs its own environment directory into its namespace', () => {
-    const apps = manifests.filter(m => m.file.startsWith('apps/') && m.object.kind === 'Application').map(m => m.object);
+    const apps = manifests.filter(m => m.file.startsWith('apps/') && m.object.kind === 'Application' && m.object.spec.source.path !== 'dist/platform').map(m => m.object);
     expect(apps.map(a => a.spec.source.path).sort()).toEqual(envDirs.map(e => `dist/${e}`).sort());
     for (const app of apps) {
       const env = ENVIRONMENTS.find(e => `dist/${e.name}` === app.spec.source.path)!;
@@ -146,6 +147,26 @@ describe('the synthesized GitOps tree', () => {
     }
     const project = manifests.find(m => m.object.kind === 'AppProject')!.object;
     expect(project.spec.destinations.map((d: any) => d.namespace).sort()).toEqual(ENVIRONMENTS.map(e => e.namespace).sort());
+  });
+
+  test('the platform (the Sealed Secrets controller) has its own Application in wave -1, before the environments, and its own AppProject', () => {
+    const app = manifests.find(m => m.object.kind === 'Application' && m.object.spec.source.path === 'dist/platform')!.object;
+    expect(app.metadata).toMatchObject({ name: 'todo-platform', annotations: { 'argocd.argoproj.io/sync-wave': '-1' } });
+    expect(app.spec).toMatchObject({ project: 'todo-platform', destination: { namespace: 'sealed-secrets' } });
+    const objects = manifests.filter(m => m.file.startsWith('platform/')).map(m => m.object);
+    expect(objects.find(o => o.kind === 'Deployment').spec.template.spec.containers[0].args).toContain('--update-status');
+    expect(objects.find(o => o.kind === 'CustomResourceDefinition').metadata.name).toBe('sealedsecrets.bitnami.com');
+  });
+
+  test.each(['staging', 'prod'])('%s: the database login is a SealedSecret, sealed with the committed certificate, read by Postgres and the service', env => {
+    const sealed = inEnv(env).filter(o => o.kind === 'SealedSecret');
+    expect(sealed.map(o => o.metadata.name)).toEqual(['todo-db-credentials']);
+    const certificate = SealingCertificate.fromFile(path.join(ROOT, 'sealed-secrets', env, 'certificate.pem'));
+    expect(sealed[0].metadata.annotations['acme.io/sealed-with']).toBe(certificate.fingerprint);
+    expect(Object.keys(sealed[0].spec.encryptedData).sort()).toEqual(['password', 'username']);
+    const revision = (kind: string) => inEnv(env).find(o => o.kind === kind).spec.template.metadata.annotations['acme.io/secrets-revision'];
+    expect(revision('StatefulSet')).toMatch(/^[0-9a-f]{16}$/);
+    expect(revision('Deployment')).toBe(revision('StatefulSet'));
   });
 
   test('the root app points at the directory holding the Applications', () => {

@@ -1,4 +1,4 @@
-import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, WebIngressOptions } from '../src';
+import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, SealedSecretFile, WebIngressOptions } from '../src';
 
 /** What differs between the todo service's environments. */
 export interface TodoSettings {
@@ -30,6 +30,13 @@ export const TODO_GIT = {
   targetRevision: 'main',
 };
 
+/**
+ * Where the sealed files and certificates are: `sealed-secrets/` (what `npm run secrets` writes),
+ * or SEALED_SECRETS_DIR, as IMAGES_LOCK_FILE moves the lock (the end-to-end tests seal for their
+ * own clusters there).
+ */
+const SEALED = process.env.SEALED_SECRETS_DIR ?? 'sealed-secrets';
+
 const SMALL: ComputeResources = { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '250m', memoryLimit: '128Mi' };
 
 /** The environments synthesized into dist/, most locked-down last. */
@@ -56,7 +63,8 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' },
       databaseResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
       storageSize: '5Gi',
-      credentials: PostgresCredentials.fromExistingSecret('todo-db-credentials'),
+      // Sealed with staging's certificate by `npm run secrets`; the controller in the cluster opens it.
+      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/staging`, 'todo-db-credentials')),
       devShortcuts: false,
       operations: true,
       logLevel: 'info',
@@ -72,7 +80,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '512Mi' },
       databaseResources: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '4Gi' },
       storageSize: '20Gi',
-      credentials: PostgresCredentials.fromExistingSecret('todo-db-credentials'),
+      credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/prod`, 'todo-db-credentials')),
       devShortcuts: false,
       operations: true,
       logLevel: 'info',

@@ -62,6 +62,12 @@ export interface ArgoCdProjectProps {
    * @default - none: every object not in git is reported
    */
   readonly unmanagedResources?: ReadonlyArray<UnmanagedResource>;
+  /**
+   * Cluster-scoped kinds the project may create, besides namespaces (a
+   * platform part: CustomResourceDefinitions, ClusterRoles, ...).
+   * @default - only Namespace
+   */
+  readonly clusterResources?: ReadonlyArray<{ readonly group: string; readonly kind: string }>;
 }
 
 /**
@@ -92,7 +98,7 @@ export class ArgoCdProject extends Construct implements IArgoCdProject {
           server: d.server ?? IN_CLUSTER,
           namespace: checkDnsLabel(this, 'destinations.namespace', d.namespace),
         })),
-        clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
+        clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }, ...(props.clusterResources ?? []).map(r => ({ group: r.group, kind: r.kind }))],
         orphanedResources: {
           warn: true,
           ...(props.unmanagedResources?.length

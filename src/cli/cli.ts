@@ -1,5 +1,5 @@
 /**
- * The `cdk8s-gitops` command line: synth, diff, view and build-image for a
+ * The `cdk8s-gitops` command line: synth, diff, view, build-image and secrets for a
  * repository's {@link GitOpsRepository}. Other teams run it through the
  * package's bin with `--app` naming their module; this repository binds it to
  * its own tree (todo/cli.ts). Each command's module is loaded only when that
@@ -33,6 +33,10 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   'build-image': {
     summary: 'build and push an image, pin its digest in the lock and the tree',
     load: () => (require('../image-build/build-image-command') as typeof import('../image-build/build-image-command')).buildImageCommand,
+  },
+  'secrets': {
+    summary: 'seal values for an environment, fetch or re-encrypt with a cluster\'s key, list what is sealed',
+    load: () => (require('../sealed-secrets/secrets-command') as typeof import('../sealed-secrets/secrets-command')).secretsCommand,
   },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

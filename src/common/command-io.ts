@@ -15,6 +15,11 @@ export interface CommandIo {
    * @default - never aborted
    */
   readonly signal?: AbortSignal;
+  /**
+   * Reads all of standard input (`secrets seal` reads the value to seal from it).
+   * @default - the process's standard input
+   */
+  readonly stdin?: () => Buffer;
 }
 
 /** The running process's streams, directory and environment. */

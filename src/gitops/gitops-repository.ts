@@ -4,6 +4,7 @@ import { App, Chart } from 'cdk8s';
 import { ApplicationsChart, BootstrapChart } from './argocd-charts';
 import { HelmChartOptions, renderHelmChart } from './helm-chart';
 import { outOfBandSecrets } from './out-of-band-secrets';
+import { GitOpsPlatform, PLATFORM_DIRECTORY, PlatformApplication } from './platform';
 import { replacePaths, StagedPath } from './replace-paths';
 import { renderTankaProject, resolveTankaProject, TankaEnvironmentSpec, TankaProjectOptions } from './tanka-project';
 import { toYaml } from './yaml';
@@ -90,6 +91,13 @@ export interface GitOpsRepositoryProps<Settings> {
    */
   readonly clusters?: FleetClusters;
   /**
+   * What every environment needs first (such as the Sealed Secrets
+   * controller: `sealedSecretsPlatform()`), written to `<outdir>/platform/`
+   * and synced by its own Application before the environments.
+   * @default - no platform part
+   */
+  readonly platform?: GitOpsPlatform;
+  /**
    * Also write the environments as one Helm chart.
    * @default - no Helm chart
    */
@@ -154,7 +162,7 @@ export interface GitOpsSynthOptions {
 const REPOSITORY_SYMBOL = Symbol.for('@acme/cdk8s-go-postgres.GitOpsRepository');
 
 /** Directories of the tree that hold Argo CD objects rather than an environment. */
-const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap'];
+const RESERVED_DIRECTORIES: readonly string[] = ['apps', 'bootstrap', PLATFORM_DIRECTORY];
 
 /**
  * The synthesized side of a GitOps repository synced by Argo CD:
@@ -230,6 +238,9 @@ export class GitOpsRepository<Settings> {
         fail(`imageSources.${name}.context "${source.context}" must be a path inside the repository, relative to its root`);
       }
     }
+    if (props.platform && props.clusters) {
+      fail('platform and clusters are both set: a fleet\'s platform part is not generated yet; install the platform on each cluster, or drop clusters');
+    }
     if (props.helmChart) {
       this.helmChartName = props.helmChart.name ?? props.name;
       const defaultEnvironment = props.helmChart.defaultEnvironment;
@@ -251,6 +262,11 @@ export class GitOpsRepository<Settings> {
    */
   public tankaDir(outdir = 'dist'): string | undefined {
     return this.tankaDirectory === undefined ? undefined : path.join(path.dirname(outdir), this.tankaDirectory);
+  }
+
+  /** The environments, in order. */
+  public get environments(): ReadonlyArray<GitOpsEnvironment<Settings>> {
+    return this.props.environments;
   }
 
   /** The environments' names, in order. */
@@ -346,15 +362,25 @@ export class GitOpsRepository<Settings> {
       props.stack(chart, env, lock);
       return chart;
     }));
+    const platform = props.platform;
     return [
       ...environments,
-      synthChart('apps', app => new ApplicationsChart(app, 'applications', {
-        ...argoCd,
-        description: props.description ?? `${props.name} in every environment`,
-        environments: props.environments,
-        outOfBandSecrets: [...new Set(environments.flatMap(e => outOfBandSecrets(e.objects)))].sort(),
-        clusters: props.clusters,
-      })),
+      ...(platform ? [synthChart(PLATFORM_DIRECTORY, app => {
+        const chart = new Chart(app, PLATFORM_DIRECTORY, { disableResourceNameHashes: true });
+        platform.stack(chart, lock);
+        return chart;
+      })] : []),
+      synthChart('apps', app => {
+        const chart = new ApplicationsChart(app, 'applications', {
+          ...argoCd,
+          description: props.description ?? `${props.name} in every environment`,
+          environments: props.environments,
+          outOfBandSecrets: [...new Set(environments.flatMap(e => outOfBandSecrets(e.objects)))].sort(),
+          clusters: props.clusters,
+        });
+        if (platform) new PlatformApplication(chart, PLATFORM_DIRECTORY, { ...argoCd, platform });
+        return chart;
+      }),
       synthChart('bootstrap', app => new BootstrapChart(app, 'root', argoCd)),
     ];
   }

@@ -2,8 +2,8 @@ import { podSpecsOf } from '../security/pod-security-check';
 
 /**
  * Names of the Secrets that the pods of `objects` use but `objects` do not
- * define: the ones created outside git (by hand, sealed-secrets or
- * external-secrets), which must exist before the pods can start. Sorted.
+ * define as a Secret or SealedSecret: the ones created outside git (by hand
+ * or external-secrets), which must exist before the pods can start. Sorted.
  * Looks at environment variables, `envFrom`, secret and projected volumes,
  * and image pull secrets.
  */
@@ -20,6 +20,7 @@ export function outOfBandSecrets(objects: ReadonlyArray<any>): string[] {
     }
     for (const s of pod.imagePullSecrets ?? []) if (s.name) used.add(s.name);
   }
-  for (const o of objects) if (o.kind === 'Secret') used.delete(o.metadata?.name);
+  // A SealedSecret is a Secret in git: the controller creates it from the sealed file.
+  for (const o of objects) if (o.kind === 'Secret' || (o.kind === 'SealedSecret' && o.apiVersion?.startsWith('bitnami.com/'))) used.delete(o.metadata?.name);
   return [...used].sort();
 }

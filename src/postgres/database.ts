@@ -9,6 +9,12 @@ export interface PostgresLogin {
   readonly usernameKey: string;
   /** Key holding the password. */
   readonly passwordKey: string;
+  /**
+   * Changes whenever the login's values change (a sealed Secret's revision):
+   * clients annotate their pods with it, so they roll when the password rotates.
+   * @default - the clients do not roll when the Secret changes
+   */
+  readonly revision?: string;
 }
 
 /** libpq's `sslmode`: how a client insists on TLS. */

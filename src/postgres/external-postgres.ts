@@ -4,6 +4,7 @@ import { IPostgresDatabase, PostgresLogin, PostgresSslMode } from './database';
 import { checkDnsLabel, checkPort } from '../common/checks';
 import { NetworkPeer } from '../common/network';
 import { ValidationError } from '../common/validation-error';
+import { SealedSecret } from '../sealed-secrets/sealed-secret';
 
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
@@ -62,13 +63,19 @@ export class ExternalPostgres extends Construct implements IPostgresDatabase {
     }
     this.databaseName = props.database;
     const credentials = props.credentials;
-    if (credentials.source !== CredentialsSource.EXISTING_SECRET) {
-      ValidationError.fail(this, 'credentials must reference a Secret (PostgresCredentials.fromExistingSecret()): an external database gets no Secret from this tree');
+    if (credentials.source === CredentialsSource.DEV_PLAINTEXT) {
+      ValidationError.fail(this, 'credentials are a plaintext password: reference a Secret (PostgresCredentials.fromExistingSecret()) '
+        + 'or a sealed one (PostgresCredentials.fromSealedSecret()); an external database gets no plaintext Secret from this tree');
     }
+    // A sealed login is emitted here, in the clients' namespace, where the controller opens it.
+    const sealed = credentials.source === CredentialsSource.SEALED_SECRET
+      ? new SealedSecret(this, 'SealedCredentials', { file: credentials.sealedFile!, requiredKeys: [credentials.usernameKey, credentials.passwordKey] })
+      : undefined;
     this.login = {
-      secretName: checkDnsLabel(this, 'credentials secretName', credentials.secretName!),
+      secretName: checkDnsLabel(this, 'credentials secretName', sealed?.name ?? credentials.secretName!),
       usernameKey: credentials.usernameKey,
       passwordKey: credentials.passwordKey,
+      revision: sealed?.revision,
     };
     props.network.bind(this); // validated now, with this construct's path
     this.networkPeer = props.network;

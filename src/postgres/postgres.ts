@@ -14,6 +14,7 @@ import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
+import { SealedSecret, SECRETS_REVISION_ANNOTATION } from '../sealed-secrets/sealed-secret';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
 /** The port Postgres listens on. */
@@ -37,7 +38,7 @@ export interface PostgresProps {
    * @default false
    */
   readonly allowUnpinnedImage?: boolean;
-  /** The login. Outside dev, reference a Secret created outside git. */
+  /** The login. Outside dev, a sealed Secret (or one created outside git). */
   readonly credentials: PostgresCredentials;
   /**
    * Allow credentials whose password is written into the manifests.
@@ -151,10 +152,12 @@ export class Postgres extends Construct implements IPostgresDatabase {
     const labels = objectLabels({ name: this.name, component: 'database', partOf: props.partOf });
     this.selectorLabels = selectorLabels({ name: this.name, component: 'database' });
     this.networkPeer = NetworkPeer.pods(this.selectorLabels);
+    const secret = this.createOrReferenceSecret(props, labels);
     this.login = {
-      secretName: this.createOrReferenceSecret(props, labels),
+      secretName: secret.name,
       usernameKey: props.credentials.usernameKey,
       passwordKey: props.credentials.passwordKey,
+      revision: secret.revision,
     };
 
     const serviceAccount = createServiceAccount(this, this.name, labels);
@@ -196,6 +199,9 @@ export class Postgres extends Construct implements IPostgresDatabase {
       // Liveness only asks whether Postgres listens: during crash recovery it rejects
       // connections (not ready) but must not be restarted.
       livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('postgres') }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+      // The image sets the password only when it creates the database; this makes the role's
+      // password follow the Secret, so a rotated (re-sealed) password takes effect at the next start.
+      lifecycle: { postStart: { exec: { command: ['bash', '-c', APPLY_PASSWORD] } } },
       volumeMounts: [
         { name: 'data', mountPath: DATA_MOUNT },
         { name: 'run', mountPath: '/var/run/postgresql' },
@@ -217,7 +223,16 @@ export class Postgres extends Construct implements IPostgresDatabase {
         updateStrategy: { type: 'RollingUpdate' },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
-          metadata: { labels, ...(props.metrics ? { annotations: { ...SCRAPE_ANNOTATIONS } } : {}) },
+          metadata: {
+            labels,
+            ...(props.metrics || this.login.revision ? {
+              annotations: {
+                ...(props.metrics ? SCRAPE_ANNOTATIONS : {}),
+                // A re-sealed login rolls the pod, whose start applies the new password.
+                ...(this.login.revision ? { [SECRETS_REVISION_ANNOTATION]: this.login.revision } : {}),
+              },
+            } : {}),
+          },
           spec: {
             serviceAccountName: serviceAccount.name,
             automountServiceAccountToken: false,
@@ -268,6 +283,9 @@ export class Postgres extends Construct implements IPostgresDatabase {
 
     this.createNetworkPolicy(labels, props.metrics && scrapeRule(this, props.metrics));
     setSyncWave(this, this.syncWave);
+    // Unsealed one wave before the database starts, so a pod rolled by a re-sealed login reads the new password.
+    const sealed = this.node.tryFindChild('SealedCredentials');
+    if (sealed) setSyncWave(sealed, this.syncWave - 1);
   }
 
   /**
@@ -289,14 +307,22 @@ export class Postgres extends Construct implements IPostgresDatabase {
     ];
   }
 
-  private createOrReferenceSecret(props: PostgresProps, labels: Record<string, string>): string {
+  private createOrReferenceSecret(props: PostgresProps, labels: Record<string, string>): { name: string; revision?: string } {
     const credentials = props.credentials;
     if (credentials.source === CredentialsSource.EXISTING_SECRET) {
-      return checkDnsLabel(this, 'credentials secretName', credentials.secretName!);
+      return { name: checkDnsLabel(this, 'credentials secretName', credentials.secretName!) };
+    }
+    if (credentials.source === CredentialsSource.SEALED_SECRET) {
+      const sealed = new SealedSecret(this, 'SealedCredentials', {
+        file: credentials.sealedFile!,
+        requiredKeys: [credentials.usernameKey, credentials.passwordKey],
+        labels,
+      });
+      return { name: checkDnsLabel(this, 'credentials secretName', sealed.name), revision: sealed.revision };
     }
     if (!props.allowPlaintextCredentials) {
       ValidationError.fail(this, 'credentials are a plaintext password, which would be committed to git; '
-        + 'reference a Secret created outside git with PostgresCredentials.fromExistingSecret(), '
+        + "seal it with 'cdk8s-gitops secrets seal' and use PostgresCredentials.fromSealedSecret(), "
         + 'or set allowPlaintextCredentials only for a dev environment');
     }
     const plain = credentials.plaintext!;
@@ -313,7 +339,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
       type: 'kubernetes.io/basic-auth',
       stringData: { [credentials.usernameKey]: plain.username, [credentials.passwordKey]: plain.password },
     });
-    return name;
+    return { name };
   }
 
   private createNetworkPolicy(labels: Record<string, string>, metricsRule: k8s.NetworkPolicyIngressRule | undefined): void {
@@ -342,6 +368,19 @@ export class Postgres extends Construct implements IPostgresDatabase {
     });
   }
 }
+
+/**
+ * The postStart hook: once the server answers on its socket (local connections are trusted, so
+ * no old password is needed), set the role's password to the Secret's. psql quotes both through
+ * variables (:"u", :'p'); retried, since during the first start the entrypoint's temporary server
+ * comes and goes. A failure restarts the container.
+ */
+const APPLY_PASSWORD = `for i in $(seq 1 240); do
+  if pg_isready -q -h /var/run/postgresql -U "$POSTGRES_USER" && echo 'ALTER ROLE :"u" WITH PASSWORD :'"'p'"';' \\
+    | psql -X -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -U "$POSTGRES_USER" -d postgres -v u="$POSTGRES_USER" -v p="$POSTGRES_PASSWORD"; then exit 0; fi
+  sleep 1
+done
+echo "could not apply the password of $POSTGRES_USER" >&2; exit 1`;
 
 function pgIsReady(timing: { periodSeconds: number; failureThreshold: number }): k8s.Probe {
   // Probes run without a shell and the kubelet does not expand $(VAR) in them. --username: without

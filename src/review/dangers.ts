@@ -1,6 +1,7 @@
 import { ManifestTree } from './manifest-tree';
 import { describeObject, ObjectChange } from './object-diff';
 import { DEV_ONLY_LABEL } from '../common/labels';
+import { SEALED_WITH_ANNOTATION } from '../sealed-secrets/sealed-secret-file';
 import { podSpecsOf, restrictedViolations } from '../security/pod-security-check';
 
 /** A change that hurts when Argo CD applies it. */
@@ -20,7 +21,8 @@ export interface Danger {
 /** The danger rules. */
 export type DangerRule =
   | 'prune-deletes-data' | 'immutable-field' | 'storage-shrink' | 'plaintext-credentials'
-  | 'image-unpinned' | 'pod-security' | 'network-widened' | 'destination-changed';
+  | 'image-unpinned' | 'pod-security' | 'network-widened' | 'destination-changed'
+  | 'sealed-secret-removed' | 'sealing-key-lost';
 
 /** Fields the API server refuses to update, per kind: Argo CD can only apply them by replacing the object. */
 const IMMUTABLE: Record<string, readonly string[]> = {
@@ -94,6 +96,7 @@ export function findDangers(changes: readonly ObjectChange[], base: ManifestTree
     }
   }
   dangers.push(...movedNamespaces(changes));
+  dangers.push(...sealedSecretDangers(changes, head));
   return dangers;
 }
 
@@ -222,4 +225,82 @@ function movedNamespaces(changes: readonly ObjectChange[]): Danger[] {
         reason: `moves from namespace ${r.namespace} to ${a.namespace}: Argo CD creates it anew there and prunes the old one, with its data`,
         advice: 'keep the namespace; to move, deploy the new namespace as its own environment first, then retire the old one',
       })));
+}
+
+const isSealedSecret = (c: { kind: string; group: string }) => c.kind === 'SealedSecret' && c.group === 'bitnami.com';
+
+/** Names of the Secrets the objects of `directory` use: pods (env, envFrom, volumes, pull secrets) and Ingress TLS. */
+function usedSecrets(head: ManifestTree, directory: string): Set<string> {
+  const used = new Set<string>();
+  for (const { object } of head.objects.filter(o => o.directory === directory)) {
+    JSON.stringify(podSpecsOf(object), (k, v) => {
+      if ((k === 'secretKeyRef' || k === 'secretRef') && typeof v?.name === 'string') used.add(v.name);
+      if (k === 'secret' && typeof v?.secretName === 'string') used.add(v.secretName);
+      if (k === 'secret' && typeof v?.name === 'string') used.add(v.name);
+      if (k === 'imagePullSecrets' && Array.isArray(v)) v.forEach((s: any) => s?.name && used.add(s.name));
+      return v;
+    });
+    if (object.kind === 'Ingress') for (const t of object.spec?.tls ?? []) if (t.secretName) used.add(t.secretName);
+  }
+  return used;
+}
+
+/** The Sealed Secrets controller's key prefix (its `--key-prefix`, default sealed-secrets-key), if `obj` is its Deployment. */
+function controllerKeyPrefix(obj: any): string | undefined {
+  const container = (obj?.spec?.template?.spec?.containers ?? []).find((c: any) => [...(c.command ?? []), ...(c.args ?? [])].some((a: string) => /(^|\/)controller$/.test(a))
+    && /sealed-secrets/.test(String(c.image ?? '') + String(obj.metadata?.name ?? '')));
+  if (!container) return undefined;
+  const flag = [...(container.command ?? []), ...(container.args ?? [])].find((a: string) => a.startsWith('--key-prefix='));
+  return flag ? flag.slice('--key-prefix='.length) : 'sealed-secrets-key';
+}
+
+/**
+ * Sealed Secrets: a SealedSecret deleted while the environment still uses its
+ * Secret (prune deletes the Secret the controller made with it, and the pods
+ * fail to start); and changes that leave sealed values without the key that
+ * opens them: the controller moved to another namespace or key prefix (it no
+ * longer finds its keys and makes a new one), or a SealedSecret that claims
+ * another key while its sealed values did not change (they are still sealed
+ * with the old one).
+ */
+function sealedSecretDangers(changes: readonly ObjectChange[], head: ManifestTree): Danger[] {
+  const dangers: Danger[] = [];
+  const danger = (c: ObjectChange, rule: DangerRule, reason: string, advice: string) =>
+    dangers.push({ rule, directory: c.directory, object: describeObject(c), reason, advice });
+  const definedInHead = (directory: string, name: string) => head.objects.some(o => o.directory === directory
+    && (o.object.kind === 'Secret' || o.object.kind === 'SealedSecret') && o.object.metadata?.name === name);
+  for (const c of changes) {
+    if (c.change === 'removed' && isSealedSecret(c) && usedSecrets(head, c.directory).has(c.name) && !definedInHead(c.directory, c.name)) {
+      danger(c, 'sealed-secret-removed', `the SealedSecret is deleted while ${c.directory} still uses the Secret ${c.name}: the controller's Secret goes with it (it is owned by the SealedSecret) and the pods that read it cannot start`,
+        'keep the sealed file and its use, or remove the references to the Secret in the same change');
+    }
+    if (c.change === 'changed' && isSealedSecret(c)) {
+      const was = c.before.metadata?.annotations?.[SEALED_WITH_ANNOTATION];
+      const now = c.after.metadata?.annotations?.[SEALED_WITH_ANNOTATION];
+      if (was !== now && JSON.stringify(c.before.spec?.encryptedData) === JSON.stringify(c.after.spec?.encryptedData)) {
+        danger(c, 'sealing-key-lost', `the SealedSecret now claims the key ${now} instead of ${was}, but its sealed values did not change: they are still sealed with ${was}, and a controller holding only ${now} cannot open them`,
+          "re-encrypt the file with 'cdk8s-gitops secrets reencrypt', which has the controller seal it again with its newest key, instead of editing the recorded key");
+      }
+    }
+    if (c.change === 'changed' && c.kind === 'Deployment') {
+      const was = controllerKeyPrefix(c.before);
+      const now = controllerKeyPrefix(c.after);
+      if (was !== undefined && now !== undefined && was !== now) {
+        danger(c, 'sealing-key-lost', `the Sealed Secrets controller's key prefix changes from ${was} to ${now}: it no longer finds its keys, makes a new one, and every committed sealed file stays sealed`,
+          `keep --key-prefix=${was}; to change it, copy the key Secrets to the new name first`);
+      }
+    }
+  }
+  for (const moved of movedNamespaces(changes).filter(d => d.object.startsWith('Deployment '))) {
+    const removed = changes.find(c => c.change === 'removed' && c.kind === 'Deployment' && describeObject(c) === moved.object);
+    if (removed && controllerKeyPrefix(removed.before) !== undefined) {
+      dangers.push({
+        ...moved,
+        rule: 'sealing-key-lost',
+        reason: 'the Sealed Secrets controller moves to another namespace: its keys stay behind, so it makes a new one and every committed sealed file stays sealed',
+        advice: 'keep its namespace; to move it, copy the key Secrets (label sealedsecrets.bitnami.com/sealed-secrets-key) into the new namespace first',
+      });
+    }
+  }
+  return dangers;
 }

@@ -6,6 +6,12 @@ export interface SecretKeyRef {
   readonly secretName: string;
   /** Key inside the Secret. */
   readonly key: string;
+  /**
+   * Changes when the Secret's values change (a sealed Secret's revision):
+   * the pods are annotated with it, so they roll and read the new values.
+   * @default - the pods do not roll when the Secret changes
+   */
+  readonly revision?: string;
 }
 
 /** The value of an environment variable: a literal, or a Secret's key read when the pod starts. */
@@ -17,10 +23,17 @@ export class EnvValue {
 
   /** The value of `ref`'s key, read by the kubelet when the pod starts; the manifest holds only the reference. */
   public static fromSecretKey(ref: SecretKeyRef): EnvValue {
-    return new EnvValue({ valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } } });
+    return new EnvValue({ valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } } }, ref.revision);
   }
 
-  private constructor(private readonly source: Omit<k8s.EnvVar, 'name'>) {}
+  private constructor(
+    private readonly source: Omit<k8s.EnvVar, 'name'>,
+    /**
+     * The revision of the Secret read, when it has one: the pods roll when it changes.
+     * @internal
+     */
+    public readonly secretRevision?: string,
+  ) {}
 
   /**
    * The variable `name` as a container's `env` entry.

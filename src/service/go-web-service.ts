@@ -16,6 +16,8 @@ import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
 import { IPostgresDatabase, PostgresSslMode } from '../postgres/database';
+import { SealedSecret, SECRETS_REVISION_ANNOTATION } from '../sealed-secrets/sealed-secret';
+import { SealedSecretFile } from '../sealed-secrets/sealed-secret-file';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
 /** The environment variable the Go service reads its listen port from. */
@@ -72,7 +74,8 @@ export interface GoWebServiceProps {
    */
   readonly env?: Record<string, string>;
   /**
-   * Environment variables read from existing Secrets.
+   * Environment variables read from Secrets: existing ones, or sealed ones
+   * (`SealedSecret.keyRef`), whose re-sealing rolls the pods.
    * @default - none
    */
   readonly secretEnv?: Record<string, SecretKeyRef>;
@@ -155,10 +158,19 @@ export interface WebIngressOptions {
   readonly ingressClassName?: string;
   /**
    * Secret of type `kubernetes.io/tls`, in the service's namespace, holding
-   * the certificate of `host`; the Ingress then terminates TLS.
+   * the certificate of `host`; the Ingress then terminates TLS. Not with
+   * `tlsSealedSecret`.
    * @default - no TLS
    */
   readonly tlsSecretName?: string;
+  /**
+   * A committed sealed file of type `kubernetes.io/tls` (keys `tls.crt` and
+   * `tls.key`): the service emits it as a SealedSecret, checked against its
+   * namespace and certificate, and the Ingress terminates TLS with it.
+   * Not with `tlsSecretName`.
+   * @default - no TLS
+   */
+  readonly tlsSealedSecret?: SealedSecretFile;
   /**
    * Annotations of the Ingress, e.g. for the controller or cert-manager.
    * @default - none
@@ -219,6 +231,8 @@ export class GoWebService extends Construct {
   private readonly httpPeers: k8s.NetworkPolicyPeer[] = [];
   /** Connected databases by the envPrefix of their variables. */
   private readonly databases = new Map<string, IPostgresDatabase>();
+  /** Revisions of the sealed Secrets the pods read. */
+  private readonly secretRevisions: string[] = [];
 
   constructor(scope: Construct, id: string, props: GoWebServiceProps) {
     super(scope, id);
@@ -255,8 +269,14 @@ export class GoWebService extends Construct {
         template: {
           metadata: {
             labels,
-            // Rolls the pods when the configuration changes; ConfigMap edits alone do not.
-            annotations: { 'checksum/config': config.checksum },
+            // Rolls the pods when the configuration or a sealed Secret they read changes;
+            // ConfigMap and Secret edits alone do not.
+            annotations: Lazy.any({
+              produce: () => ({
+                'checksum/config': config.checksum,
+                ...(this.secretRevisions.length > 0 ? { [SECRETS_REVISION_ANNOTATION]: [...new Set(this.secretRevisions)].sort().join('.') } : {}),
+              }),
+            }),
           },
           spec: {
             serviceAccountName: serviceAccount.name,
@@ -343,8 +363,8 @@ export class GoWebService extends Construct {
       ['PGHOST', EnvValue.fromValue(database.host)],
       ['PGPORT', EnvValue.fromValue(String(database.port))],
       ['PGDATABASE', EnvValue.fromValue(database.databaseName)],
-      ['PGUSER', EnvValue.fromSecretKey({ secretName: login.secretName, key: login.usernameKey })],
-      ['PGPASSWORD', EnvValue.fromSecretKey({ secretName: login.secretName, key: login.passwordKey })],
+      ['PGUSER', EnvValue.fromSecretKey({ secretName: login.secretName, key: login.usernameKey, revision: login.revision })],
+      ['PGPASSWORD', EnvValue.fromSecretKey({ secretName: login.secretName, key: login.passwordKey, revision: login.revision })],
       ['PGSSLMODE', EnvValue.fromValue(options.sslMode ?? database.sslMode ?? 'prefer')],
     ];
     for (const [name, value] of variables) this.addEnv(`${prefix}${name}`, value);
@@ -378,6 +398,7 @@ export class GoWebService extends Construct {
       ValidationError.fail(this, `environment variable "${name}" is set twice; remove one of the definitions`);
     }
     this.envVars.push(value.render(name));
+    if (value.secretRevision !== undefined) this.secretRevisions.push(value.secretRevision);
   }
 
   private createNetworkPolicy(labels: Record<string, string>, restrictEgress: boolean): void {
@@ -398,7 +419,12 @@ export class GoWebService extends Construct {
 
   private createIngress(labels: Record<string, string>, options: WebIngressOptions): k8s.KubeIngress {
     const host = checkIngressHost(this, 'ingress.host', options.host);
-    const tlsSecretName = options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.tlsSecretName', options.tlsSecretName);
+    if (options.tlsSecretName !== undefined && options.tlsSealedSecret !== undefined) {
+      ValidationError.fail(this, `ingress sets both tlsSecretName "${options.tlsSecretName}" and tlsSealedSecret ${options.tlsSealedSecret.path}: give one`);
+    }
+    const tlsSecretName = options.tlsSealedSecret !== undefined
+      ? new SealedSecret(this, 'TlsSecret', { file: options.tlsSealedSecret, type: 'kubernetes.io/tls', requiredKeys: ['tls.crt', 'tls.key'], labels }).name
+      : options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.tlsSecretName', options.tlsSecretName);
     const ingressClassName = options.ingressClassName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.ingressClassName', options.ingressClassName);
     return new k8s.KubeIngress(this, 'Ingress', {
       // A copy: the sync wave added later must not change the caller's object.

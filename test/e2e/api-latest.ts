@@ -33,6 +33,7 @@ import {
 import {
   ROOT, check, e2eMain, equal, installTools, isExecutable, progress, requireTools, run, section, skipSteps,
 } from './harness';
+import { applyPlatformAsArgo } from './sealed-secrets-support';
 
 const ENVS = ['dev', 'staging', 'prod'];
 const KUBE_LATEST_MOD = path.join(ROOT, 'test', 'tools', 'kube-latest', 'go.mod');
@@ -110,6 +111,8 @@ async function main(): Promise<void> {
       const names = await installCrds(kube, ARGOCD_CRDS);
       check(`CRDs include applications.argoproj.io and appprojects.argoproj.io (${names.length})`,
         names.includes('applications.argoproj.io') && names.includes('appprojects.argoproj.io'));
+      // The environments' SealedSecrets need the platform's CRD (Argo CD syncs dist/platform first, wave -1).
+      await applyPlatformAsArgo(kube, DIST, { waitReady: false });
     }],
   ]);
   if (!crds) {

@@ -53,7 +53,8 @@ import {
   skipSteps, sleep, stopProcess, waitFor,
 } from './harness';
 import { makeBaseImage, startRegistry } from './registry-support';
-import { GitOpsEnvironment, GitOpsRepository, ImageLock } from '../../src';
+import { checkSameButSealed, sealWithOwnKey, startHostSealedSecrets, withSealedLogins } from './sealed-secrets-support';
+import { GitOpsEnvironment, GitOpsRepository, ImageLock, sealedSecretsPlatform } from '../../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
 import { buildTodoStack } from '../../todo/todo-stack';
 
@@ -79,6 +80,9 @@ const HARD_REFRESHES = 3;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-argocd-'));
 const repo = path.join(tmp, 'todo-gitops');
 const repoUrl = `file://${repo}`;
+/** staging's and prod's logins, sealed with the test's own controller key (the fork's sealed-secrets/). */
+const SEALED_DIR = path.join(repo, 'sealed-secrets');
+let sealingKey: K8sObject = {};
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let kube = new Kubectl(process.env);
 let served = new ServedRepository(repo, toolEnv);
@@ -91,7 +95,9 @@ const namespaces: Record<string, string> = Object.fromEntries(TODO_ENVIRONMENTS.
 // ------------------------------------------------- the served repository ---
 
 /** The todo repository as a fork configures it: the library, the todo stack and environments, its own URL. */
-function servedRepository(environments: ReadonlyArray<GitOpsEnvironment<TodoSettings>> = TODO_ENVIRONMENTS): GitOpsRepository<TodoSettings> {
+function servedRepository(
+  environments: ReadonlyArray<GitOpsEnvironment<TodoSettings>> = withSealedLogins(TODO_ENVIRONMENTS, SEALED_DIR),
+): GitOpsRepository<TodoSettings> {
   const committedProject = readObjects(manifestFiles(path.join(ROOT, 'dist', 'apps'))[0]).find(o => o.kind === 'AppProject');
   return new GitOpsRepository<TodoSettings>({
     name: 'todo',
@@ -100,6 +106,7 @@ function servedRepository(environments: ReadonlyArray<GitOpsEnvironment<TodoSett
     description: committedProject?.spec?.description,
     environments,
     stack: buildTodoStack,
+    platform: sealedSecretsPlatform(),
     helmChart: {},
   });
 }
@@ -230,7 +237,7 @@ async function liveFingerprint(env: string): Promise<Record<string, string>> {
 async function main(): Promise<void> {
   const ready = await section([
     ['install/find tools (kube, kwok, ko, crane, argocd, redis-server, git) with test/tools/install.sh', async () => {
-      toolEnv = await installTools(['kube', 'debs', 'kwok', 'ko', 'crane', 'argocd']);
+      toolEnv = await installTools(['kube', 'debs', 'kwok', 'ko', 'crane', 'argocd', 'sealed-secrets']);
       served = new ServedRepository(repo, toolEnv);
       const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'ko', 'crane', 'git', 'redis-server',
         'argocd-application-controller', 'argocd-repo-server', 'git-verify-wrapper.sh', 'gpg-wrapper.sh']);
@@ -244,11 +251,11 @@ async function main(): Promise<void> {
     }],
     ['serve the repository: clone HEAD, synthesize it with repoUrl file://<clone> through GitOpsRepository, commit', async () => {
       await served.cloneFrom(ROOT, TODO_GIT.targetRevision);
+      // The fork seals its logins with its own controller's key (a key it brings, restored below).
+      sealingKey = await sealWithOwnKey(path.join(tmp, 'sealing-key'), SEALED_DIR, servedRepository(), ['staging', 'prod']);
       synthServed();
-      for (const env of ENVS) {
-        equal(`dist/${env} synthesized for the fork is byte-identical to the committed dist/${env}`,
-          hashTree(path.join(repo, 'dist', env)), hashTree(path.join(ROOT, 'dist', env)));
-      }
+      for (const env of ENVS) checkSameButSealed(path.join(repo, 'dist'), path.join(ROOT, 'dist'), env);
+      equal('dist/platform synthesized for the fork is byte-identical to the committed one', hashTree(path.join(repo, 'dist', 'platform')), hashTree(path.join(ROOT, 'dist', 'platform')));
       for (const dir of ['apps', 'bootstrap']) {
         const forked = manifestFiles(path.join(repo, 'dist', dir)).map(f => fs.readFileSync(f, 'utf-8')).join('');
         const committed = manifestFiles(path.join(ROOT, 'dist', dir)).map(f => fs.readFileSync(f, 'utf-8')).join('');
@@ -258,8 +265,10 @@ async function main(): Promise<void> {
       const rev = await served.commitAll('e2e: serve this repository from file:// (synthesized with its own repoUrl)');
       await served.checkServed(TODO_GIT.targetRevision, rev);
     }],
-    ['Argo CD: CRDs (server-side), namespace argocd, argocd-cm, argocd-secret, default AppProject; start redis, repo-server, application-controller', async () => {
+    ['Argo CD: CRDs (server-side), namespace argocd, argocd-cm, argocd-secret, default AppProject; start redis, repo-server, application-controller; the Sealed Secrets controller with the fork\'s key restored', async () => {
       await installCrds(kube, ARGOCD_CRDS);
+      // The cluster has no node that runs pods: the controller runs as a process here (Argo CD syncs its objects all the same).
+      await startHostSealedSecrets(tmp, 'sealed-secrets', kube, toolEnv, sealingKey, path.join(repo, 'dist'));
       const r = await kube.apply(argoCdBaseObjects(), 'e2e');
       check('argocd namespace, argocd-cm, argocd-secret and the default AppProject applied', r.code === 0, r.stderr);
       await startArgoCd(tmp, kube, toolEnv);
@@ -272,7 +281,7 @@ async function main(): Promise<void> {
   }
 
   const bootstrapped = await section([
-    ['before bootstrap (README): Secret todo-db-credentials in staging and prod; PersistentVolumes for every claim', async () => {
+    ['before bootstrap: PersistentVolumes for every claim (the test cluster has no provisioner; the logins are sealed in git)', async () => {
       for (const env of ENVS) await prepareEnvironment(kube, namespaces[env], servedObjects(env));
     }],
     [`bootstrap: kubectl apply -f dist/bootstrap/ only; Argo CD creates the AppProject and Applications; all Synced and Healthy within ${BOOTSTRAP_LIMIT_S}s`, async () => {
@@ -363,7 +372,7 @@ async function main(): Promise<void> {
       const lockFile = path.join(repo, 'images.lock.json');
       const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${registry}/acme/todo`,
         '--lock', lockFile, '--outdir', cliDist, '--helm-dir', path.join(tmp, 'cli-helm')],
-      { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: baseImage }, allowFail: true, echo: '    | ' });
+      { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: baseImage, SEALED_SECRETS_DIR: SEALED_DIR }, allowFail: true, echo: '    | ' });
       if (!check('npm run build:image exits 0', r.code === 0, r.stderr.slice(-1500))) return;
       const entry = JSON.parse(fs.readFileSync(lockFile, 'utf-8')).images.todo;
       const remote = (await run('crane', ['digest', `${registry}/acme/todo:${entry.tag}`], { env: toolEnv })).stdout.trim();
@@ -425,7 +434,7 @@ async function main(): Promise<void> {
   await section([['prune: remove the Ingress from staging\'s settings, synthesize and commit; Argo CD deletes it', async () => {
     const ns = namespaces.staging;
     check(`${ns}: Ingress todo exists before`, (await kube.run(['-n', ns, 'get', 'ingress', 'todo'], { allowFail: true })).code === 0);
-    synthServed(TODO_ENVIRONMENTS.map(e => e.name === 'staging' ? { ...e, settings: { ...e.settings, ingress: undefined } } : e));
+    synthServed(withSealedLogins(TODO_ENVIRONMENTS, SEALED_DIR).map(e => e.name === 'staging' ? { ...e, settings: { ...e.settings, ingress: undefined } } : e));
     equal('dist/staging no longer has an Ingress', servedObjects('staging').filter(o => o.kind === 'Ingress').length, 0);
     const rev = await served.commitAll('staging: no Ingress');
     const started = Date.now();

@@ -33,6 +33,7 @@ import {
   ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, progress,
   requireTools, run, section, skipSteps, waitFor,
 } from './harness';
+import { applyPlatformAsArgo } from './sealed-secrets-support';
 
 const CHART = path.join(ROOT, 'helm', 'todo');
 const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
       [`install the Argo CD CRDs from ${path.relative(ROOT, CRDS)} (server-side) and wait until Established`, async () => {
         const names = await installCrds(kube, CRDS);
         check(`${names.length} CRDs in ${CRDS} (${names.join(', ')})`, names.includes('applications.argoproj.io') && names.includes('appprojects.argoproj.io'));
+        // The environments' SealedSecrets need the platform's CRD (Argo CD syncs dist/platform first, wave -1).
+        await applyPlatformAsArgo(kube, DIST, { waitReady: false });
       }],
     ]);
     if (!crds) {

@@ -44,8 +44,9 @@ import {
   ARGOCD_CRDS, K8sObject, Kubectl, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, hashTree, installTools, progress, requireTools, section, skipSteps, sleep, waitFor,
+  ROOT, check, e2eMain, equal, installTools, progress, requireTools, section, skipSteps, sleep, waitFor,
 } from './harness';
+import { checkSameButSealed, sealWithOwnKey, startHostSealedSecrets, withSealedLogins } from './sealed-secrets-support';
 import { FleetClusters, GitOpsRepository, ImageLock, IN_CLUSTER } from '../../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
 import { buildTodoStack } from '../../todo/todo-stack';
@@ -71,6 +72,9 @@ interface Cluster {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-fleet-'));
 const repo = path.join(tmp, 'todo-gitops');
+/** staging's and prod's logins, sealed with the test's own controller key (the fork's sealed-secrets/). */
+const SEALED_DIR = path.join(repo, 'sealed-secrets');
+let sealingKey: K8sObject = {};
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let served = new ServedRepository(repo, toolEnv);
 const hub: Cluster = { name: 'hub', environment: 'dev', kube: new Kubectl(process.env), server: IN_CLUSTER };
@@ -127,7 +131,7 @@ async function hasWebService(cluster: Cluster, ns: string): Promise<boolean> {
 async function main(): Promise<void> {
   const ready = await section([
     ['install/find tools (kube, kwok, argocd, redis-server, git) with test/tools/install.sh', async () => {
-      toolEnv = await installTools(['kube', 'debs', 'kwok', 'argocd']);
+      toolEnv = await installTools(['kube', 'debs', 'kwok', 'argocd', 'sealed-secrets']);
       served = new ServedRepository(repo, toolEnv);
       const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'git', 'redis-server',
         'argocd-application-controller', 'argocd-repo-server', 'argocd-applicationset-controller', 'git-verify-wrapper.sh']);
@@ -146,17 +150,18 @@ async function main(): Promise<void> {
     }],
     ['serve the repository: HEAD re-synthesized through GitOpsRepository with clusters = FleetClusters.fromLabel, committed', async () => {
       await served.cloneFrom(ROOT, TODO_GIT.targetRevision);
+      const environments = withSealedLogins(TODO_ENVIRONMENTS, SEALED_DIR);
+      sealingKey = await sealWithOwnKey(path.join(tmp, 'sealing-key'), SEALED_DIR,
+        new GitOpsRepository<TodoSettings>({ name: 'todo', repoUrl: served.url, environments, stack: buildTodoStack }), ['staging', 'prod']);
       new GitOpsRepository<TodoSettings>({
         name: 'todo',
         repoUrl: served.url,
         targetRevision: TODO_GIT.targetRevision,
-        environments: TODO_ENVIRONMENTS,
+        environments,
         stack: buildTodoStack,
         clusters: FleetClusters.fromLabel(FLEET_LABEL),
       }).synth({ outdir: path.join(repo, 'dist'), lock: ImageLock.fromFile(path.join(repo, 'images.lock.json')) });
-      for (const env of Object.keys(namespaces)) {
-        equal(`dist/${env} of the fleet is byte-identical to the committed dist/${env}`, hashTree(path.join(repo, 'dist', env)), hashTree(path.join(ROOT, 'dist', env)));
-      }
+      for (const env of Object.keys(namespaces)) checkSameButSealed(path.join(repo, 'dist'), path.join(ROOT, 'dist'), env);
       equal('dist/apps: the AppProject and one ApplicationSet', servedObjects('apps').map(o => `${o.kind}/${o.metadata.name}`), ['AppProject/todo', 'ApplicationSet/todo']);
       const rev = await served.commitAll('e2e: the todo fleet, synthesized with clusters from cluster Secret labels');
       await served.checkServed(TODO_GIT.targetRevision, rev);
@@ -180,6 +185,9 @@ async function main(): Promise<void> {
         const r = await hub.kube.apply(YAML.stringify(clusterSecret(spoke, { [FLEET_LABEL]: spoke.environment })), 'e2e');
         check(`Secret cluster-${spoke.name} (server ${spoke.server}, ${FLEET_LABEL}=${spoke.environment}) applied`, r.code === 0, r.stderr);
         await prepareEnvironment(spoke.kube, namespaces[spoke.environment], servedObjects(spoke.environment));
+        // What a fleet installs on each cluster before its environments: the Sealed Secrets controller
+        // (a process here: the cluster's node runs no pods) with the fork's key, and its CRD and RBAC.
+        await startHostSealedSecrets(tmp, `sealed-secrets-${spoke.name}`, spoke.kube, toolEnv, sealingKey, path.join(ROOT, 'dist'));
       }
     }],
     [`bootstrap: kubectl apply -f dist/bootstrap/ on the hub; the ApplicationSet generates one Application per cluster, Synced and Healthy within ${BOOTSTRAP_LIMIT_S}s`, async () => {

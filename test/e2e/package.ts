@@ -31,8 +31,11 @@ const LOCK = {
 };
 const readObjects = (file: string) => YAML.parseAllDocuments(fs.readFileSync(path.join(consumer, file), 'utf-8')).map(d => d.toJS());
 
-/** The only files the package may hold: the compiled library and its typings, the CLI's launcher, and what npm always adds. */
-const PACKAGE_FILE = /^(lib\/(src|imports)\/.+\.(js|d\.ts)|bin\/cdk8s-gitops|package\.json|README\.md|LICENSE)$/;
+/**
+ * The only files the package may hold: the compiled library and its typings, the CLI's launcher, the
+ * Sealed Secrets CRD the controller construct emits (with its license), and what npm always adds.
+ */
+const PACKAGE_FILE = /^(lib\/(src|imports)\/.+\.(js|d\.ts)|bin\/cdk8s-gitops|third_party\/sealed-secrets-v0\.27\.1\/(bitnami\.com_sealedsecrets\.yaml|LICENSE)|package\.json|README\.md|LICENSE)$/;
 const cli = (args: string[], allowFail = false) => run('npx', ['--no-install', 'cdk8s-gitops', ...args], { cwd: consumer, allowFail });
 
 e2eMain({ steps: 7, tmp }, async () => {
@@ -47,8 +50,9 @@ e2eMain({ steps: 7, tmp }, async () => {
       const files: string[] = info.files.map((f: { path: string }) => f.path);
       check('the tarball holds the compiled entry point and its types', files.includes('lib/src/index.js') && files.includes('lib/src/index.d.ts'));
       check('the tarball holds the CLI and its launcher', files.includes('lib/src/cli/cli.js') && files.includes('bin/cdk8s-gitops'));
+      check('the tarball holds the vendored Sealed Secrets CRD', files.includes('third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml'));
       check('the tarball holds the compiled Argo CD imports', files.some(f => f.startsWith('lib/imports/') && f.endsWith('.js')));
-      equal('the tarball holds only library code, its typings, the launcher, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
+      equal('the tarball holds only library code, its typings, the launcher, the Sealed Secrets CRD, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
       check('no file of this repository\'s todo tree is packed', !files.some(f => /(^|\/)todo\//.test(f)), files.join(' '));
       equal('runtime dependencies: cdk8s, cdk8s-plus-27, constructs, yaml (cytoscape is an optional peer)',
         [Object.keys(PACKAGE.dependencies).sort(), PACKAGE.peerDependenciesMeta?.cytoscape?.optional], [['cdk8s', 'cdk8s-plus-27', 'constructs', 'yaml'], true]);

@@ -10,8 +10,10 @@
  * re-synthesized tree (every image pinned by digest) are what is applied.
  *
  * Each environment is applied the way Argo CD applies it (server-side, into
- * a namespace enforcing PodSecurity "restricted", non-dev Secrets created with
- * kubectl as the README says), one environment at a time: the node has 2 CPUs
+ * a namespace enforcing PodSecurity "restricted"), one environment at a time,
+ * after the platform part (the Sealed Secrets controller, built here), with
+ * staging's and prod's logins sealed for this cluster by `npm run secrets` as the
+ * README says (no `kubectl create secret`): the node has 2 CPUs
  * and prod alone requests 1.75. Then, from a client pod, through the
  * Service's DNS name: add, list and delete tasks. In staging also:
  * - the Postgres pod deleted: back on the same volume, the tasks still there;
@@ -44,9 +46,9 @@ import {
 } from './harness';
 import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster } from './real-cluster-support';
 import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
+import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
 import { ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
 import { KANIKO_POD_SECURITY_LEVEL } from '../../src/image-build/kaniko-build-job';
-import { TODO_REPOSITORY } from '../../todo/repository';
 
 const STEPS = 12;
 /** apply to every pod of an environment Ready. */
@@ -61,6 +63,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-pods-'));
 /** The tree applied: dist/ as `npm run build:image` synthesized it with the local images. */
 const TREE = path.join(tmp, 'tree', 'dist');
 const LOCK = path.join(tmp, 'tree', 'images.lock.json');
+/** staging's and prod's logins, sealed for this cluster (SEALED_SECRETS_DIR of the synth). */
+const SEALED_DIR = path.join(tmp, 'sealed-secrets');
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let cluster: RealCluster;
 let kube = new Kubectl(process.env);
@@ -229,7 +233,7 @@ async function main(): Promise<void> {
   let staging: [string, string] = ['', ''];
   const ready = await section([
     ['install/find tools: Kubernetes 1.27.16 with kubelet and kube-proxy, containerd, CoreDNS, kube-router, ko, crane (test/tools/install.sh)', async () => {
-      toolEnv = await installTools([...REAL_CLUSTER_TOOLS, 'netpol']);
+      toolEnv = await installTools([...REAL_CLUSTER_TOOLS, 'netpol', 'sealed-secrets']);
       const ok = await requireTools(toolEnv, ['kubectl', 'kubelet', 'kube-proxy', 'containerd', 'runc', 'coredns', 'kube-router', 'ko', 'crane', 'ipset']);
       if (!ok) throw new Error('tools missing');
     }],
@@ -241,9 +245,9 @@ async function main(): Promise<void> {
       const dns = await kube.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'], { allowFail: true });
       check('CoreDNS is Ready', dns.code === 0, dns.stderr);
     }],
-    ['images, built here and pushed to the cluster\'s registry: Postgres stand-in and postgres_exporter (build.sh), the probe client and the todo service (ko), the tree re-synthesized with their digests', async () => {
-      const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', cluster.registry], { env: toolEnv, echo: '    | ' })).stdout.trim().split('\n');
-      equal('build.sh printed two references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true]);
+    ['images, built here and pushed to the cluster\'s registry: Postgres stand-in, postgres_exporter and the Sealed Secrets controller (build.sh), the probe client and the todo service (ko); the controller applied from dist/platform, logins sealed; the tree re-synthesized with the digests', async () => {
+      const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', 'sealed-secrets-controller', cluster.registry], { env: toolEnv, echo: '    | ' })).stdout.trim().split('\n');
+      equal('build.sh printed three references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true, true]);
       baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
       const ko = await run('ko', ['build', '--bare', '--insecure-registry', '.'], {
         cwd: path.join(ROOT, 'test', 'tools', 'probe'),
@@ -255,14 +259,23 @@ async function main(): Promise<void> {
       // The lock a CI job would hold: the upstream images replaced by the ones built here.
       fs.mkdirSync(path.dirname(LOCK), { recursive: true });
       const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
-      const [postgres, exporter] = refs.map(r => r.split('@'));
+      const [postgres, exporter, sealedSecrets] = refs.map(r => r.split('@'));
       const images = { ...lock.images };
       images.postgres = { ...images.postgres, repository: postgres[0], digest: postgres[1], builder: 'upstream' };
       images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
+      images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: sealedSecrets[0], digest: sealedSecrets[1] };
       ImageLock.write(LOCK, { ...lock, images });
+      // The platform part first (the controller makes its key), then the logins sealed with its certificate.
+      const platformTree = path.join(tmp, 'platform-tree');
+      const synth = await run('npm', ['run', '--silent', 'synth'], {
+        env: { ...toolEnv, IMAGES_LOCK_FILE: LOCK, CDK8S_OUTDIR: path.join(platformTree, 'dist'), HELM_OUTDIR: path.join(platformTree, 'helm') }, allowFail: true,
+      });
+      if (!check('npm run synth with the local images', synth.code === 0, synth.stderr)) throw new Error('synth failed');
+      await applyPlatformAsArgo(kube, path.join(platformTree, 'dist'));
+      await sealDatabaseLogins(kube, SEALED_DIR, ['staging', 'prod']);
       const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${cluster.registry}/acme/todo`, '--insecure',
         '--lock', LOCK, '--outdir', TREE, '--helm-dir', path.join(tmp, 'tree', 'helm')],
-      { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: baseImage }, allowFail: true, echo: '    | ' });
+      { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: baseImage, SEALED_SECRETS_DIR: SEALED_DIR }, allowFail: true, echo: '    | ' });
       if (!check('npm run build:image -- --builder ko --insecure exits 0', r.code === 0, r.stderr.slice(-1500))) throw new Error('image build failed');
       for (const env of ['dev', 'staging', 'prod']) {
         const all = imagesOf(treeObjects(env));
@@ -296,7 +309,7 @@ async function main(): Promise<void> {
     await deployEnvironment('dev');
   }]]);
 
-  const stagingUp = await section([[`staging: applied as Argo CD does (Secret by kubectl); every pod Ready within ${READY_LIMIT_S}s; tasks through the Service, from the Ingress controller's namespace`, async () => {
+  const stagingUp = await section([[`staging: applied as Argo CD does (its login sealed, opened by the controller); every pod Ready within ${READY_LIMIT_S}s; tasks through the Service, from the Ingress controller's namespace`, async () => {
     staging = await deployEnvironment('staging');
   }]]);
   if (!stagingUp) {
@@ -336,7 +349,12 @@ async function main(): Promise<void> {
       const digest = (await run('crane', ['digest', ...craneInsecure(cluster.registry), tagged], { env: toolEnv })).stdout.trim();
       check(`new digest ${digest.slice(0, 19)} differs from ${todo.digest.slice(0, 19)}`, digest !== todo.digest && /^sha256:/.test(digest));
       const rolled = path.join(tmp, 'rolled');
-      TODO_REPOSITORY.synth({ outdir: rolled, helmDir: path.join(tmp, 'rolled-helm'), lock: ImageLock.fromDocument({ ...lock.contents, images: { ...lock.contents.images, todo: { ...todo, digest } } }) });
+      const rolledLock = path.join(tmp, 'rolled.lock.json');
+      ImageLock.write(rolledLock, { ...lock.contents, images: { ...lock.contents.images, todo: { ...todo, digest } } });
+      const synth = await run('npm', ['run', '--silent', 'synth'], {
+        env: { ...toolEnv, IMAGES_LOCK_FILE: rolledLock, SEALED_SECRETS_DIR: SEALED_DIR, CDK8S_OUTDIR: rolled, HELM_OUTDIR: path.join(tmp, 'rolled-helm') }, allowFail: true,
+      });
+      check('npm run synth with the new digest', synth.code === 0, synth.stderr);
       const stagingFiles = fs.readdirSync(path.join(rolled, 'staging')).map(f => path.join(rolled, 'staging', f));
 
       const loadOut: string[] = [];

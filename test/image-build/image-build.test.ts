@@ -95,6 +95,8 @@ beforeEach(() => {
     KANIKO_EXECUTOR: path.join(bin, 'kaniko-executor'),
     DOCKER_CLI: path.join(bin, 'fake-docker'),
     CNB_BUILDER_IMAGE: `${registry.host}/cnb/builder@${digestOf('builder')}`,
+    // The CLI runs in this scratch directory; staging's and prod's sealed logins are the repository's.
+    SEALED_SECRETS_DIR: path.join(ROOT, 'sealed-secrets'),
   };
   log = [];
   registry.manifests.clear();

@@ -64,6 +64,15 @@ const RULES: Array<[DangerRule, Edit, Edit]> = [
     change('prod', 'NetworkPolicy', 'todo-db', o => { o.spec.ingress = o.spec.ingress.slice(0, 1); })],
   ['destination-changed', change('apps', 'Application', 'todo-prod', o => { o.spec.destination.namespace = 'todo-production'; }),
     change('apps', 'Application', 'todo-prod', o => { o.spec.source.targetRevision = 'release'; })],
+  ['sealed-secret-removed', remove('prod', 'SealedSecret', 'todo-db-credentials'),
+    // Re-sealed (a rotated password): still there.
+    change('prod', 'SealedSecret', 'todo-db-credentials', o => { o.spec.encryptedData.password = 'AgB' + 'x'.repeat(40); })],
+  ['sealing-key-lost', change('prod', 'SealedSecret', 'todo-db-credentials', o => { o.metadata.annotations['acme.io/sealed-with'] = 'SHA256:other'; }),
+    // Re-encrypted: another key, and values sealed with it.
+    change('prod', 'SealedSecret', 'todo-db-credentials', o => {
+      o.metadata.annotations['acme.io/sealed-with'] = 'SHA256:other';
+      o.spec.encryptedData.password = 'AgB' + 'y'.repeat(40);
+    })],
 ];
 
 describe.each(RULES)('%s', (rule, trigger, harmless) => {
@@ -111,6 +120,24 @@ describe('details of the rules', () => {
     }];
     expect(rules(secret({}))).toEqual(['plaintext-credentials']);
     expect(rules(secret({ 'acme.io/dev-only': 'true' }))).toEqual([]);
+  });
+
+  test('a SealedSecret deleted with the last use of its Secret is not dangerous', () => {
+    const edit: Edit = objects => remove('prod', 'SealedSecret', 'todo-db-credentials')(objects)
+      .filter(o => !(o.directory === 'prod' && JSON.stringify(o.object).includes('"todo-db-credentials"')));
+    expect(rules(edit)).not.toContain('sealed-secret-removed');
+  });
+
+  test('the Sealed Secrets controller losing its keys: another key prefix, another namespace; a new memory limit is fine', () => {
+    const controller = (o: any) => o.spec.template.spec.containers[0];
+    const prefix = dangers(change('platform', 'Deployment', 'sealed-secrets-controller', o => {
+      controller(o).args = controller(o).args.map((a: string) => a.startsWith('--key-prefix=') ? '--key-prefix=keys' : a);
+    }));
+    expect(prefix.map(d => d.rule)).toEqual(['sealing-key-lost']);
+    expect(prefix[0].reason).toContain('from sealed-secrets-key to keys');
+    const moved = dangers(change('platform', 'Deployment', 'sealed-secrets-controller', o => { o.metadata.namespace = 'kube-system'; }));
+    expect(moved.map(d => d.rule).sort()).toEqual(['destination-changed', 'sealing-key-lost']);
+    expect(rules(change('platform', 'Deployment', 'sealed-secrets-controller', o => { controller(o).resources.limits.memory = '512Mi'; }))).toEqual([]);
   });
 
   test('an object moving to another namespace is a changed destination', () => {

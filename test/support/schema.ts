@@ -7,6 +7,11 @@ import * as YAML from 'yaml';
 const THIRD_PARTY = path.resolve(__dirname, '..', '..', 'third_party');
 const K8S_DEFINITIONS = path.join(THIRD_PARTY, 'kubernetes-schema-v1.27.0', '_definitions.json');
 const ARGO_CD_CRDS = path.join(THIRD_PARTY, 'argo-cd-v3.6.1', 'crds');
+/** Every vendored CRD the tree's custom objects are validated against. */
+const CRD_FILES = [
+  ...fs.readdirSync(ARGO_CD_CRDS).map(f => path.join(ARGO_CD_CRDS, f)),
+  path.join(THIRD_PARTY, 'sealed-secrets-v0.27.1', 'bitnami.com_sealedsecrets.yaml'),
+];
 
 type Schema = Record<string, any>;
 
@@ -45,9 +50,9 @@ export class SchemaValidator {
         if (!this.byGvk.has(key)) this.byGvk.set(key, this.ajv.getSchema(`k8s#/definitions/${name}`)!);
       }
     }
-    for (const file of fs.readdirSync(ARGO_CD_CRDS)) {
+    for (const file of CRD_FILES) {
       // Parsed and compiled when first used: the ApplicationSet CRD alone takes about 7 s.
-      const text = fs.readFileSync(path.join(ARGO_CD_CRDS, file), 'utf-8');
+      const text = fs.readFileSync(file, 'utf-8');
       const group = /^ {2}group: (\S+)$/m.exec(text)?.[1];
       const kind = /^ {4}kind: (\S+)$/m.exec(text)?.[1];
       if (!group || !kind) throw new Error(`${file}: no spec.group or spec.names.kind found`);

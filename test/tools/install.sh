@@ -69,6 +69,10 @@ LIFECYCLE_VERSION=v0.20.8
 # vendor/ is in shared/ beside the repo like kaniko's; TANKA_SOURCE_TARBALL points elsewhere.
 TANKA_VERSION=v0.38.0
 TANKA_SHA256=e8213ebace8af23514866d04cfbe6cf249f0344048446ebc0613e3117364a411
+# Sealed Secrets: v0.27.1 is the newest release under the module path github.com/bitnami-labs/
+# sealed-secrets; later ones moved to github.com/bitnami/sealed-secrets, which the checksum
+# database here does not know (404). Its CRD is vendored in third_party/ from the same version.
+SEALED_SECRETS_VERSION=v0.27.1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -94,7 +98,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node cluster coredns kaniko lifecycle docker tanka)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node cluster coredns kaniko lifecycle docker tanka sealed-secrets)   # known tools built only when named
 
 env_file=
 tools=()
@@ -123,6 +127,7 @@ for t in "${tools[@]}"; do
   elif [ "$t" = kube-latest ]; then total=$((total + ${#KUBE_LATEST_BINS[@]}))
   elif [ "$t" = node ]; then total=$((total + 4))   # debs, kubelet, kube-proxy, k8s-pause
   elif [ "$t" = cluster ]; then total=$((total + ${#CLUSTER_BINS[@]} + 2))   # debs, the binaries, k8s-pause
+  elif [ "$t" = sealed-secrets ]; then total=$((total + 2))   # controller, kubeseal
   else total=$((total + 1)); fi
 done
 step=0
@@ -513,6 +518,16 @@ if want docker; then
     progress "installing debian package docker.io (cached: no)…"
     apt_install apt-docker.log docker.io
   fi
+fi
+
+# ---- Sealed Secrets: the controller (packed into an image by test/tools/images/build.sh, so
+# static: CGO off) and kubeseal (the tests check the library's own sealing against its
+# --recovery-unseal). 1-2 min each on 2 cores.
+if want sealed-secrets; then
+  for bin in controller kubeseal; do
+    CGO_ENABLED=0 LDX="-X main.VERSION=$SEALED_SECRETS_VERSION" go_install sealed-secrets "$SEALED_SECRETS_VERSION" "$bin" \
+      "github.com/bitnami-labs/sealed-secrets/cmd/$bin"
+  done
 fi
 
 line="export PATH=\""
