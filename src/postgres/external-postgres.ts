@@ -20,7 +20,11 @@ export interface ExternalPostgresProps {
   readonly port?: number;
   /** Name of the database clients use. */
   readonly database: string;
-  /** The login, from a Secret in the clients' namespace (this construct writes no Secret). */
+  /**
+   * The login: an existing Secret in the clients' namespace, or a sealed one
+   * (`PostgresCredentials.fromSealedSecret`), which this construct emits as a
+   * SealedSecret there. Never a plaintext password.
+   */
   readonly credentials: PostgresCredentials;
   /**
    * Where the database is, for the clients' egress rules: an address range

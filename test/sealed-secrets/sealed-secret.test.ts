@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import {
-  ContainerImage, GoWebService, Postgres, PostgresCredentials, SealedSecret, SealedSecretFile, SealingCertificate, SealingScope, ValidationError,
+  ContainerImage, ExternalPostgres, GoWebService, NetworkPeer, Postgres, PostgresCredentials, SealedSecret, SealedSecretFile, SealingCertificate, SealingScope, ValidationError,
 } from '../../src';
 import { SECRETS_REVISION_ANNOTATION } from '../../src/sealed-secrets/sealed-secret';
 import { sealingLabel } from '../../src/sealed-secrets/sealing-certificate';
@@ -194,6 +194,26 @@ describe('what takes a sealed Secret', () => {
     const db2 = new Postgres(c2, 'shop-db', { image, credentials: PostgresCredentials.fromSealedSecret(sealFile(path.join(tmp, 'staging'), staging.certificate, { file: 'db-login' })) });
     expect(db2.login.revision).toMatch(/^[0-9a-f]{16}$/);
     expect(db2.login.revision).not.toBe(db.login.revision);
+  });
+
+  test('ExternalPostgres takes a sealed login: the SealedSecret is emitted beside its clients, which read it and roll with it; a plaintext login is refused', () => {
+    const c = chart();
+    const file = sealFile(path.join(tmp, 'staging'), staging.certificate, { file: 'ledger-login', name: 'ledger-login' });
+    const ledger = new ExternalPostgres(c, 'ledger', {
+      host: 'ledger.abc123.eu-west-1.rds.amazonaws.com', database: 'ledger',
+      credentials: PostgresCredentials.fromSealedSecret(file), network: NetworkPeer.ipBlock('10.20.0.0/16'),
+    });
+    new GoWebService(c, 'shop', { image }).connectToPostgres(ledger);
+    const objects = Testing.synth(c);
+    expect(objects.filter(o => o.kind === 'SealedSecret').map(o => `${o.metadata.namespace ?? 'shop-staging'}/${o.metadata.name}`)).toEqual(['shop-staging/ledger-login']);
+    const deployment = objects.find(o => o.kind === 'Deployment');
+    expect(deployment.spec.template.metadata.annotations[SECRETS_REVISION_ANNOTATION]).toBe(ledger.login.revision);
+    const env = deployment.spec.template.spec.containers[0].env;
+    expect(env.find((e: any) => e.name === 'PGPASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ledger-login', key: 'password' });
+
+    expect(() => new ExternalPostgres(chart(), 'ledger', {
+      host: 'ledger.example.com', database: 'ledger', credentials: PostgresCredentials.devOnlyPlaintext({ password: 'dev-password-1' }), network: NetworkPeer.ipBlock('10.20.0.0/16'),
+    })).toThrow(/^shop\/ledger: credentials are a plaintext password: reference a Secret .* or a sealed one \(PostgresCredentials.fromSealedSecret\(\)\)/);
   });
 
   test('the Ingress terminates TLS with a sealed kubernetes.io/tls Secret; not together with tlsSecretName', () => {
