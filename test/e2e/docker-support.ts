@@ -3,7 +3,7 @@
  * Debian's dockerd runs in a network namespace of its own (its docker0 bridge,
  * routes and containers live there, --iptables=false) and a private mount
  * namespace (its overlay mounts vanish with it), with all its state under the
- * test's temporary directory. `nsenter --net`, not `ip netns exec`: the latter
+ * test's temporary directory (and a tmpfs on /run). `nsenter --net`, not `ip netns exec`: the latter
  * remounts /sys, hides the cgroup mounts, and dockerd fails with "Devices
  * cgroup isn't mounted". TCP ports of the host (the test's registry, a
  * GOPROXY) are made reachable inside at the same 127.0.0.1 address through a
@@ -48,6 +48,17 @@ export async function hostDockerTraces(): Promise<string[]> {
   return [...links, ...routes, ...iptables];
 }
 
+/** Paths on the host a Docker daemon or its containerd create, with what is in them. */
+const HOST_DOCKER_PATHS = ['/run/containerd', '/run/docker', '/run/docker.sock', '/run/runc', '/var/lib/docker', '/var/lib/containerd'];
+
+/** What exists of HOST_DOCKER_PATHS, one line per path and entry: compare before and after a daemon. */
+export function hostDockerFiles(): string[] {
+  return HOST_DOCKER_PATHS.flatMap(p => {
+    if (!fs.existsSync(p)) return [];
+    return [p, ...(fs.statSync(p).isDirectory() ? fs.readdirSync(p).sort().map(e => `${p}/${e}`) : [])];
+  });
+}
+
 /** The forwarder run inside the namespace: 127.0.0.1:PORT -> the unix socket (argv). */
 const NETNS_FORWARDER = `
 const net = require('net');
@@ -83,7 +94,10 @@ export async function startDockerDaemon(tmp: string): Promise<DockerDaemon> {
   await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
   const log = fs.openSync(path.join(tmp, 'dockerd.log'), 'a');
   // nsenter and unshare exec dockerd, so the child is dockerd itself.
-  const dockerd = spawn('nsenter', [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--propagation', 'private', DOCKERD,
+  // A tmpfs on /run in its mount namespace: containerd's shims put their sockets in /run/containerd/s
+  // whatever the daemon's --exec-root, and that directory would outlive the daemon on the host.
+  const dockerd = spawn('nsenter', [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--propagation', 'private',
+    'sh', '-c', 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"', 'sh', DOCKERD,
     '--data-root', path.join(state, 'root'), '--exec-root', path.join(state, 'exec'), '-H', host,
     '--pidfile', path.join(state, 'docker.pid'),
     // A bridge inside its own namespace (RUN steps get a network there); nothing on the host's.

@@ -34,7 +34,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { DOCKER_CLI, DockerDaemon, hostDockerTraces, startDockerDaemon } from './docker-support';
+import { DOCKER_CLI, DockerDaemon, hostDockerFiles, hostDockerTraces, startDockerDaemon } from './docker-support';
 import {
   ROOT, RunResult, check, e2eMain, equal, freePort, hashTree, installTools, isExecutable, onCleanup, portInUse,
   progress, requireTools, run, section, skipSteps, stopProcess, waitFor,
@@ -406,6 +406,7 @@ async function main(): Promise<void> {
 
   {
     let docker: DockerDaemon | undefined;
+    let hostFilesBefore: string[] = [];
     let builderImage = '';
     let buildpacksSeconds: number[] = [];
     const dockerEnv = (extra: Record<string, string> = {}) => cliEnv({ DOCKER_HOST: docker!.host, DOCKER_CLI, ...extra });
@@ -415,6 +416,7 @@ async function main(): Promise<void> {
       ['docker: start dockerd in its own network and mount namespaces (state in the test dir), reaching the registry', async () => {
         await ensureGoBuilderImage();
         equal('before: no docker bridge, route or iptables rule on the host', await hostDockerTraces(), []);
+        hostFilesBefore = hostDockerFiles();
         docker = await startDockerDaemon(tmp);
         await docker.forward(Number(registry.split(':')[1]));
         const inside = (await run('ip', ['-n', docker.netns, '-o', 'link', 'show', 'docker0'], { allowFail: true })).stdout;
@@ -501,6 +503,7 @@ async function main(): Promise<void> {
       check(`netns ${docker!.netns} removed`, !(await run('ip', ['netns', 'list'])).stdout.includes(docker!.netns));
       check('dockerd state directory removed', !fs.existsSync(path.join(tmp, 'docker')));
       equal('after: no docker bridge, route or iptables rule on the host', await hostDockerTraces(), []);
+      equal('after: /run/containerd, /run/docker, /var/lib/docker and the like as before the daemon', hostDockerFiles(), hostFilesBefore);
     }];
     const titles = [...dockerSteps, ...buildpacksSteps, stopStep].map(([title]) => title);
     const buildpacksTitles = buildpacksSteps.map(([title]) => title);
