@@ -47,7 +47,8 @@ export function craneInsecure(registry: string): string[] {
  */
 export async function makeBaseImage(tmp: string, registry: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
   const insecure = craneInsecure(registry);
-  const root = path.join(tmp, 'base-root');
+  // One directory per call: a suite that starts a second cluster makes the base image again.
+  const root = fs.mkdtempSync(path.join(tmp, 'base-root-'));
   fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
   fs.mkdirSync(path.join(root, 'home', 'nonroot'), { recursive: true });
   fs.mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
@@ -55,7 +56,7 @@ export async function makeBaseImage(tmp: string, registry: string, toolEnv: Node
   fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
   fs.writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\nnonroot:x:65532:\n');
   fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc', 'ssl', 'certs', 'ca-certificates.crt'));
-  const layer = path.join(tmp, 'base.tar');
+  const layer = `${root}.tar`;
   await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--mtime=@0', '-C', root, '-cf', layer, '.']);
   await run('crane', ['append', ...insecure, '-f', layer, '-t', `${registry}/e2e/static:layer`], { env: toolEnv });
   // crane append leaves os/architecture empty; ko refuses a base without the platform it builds for.

@@ -52,7 +52,7 @@ export async function controllerLog(kube: Kubectl): Promise<string> {
 
 /** `npm run secrets -- ARGS` with the sealed files in `sealedDir` and the cluster of `env` (stdin: `input`). */
 export function npmSecrets(args: string[], sealedDir: string, env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
-  return run('npm', ['run', '--silent', 'seal', '--', ...args], { cwd: ROOT, env: { ...env, SEALED_SECRETS_DIR: sealedDir }, input, allowFail: true });
+  return run('npm', ['run', '--silent', 'secrets', '--', ...args], { cwd: ROOT, env: { ...env, SEALED_SECRETS_DIR: sealedDir }, input, allowFail: true });
 }
 
 /**

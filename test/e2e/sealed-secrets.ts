@@ -26,15 +26,16 @@
  *
  * Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps, waitFor,
+  ROOT, RunResult, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps, stopProcess, waitFor,
 } from './harness';
-import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster } from './real-cluster-support';
+import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import {
   applyPlatformAsArgo, backupKeys, controllerLog, npmSecrets, sealDatabaseLogins, sealed, sealedFileHashes, secretData, waitSealedStatus,
@@ -44,7 +45,6 @@ import { SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_NAMESPACE } from '../../src/se
 
 const STEPS = 10;
 const READY_LIMIT_S = 240;
-const IMAGES_SH = path.join(ROOT, 'test', 'tools', 'images', 'build.sh');
 const NS = 'todo-staging';
 const SECRET = 'todo-db-credentials';
 
@@ -64,17 +64,11 @@ function timing(what: string, seconds: number): void {
   progress(`  time ${what}: ${seconds.toFixed(1)}s`);
 }
 
-/** Builds (cached) and pushes Postgres and the controller to the cluster's registry; writes the lock with them. */
+/** Builds (cached) and pushes Postgres, its metrics exporter and the controller to the cluster's registry; writes the lock with them. */
 async function pushImages(): Promise<void> {
-  const refs = (await run('bash', [IMAGES_SH, 'postgres', 'sealed-secrets-controller', cluster.registry], { env: toolEnv, echo: '    | ' })).stdout.trim().split('\n');
-  equal('build.sh printed two references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true]);
   const lock: ImageLockDocument = JSON.parse(fs.readFileSync(fs.existsSync(LOCK) ? LOCK : path.join(ROOT, 'images.lock.json'), 'utf-8'));
-  const [postgres, controller] = refs.map(r => r.split('@'));
-  const images = { ...lock.images };
-  images.postgres = { ...images.postgres, repository: postgres[0], digest: postgres[1], builder: 'upstream' };
-  images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: controller[0], digest: controller[1] };
   fs.mkdirSync(path.dirname(LOCK), { recursive: true });
-  ImageLock.write(LOCK, { ...lock, images });
+  ImageLock.write(LOCK, await withLocalImages(lock, cluster.registry, toolEnv));
 }
 
 /** `npm run build:image` with ko: the todo image into the cluster's registry, the tree synthesized with the sealed files of SEALED_DIR. */
@@ -99,17 +93,39 @@ async function upCluster(name: string): Promise<void> {
   timing(`cluster.sh up (${name})`, (Date.now() - started) / 1000);
 }
 
-/** psql over TCP (password authentication, not the trusted socket) from inside the database pod. */
-function tcpLogin(password: string) {
+/**
+ * psql over TCP to the pod's own address from inside the database pod: password
+ * authentication (scram-sha-256), unlike the socket and 127.0.0.1, which the
+ * image's initdb trusts.
+ */
+async function tcpLogin(password: string) {
+  const podIp = (await kube.json(['-n', NS, 'get', 'pod', 'todo-db-0'])).status.podIP;
   return kube.run(['-n', NS, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'env', `PGPASSWORD=${password}`,
-    'psql', '-h', '127.0.0.1', '-U', 'todo', '-d', 'todo', '-AtX', '-c', 'select 1'], { allowFail: true });
+    'psql', '-h', podIp, '-U', 'todo', '-d', 'todo', '-AtX', '-c', 'select 1'], { allowFail: true });
 }
 
-/** curl from the node's network namespace to the web Service. */
-async function web(method: string, urlPath: string, body?: string) {
-  const svc = await kube.json(['-n', NS, 'get', 'service', 'todo']);
-  return run('bash', [CLUSTER_SH, 'exec', cluster.dir, 'curl', '-sS', '--max-time', '10', '-X', method, ...(body ? ['-d', body] : []),
-    `http://${svc.spec.clusterIP}${urlPath}`], { env: toolEnv, allowFail: true });
+/**
+ * An HTTP request to staging's todo service through `kubectl port-forward`:
+ * its NetworkPolicy admits only the ingress controller's namespace, and a
+ * port-forward enters the pod's own network namespace, as an operator would.
+ */
+async function web(method: string, urlPath: string, body?: string): Promise<RunResult> {
+  const forward = spawn('kubectl', ['-n', NS, 'port-forward', 'service/todo', ':80'], { env: kube.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      forward.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      forward.on('exit', code => reject(new Error(`kubectl port-forward exited ${code}: ${out}`)));
+      setTimeout(() => reject(new Error(`kubectl port-forward printed no port in 20 s: ${out}`)), 20_000);
+    });
+    return await run('curl', ['-sS', '--max-time', '10', '-X', method, ...(body ? ['-d', body] : []), `http://127.0.0.1:${port}${urlPath}`], { allowFail: true });
+  } finally {
+    await stopProcess(forward, 5_000);
+  }
 }
 
 async function waitStagingReady(since: number): Promise<number> {
@@ -202,7 +218,8 @@ async function main(): Promise<void> {
       await waitFor('the controller\'s first key', 60_000, async () => (await kube.json(['-n', SEALED_SECRETS_NAMESPACE, 'get', 'secret', '-l', SEALED_SECRETS_KEY_LABEL])).items.length === 1, 1000);
       check('the controller made one key (a Secret labelled sealedsecrets.bitnami.com/sealed-secrets-key)', true);
 
-      await sealDatabaseLogins(kube, SEALED_DIR, ['staging']);
+      // The whole tree is synthesized, so prod's login is sealed for this cluster too; staging is the one applied.
+      await sealDatabaseLogins(kube, SEALED_DIR, ['staging', 'prod']);
       const key = (await kube.json(['-n', SEALED_SECRETS_NAMESPACE, 'get', 'secret', '-l', SEALED_SECRETS_KEY_LABEL])).items[0] as K8sObject;
       const fetched = SealingCertificate.fromFile(path.join(SEALED_DIR, 'staging', 'certificate.pem'));
       equal('the fetched certificate is the one of the controller\'s key', fetched.fingerprint, SealingCertificate.fromPem(Buffer.from(key.data['tls.crt'], 'base64').toString()).fingerprint);
