@@ -3,6 +3,7 @@ import { javascript, typescript, YamlFile } from 'projen';
 // Vendored with their provenance in third_party/README.md: the repository needs nothing beside it.
 const ARGO_CD_CRDS = 'third_party/argo-cd-v3.6.1/crds';
 const SEALED_SECRETS_CRD = 'third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml';
+const CNPG_CRDS = 'third_party/cloudnative-pg-v1.30.0';
 
 const project = new typescript.TypeScriptProject({
   name: '@acme/cdk8s-go-postgres',
@@ -100,12 +101,14 @@ new YamlFile(project, 'cdk8s.yaml', {
       `argocd-application:=${ARGO_CD_CRDS}/application-crd.yaml`,
       `argocd-appproject:=${ARGO_CD_CRDS}/appproject-crd.yaml`,
       `sealed-secrets:=${SEALED_SECRETS_CRD}`,
+      `cnpg-cluster:=${CNPG_CRDS}/postgresql.cnpg.io_clusters.yaml`,
+      `cnpg-scheduledbackup:=${CNPG_CRDS}/postgresql.cnpg.io_scheduledbackups.yaml`,
     ],
   },
 });
 
 project.addTask('import', {
-  description: 'Generate typed Argo CD and Sealed Secrets classes into imports/ from the vendored CRDs in third_party/ (offline)',
+  description: 'Generate typed Argo CD, Sealed Secrets and CloudNativePG classes into imports/ from the vendored CRDs in third_party/ (offline)',
   exec: 'cdk8s import --output imports --no-check-upgrade',
 });
 // Plain npm scripts rather than projen tasks: the task runner alone costs about a second per run.

@@ -27,6 +27,13 @@ export { PostgresCredentials, CredentialsSource, ExistingSecretOptions, DevCrede
 export { PostgresBackupOptions } from './postgres/backup';
 export { PostgresMetricsOptions } from './postgres/metrics';
 
+// Postgres on CloudNativePG: a replicated cluster run by the operator, with failover, backup to an object store and restore
+export {
+  PostgresCluster, PostgresClusterProps, SynchronousReplication, PostgresClusterBackupOptions, PostgresClusterBackupSource,
+  PostgresClusterRestoreOptions, PostgresClusterMetricsOptions,
+} from './postgres/postgres-cluster';
+export { ObjectStoreCredentials, ObjectStoreCredentialsOptions, ObjectStoreOptions } from './postgres/object-store';
+
 
 // Building images inside a cluster
 export { KanikoBuildJob, KanikoBuildJobProps } from './image-build/kaniko-build-job';

@@ -38,7 +38,7 @@ export interface PostgresMetricsOptions {
 }
 
 /** The NetworkPolicy rule that admits only the scrapers to the exporter port. */
-export function scrapeRule(scope: IConstruct, options: PostgresMetricsOptions): k8s.NetworkPolicyIngressRule {
+export function scrapeRule(scope: IConstruct, options: { readonly scrapers?: NetworkPeer[] }): k8s.NetworkPolicyIngressRule {
   const scrapers = options.scrapers ?? [NetworkPeer.namespace('monitoring')];
   if (scrapers.length === 0) {
     ValidationError.fail(scope, 'metrics.scrapers is empty, so no Prometheus could reach the exporter: '

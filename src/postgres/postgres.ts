@@ -112,7 +112,7 @@ export interface PostgresProps {
  * `local` or hostPath-backed PersistentVolume) pins the pod to its node anyway.
  * A network volume that can attach elsewhere lets it move after a forced
  * delete. Surviving the loss of a node needs a replicated Postgres (a primary
- * with standbys and automatic failover: the CloudNativePG option, planned).
+ * with standbys and automatic failover: {@link PostgresCluster}, on CloudNativePG).
  */
 export class Postgres extends Construct implements IPostgresDatabase {
   /** Name of the StatefulSet and the client Service. */

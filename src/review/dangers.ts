@@ -22,7 +22,8 @@ export interface Danger {
 export type DangerRule =
   | 'prune-deletes-data' | 'immutable-field' | 'storage-shrink' | 'plaintext-credentials'
   | 'image-unpinned' | 'pod-security' | 'network-widened' | 'destination-changed'
-  | 'sealed-secret-removed' | 'sealing-key-lost';
+  | 'sealed-secret-removed' | 'sealing-key-lost'
+  | 'standby-removed' | 'synchronous-replication-off' | 'backup-removed';
 
 /** Fields the API server refuses to update, per kind: Argo CD can only apply them by replacing the object. */
 const IMMUTABLE: Record<string, readonly string[]> = {
@@ -40,6 +41,9 @@ const IMMUTABLE: Record<string, readonly string[]> = {
 /** Kinds whose deletion deletes data or everything inside. */
 const DATA_KINDS = ['StatefulSet', 'PersistentVolumeClaim', 'Namespace'];
 
+/** A CloudNativePG `Cluster`: deleting it deletes its instances' volumes. */
+const isPostgresCluster = (c: { kind: string; group: string }) => c.kind === 'Cluster' && c.group === 'postgresql.cnpg.io';
+
 /**
  * Finds the changes that hurt only when Argo CD applies them. `head` and
  * `base` are the whole trees, for the Applications that decide whether a
@@ -52,7 +56,7 @@ export function findDangers(changes: readonly ObjectChange[], base: ManifestTree
     dangers.push({ rule, directory: c.directory, object: describeObject(c), reason, advice });
 
   for (const c of changes) {
-    if (c.change === 'removed' && DATA_KINDS.includes(c.kind) && pruned.has(c.directory) && !pruneDisabled(c.before)) {
+    if (c.change === 'removed' && (DATA_KINDS.includes(c.kind) || isPostgresCluster(c)) && pruned.has(c.directory) && !pruneDisabled(c.before)) {
       found(c, 'prune-deletes-data', `deleting a ${c.kind} whose Application prunes: Argo CD deletes it${c.kind === 'Namespace' ? ' with everything in it' : ', and the data it holds goes with it'}`,
         'keep the object, or first annotate it argocd.argoproj.io/sync-options: Prune=false and move the data, then delete it by hand');
     }
@@ -97,6 +101,7 @@ export function findDangers(changes: readonly ObjectChange[], base: ManifestTree
   }
   dangers.push(...movedNamespaces(changes));
   dangers.push(...sealedSecretDangers(changes, head));
+  dangers.push(...postgresClusterDangers(changes));
   return dangers;
 }
 
@@ -143,11 +148,13 @@ function bytes(n: number): string {
   return unit ? `${n / UNITS[unit]}${unit}` : `${n} bytes`;
 }
 
-/** [claim, bytes before, bytes after] of each storage request of a PVC or a StatefulSet's claim templates. */
+/** [claim, bytes before, bytes after] of each storage request of a PVC, a StatefulSet's claim templates or a CloudNativePG Cluster's volumes. */
 function storageSizes(c: ObjectChange): Array<[string, number, number]> {
-  const claims = (obj: any): Array<[string, unknown]> => c.kind === 'PersistentVolumeClaim'
-    ? [[obj.metadata?.name, obj.spec?.resources?.requests?.storage]]
-    : (obj.spec?.volumeClaimTemplates ?? []).map((t: any) => [t.metadata?.name, t.spec?.resources?.requests?.storage]);
+  const claims = (obj: any): Array<[string, unknown]> => {
+    if (c.kind === 'PersistentVolumeClaim') return [[obj.metadata?.name, obj.spec?.resources?.requests?.storage]];
+    if (isPostgresCluster(c)) return [['spec.storage', obj.spec?.storage?.size], ['spec.walStorage', obj.spec?.walStorage?.size]];
+    return (obj.spec?.volumeClaimTemplates ?? []).map((t: any) => [t.metadata?.name, t.spec?.resources?.requests?.storage]);
+  };
   const before = new Map(claims(c.before));
   return claims(c.after)
     .filter(([name]) => before.has(name))
@@ -301,6 +308,54 @@ function sealedSecretDangers(changes: readonly ObjectChange[], head: ManifestTre
         advice: 'keep its namespace; to move it, copy the key Secrets (label sealedsecrets.bitnami.com/sealed-secrets-key) into the new namespace first',
       });
     }
+  }
+  return dangers;
+}
+
+/**
+ * CloudNativePG Clusters: fewer instances where there was a standby (the
+ * operator deletes the removed instances with their volumes, and with one
+ * left a failover has nothing to promote), synchronous replication switched
+ * off or weakened (a failover may then lose acknowledged writes), and the
+ * backup removed (WAL archiving stops: no point-in-time restore after it).
+ */
+function postgresClusterDangers(changes: readonly ObjectChange[]): Danger[] {
+  const dangers: Danger[] = [];
+  const danger = (c: ObjectChange, rule: DangerRule, reason: string, advice: string) =>
+    dangers.push({ rule, directory: c.directory, object: describeObject(c), reason, advice });
+  for (const c of changes.filter(x => x.change === 'changed' && isPostgresCluster(x))) {
+    const was = Number(c.before.spec?.instances ?? 1);
+    const now = Number(c.after.spec?.instances ?? 1);
+    if (was >= 2 && now < was) {
+      danger(c, 'standby-removed', `instances drop from ${was} to ${now}: the operator deletes ${was - now} instance(s) with their volumes`
+        + (now < 2 ? ', and with no standby left the next node failure is an outage with nothing to fail over to' : ''),
+      'keep the instances; to scale down, make sure the primary keeps a standby (and that synchronous replication still has its standbys)');
+    }
+    const sync = (obj: any) => obj.spec?.postgresql?.synchronous;
+    if (sync(c.before) && !sync(c.after)) {
+      danger(c, 'synchronous-replication-off', 'synchronous replication is switched off: commits no longer wait for a standby, so a failover can lose writes already acknowledged to clients',
+        'keep spec.postgresql.synchronous; if writes must go on without a standby, set dataDurability: preferred instead');
+    } else if (sync(c.before) && sync(c.after)) {
+      const weaker = [
+        Number(sync(c.after).number) < Number(sync(c.before).number) ? `number ${sync(c.before).number} -> ${sync(c.after).number}` : undefined,
+        (sync(c.before).dataDurability ?? 'required') === 'required' && sync(c.after).dataDurability === 'preferred' ? 'dataDurability required -> preferred' : undefined,
+      ].filter(Boolean);
+      if (weaker.length > 0) {
+        danger(c, 'synchronous-replication-off', `synchronous replication is weakened (${weaker.join(', ')}): fewer standbys hold each acknowledged write, so a failover can lose some`,
+          'keep the synchronous settings, unless losing acknowledged writes on failover is acceptable here');
+      }
+    }
+    if (c.before.spec?.backup?.barmanObjectStore && !c.after.spec?.backup?.barmanObjectStore) {
+      danger(c, 'backup-removed', 'the backup to the object store is removed: WAL archiving stops, so nothing written from now on can be restored if the cluster or its volumes are lost',
+        'keep spec.backup; to move the backups, point them at the new object store (and a new destinationPath) in the same change');
+    }
+  }
+  // A ScheduledBackup removed with its Cluster is part of the Cluster's deletion, found above.
+  const removedClusters = new Set(changes.filter(x => x.change === 'removed' && isPostgresCluster(x)).map(x => `${x.directory}|${x.namespace}|${x.name}`));
+  for (const c of changes.filter(x => x.change === 'removed' && x.kind === 'ScheduledBackup' && x.group === 'postgresql.cnpg.io')) {
+    if (removedClusters.has(`${c.directory}|${c.namespace}|${c.before.spec?.cluster?.name}`)) continue;
+    danger(c, 'backup-removed', 'the ScheduledBackup is removed: no new base backups are taken, so a restore must replay ever more WAL from the last one',
+      'keep the ScheduledBackup, or replace it in the same change');
   }
   return dangers;
 }

@@ -187,7 +187,7 @@ export interface WebIngressOptions {
 export interface PostgresConnectOptions {
   /**
    * libpq `sslmode` the client uses.
-   * @default - the database's `sslMode`: 'prefer' for {@link Postgres}, 'require' for {@link ExternalPostgres}
+   * @default - the database's `sslMode`: 'prefer' for {@link Postgres}, 'require' for {@link PostgresCluster} and {@link ExternalPostgres}
    */
   readonly sslMode?: PostgresSslMode;
   /**

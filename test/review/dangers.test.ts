@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageLock } from '../../src';
+import { Chart, Testing } from 'cdk8s';
+import { ContainerImage, ImageLock, NetworkPeer, ObjectStoreCredentials, PostgresCluster } from '../../src';
 import { Danger, DangerRule, findDangers } from '../../src/review/dangers';
 import { ManifestObject, ManifestTree } from '../../src/review/manifest-tree';
 import { diffTrees } from '../../src/review/object-diff';
@@ -15,9 +16,35 @@ const BASE = ManifestTree.fromDirectory(path.join(tmp, 'dist'));
 
 type Edit = (objects: ManifestObject[]) => ManifestObject[];
 
+/**
+ * The todo tree with a CloudNativePG cluster in prod (the todo tree itself
+ * runs the StatefulSet Postgres): 3 instances, synchronous replication, WAL
+ * storage and a backup, as PostgresCluster renders them.
+ */
+const CNPG_BASE = (() => {
+  const chart = new Chart(Testing.app(), 'prod', { namespace: 'todo-prod', disableResourceNameHashes: true });
+  new PostgresCluster(chart, 'pg', {
+    image: ContainerImage.fromDigest('ghcr.io/acme/postgres-cnpg', `sha256:${'c'.repeat(64)}`),
+    postgresVersion: '16',
+    synchronous: {},
+    storageSize: '20Gi',
+    walStorageSize: '5Gi',
+    backup: {
+      objectStore: {
+        endpointUrl: 'https://s3.example.com',
+        destinationPath: 's3://backups/todo',
+        credentials: ObjectStoreCredentials.fromExistingSecret('backup-s3'),
+        network: NetworkPeer.ipBlock('10.9.0.0/16'),
+      },
+    },
+  });
+  const added = Testing.synth(chart).map(object => ({ directory: 'prod', file: 'prod/pg.yaml', object }));
+  return new ManifestTree([...BASE.objects, ...added]);
+})();
+
 /** The base with `edit` applied to a deep copy. */
-function head(edit: Edit): ManifestTree {
-  return new ManifestTree(edit(BASE.objects.map(o => ({ ...o, object: structuredClone(o.object) }))));
+function head(edit: Edit, base = BASE): ManifestTree {
+  return new ManifestTree(edit(base.objects.map(o => ({ ...o, object: structuredClone(o.object) }))));
 }
 
 /** Edits the one object `dir/kind/name` in place. */
@@ -36,11 +63,11 @@ const remove = (dir: string, kind: string, name: string): Edit =>
 const container = (o: any, name: string) => (o.spec.jobTemplate?.spec ?? o.spec).template.spec.containers.find((c: any) => c.name === name);
 
 function dangers(edit: Edit, base = BASE): Danger[] {
-  const after = head(edit);
+  const after = head(edit, base);
   return findDangers(diffTrees(base, after), base, after);
 }
 
-const rules = (edit: Edit) => dangers(edit).map(d => d.rule);
+const rules = (edit: Edit, base = BASE) => dangers(edit, base).map(d => d.rule);
 
 /** [rule, a change that triggers it, a change close to it that must not] */
 const RULES: Array<[DangerRule, Edit, Edit]> = [
@@ -75,6 +102,40 @@ const RULES: Array<[DangerRule, Edit, Edit]> = [
     })],
 ];
 
+/** [rule, a change that triggers it, a change close to it that must not], on the tree with a CloudNativePG cluster. */
+const CNPG_RULES: Array<[string, DangerRule, Edit, Edit]> = [
+  ['prune-deletes-data (Cluster)', 'prune-deletes-data', remove('prod', 'Cluster', 'pg'),
+    // Annotated Prune=false: Argo CD leaves it in the cluster.
+    change('prod', 'Cluster', 'pg', o => { o.metadata.annotations['argocd.argoproj.io/sync-options'] = 'Prune=false'; })],
+  ['storage-shrink (Cluster)', 'storage-shrink', change('prod', 'Cluster', 'pg', o => { o.spec.walStorage.size = '2Gi'; }),
+    change('prod', 'Cluster', 'pg', o => { o.spec.storage.size = '40Gi'; })],
+  ['standby-removed', 'standby-removed', change('prod', 'Cluster', 'pg', o => { o.spec.instances = 1; }),
+    change('prod', 'Cluster', 'pg', o => { o.spec.instances = 4; })],
+  ['synchronous-replication-off', 'synchronous-replication-off', change('prod', 'Cluster', 'pg', o => { delete o.spec.postgresql.synchronous; }),
+    // Quorum to priority with the same number of standbys: every acknowledged write is still on one.
+    change('prod', 'Cluster', 'pg', o => { o.spec.postgresql.synchronous.method = 'first'; })],
+  ['backup-removed', 'backup-removed', change('prod', 'Cluster', 'pg', o => { delete o.spec.backup; }),
+    change('prod', 'Cluster', 'pg', o => { o.spec.backup.retentionPolicy = '60d'; })],
+  ['backup-removed (ScheduledBackup)', 'backup-removed', remove('prod', 'ScheduledBackup', 'pg'),
+    change('prod', 'ScheduledBackup', 'pg', o => { o.spec.schedule = '0 0 3 * * *'; })],
+];
+
+describe.each(CNPG_RULES)('%s', (_name, rule, trigger, harmless) => {
+  test('a change that hurts is found, naming the directory, the object, why and what to do instead', () => {
+    const found = dangers(trigger, CNPG_BASE).filter(d => d.rule === rule);
+    expect(found).toHaveLength(1);
+    expect(found[0].directory).toBe('prod');
+    expect(found[0].object).toMatch(/^(Cluster|ScheduledBackup) todo-prod\/pg$/);
+    expect(found[0].reason.length).toBeGreaterThan(20);
+    expect(found[0].advice.length).toBeGreaterThan(20);
+  });
+
+  test('a change close to it is not', () => {
+    expect(diffTrees(CNPG_BASE, head(harmless, CNPG_BASE)).length).toBeGreaterThan(0);
+    expect(rules(harmless, CNPG_BASE)).not.toContain(rule);
+  });
+});
+
 describe.each(RULES)('%s', (rule, trigger, harmless) => {
   test('a change that hurts is found, naming the directory, the object, why and what to do instead', () => {
     const found = dangers(trigger).filter(d => d.rule === rule);
@@ -92,6 +153,17 @@ describe.each(RULES)('%s', (rule, trigger, harmless) => {
 });
 
 describe('details of the rules', () => {
+  test('CloudNativePG: 3 to 2 instances removes a standby but keeps one; weaker synchronous settings are found; a Cluster removed with its ScheduledBackup is one finding', () => {
+    const fewer = dangers(change('prod', 'Cluster', 'pg', o => { o.spec.instances = 2; }), CNPG_BASE);
+    expect(fewer.map(d => d.rule)).toEqual(['standby-removed']);
+    expect(fewer[0].reason).toBe('instances drop from 3 to 2: the operator deletes 1 instance(s) with their volumes');
+    const weaker = dangers(change('prod', 'Cluster', 'pg', o => { o.spec.postgresql.synchronous.dataDurability = 'preferred'; }), CNPG_BASE);
+    expect(weaker.map(d => d.rule)).toEqual(['synchronous-replication-off']);
+    expect(weaker[0].reason).toContain('dataDurability required -> preferred');
+    const gone = dangers(objects => remove('prod', 'ScheduledBackup', 'pg')(remove('prod', 'Cluster', 'pg')(objects)), CNPG_BASE);
+    expect(gone.map(d => `${d.rule} ${d.object}`)).toEqual(['prune-deletes-data Cluster todo-prod/pg']);
+  });
+
   test('deleting a StatefulSet whose Application does not prune is not data loss', () => {
     const base = head(change('apps', 'Application', 'todo-prod', o => { o.spec.syncPolicy.automated.prune = false; }));
     const after = new ManifestTree(base.objects.filter(o => !(o.directory === 'prod' && o.object.kind === 'StatefulSet')));

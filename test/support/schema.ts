@@ -11,6 +11,8 @@ const ARGO_CD_CRDS = path.join(THIRD_PARTY, 'argo-cd-v3.6.1', 'crds');
 const CRD_FILES = [
   ...fs.readdirSync(ARGO_CD_CRDS).map(f => path.join(ARGO_CD_CRDS, f)),
   path.join(THIRD_PARTY, 'sealed-secrets-v0.27.1', 'bitnami.com_sealedsecrets.yaml'),
+  path.join(THIRD_PARTY, 'cloudnative-pg-v1.30.0', 'postgresql.cnpg.io_clusters.yaml'),
+  path.join(THIRD_PARTY, 'cloudnative-pg-v1.30.0', 'postgresql.cnpg.io_scheduledbackups.yaml'),
 ];
 
 type Schema = Record<string, any>;
@@ -34,7 +36,7 @@ function mapValues(o: Schema, f: (s: Schema) => Schema): Schema {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }
 
-/** Validates Kubernetes objects against the 1.27 API schema and the Argo CD CRD schemas. */
+/** Validates Kubernetes objects against the 1.27 API schema and the vendored CRD schemas (Argo CD, Sealed Secrets, CloudNativePG). */
 export class SchemaValidator {
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   private readonly byGvk = new Map<string, ValidateFunction>();
