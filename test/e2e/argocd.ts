@@ -46,7 +46,7 @@ import {
   prepareEnvironment, settled, startArgoCd, unhealthyResources,
 } from './argocd-support';
 import {
-  ARGOCD_CRDS, K8sObject, Kubectl, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
+  ARGOCD_CRDS, K8sObject, Kubectl, distObjects, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
 import {
   ROOT, check, e2eMain, equal, hashTree, installTools, onCleanup, progress, requireTools, run, section,
@@ -58,7 +58,7 @@ import { GitOpsEnvironment, GitOpsRepository, ImageLock, sealedSecretsPlatform }
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
 import { buildTodoStack } from '../../todo/todo-stack';
 
-const STEPS = 14;
+const STEPS = 15;
 const ROOT_APP = 'todo-root';
 const ENVS = TODO_ENVIRONMENTS.map(e => e.name);
 /** Bootstrap (kubectl apply -f dist/bootstrap) to every Application Synced and Healthy. */
@@ -306,6 +306,10 @@ async function main(): Promise<void> {
         check(`${name}: Synced, Healthy${name === 'todo-prod' ? ' (or only the HPA without metrics Degraded)' : ''} — ${describeApplication(app)}`, settled(app));
         equal(`${name}: source.repoURL`, app.spec.source.repoURL, repoUrl);
       }
+      for (const name of ['todo-staging', 'todo-prod']) {
+        const sealed = ((await apps.get(name)).status.resources ?? []).filter((resource: any) => resource.kind === 'SealedSecret');
+        equal(`${name}: Argo CD shows its SealedSecret Healthy (the controller opened it)`, sealed.map((resource: any) => `${resource.name} ${resource.health?.status}`), ['todo-db-credentials Healthy']);
+      }
       const prod = await apps.get('todo-prod');
       if (prod.status.health.status !== 'Healthy') {
         check(`todo-prod: the only non-Healthy resource is the HPA, for lack of a metrics API (${unhealthyResources(prod).join('; ')})`, onlyHpaWithoutMetrics(prod));
@@ -496,6 +500,36 @@ async function main(): Promise<void> {
         && (await kube.run(['-n', namespaces.dev, 'get', 'service', 'e2e-bad-port'], { allowFail: true })).code !== 0);
       const app = await apps.get(appName('dev'));
       equal('todo-dev: 0 resources OutOfSync', (app.status.resources ?? []).filter((r: any) => r.status !== 'Synced').length, 0);
+    }],
+  ]);
+
+  await section([
+    ['a SealedSecret the controller cannot open (staging\'s login under another name: strict scope) committed by hand: Argo CD shows it Degraded with the controller\'s reason; no Secret appears; removed, staging is Healthy again', async () => {
+      const login = distObjects('staging', path.join(repo, 'dist')).find(o => o.kind === 'SealedSecret' && o.metadata.name === 'todo-db-credentials')!;
+      const foreign = {
+        apiVersion: login.apiVersion,
+        kind: 'SealedSecret',
+        metadata: { name: 'e2e-foreign', namespace: namespaces.staging },
+        spec: { ...login.spec, template: { ...login.spec.template, metadata: { ...login.spec.template.metadata, name: 'e2e-foreign', namespace: namespaces.staging } } },
+      };
+      const file = path.join(repo, 'dist', 'staging', 'zz-e2e-foreign.yaml');
+      fs.writeFileSync(file, YAML.stringify(foreign));
+      const rev = await served.commitAll('staging: a sealed file copied by hand under another name');
+      await apps.refresh([appName('staging')], 'normal');
+      let resource: any;
+      await waitFor('Argo CD to show e2e-foreign Degraded', COMMIT_LIMIT_S * 1000, async () => {
+        const app = await apps.get(appName('staging'));
+        resource = (app.status.resources ?? []).find((r: any) => r.kind === 'SealedSecret' && r.name === 'e2e-foreign');
+        return app.status.sync.revision === rev && resource?.health?.status === 'Degraded';
+      }, 1000).catch(e => { throw new Error(`${(e as Error).message}: ${JSON.stringify(resource)}`); });
+      check(`todo-staging shows the SealedSecret Degraded: ${resource.health.message}`, /no key could decrypt/.test(String(resource.health.message)), JSON.stringify(resource));
+      const secret = await kube.run(['-n', namespaces.staging, 'get', 'secret', 'e2e-foreign'], { allowFail: true });
+      check('no Secret e2e-foreign was made', secret.code !== 0 && /NotFound/.test(secret.stderr), secret.stdout);
+      fs.rmSync(file);
+      const fixed = await served.commitAll('staging: remove the copied sealed file');
+      const started = Date.now();
+      await apps.refresh([appName('staging')], 'normal');
+      timing('commit (copied sealed file removed) to staging Synced and Healthy', await waitSettled([appName('staging')], COMMIT_LIMIT_S, started, fixed));
     }],
   ]);
 
