@@ -14,7 +14,7 @@
  */
 import * as path from 'path';
 import { K8sObject, Kubectl, persistentVolumes } from './cluster-support';
-import { ROOT, check, equal, onCleanup, progress, run } from './harness';
+import { ROOT, RunResult, check, equal, onCleanup, progress, run } from './harness';
 import { ImageLockDocument } from '../../src';
 
 export const CLUSTER_SH = path.join(ROOT, 'test', 'tools', 'cluster.sh');
@@ -89,4 +89,38 @@ export async function withLocalImages(lock: ImageLockDocument, registry: string,
   images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
   images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: controller[0], digest: controller[1] };
   return { ...lock, images };
+}
+
+/** The multi-node cluster program (test/tools/cluster/main.ts), run by Node through ts-node. */
+export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
+
+/** A cluster of the multi-node program: a control plane and worker nodes of the current Kubernetes. */
+export interface NodesCluster {
+  /** The cluster's directory (`up DIR`). */
+  readonly dir: string;
+  /** The tool environment with KUBECONFIG and CLUSTER_REGISTRY. */
+  readonly env: NodeJS.ProcessEnv;
+  /** host:port of the registry the nodes pull from over plain HTTP. */
+  readonly registry: string;
+  /** The worker nodes, in order: kc-<id>-1 in zone-a, kc-<id>-2 in zone-b, ... */
+  readonly nodes: string[];
+  readonly kube: Kubectl;
+  /** Runs one of the program's commands on this cluster (`pv`, `stop-node`, `start-node`, `exec`). */
+  command(args: string[]): Promise<RunResult>;
+}
+
+/** Brings up `nodes` worker nodes in `dir` with the cluster program (torn down by a cleanup, also when `up` fails). */
+export async function startNodesCluster(dir: string, toolEnv: NodeJS.ProcessEnv, nodes: number): Promise<NodesCluster> {
+  const program = (args: string[], allowFail = false) => run(process.execPath, [...CLUSTER_PROGRAM, ...args], { env: toolEnv, allowFail, echo: '    | ' });
+  onCleanup('tear down the cluster', async () => {
+    const r = await program(['down', dir], true);
+    if (r.code !== 0) progress(`  cluster down exited ${r.code}`);
+  });
+  const r = await program(['up', dir, '--nodes', String(nodes)]);
+  const value = (name: string) => new RegExp(`^export ${name}=(\\S+)$`, 'm').exec(r.stdout)?.[1];
+  const [kubeconfig, registry, names] = [value('KUBECONFIG'), value('CLUSTER_REGISTRY'), value('CLUSTER_NODES')?.split(',')];
+  if (!kubeconfig || !registry || !names) throw new Error(`cluster up printed no KUBECONFIG/CLUSTER_REGISTRY/CLUSTER_NODES lines: ${r.stdout}`);
+  const env: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: kubeconfig, CLUSTER_REGISTRY: registry };
+  const kube = new Kubectl(env);
+  return { dir, env, registry, nodes: names, kube, command: args => program([args[0], dir, ...args.slice(1)], true) };
 }
