@@ -49,6 +49,8 @@ export async function makeBaseImage(tmp: string, registry: string, toolEnv: Node
   const insecure = craneInsecure(registry);
   // One directory per call: a suite that starts a second cluster makes the base image again.
   const root = fs.mkdtempSync(path.join(tmp, 'base-root-'));
+  // The layer's "." entry carries this mode to the image's /: mkdtemp's 0700 would shut the user out.
+  fs.chmodSync(root, 0o755);
   fs.mkdirSync(path.join(root, 'etc', 'ssl', 'certs'), { recursive: true });
   fs.mkdirSync(path.join(root, 'home', 'nonroot'), { recursive: true });
   fs.mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
