@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import { createHash } from 'crypto';
-import { kubectlPath, predictDirectory, runKubectl } from './live-tree';
 import { ApplicationState, classifyDirectory, liveStatus, LiveObjectState, objectKey } from './live-state';
+import { kubectlPath, predictDirectory, runKubectl } from './live-tree';
 import { ManifestTree } from './manifest-tree';
 
 /** One directory of the tree against the cluster. */
@@ -26,6 +26,20 @@ export interface LiveViewState {
   readonly directories: DirectoryState[];
   /** Why the cluster could not be read this time (the last good snapshot is kept), if it could not. */
   readonly error?: string;
+}
+
+/** One event of an object, as the live view lists it. */
+export interface ObjectEvent {
+  /** When it last happened (ISO 8601). */
+  readonly time: string;
+  /** `Normal` or `Warning`. */
+  readonly type: string;
+  /** Why, in one word: `Scheduled`, `BackOff`, ... */
+  readonly reason: string;
+  /** What happened. */
+  readonly message: string;
+  /** How many times. */
+  readonly count: number;
 }
 
 /** Options of {@link ClusterReader}. */
@@ -97,7 +111,7 @@ export class ClusterReader {
    * The recent events of one object, oldest first.
    * @throws Error for a namespace outside the tree or a malformed name
    */
-  public async events(namespace: string, kind: string, name: string): Promise<Array<{ time: string; type: string; reason: string; message: string; count: number }>> {
+  public async events(namespace: string, kind: string, name: string): Promise<ObjectEvent[]> {
     this.checkNamespace(namespace);
     if (!KIND.test(kind) || !NAME.test(name)) throw new Error(`not a kind and name: "${kind}" "${name}"`);
     const out = await runKubectl(['get', 'events', '-n', namespace, '--field-selector', `involvedObject.kind=${kind},involvedObject.name=${name}`, '-o', 'json'],
@@ -148,8 +162,10 @@ export class ClusterReader {
       }
       this.options.onState(this.last);
       await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, Math.max(0, this.options.intervalMs - (Date.now() - started)));
-        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        // The listener goes with the pause: one per read would pile up on the signal.
+        const wake = () => { clearTimeout(timer); resolve(); };
+        const timer = setTimeout(() => { signal.removeEventListener('abort', wake); resolve(); }, Math.max(0, this.options.intervalMs - (Date.now() - started)));
+        signal.addEventListener('abort', wake, { once: true });
       });
     }
   }
@@ -172,7 +188,10 @@ export class ClusterReader {
       const prediction = await this.predict(directory, objects.map(o => live.get(objectKey(o))).filter(Boolean));
       const app = applications.find(a => String(a.spec?.source?.path ?? '').split('/').pop() === directory);
       const states = classifyDirectory({
-        directory, git: objects, live: listed, now: Date.now(),
+        directory,
+        git: objects,
+        live: listed,
+        now: Date.now(),
         ...(prediction.objects ? { predicted: prediction.objects } : {}),
         ...(app ? { application: String(app.metadata.name) } : {}),
       });
@@ -195,12 +214,14 @@ export class ClusterReader {
    */
   private async predict(directory: string, live: any[]): Promise<{ objects?: any[]; error?: string }> {
     if (live.length === 0) return {};
-    const hash = createHash('sha256').update(JSON.stringify(live.map(o => ({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } })))).digest('hex');
+    const fields = live.map(o => ({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } }));
+    const hash = createHash('sha256').update(JSON.stringify(fields)).digest('hex');
     const known = this.predictions.get(directory);
     if (known?.hash === hash) return known;
     let result: { hash: string; objects?: any[]; error?: string };
     try {
-      result = { hash, objects: (await predictDirectory(this.options.treeDir, directory, this.options.env, this.stopping.signal)).map(o => o.object) };
+      const objects = await predictDirectory(this.options.treeDir, directory, this.options.env, this.stopping.signal);
+      result = { hash, objects: objects.map(o => o.object) };
     } catch (e) {
       if (this.stopping.signal.aborted) throw e;
       result = { hash, error: `drift unknown: the server-side dry run of ${directory}/ failed: ${(e as Error).message}` };
@@ -217,7 +238,8 @@ export class ClusterReader {
   private async listServed(resources: string[]): Promise<any[]> {
     const now = Date.now();
     const wanted = resources.filter(r => (this.unserved.get(r) ?? 0) <= now);
-    const list = (names: string[]) => runKubectl(['get', names.join(','), '--all-namespaces', '-o', 'json'], this.options.env, this.stopping.signal).then(parseList);
+    const list = (names: string[]) =>
+      runKubectl(['get', names.join(','), '--all-namespaces', '-o', 'json'], this.options.env, this.stopping.signal).then(parseList);
     try {
       return await list(wanted);
     } catch (e) {

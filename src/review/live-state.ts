@@ -146,7 +146,10 @@ export function classifyDirectory(input: ClassifyInput): LiveObjectState[] {
   const claims = inNamespaces.filter(o => o.kind === 'PersistentVolumeClaim');
   const states: LiveObjectState[] = [];
   const base = (o: any) => ({
-    id: objectId(directory, o), directory, kind: String(o.kind), name: String(o.metadata?.name),
+    id: objectId(directory, o),
+    directory,
+    kind: String(o.kind),
+    name: String(o.metadata?.name),
     ...(o.metadata?.namespace ? { namespace: String(o.metadata.namespace) } : {}),
   });
 

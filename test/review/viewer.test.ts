@@ -130,7 +130,10 @@ describe('readable by default, at 1280x800', () => {
         fontPx: v.fontPx * v.cy.zoom(),
         count: nodes.length,
         dirs: [...new Set(nodes.map((n: any) => n.data('parent')))],
-        inside: nodes.filter((n: any) => { const p = n.renderedPosition(); return p.x > 0 && p.y > 0 && p.x < box.width && p.y < box.height; }).length,
+        inside: nodes.filter((n: any) => {
+          const p = n.renderedPosition();
+          return p.x > 0 && p.y > 0 && p.x < box.width && p.y < box.height;
+        }).length,
       };
     });
     expect(view.fontPx).toBeGreaterThanOrEqual(11);
