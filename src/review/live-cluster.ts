@@ -56,6 +56,18 @@ export interface ClusterReaderOptions {
   readonly onState: (state: LiveViewState) => void;
 }
 
+/** A directory's dry run: what a sync would store, for one state of its live objects. */
+interface Prediction {
+  /** Hash of the live objects it was made for. */
+  readonly hash?: string;
+  /** The objects as a sync would store them. */
+  readonly objects?: any[];
+  /** Made for an earlier state of the live objects (a new one runs). */
+  readonly stale?: boolean;
+  /** Why it could not be made. */
+  readonly error?: string;
+}
+
 /** Kinds whose live objects are read beside the tree's own: a workload's pods, a StatefulSet's claims. */
 const ALSO_LISTED = ['pod', 'persistentvolumeclaim'];
 /** How long a resource type the cluster does not serve (a CRD not installed) is left out before it is tried again. */
@@ -76,7 +88,10 @@ export class ClusterReader {
   private readonly stopping = new AbortController();
   private readonly followers = new Set<ChildProcess>();
   private readonly unserved = new Map<string, number>();
-  private readonly predictions = new Map<string, { hash: string; objects?: any[]; error?: string }>();
+  private readonly predictions = new Map<string, Prediction>();
+  private readonly pending = new Map<string, { hash: string; token: object; result: Promise<Prediction> }>();
+  /** Ends the pause between two reads early (a fresh dry run is in). */
+  private wake?: () => void;
   private readonly namespaces: Set<string>;
   private loop?: Promise<void>;
   private last?: LiveViewState;
@@ -163,9 +178,15 @@ export class ClusterReader {
       this.options.onState(this.last);
       await new Promise<void>(resolve => {
         // The listener goes with the pause: one per read would pile up on the signal.
-        const wake = () => { clearTimeout(timer); resolve(); };
-        const timer = setTimeout(() => { signal.removeEventListener('abort', wake); resolve(); }, Math.max(0, this.options.intervalMs - (Date.now() - started)));
-        signal.addEventListener('abort', wake, { once: true });
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, this.options.intervalMs - (Date.now() - started)));
+        signal.addEventListener('abort', done, { once: true });
+        this.wake = done;
       });
     }
   }
@@ -192,7 +213,7 @@ export class ClusterReader {
         git: objects,
         live: listed,
         now: Date.now(),
-        ...(prediction.objects ? { predicted: prediction.objects } : {}),
+        ...(prediction.objects ? { predicted: prediction.objects, predictedStale: prediction.stale === true } : {}),
         ...(app ? { application: String(app.metadata.name) } : {}),
       });
       const appState = app && liveStatus(app, [], [], Date.now()).application;
@@ -211,22 +232,40 @@ export class ClusterReader {
    * The directory's dry run, made again only when its live objects changed
    * (their fields, not their status): a sync's result depends on nothing else.
    * Not made while none of its objects exists: nothing can have drifted.
+   * While a new dry run runs, the last one answers (marked stale), so a hand
+   * edit shows at the next read rather than a dry run later; the new one
+   * wakes the loop as soon as it is in.
    */
-  private async predict(directory: string, live: any[]): Promise<{ objects?: any[]; error?: string }> {
+  private async predict(directory: string, live: any[]): Promise<Prediction> {
     if (live.length === 0) return {};
     const fields = live.map(o => ({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } }));
     const hash = createHash('sha256').update(JSON.stringify(fields)).digest('hex');
     const known = this.predictions.get(directory);
     if (known?.hash === hash) return known;
-    let result: { hash: string; objects?: any[]; error?: string };
-    try {
-      const objects = await predictDirectory(this.options.treeDir, directory, this.options.env, this.stopping.signal);
-      result = { hash, objects: objects.map(o => o.object) };
-    } catch (e) {
-      if (this.stopping.signal.aborted) throw e;
-      result = { hash, error: `drift unknown: the server-side dry run of ${directory}/ failed: ${(e as Error).message}` };
-    }
-    this.predictions.set(directory, result);
+    const fresh = this.dryRun(directory, hash);
+    return known?.objects ? { ...known, stale: true } : fresh;
+  }
+
+  /** Runs (once per state of the live objects) the dry run of `directory`; never rejects. */
+  private dryRun(directory: string, hash: string): Promise<Prediction> {
+    const running = this.pending.get(directory);
+    if (running?.hash === hash) return running.result;
+    const token = {};
+    const result = (async (): Promise<Prediction> => {
+      let prediction: Prediction;
+      try {
+        const objects = await predictDirectory(this.options.treeDir, directory, this.options.env, this.stopping.signal);
+        prediction = { hash, objects: objects.map(o => o.object) };
+      } catch (e) {
+        prediction = { hash, error: `drift unknown: the server-side dry run of ${directory}/ failed: ${(e as Error).message}` };
+      }
+      if (this.stopping.signal.aborted) return prediction;
+      this.predictions.set(directory, prediction);
+      if (this.pending.get(directory)?.token === token) this.pending.delete(directory);
+      this.wake?.();
+      return prediction;
+    })();
+    this.pending.set(directory, { hash, token, result });
     return result;
   }
 

@@ -109,6 +109,13 @@ export interface ClassifyInput {
    */
   readonly predicted?: readonly any[];
   /**
+   * Whether `predicted` was made for an earlier state of the live objects (a
+   * fresh dry run is under way): drift is then only told on fields the dry run
+   * sets, which a sync would set back whatever else changed.
+   * @default false
+   */
+  readonly predictedStale?: boolean;
+  /**
    * The Argo CD Application that syncs the directory: objects it tracks count as the environment's.
    * @default - none
    */
@@ -166,7 +173,8 @@ export function classifyDirectory(input: ClassifyInput): LiveObjectState[] {
     let drift: string[] | undefined;
     if (after) {
       const asTree = (o: any) => new ManifestTree([{ directory, file: directory, object: o }]);
-      drift = diffTrees(asTree(withoutServerFields(counterpart)), asTree(after)).flatMap(c => c.fields.map(f => f.path));
+      drift = diffTrees(asTree(withoutServerFields(counterpart)), asTree(after))
+        .flatMap(c => c.fields.filter(f => !input.predictedStale || f.after !== undefined).map(f => f.path));
     }
     states.push({
       ...base(object),

@@ -71,6 +71,14 @@ describe('git against live', () => {
     expect(result.find(s => s.name === 'settings')?.status).toBe('unknown');
   });
 
+  test('against a stale dry run (a fresh one under way) only fields the dry run sets count: a hand-added label waits for the fresh one', () => {
+    const edited = live.map(o => (o.kind === 'Deployment' ? { ...o, metadata: { ...o.metadata, labels: { ...labels, hand: 'made' } } } : o));
+    const stale = classifyDirectory({ directory: 'dev', git, live: edited, predicted, predictedStale: true, now: NOW });
+    expect(stale.find(s => s.name === 'todo')).toMatchObject({ status: 'drifted', drift: ['spec.replicas'] });
+    const fresh = classifyDirectory({ directory: 'dev', git, live: edited, predicted, now: NOW });
+    expect(fresh.find(s => s.name === 'todo')?.drift).toEqual(['metadata.labels.hand', 'spec.replicas']);
+  });
+
   test('labels common to every object', () => {
     expect(commonLabels([config('a', {}), { metadata: { labels: { 'app.kubernetes.io/part-of': 'todo', 'x': 'y' } } }])).toEqual({ 'app.kubernetes.io/part-of': 'todo' });
   });
