@@ -153,7 +153,7 @@ export class ClusterReader {
     this.checkNamespace(namespace);
     if (!NAME.test(pod) || (container !== undefined && !NAME.test(container))) throw new Error(`not a pod and container name: "${pod}" "${container ?? ''}"`);
     const child = spawn(kubectlPath(this.options.env), ['logs', '-n', namespace, pod, ...(container ? ['-c', container] : []),
-      `--tail=${Math.max(1, Math.min(5000, Math.floor(tail)))}`, ...(follow ? ['-f'] : [])], { env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      `--tail=${Number.isFinite(tail) ? Math.max(1, Math.min(5000, Math.floor(tail))) : 200}`, ...(follow ? ['-f'] : [])], { env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.followers.add(child);
     child.on('close', () => this.followers.delete(child));
     // A missing kubectl is reported through the output streams' end, not as an uncaught error.
