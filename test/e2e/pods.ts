@@ -44,6 +44,7 @@ import {
   ROOT, check, e2eMain, equal, freePort, installTools, onCleanup, progress, requireTools, run, section, skipSteps, sleep,
   stopProcess, waitFor,
 } from './harness';
+import { PROBE, ProbeClients } from './probe-support';
 import {
   CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, IMAGES_SH, withLocalImages,
 } from './real-cluster-support';
@@ -57,8 +58,6 @@ const STEPS = 12;
 const READY_LIMIT_S = 240;
 /** The request loop around the rolling update. */
 const LOAD_SECONDS = 40;
-/** The probe client's binary in its ko-built image. */
-const PROBE = '/ko-app/probe';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-pods-'));
 /** The tree applied: dist/ as `npm run build:image` synthesized it with the local images. */
@@ -70,6 +69,7 @@ let toolEnv: NodeJS.ProcessEnv = process.env;
 let cluster: RealCluster;
 let kube = new Kubectl(process.env);
 let probeImage = '';
+let clients: ProbeClients;
 let baseImage = '';
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
@@ -98,50 +98,6 @@ function clientNamespace(env: string): string {
   return from?.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] ?? namespaces[env];
 }
 
-const RESTRICTED = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/warn': 'restricted',
-};
-
-/** A long-running probe pod (`probe serve`) in `ns` that meets "restricted", to `kubectl exec` into. */
-async function startClient(ns: string, name: string, labels: Record<string, string> = {}): Promise<void> {
-  await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: RESTRICTED } }), 'e2e');
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/name': name, ...labels } },
-    spec: {
-      automountServiceAccountToken: false,
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{
-        name: 'probe',
-        image: probeImage,
-        args: ['serve'],
-        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '500m', memory: '64Mi' } },
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-      }],
-    },
-  };
-  const r = await kube.apply(YAML.stringify(pod), 'e2e');
-  if (r.code !== 0) throw new Error(`client pod ${ns}/${name}: ${r.stderr}`);
-  await kube.run(['-n', ns, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s']);
-}
-
-/** Runs the probe in a client pod. */
-function probe(ns: string, pod: string, args: string[], allowFail = false) {
-  return kube.run(['-n', ns, 'exec', pod, '--', PROBE, ...args], { allowFail });
-}
-
-/** Retries `probe` until it succeeds: a Service answers once EndpointSlices and kube-proxy caught up. */
-async function probeEventually(ns: string, pod: string, args: string[], seconds = 30) {
-  let last = await probe(ns, pod, args, true);
-  for (let i = 0; last.code !== 0 && i < seconds; i++) {
-    await sleep(1000);
-    last = await probe(ns, pod, args, true);
-  }
-  return last;
-}
-
 /** Waits until every Deployment and StatefulSet of `ns` has all its replicas Ready; returns the seconds it took since `since`. */
 async function waitWorkloadsReady(ns: string, since: number): Promise<number> {
   const kinds = ['deployment', 'statefulset'];
@@ -167,7 +123,7 @@ function serviceUrl(env: string, p = '/'): string {
 
 /** Adds a task through the client pod; returns its id. */
 async function addTask(env: string, client: [string, string], name: string): Promise<number> {
-  const r = await probe(client[0], client[1], ['request', 'PUT', serviceUrl(env, '/tasks'), JSON.stringify({ name })], true);
+  const r = await clients.run(client[0], client[1], ['request', 'PUT', serviceUrl(env, '/tasks'), JSON.stringify({ name })], true);
   if (r.code !== 0) throw new Error(`PUT /tasks "${name}" failed: ${r.stdout}${r.stderr}`);
   const [status, ...body] = r.stdout.trim().split('\n');
   equal(`PUT /tasks "${name}" answers 201`, status, '201');
@@ -175,7 +131,7 @@ async function addTask(env: string, client: [string, string], name: string): Pro
 }
 
 async function listTasks(env: string, client: [string, string]): Promise<Array<{ id: number; name: string }>> {
-  const r = await probe(client[0], client[1], ['request', 'GET', serviceUrl(env, '/tasks')], true);
+  const r = await clients.run(client[0], client[1], ['request', 'GET', serviceUrl(env, '/tasks')], true);
   if (r.code !== 0) throw new Error(`GET /tasks failed: ${r.stdout}${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').slice(1).join('\n'));
 }
@@ -209,14 +165,14 @@ async function deployEnvironment(env: string): Promise<[string, string]> {
   }
 
   const client: [string, string] = [clientNamespace(env), `client-${env}`];
-  await startClient(client[0], client[1]);
+  await clients.start(client[0], client[1]);
   const name = `e2e ${env} ${Date.now()}`;
-  const health = await probeEventually(client[0], client[1], ['get', serviceUrl(env, '/readyz')]);
+  const health = await clients.eventually(client[0], client[1], ['get', serviceUrl(env, '/readyz')]);
   check(`${client.join('/')}: ${serviceUrl(env, '/readyz')} answers 2xx through CoreDNS and the ClusterIP`, health.code === 0, health.stdout + health.stderr);
   const id = await addTask(env, client, name);
   const listed = await listTasks(env, client);
   check(`${env}: GET /tasks lists the task added (id ${id})`, listed.some(t => t.id === id && t.name === name), JSON.stringify(listed));
-  const del = await probe(client[0], client[1], ['request', 'DELETE', serviceUrl(env, `/tasks/${id}`)], true);
+  const del = await clients.run(client[0], client[1], ['request', 'DELETE', serviceUrl(env, `/tasks/${id}`)], true);
   equal(`${env}: DELETE /tasks/${id} answers 204`, del.stdout.trim().split('\n')[0], '204');
   check(`${env}: the task is gone`, !(await listTasks(env, client)).some(t => t.id === id));
   return client;
@@ -253,6 +209,7 @@ async function main(): Promise<void> {
         env: { ...toolEnv, KO_DOCKER_REPO: `${cluster.registry}/e2e/probe`, KO_DEFAULTBASEIMAGE: baseImage, GOFLAGS: '-buildvcs=false' },
       });
       probeImage = ko.stdout.trim().split('\n').pop()!;
+      clients = new ProbeClients(kube, probeImage);
       check(`probe client image ${probeImage}`, /@sha256:/.test(probeImage));
 
       // The lock a CI job would hold: the upstream images replaced by the ones built here.
@@ -325,7 +282,7 @@ async function main(): Promise<void> {
       }, 1000);
       timing('Postgres pod deleted to its replacement Ready', (Date.now() - started) / 1000);
       equal('the new pod mounts the same PersistentVolume', (await kube.json(['-n', ns, 'get', 'pvc', 'data-todo-db-0'])).spec.volumeName, volume);
-      const health = await probeEventually(staging[0], staging[1], ['get', serviceUrl('staging', '/readyz')], 60);
+      const health = await clients.eventually(staging[0], staging[1], ['get', serviceUrl('staging', '/readyz')], 60);
       check('the web service is ready again', health.code === 0, health.stdout + health.stderr);
       const listed = await listTasks('staging', staging);
       equal('the three tasks are still there', ids.map(id => listed.find(t => t.id === id)?.name), ['survives 1', 'survives 2', 'survives 3']);
@@ -389,20 +346,20 @@ async function main(): Promise<void> {
     ['NetworkPolicies enforced: an unconnected pod cannot reach Postgres, the web pods can, Postgres cannot open connections out', async () => {
       const ns = namespaces.staging;
       const db = `todo-db.${ns}.svc.cluster.local:5432`;
-      await startClient('e2e-outsider', 'outsider');
-      const outsider = await probe('e2e-outsider', 'outsider', ['dial', db], true);
+      await clients.start('e2e-outsider', 'outsider');
+      const outsider = await clients.run('e2e-outsider', 'outsider', ['dial', db], true);
       const firstLine = (r: { stdout: string; stderr: string }) => (r.stderr || r.stdout).trim().split('\n')[0];
       check(`a pod in another namespace cannot connect to ${db}: ${firstLine(outsider)}`, outsider.code !== 0);
-      await startClient(ns, 'unlabelled');
-      const sameNs = await probe(ns, 'unlabelled', ['dial', db], true);
+      await clients.start(ns, 'unlabelled');
+      const sameNs = await clients.run(ns, 'unlabelled', ['dial', db], true);
       check(`an unconnected pod in ${ns} cannot connect to Postgres: ${firstLine(sameNs)}`, sameNs.code !== 0);
-      await startClient(ns, 'web-labelled', { 'app.kubernetes.io/name': 'todo', 'app.kubernetes.io/component': 'web' });
-      const web = await probe(ns, 'web-labelled', ['dial', db], true);
+      await clients.start(ns, 'web-labelled', { labels: { 'app.kubernetes.io/name': 'todo', 'app.kubernetes.io/component': 'web' } });
+      const web = await clients.run(ns, 'web-labelled', ['dial', db], true);
       check(`a pod with the web service's labels connects to Postgres: ${web.stdout.trim()}`, web.code === 0, web.stderr);
       await kube.run(['-n', ns, 'delete', 'pod', 'web-labelled', '--wait=false']);
       // A target every policy admits: the outsider's server, in a namespace without policies.
       const outsiderIp = (await kube.json(['-n', 'e2e-outsider', 'get', 'pod', 'outsider'])).status.podIP;
-      const control = await probe(ns, 'unlabelled', ['dial', `${outsiderIp}:8080`], true);
+      const control = await clients.run(ns, 'unlabelled', ['dial', `${outsiderIp}:8080`], true);
       check(`positive control: a pod of ${ns} that no policy selects connects to the outsider (${outsiderIp}:8080)`, control.code === 0, control.stderr);
       const out = await kube.run(['-n', ns, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'bash', '-c',
         `timeout 3 bash -c '</dev/tcp/${outsiderIp}/8080' && echo connected`], { allowFail: true });

@@ -16,7 +16,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { K8sObject, Kubectl, persistentVolumes } from './cluster-support';
-import { ROOT, check, equal, onCleanup, progress, run, stopProcess } from './harness';
+import { ROOT, RunResult, check, equal, onCleanup, progress, run, stopProcess } from './harness';
 import { makeBaseImage } from './registry-support';
 import { ImageLock, ImageLockDocument } from '../../src';
 
@@ -163,4 +163,38 @@ export async function withPortForward<T>(kube: Kubectl, ns: string, target: stri
   } finally {
     await stopProcess(forward, 5_000);
   }
+}
+
+/** The multi-node cluster program (test/tools/cluster/main.ts), run by Node through ts-node. */
+export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
+
+/** A cluster of the multi-node program: a control plane and worker nodes of the current Kubernetes. */
+export interface NodesCluster {
+  /** The cluster's directory (`up DIR`). */
+  readonly dir: string;
+  /** The tool environment with KUBECONFIG and CLUSTER_REGISTRY. */
+  readonly env: NodeJS.ProcessEnv;
+  /** host:port of the registry the nodes pull from over plain HTTP. */
+  readonly registry: string;
+  /** The worker nodes, in order: kc-<id>-1 in zone-a, kc-<id>-2 in zone-b, ... */
+  readonly nodes: string[];
+  readonly kube: Kubectl;
+  /** Runs one of the program's commands on this cluster (`pv`, `stop-node`, `start-node`, `exec`). */
+  command(args: string[]): Promise<RunResult>;
+}
+
+/** Brings up `nodes` worker nodes in `dir` with the cluster program (torn down by a cleanup, also when `up` fails). */
+export async function startNodesCluster(dir: string, toolEnv: NodeJS.ProcessEnv, nodes: number): Promise<NodesCluster> {
+  const program = (args: string[], allowFail = false) => run(process.execPath, [...CLUSTER_PROGRAM, ...args], { env: toolEnv, allowFail, echo: '    | ' });
+  onCleanup('tear down the cluster', async () => {
+    const r = await program(['down', dir], true);
+    if (r.code !== 0) progress(`  cluster down exited ${r.code}`);
+  });
+  const r = await program(['up', dir, '--nodes', String(nodes)]);
+  const value = (name: string) => new RegExp(`^export ${name}=(\\S+)$`, 'm').exec(r.stdout)?.[1];
+  const [kubeconfig, registry, names] = [value('KUBECONFIG'), value('CLUSTER_REGISTRY'), value('CLUSTER_NODES')?.split(',')];
+  if (!kubeconfig || !registry || !names) throw new Error(`cluster up printed no KUBECONFIG/CLUSTER_REGISTRY/CLUSTER_NODES lines: ${r.stdout}`);
+  const env: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: kubeconfig, CLUSTER_REGISTRY: registry };
+  const kube = new Kubectl(env);
+  return { dir, env, registry, nodes: names, kube, command: args => program([args[0], dir, ...args.slice(1)], true) };
 }

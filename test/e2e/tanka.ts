@@ -27,10 +27,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { K8sObject, Kubectl, createOutOfBandSecrets, distObjects, keyOf, startControlPlane } from './cluster-support';
+import { DIST, K8sObject, Kubectl, createOutOfBandSecrets, distObjects, keyOf, startControlPlane } from './cluster-support';
 import {
   ROOT, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps,
 } from './harness';
+import { applyPlatformAsArgo } from './sealed-secrets-support';
 import { readManifests } from '../support/synth';
 
 const PROJECT = path.join(ROOT, 'tanka');
@@ -97,7 +98,7 @@ function objectChanges(before: K8sObject[], after: K8sObject[]): string[] {
 
 /** The kinds an environment of the todo stack holds (`kubectl get` names). */
 const STACK_KINDS = 'configmaps,cronjobs,deployments,horizontalpodautoscalers,ingresses,networkpolicies,persistentvolumeclaims,'
-  + 'poddisruptionbudgets,secrets,services,serviceaccounts,statefulsets';
+  + 'poddisruptionbudgets,sealedsecrets,secrets,services,serviceaccounts,statefulsets';
 
 /** Keys of the live objects in `ns` that carry the environment label tk prune selects by, sorted. */
 async function labelledObjects(ns: string): Promise<string[]> {
@@ -202,6 +203,8 @@ async function main(): Promise<void> {
       await kube.run(['config', 'set-context', env, `--cluster=${cluster}`, `--user=${user}`]);
     }
     check('contexts created', true);
+    // The environments' SealedSecrets need the CRD of the tree's platform part, installed before them.
+    await applyPlatformAsArgo(kube, DIST, { waitReady: false });
   }]]);
   if (!clusterUp) {
     skipSteps(['every environment: tk apply, then tk diff', 'override diff', 'tk prune'], 'no API server');

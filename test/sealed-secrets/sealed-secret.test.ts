@@ -5,7 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import {
-  ContainerImage, ExternalPostgres, GoWebService, NetworkPeer, Postgres, PostgresCredentials, SealedSecret, SealedSecretFile, SealingCertificate, SealingScope, ValidationError,
+  ContainerImage, ExternalPostgres, GoWebService, NetworkPeer, Postgres, PostgresCredentials, SealedSecret, SealedSecretFile,
+  SealingCertificate, SealingScope, ValidationError,
 } from '../../src';
 import { SECRETS_REVISION_ANNOTATION } from '../../src/sealed-secrets/sealed-secret';
 import { sealingLabel } from '../../src/sealed-secrets/sealing-certificate';
@@ -200,8 +201,10 @@ describe('what takes a sealed Secret', () => {
     const c = chart();
     const file = sealFile(path.join(tmp, 'staging'), staging.certificate, { file: 'ledger-login', name: 'ledger-login' });
     const ledger = new ExternalPostgres(c, 'ledger', {
-      host: 'ledger.abc123.eu-west-1.rds.amazonaws.com', database: 'ledger',
-      credentials: PostgresCredentials.fromSealedSecret(file), network: NetworkPeer.ipBlock('10.20.0.0/16'),
+      host: 'ledger.abc123.eu-west-1.rds.amazonaws.com',
+      database: 'ledger',
+      credentials: PostgresCredentials.fromSealedSecret(file),
+      network: NetworkPeer.ipBlock('10.20.0.0/16'),
     });
     new GoWebService(c, 'shop', { image }).connectToPostgres(ledger);
     const objects = Testing.synth(c);

@@ -6,6 +6,7 @@
  * client certificate (system:node:<name>, for the Node authorizer) and a
  * serving certificate for the node's address.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { API_SERVICE_IP, CLUSTER_DOMAIN } from './layout';
@@ -35,7 +36,9 @@ export async function issue(pki: string, r: CertificateRequest): Promise<void> {
     ...(r.altNames ? [`subjectAltName=${r.altNames}`] : []), '',
   ].join('\n'));
   await sh('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', path.join(pki, 'ca.crt'), '-CAkey', path.join(pki, 'ca.key'),
-    '-CAcreateserial', '-sha256', '-days', '2', '-extfile', `${base}.ext`, '-out', `${base}.crt`]);
+    // A random serial per certificate: the nodes' certificates are issued in parallel, and a shared
+    // serial file (-CAcreateserial) is read and rewritten by each openssl, which corrupts it.
+    '-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`, '-sha256', '-days', '2', '-extfile', `${base}.ext`, '-out', `${base}.crt`]);
   fs.rmSync(`${base}.csr`);
   fs.rmSync(`${base}.ext`);
 }

@@ -11,7 +11,7 @@
 //	                           first line and the body after it, fails unless 2xx
 //	probe load URL SECONDS     GET URL back to back (a new connection each time, as separate
 //	                           clients would) for SECONDS; prints "requests=N failed=M" and
-//	                           the first failures, fails if any request failed
+//	                           the first 100 failures with their times, fails if any request failed
 //	probe dial HOST:PORT       open a TCP connection within 3 s (NetworkPolicy checks)
 //	probe write FILE TEXT      write TEXT to FILE, read it back, print uid/gid and the file mode
 //	probe serve                serve HTTP on $PORT (default 8080): "probe <hostname>" on every
@@ -197,7 +197,7 @@ func load(url string, d time.Duration) error {
 		}
 		if err != nil {
 			failed++
-			if len(failures) < 10 {
+			if len(failures) < 100 {
 				failures = append(failures, fmt.Sprintf("%s: %v", time.Now().UTC().Format(time.RFC3339Nano), err))
 			}
 		}
