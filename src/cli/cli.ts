@@ -27,7 +27,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
     load: () => (require('../review/diff-command') as typeof import('../review/diff-command')).diffCommand,
   },
   'view': {
-    summary: 'write an offline HTML page of the tree with the diff overlaid',
+    summary: 'write an offline HTML page of the tree with the diff overlaid; --cluster serves it live against the cluster',
     load: () => (require('../review/view-command') as typeof import('../review/view-command')).viewCommand,
   },
   'build-image': {

@@ -50,6 +50,11 @@ export interface Topology {
   readonly edges: TopologyEdge[];
 }
 
+/** The id of an object's node: `directory/Kind/namespace/name` (the live view keys its states by it too). */
+export function objectId(directory: string, object: any): string {
+  return `${directory}/${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
+}
+
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
 
 /**
@@ -59,7 +64,6 @@ const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJo
 export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange[] = []): Topology {
   const nodes = new Map<string, TopologyNode>();
   const edges = new Map<string, TopologyEdge>();
-  const objectId = (directory: string, o: any) => `${directory}/${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
   const changeOf = new Map(changes.map(c => [`${c.directory}/${c.kind}/${c.namespace ?? ''}/${c.name}`, c]));
   const removed: ManifestObject[] = changes.filter(c => c.change === 'removed')
     .map(c => ({ directory: c.directory, file: '', object: c.before }));
@@ -102,7 +106,7 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
   };
   const workloadsIn = (directory: string, namespace: string | undefined, labels: Record<string, string> | undefined) =>
     all.filter(o => o.directory === directory && WORKLOAD_KINDS.includes(o.object.kind) && o.object.metadata?.namespace === namespace
-      && labels !== undefined && matches(podLabels(o.object), labels));
+      && labels !== undefined && labelsMatch(podLabels(o.object), labels));
 
   for (const { directory, object } of all) {
     const id = objectId(directory, object);
@@ -170,7 +174,8 @@ function podLabels(workload: any): Record<string, string> {
   return (workload.spec?.jobTemplate?.spec ?? workload.spec)?.template?.metadata?.labels ?? {};
 }
 
-function matches(labels: Record<string, string>, selector: Record<string, string>): boolean {
+/** Whether `labels` carry every label of a non-empty equality `selector` (a Service's, a PDB's matchLabels). */
+export function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
   return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 

@@ -61,16 +61,7 @@ export function reviewWorkingTree(repository: GitOpsRepository<any>, options: Wo
   let head: ManifestTree;
   let label = options.base;
   try {
-    const tree = path.join(scratch, 'tree');
-    try {
-      repository.synth({
-        outdir: tree,
-        helmDir: path.join(scratch, 'helm'),
-        lock: ImageLock.fromFile(path.resolve(options.cwd, options.env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE)),
-      });
-    } catch (e) {
-      throw new Error(`synth failed, so there is nothing to compare:\n  ${(e as Error).message}`);
-    }
+    const tree = synthesizeWorkingTree(repository, scratch, options);
     if (options.cluster) {
       label = `the cluster${currentContext(options.env)}`;
       step(2, `ask ${label} for the live objects and a server-side dry run of the tree`);
@@ -89,7 +80,28 @@ export function reviewWorkingTree(repository: GitOpsRepository<any>, options: Wo
   return { base: base!, head, review: { base: label, changes, dangers: findDangers(changes, base!, head) } };
 }
 
-function currentContext(env: NodeJS.ProcessEnv): string {
+/**
+ * Synthesizes `repository`'s working tree into `scratch`/tree (its Helm chart
+ * beside it), with the image lock of `IMAGES_LOCK_FILE` or the default one
+ * relative to `cwd`; returns the tree's directory.
+ * @throws Error saying the synth failed, with its message
+ */
+export function synthesizeWorkingTree(repository: GitOpsRepository<any>, scratch: string, options: Pick<WorkingTreeOptions, 'cwd' | 'env'>): string {
+  const tree = path.join(scratch, 'tree');
+  try {
+    repository.synth({
+      outdir: tree,
+      helmDir: path.join(scratch, 'helm'),
+      lock: ImageLock.fromFile(path.resolve(options.cwd, options.env.IMAGES_LOCK_FILE ?? DEFAULT_IMAGE_LOCK_FILE)),
+    });
+  } catch (e) {
+    throw new Error(`synth failed, so there is nothing to compare:\n  ${(e as Error).message}`);
+  }
+  return tree;
+}
+
+/** ` (context NAME)` of the kubeconfig, or nothing when kubectl cannot tell. */
+export function currentContext(env: NodeJS.ProcessEnv): string {
   const r = spawnSync(env.KUBECTL ?? 'kubectl', ['config', 'current-context'], { env, encoding: 'utf-8' });
   return r.status === 0 && r.stdout.trim() ? ` (context ${r.stdout.trim()})` : '';
 }

@@ -12,10 +12,13 @@
  *
  * Everything started here registers its own cleanup with the harness.
  */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { K8sObject, Kubectl, persistentVolumes } from './cluster-support';
-import { ROOT, RunResult, check, equal, onCleanup, progress, run } from './harness';
-import { ImageLockDocument } from '../../src';
+import { ROOT, RunResult, check, equal, onCleanup, progress, run, stopProcess } from './harness';
+import { makeBaseImage } from './registry-support';
+import { ImageLock, ImageLockDocument } from '../../src';
 
 export const CLUSTER_SH = path.join(ROOT, 'test', 'tools', 'cluster.sh');
 /** The install.sh tools cluster.sh needs (ko for building images into its registry). */
@@ -89,6 +92,77 @@ export async function withLocalImages(lock: ImageLockDocument, registry: string,
   images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
   images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: controller[0], digest: controller[1] };
   return { ...lock, images };
+}
+
+/** Where {@link buildTodoImage} writes. */
+export interface TodoImageOptions {
+  /** The lock to pin the image in (its other images already pushed to the cluster's registry). */
+  readonly lock: string;
+  /** The tree's directory (dist/). */
+  readonly outdir: string;
+  /** The Helm chart's directory. */
+  readonly helmDir: string;
+  /** The base image ko builds on ({@link makeBaseImage}). */
+  readonly baseImage: string;
+  /**
+   * The sealed files the synth reads (SEALED_SECRETS_DIR).
+   * @default - the committed ones
+   */
+  readonly sealedDir?: string;
+}
+
+/**
+ * `npm run build:image -- --builder ko`: the todo service built on
+ * `baseImage`, pushed to the cluster's registry, pinned in the lock, and the
+ * tree synthesized with it.
+ */
+export async function buildTodoImage(cluster: RealCluster, toolEnv: NodeJS.ProcessEnv, options: TodoImageOptions): Promise<void> {
+  const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${cluster.registry}/acme/todo`, '--insecure',
+    '--lock', options.lock, '--outdir', options.outdir, '--helm-dir', options.helmDir],
+  { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: options.baseImage, ...(options.sealedDir ? { SEALED_SECRETS_DIR: options.sealedDir } : {}) }, allowFail: true, echo: '    | ' });
+  const built = check(`npm run build:image -- --builder ko --insecure: the todo image pushed, the tree synthesized with the local lock${options.sealedDir ? ' and the sealed files' : ''}`,
+    r.code === 0, r.stderr.slice(-1500));
+  if (!built) throw new Error('image build failed');
+}
+
+/**
+ * The tree a CI job would hold for `cluster`: Postgres, its exporter and the
+ * controller built by build.sh ({@link withLocalImages}), the todo service
+ * by {@link buildTodoImage} on a base image made here in `tmp`, the lock
+ * written and the tree synthesized with every image pinned by digest in the
+ * cluster's registry. Returns the base image (for further ko builds).
+ */
+export async function buildLocalTodoTree(cluster: RealCluster, toolEnv: NodeJS.ProcessEnv, tmp: string, options: Omit<TodoImageOptions, 'baseImage'>): Promise<string> {
+  const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
+  fs.mkdirSync(path.dirname(options.lock), { recursive: true });
+  ImageLock.write(options.lock, await withLocalImages(lock, cluster.registry, toolEnv));
+  const baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
+  await buildTodoImage(cluster, toolEnv, { ...options, baseImage });
+  return baseImage;
+}
+
+/**
+ * Starts `kubectl port-forward` to `target` (e.g. `pod/todo-abc`) in `ns` on
+ * a free local port forwarded to `remotePort`, runs `use` with that port, and stops the forward.
+ */
+export async function withPortForward<T>(kube: Kubectl, ns: string, target: string, remotePort: number,
+  use: (port: number) => Promise<T>): Promise<T> {
+  const forward = spawn('kubectl', ['-n', ns, 'port-forward', target, `:${remotePort}`], { env: kube.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      forward.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      forward.on('exit', code => reject(new Error(`kubectl port-forward exited ${code}: ${out}`)));
+      setTimeout(() => reject(new Error(`kubectl port-forward printed no port in 20 s: ${out}`)), 20_000);
+    });
+    return await use(port);
+  } finally {
+    await stopProcess(forward, 5_000);
+  }
 }
 
 /** The multi-node cluster program (test/tools/cluster/main.ts), run by Node through ts-node. */

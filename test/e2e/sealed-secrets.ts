@@ -26,16 +26,17 @@
  *
  * Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects } from './cluster-support';
 import {
-  ROOT, RunResult, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps, stopProcess, waitFor,
+  ROOT, RunResult, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps, waitFor,
 } from './harness';
-import { CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, localPersistentVolumes, startRealCluster, withLocalImages } from './real-cluster-support';
+import {
+  CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, withLocalImages, withPortForward,
+} from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import {
   applyPlatformAsArgo, backupKeys, controllerLog, npmSecrets, sealDatabaseLogins, sealed, sealedFileHashes, secretData, waitSealedStatus,
@@ -73,10 +74,7 @@ async function pushImages(): Promise<void> {
 
 /** `npm run build:image` with ko: the todo image into the cluster's registry, the tree synthesized with the sealed files of SEALED_DIR. */
 async function buildTree(): Promise<void> {
-  const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${cluster.registry}/acme/todo`, '--insecure',
-    '--lock', LOCK, '--outdir', TREE, '--helm-dir', path.join(tmp, 'tree', 'helm')],
-  { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: baseImage, SEALED_SECRETS_DIR: SEALED_DIR }, allowFail: true, echo: '    | ' });
-  if (!check('npm run build:image (ko) synthesizes the tree with the sealed files', r.code === 0, r.stderr.slice(-1500))) throw new Error('build failed');
+  await buildTodoImage(cluster, toolEnv, { lock: LOCK, outdir: TREE, helmDir: path.join(tmp, 'tree', 'helm'), baseImage, sealedDir: SEALED_DIR });
 }
 
 /** Re-synthesizes the tree from the lock and SEALED_DIR (no image build). */
@@ -110,22 +108,8 @@ async function tcpLogin(password: string) {
  * port-forward enters the pod's own network namespace, as an operator would.
  */
 async function web(method: string, urlPath: string, body?: string): Promise<RunResult> {
-  const forward = spawn('kubectl', ['-n', NS, 'port-forward', 'service/todo', ':80'], { env: kube.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      forward.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      forward.on('exit', code => reject(new Error(`kubectl port-forward exited ${code}: ${out}`)));
-      setTimeout(() => reject(new Error(`kubectl port-forward printed no port in 20 s: ${out}`)), 20_000);
-    });
-    return await run('curl', ['-sS', '--max-time', '10', '-X', method, ...(body ? ['-d', body] : []), `http://127.0.0.1:${port}${urlPath}`], { allowFail: true });
-  } finally {
-    await stopProcess(forward, 5_000);
-  }
+  return withPortForward(kube, NS, 'service/todo', 80, port =>
+    run('curl', ['-sS', '--max-time', '10', '-X', method, ...(body ? ['-d', body] : []), `http://127.0.0.1:${port}${urlPath}`], { allowFail: true }));
 }
 
 async function waitStagingReady(since: number): Promise<number> {

@@ -76,6 +76,8 @@ test('the diff is overlaid: added, changed and removed objects are marked', asyn
 
 test('clicking a node in the graph shows its YAML, sync wave, images and Pod Security level', async () => {
   const id = 'prod/StatefulSet/todo-prod/todo-db';
+  // The page opens on dev; prod is one choice of the directory filter away.
+  await tab.selectOption('#filter-env', 'prod');
   const at = await tab.evaluate(nodeId => {
     const view = (globalThis as any).gitopsView;
     const box = view.cy.container().getBoundingClientRect();
@@ -106,4 +108,56 @@ test('relations are drawn: selectors, references, NetworkPolicy flows, Applicati
   expect(has('prod/Deployment/todo-prod/todo', 'ext:prod:Secret todo-db-credentials\n(outside git)', 'uses')).toBe(true);
   expect(has('apps/Application/argocd/todo-prod', 'dir:prod', 'syncs')).toBe(true);
   expect(has('prod/Ingress/todo-prod/todo', 'prod/Service/todo-prod/todo', 'routes todo.acme.example/')).toBe(true);
+});
+
+describe('readable by default, at 1280x800', () => {
+  let small: Page;
+  beforeAll(async () => {
+    small = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    small.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+    small.on('pageerror', e => errors.push(String(e)));
+    await small.goto(`file://${page}`);
+    await small.waitForFunction(() => (globalThis as any).gitopsView !== undefined);
+  });
+
+  test('opens on the first environment, every one of its objects on screen with labels of at least 11 px', async () => {
+    expect(await small.inputValue('#filter-env')).toBe('dev');
+    const view = await small.evaluate(() => {
+      const v = (globalThis as any).gitopsView;
+      const box = v.cy.container().getBoundingClientRect();
+      const nodes = v.cy.nodes('.object:visible');
+      return {
+        fontPx: v.fontPx * v.cy.zoom(),
+        count: nodes.length,
+        dirs: [...new Set(nodes.map((n: any) => n.data('parent')))],
+        inside: nodes.filter((n: any) => {
+          const p = n.renderedPosition();
+          return p.x > 0 && p.y > 0 && p.x < box.width && p.y < box.height;
+        }).length,
+      };
+    });
+    expect(view.fontPx).toBeGreaterThanOrEqual(11);
+    expect(view.dirs).toEqual(['dir:dev']);
+    expect(view.count).toBe(head.objects.filter(o => o.directory === 'dev').length + 1);
+    expect(view.inside).toBe(view.count);
+    expect(errors).toEqual([]);
+  });
+
+  test('"/" focuses the search; typing filters the list; arrows and Enter open an object', async () => {
+    await small.keyboard.press('/');
+    expect(await small.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('search');
+    await small.keyboard.type('todo-db');
+    const shown = await small.locator('#objects li[data-id]:visible').allTextContents();
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.every(t => t.includes('todo-db'))).toBe(true);
+    await small.keyboard.press('ArrowDown');
+    await small.keyboard.press('Enter');
+    expect(await small.locator('#panel h2').textContent()).toBe(shown[0]);
+    await small.selectOption('#filter-kind', 'Service');
+    await small.locator('#search').fill('');
+    await small.locator('#search').dispatchEvent('input');
+    const services = await small.locator('#objects li[data-id]:visible').allTextContents();
+    expect(services.length).toBeGreaterThan(0);
+    expect(services.every(t => t.startsWith('Service '))).toBe(true);
+  });
 });
