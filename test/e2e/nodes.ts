@@ -259,7 +259,7 @@ async function main(): Promise<void> {
       timings.push(`node loss: requests=${result.requests} failed=${result.failed}`);
       // Requests kube-proxy sends to the lost pod fail until the pod leaves the endpoints: the node
       // controller's grace period, not the construct, sets that window, and most failures must fall in it.
-      // A few stragglers after it (two or three per run so far, not yet explained) are reported by time;
+      // A few stragglers after it (two to five per run so far, not yet explained) are reported by time;
       // all failures together stay under 2% of the requests.
       const failedAt = result.output.split('\n').map(l => /^(\d{4}-\d\d-\d\dT[^ ]+Z): /.exec(l)?.[1]).filter((t): t is string => !!t).map(t => Date.parse(t));
       const windowEnd = started + (leftEndpoints + 5) * 1000;
