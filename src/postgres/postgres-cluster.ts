@@ -2,6 +2,7 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CredentialsSource, PostgresCredentials } from './credentials';
 import { IPostgresDatabase, PostgresLogin, PostgresSslMode } from './database';
+import { DatabaseClients } from './database-clients';
 import { SCRAPE_ANNOTATIONS, scrapeRule } from './metrics';
 import { ObjectStoreOptions, RenderedObjectStore, renderObjectStore } from './object-store';
 import * as cnpg from '../../imports/cnpg-cluster-postgresql.cnpg.io';
@@ -319,7 +320,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
   /** The `ScheduledBackup`, when backup is on. */
   public readonly scheduledBackup?: cnpgBackup.ScheduledBackup;
 
-  private readonly clients = new Map<string, k8s.NetworkPolicyPeer>();
+  private readonly clients = new DatabaseClients(this);
 
   constructor(scope: Construct, id: string, props: PostgresClusterProps) {
     super(scope, id);
@@ -438,10 +439,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
    * @param id distinguishes clients; each may be admitted once
    */
   public allowConnectionsFrom(id: string, client: NetworkPeer): void {
-    if (this.clients.has(id)) {
-      ValidationError.fail(this, `client "${id}" is already allowed; connect each service once`);
-    }
-    this.clients.set(id, client.bind(this));
+    this.clients.admit(id, client);
   }
 
   private imageName(props: PostgresClusterProps): string {
@@ -558,7 +556,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
             // The operator asks each instance for its status, and connects to Postgres for some operations.
             ingressFrom([operator], STATUS_PORT),
             ingressFrom([operator], POSTGRES_PORT),
-            ...(this.clients.size > 0 ? [ingressFrom([...this.clients.values()], POSTGRES_PORT)] : []),
+            ...this.clients.ingressRules(POSTGRES_PORT),
             ...(metricsRule ? [metricsRule] : []),
           ],
         }),

@@ -3,13 +3,14 @@ import { Construct } from 'constructs';
 import { PostgresBackup, PostgresBackupOptions } from './backup';
 import { CredentialsSource, PostgresCredentials } from './credentials';
 import { IPostgresDatabase, PostgresLogin } from './database';
+import { DatabaseClients } from './database-clients';
 import { metricsContainer, PostgresMetricsOptions, SCRAPE_ANNOTATIONS, scrapeRule } from './metrics';
 import { TypedClaimsStatefulSet } from './stateful-set';
 import { checkDnsLabel, checkInteger, checkQuantity } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
 import { k8s } from '../common/k8s';
 import { DEV_ONLY_LABEL, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
-import { ingressFrom, NetworkPeer } from '../common/network';
+import { NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
 import { ValidationError } from '../common/validation-error';
@@ -134,7 +135,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
   /** The StatefulSet. */
   public readonly statefulSet: k8s.KubeStatefulSet;
 
-  private readonly clients = new Map<string, k8s.NetworkPolicyPeer>();
+  private readonly clients = new DatabaseClients(this);
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
@@ -293,10 +294,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
    * @param id distinguishes clients; each may be admitted once
    */
   public allowConnectionsFrom(id: string, client: NetworkPeer): void {
-    if (this.clients.has(id)) {
-      ValidationError.fail(this, `client "${id}" is already allowed; connect each service once`);
-    }
-    this.clients.set(id, client.bind(this));
+    this.clients.admit(id, client);
   }
 
   private loginEnv(userVar: string, passwordVar: string): k8s.EnvVar[] {
@@ -354,10 +352,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
         ingress: Lazy.any({
           produce: () => {
             const rules: k8s.NetworkPolicyIngressRule[] = [];
-            // A rule with no peers would admit everyone, so a database without clients admits no one.
-            if (this.clients.size > 0) {
-              rules.push(ingressFrom([...this.clients.values()], POSTGRES_PORT));
-            }
+            rules.push(...this.clients.ingressRules(POSTGRES_PORT));
             if (metricsRule) {
               rules.push(metricsRule);
             }
