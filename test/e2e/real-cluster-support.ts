@@ -116,7 +116,7 @@ export interface TodoImageOptions {
  * `baseImage`, pushed to the cluster's registry, pinned in the lock, and the
  * tree synthesized with it.
  */
-export async function buildTodoImage(cluster: RealCluster, toolEnv: NodeJS.ProcessEnv, options: TodoImageOptions): Promise<void> {
+export async function buildTodoImage(cluster: Pick<RealCluster, 'registry'>, toolEnv: NodeJS.ProcessEnv, options: TodoImageOptions): Promise<void> {
   const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${cluster.registry}/acme/todo`, '--insecure',
     '--lock', options.lock, '--outdir', options.outdir, '--helm-dir', options.helmDir],
   { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: options.baseImage, ...(options.sealedDir ? { SEALED_SECRETS_DIR: options.sealedDir } : {}) }, allowFail: true, echo: '    | ' });
