@@ -33,6 +33,7 @@ export {
   PostgresClusterRestoreOptions, PostgresClusterMetricsOptions,
 } from './postgres/postgres-cluster';
 export { ObjectStoreCredentials, ObjectStoreCredentialsOptions, ObjectStoreOptions } from './postgres/object-store';
+export { CloudNativePgOperator, CloudNativePgOperatorProps } from './postgres/cloudnative-pg-operator';
 
 
 // Building images inside a cluster
@@ -53,7 +54,7 @@ export {
 } from './gitops/gitops-repository';
 export { HelmChartOptions } from './gitops/helm-chart';
 export { TankaEnvironmentOptions, TankaProjectOptions } from './gitops/tanka-project';
-export { GitOpsPlatform, SealedSecretsPlatformOptions, sealedSecretsPlatform } from './gitops/platform';
+export { CloudNativePgPlatformOptions, GitOpsPlatform, SealedSecretsPlatformOptions, cloudNativePgPlatform, combinePlatforms, sealedSecretsPlatform } from './gitops/platform';
 
 // Secrets sealed in git, opened by the Sealed Secrets controller in the cluster
 export { SealedSecret, SealedSecretProps } from './sealed-secrets/sealed-secret';

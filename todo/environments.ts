@@ -8,8 +8,17 @@ export interface TodoSettings {
   readonly autoscaling?: HorizontalAutoscaling;
   /** Resources of the web service. */
   readonly appResources: ComputeResources;
-  /** Resources of Postgres. */
+  /** Resources of Postgres (of each instance, with CloudNativePG). */
   readonly databaseResources: ComputeResources;
+  /**
+   * What runs Postgres: one pod of a StatefulSet (`Postgres`), or a
+   * CloudNativePG cluster of `databaseInstances` (`PostgresCluster`: a primary
+   * and hot standbys with synchronous replication and automated failover;
+   * the operator comes with the platform part).
+   */
+  readonly databaseEngine: 'statefulset' | 'cloudnative-pg';
+  /** Instances of the CloudNativePG cluster (ignored with the StatefulSet). */
+  readonly databaseInstances?: number;
   /** Size of the Postgres data volume. */
   readonly storageSize: string;
   /** The database login. */
@@ -49,6 +58,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: SMALL,
       databaseResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '512Mi' },
       storageSize: '1Gi',
+      databaseEngine: 'statefulset',
       credentials: PostgresCredentials.devOnlyPlaintext({ username: 'todo', password: 'dev-only-not-a-secret' }),
       devShortcuts: true,
       operations: false,
@@ -63,6 +73,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' },
       databaseResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
       storageSize: '5Gi',
+      databaseEngine: 'statefulset',
       // Sealed with staging's certificate by `npm run secrets`; the controller in the cluster opens it.
       credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/staging`, 'todo-db-credentials')),
       devShortcuts: false,
@@ -80,6 +91,7 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '512Mi' },
       databaseResources: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '4Gi' },
       storageSize: '20Gi',
+      databaseEngine: 'statefulset',
       credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/prod`, 'todo-db-credentials')),
       devShortcuts: false,
       operations: true,

@@ -1,4 +1,4 @@
-import { GitOpsRepository, sealedSecretsPlatform } from '../src';
+import { GitOpsRepository, cloudNativePgPlatform, combinePlatforms, sealedSecretsPlatform } from '../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
 import { buildTodoStack } from './todo-stack';
 
@@ -9,8 +9,9 @@ export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   description: 'The todo service in every environment',
   environments: TODO_ENVIRONMENTS,
   stack: buildTodoStack,
-  // The Sealed Secrets controller, synced before the environments: their credentials are sealed.
-  platform: sealedSecretsPlatform(),
+  // Synced before the environments: the Sealed Secrets controller (their credentials are sealed)
+  // and the CloudNativePG operator (for environments whose databaseEngine is 'cloudnative-pg').
+  platform: combinePlatforms(sealedSecretsPlatform(), cloudNativePgPlatform()),
   helmChart: {},
   // `npm run build:image` builds the Go service in app/ (ko: the module; kaniko, buildah: its Dockerfile).
   imageSources: { todo: { context: 'app' } },

@@ -1,9 +1,13 @@
 import { podSpecsOf } from '../security/pod-security-check';
 
+/** Suffixes of the Secrets CloudNativePG makes for a Cluster `<name>`. */
+const CLOUDNATIVE_PG_SECRETS = ['app', 'superuser', 'ca', 'server', 'replication'];
+
 /**
  * Names of the Secrets that the pods of `objects` use but `objects` do not
  * define as a Secret or SealedSecret: the ones created outside git (by hand
- * or external-secrets), which must exist before the pods can start. Sorted.
+ * or external-secrets), which must exist before the pods can start; not the
+ * ones an operator in the tree makes (CloudNativePG's `<cluster>-app`). Sorted.
  * Looks at environment variables, `envFrom`, secret and projected volumes,
  * and image pull secrets.
  */
@@ -20,7 +24,13 @@ export function outOfBandSecrets(objects: ReadonlyArray<any>): string[] {
     }
     for (const s of pod.imagePullSecrets ?? []) if (s.name) used.add(s.name);
   }
-  // A SealedSecret is a Secret in git: the controller creates it from the sealed file.
-  for (const o of objects) if (o.kind === 'Secret' || (o.kind === 'SealedSecret' && o.apiVersion?.startsWith('bitnami.com/'))) used.delete(o.metadata?.name);
+  for (const o of objects) {
+    // A SealedSecret is a Secret in git: the controller creates it from the sealed file.
+    if (o.kind === 'Secret' || (o.kind === 'SealedSecret' && o.apiVersion?.startsWith('bitnami.com/'))) used.delete(o.metadata?.name);
+    // CloudNativePG makes a Cluster's Secrets itself: the login, its CA and server certificates.
+    if (o.kind === 'Cluster' && o.apiVersion?.startsWith('postgresql.cnpg.io/')) {
+      for (const suffix of CLOUDNATIVE_PG_SECRETS) used.delete(`${o.metadata?.name}-${suffix}`);
+    }
+  }
   return [...used].sort();
 }

@@ -4,6 +4,7 @@ import { ArgoCdApplication } from '../argocd/application';
 import { ArgoCdProject } from '../argocd/project';
 import { ContainerImage } from '../images/container-image';
 import { ImageLock } from '../images/image-lock';
+import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_WEBHOOK_SECRET, CloudNativePgOperator, CloudNativePgOperatorProps } from '../postgres/cloudnative-pg-operator';
 import { SealedSecretsController, SealedSecretsControllerProps } from '../sealed-secrets/controller';
 
 /** Directory (under the tree) and Application suffix of the platform part. */
@@ -20,6 +21,12 @@ export const PLATFORM_SYNC_WAVE = -1;
 export interface GitOpsPlatform {
   /** Namespace of the platform's namespaced objects; its Application's destination, created by the sync. */
   readonly namespace: string;
+  /**
+   * Further namespaces the platform's objects live in, which its AppProject
+   * allows; the platform's own Namespace objects create them.
+   * @default - none
+   */
+  readonly namespaces?: ReadonlyArray<string>;
   /** Cluster-scoped kinds the platform creates, which its AppProject allows. */
   readonly clusterResources: ReadonlyArray<{ readonly group: string; readonly kind: string }>;
   /**
@@ -66,6 +73,60 @@ export function sealedSecretsPlatform(options: SealedSecretsPlatformOptions = {}
   };
 }
 
+/** Options of {@link cloudNativePgPlatform}. */
+export interface CloudNativePgPlatformOptions extends Omit<CloudNativePgOperatorProps, 'image'> {
+  /**
+   * Name of the operator image in the image lock.
+   * @default 'cloudnative-pg'
+   */
+  readonly imageName?: string;
+}
+
+/**
+ * The CloudNativePG operator as a platform part, so that environments can
+ * run `PostgresCluster`s: its CRDs, RBAC, webhooks and Deployment in its own
+ * namespace (`cnpg-system`), synced before the environments.
+ */
+export function cloudNativePgPlatform(options: CloudNativePgPlatformOptions = {}): GitOpsPlatform {
+  const namespace = options.namespace ?? CLOUDNATIVE_PG_NAMESPACE;
+  return {
+    namespace,
+    clusterResources: [
+      { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
+    ],
+    // The webhook certificate: the operator makes it at start and renews it.
+    unmanagedResources: [{ kind: 'Secret', name: CLOUDNATIVE_PG_WEBHOOK_SECRET }],
+    stack: (chart, lock) => {
+      new CloudNativePgOperator(chart, 'cloudnative-pg', {
+        ...options,
+        namespace,
+        image: ContainerImage.fromLock(lock, options.imageName ?? 'cloudnative-pg'),
+      });
+    },
+  };
+}
+
+/**
+ * Several platform parts synced as one, in order: the first one's namespace
+ * is the Application's destination, every other one's namespace is created
+ * by the part itself (its Namespace object) and allowed by the AppProject.
+ */
+export function combinePlatforms(first: GitOpsPlatform, ...rest: GitOpsPlatform[]): GitOpsPlatform {
+  const parts = [first, ...rest];
+  const unique = <T>(items: T[], key: (item: T) => string) => [...new Map(items.map(i => [key(i), i])).values()];
+  return {
+    namespace: first.namespace,
+    namespaces: unique(parts.flatMap(p => [p.namespace, ...(p.namespaces ?? [])]), n => n).filter(n => n !== first.namespace),
+    clusterResources: unique(parts.flatMap(p => p.clusterResources), r => `${r.group}/${r.kind}`),
+    unmanagedResources: unique(parts.flatMap(p => p.unmanagedResources ?? []), r => `${r.group ?? ''}/${r.kind}/${r.name}`),
+    stack: (chart, lock) => parts.forEach(p => p.stack(chart, lock)),
+  };
+}
+
 /** Props of {@link PlatformApplication}. */
 export interface PlatformApplicationProps {
   /** Repository name: the AppProject and Application are `<name>-platform`. */
@@ -91,7 +152,7 @@ export class PlatformApplication extends Construct {
       argoCdNamespace: props.argoCdNamespace,
       description: `What every environment of ${props.name} needs first`,
       sourceRepos: [props.repoUrl],
-      destinations: [{ namespace: props.platform.namespace }],
+      destinations: [props.platform.namespace, ...(props.platform.namespaces ?? [])].map(namespace => ({ namespace })),
       clusterResources: props.platform.clusterResources,
       unmanagedResources: props.platform.unmanagedResources,
     });

@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, run, stopProcess, waitFor,
+  ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, run, sleep, stopProcess, waitFor,
 } from './harness';
 import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
@@ -228,9 +228,19 @@ export function diffSummary(out: string): string {
   return lines.slice(0, 40).join('\n');
 }
 
-/** Asserts `kubectl diff --server-side` as Argo CD's field manager finds nothing to change. */
+/**
+ * Asserts `kubectl diff --server-side` as Argo CD's field manager finds
+ * nothing to change. A controller writing an object's status between
+ * kubectl's read and its dry run shows as a diff of status alone, which is
+ * gone on the next try: up to three tries, so a real drift still fails.
+ */
 export async function assertNoDiffAsArgo(kube: Kubectl, label: string, files: string[]): Promise<void> {
-  const r = await kube.run(['diff', '--server-side', `--field-manager=${ARGO_MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  const diff = () => kube.run(['diff', '--server-side', `--field-manager=${ARGO_MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
+  let r = await diff();
+  for (let i = 0; i < 2 && r.code === 1 && r.stderr.trim() === ''; i++) {
+    await sleep(2000);
+    r = await diff();
+  }
   check(`${label}: kubectl diff --server-side reports no changes (exit 0, empty output)`,
     r.code === 0 && r.stdout.trim() === '' && r.stderr.trim() === '',
     `exit ${r.code}${r.stderr.trim() ? `, stderr: ${r.stderr.trim()}` : ''}\n${diffSummary(r.stdout)}`);

@@ -23,4 +23,13 @@ describe('outOfBandSecrets: the Secrets pods use but the tree does not define', 
     expect(outOfBandSecrets(objects)).toEqual(['by-hand']);
     expect(outOfBandSecrets([{ kind: 'ConfigMap', metadata: { name: 'x' } }])).toEqual([]);
   });
+
+  test('the Secrets CloudNativePG makes for a Cluster are not out of band; another Cluster kind\'s are', () => {
+    const objects = [
+      pod({ containers: [{ name: 'app', envFrom: [{ secretRef: { name: 'db-app' } }, { secretRef: { name: 'db-superuser' } }, { secretRef: { name: 'other-app' } }] }] }),
+      { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'db' } },
+      { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Cluster', metadata: { name: 'other' } },
+    ];
+    expect(outOfBandSecrets(objects)).toEqual(['other-app']);
+  });
 });

@@ -5,7 +5,7 @@
 #
 # Usage:
 #   test/tools/images/build.sh IMAGE... REGISTRY
-#     IMAGE: postgres | postgres-exporter | kaniko | sealed-secrets-controller | all
+#     IMAGE: postgres | postgres-exporter | kaniko | sealed-secrets-controller | cloudnative-pg | all
 #     REGISTRY: host:port[/prefix] of an OCI registry, plain HTTP or HTTPS, e.g. 127.0.0.1:5000
 #
 # stdout: one line per image, the pushed reference by digest, in the order asked, e.g.
@@ -13,6 +13,7 @@
 #   127.0.0.1:5000/prometheuscommunity/postgres-exporter@sha256:...
 #   127.0.0.1:5000/kaniko-project/executor@sha256:...
 #   127.0.0.1:5000/bitnami/sealed-secrets-controller@sha256:...
+#   127.0.0.1:5000/cloudnative-pg/cloudnative-pg@sha256:...
 # stderr: progress, "[images i/N] ...".
 #
 # Each image is built once and cached as an OCI layout under
@@ -33,7 +34,7 @@ REPO_ROOT=$(cd "$IMAGES_DIR/../../.." && pwd)
 IMAGES_CACHE=${TODO_GITOPS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/images}
 IMAGES_LOGS=$IMAGES_CACHE/logs
 IMAGES_INSECURE=${IMAGES_INSECURE-1}
-ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller)
+ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg)
 
 # shellcheck source=lib.sh
 . "$IMAGES_DIR/lib.sh"
@@ -45,6 +46,8 @@ ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller)
 . "$IMAGES_DIR/kaniko/recipe.sh"
 # shellcheck source=sealed-secrets-controller/recipe.sh
 . "$IMAGES_DIR/sealed-secrets-controller/recipe.sh"
+# shellcheck source=cloudnative-pg/recipe.sh
+. "$IMAGES_DIR/cloudnative-pg/recipe.sh"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 case "${1:-}" in -h|--help) usage 0 ;; esac
@@ -55,7 +58,7 @@ images=()
 for a in "${@:1:$#-1}"; do
   case $a in
     all) images+=("${ALL_IMAGES[@]}") ;;
-    postgres|postgres-exporter|kaniko|sealed-secrets-controller) images+=("$a") ;;
+    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg) images+=("$a") ;;
     *) echo "build.sh: unknown image $a (known: ${ALL_IMAGES[*]} all)" >&2; exit 2 ;;
   esac
 done
@@ -92,5 +95,6 @@ for i in "${images[@]}"; do
     postgres-exporter) image_postgres_exporter ;;
     kaniko) image_kaniko ;;
     sealed-secrets-controller) image_sealed_secrets_controller ;;
+    cloudnative-pg) image_cloudnative_pg ;;
   esac
 done

@@ -12,6 +12,12 @@
 //	probe load URL SECONDS     GET URL back to back (a new connection each time, as separate
 //	                           clients would) for SECONDS; prints "requests=N failed=M" and
 //	                           the first 100 failures with their times, fails if any request failed
+//	probe writes URL SECONDS PREFIX
+//	                           PUT URL {"name":"PREFIX-N"} one after another for SECONDS (a new
+//	                           connection each time); prints "acked N NAME TIME" for every 201,
+//	                           "failed NAME TIME: ERROR" for the rest (a failed write is never
+//	                           resent, so the names acknowledged are exactly what the service
+//	                           promised to keep), then "writes=N acked=N failed=N"
 //	probe dial HOST:PORT       open a TCP connection within 3 s (NetworkPolicy checks)
 //	probe write FILE TEXT      write TEXT to FILE, read it back, print uid/gid and the file mode
 //	probe serve                serve HTTP on $PORT (default 8080): "probe <hostname>" on every
@@ -44,7 +50,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: probe lookup NAME | get URL [CAFILE] | request METHOD URL [BODY] | load URL SECONDS | dial HOST:PORT | write FILE TEXT | serve")
+		return fmt.Errorf("usage: probe lookup NAME | get URL [CAFILE] | request METHOD URL [BODY] | load URL SECONDS | writes URL SECONDS PREFIX | dial HOST:PORT | write FILE TEXT | serve")
 	}
 	switch args[0] {
 	case "lookup":
@@ -95,6 +101,15 @@ func run(args []string) error {
 			return fmt.Errorf("SECONDS %q: %v", args[2], err)
 		}
 		return load(args[1], seconds)
+	case "writes":
+		if len(args) != 4 {
+			return fmt.Errorf("usage: probe writes URL SECONDS PREFIX")
+		}
+		seconds, err := time.ParseDuration(args[2] + "s")
+		if err != nil {
+			return fmt.Errorf("SECONDS %q: %v", args[2], err)
+		}
+		return writes(args[1], seconds, args[3])
 	case "dial":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: probe dial HOST:PORT")
@@ -210,6 +225,43 @@ func load(url string, d time.Duration) error {
 	if failed > 0 {
 		return fmt.Errorf("%d of %d requests failed", failed, requests)
 	}
+	return nil
+}
+
+// writes creates tasks one after another for d and reports each one the service acknowledged
+// (201 with its id) and each one it did not. The drills compare the acknowledged names with
+// what the database holds afterwards.
+func writes(url string, d time.Duration, prefix string) error {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var sent, acked int
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		sent++
+		name := fmt.Sprintf("%s-%d", prefix, sent)
+		req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(fmt.Sprintf(`{"name":%q}`, name)))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		var body []byte
+		if err == nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				err = fmt.Errorf("status %s: %s", resp.Status, strings.TrimSpace(string(body)))
+			}
+		}
+		now := time.Now().UTC().Format(time.RFC3339Nano)
+		if err != nil {
+			fmt.Printf("failed %s %s: %v\n", name, now, err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		acked++
+		fmt.Printf("acked %s %s %s\n", name, now, strings.TrimSpace(string(body)))
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Printf("writes=%d acked=%d failed=%d\n", sent, acked, sent-acked)
 	return nil
 }
 

@@ -1,0 +1,142 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as YAML from 'yaml';
+import { checkDnsLabel } from '../common/checks';
+import { k8s } from '../common/k8s';
+import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
+import { ComputeResources, renderResources } from '../common/resources';
+import { ContainerImage } from '../images/container-image';
+
+/** Version of CloudNativePG whose release manifest is vendored and whose operator image the lock pins. */
+export const CLOUDNATIVE_PG_VERSION = 'v1.30.0';
+/** Namespace the operator runs in by default, as upstream's manifest has it. */
+export const CLOUDNATIVE_PG_NAMESPACE = 'cnpg-system';
+/** Name of the operator's Deployment. */
+export const CLOUDNATIVE_PG_OPERATOR = 'cnpg-controller-manager';
+/** The Secret the operator writes its webhook certificate to: made in the cluster, never in git. */
+export const CLOUDNATIVE_PG_WEBHOOK_SECRET = 'cnpg-webhook-cert';
+const MANIFEST_PATH = path.join('third_party', `cloudnative-pg-${CLOUDNATIVE_PG_VERSION}`, `cnpg-${CLOUDNATIVE_PG_VERSION.slice(1)}.yaml`);
+/** The namespace upstream's manifest puts every namespaced object in, and names in bindings and webhooks. */
+const UPSTREAM_NAMESPACE = 'cnpg-system';
+const WEBHOOK_PORT = 9443;
+const METRICS_PORT = 8080;
+const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '100m', memoryRequest: '100Mi', cpuLimit: '1', memoryLimit: '256Mi' };
+
+/**
+ * The vendored release manifest (third_party/, shipped with the package),
+ * found from this module upwards as the Sealed Secrets CRD is.
+ */
+export function cloudNativePgManifestFile(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, MANIFEST_PATH))) return path.join(dir, MANIFEST_PATH);
+    if (path.dirname(dir) === dir) throw new Error(`${MANIFEST_PATH} not found above ${__dirname}: the package is incomplete`);
+  }
+}
+
+/** Props of {@link CloudNativePgOperator}. */
+export interface CloudNativePgOperatorProps {
+  /** The operator image (`ghcr.io/cloudnative-pg/cloudnative-pg`, or one built like it), resolved to a digest. */
+  readonly image: ContainerImage;
+  /**
+   * Namespace of the operator. The chart it is in must have no namespace:
+   * the CRDs, cluster roles and webhook configurations are cluster-scoped.
+   * @default 'cnpg-system'
+   */
+  readonly namespace?: string;
+  /**
+   * Allow an image referenced by tag. Only for dev.
+   * @default false
+   */
+  readonly allowUnpinnedImage?: boolean;
+  /**
+   * CPU and memory of the operator.
+   * @default - 100m/100Mi requested, 1 CPU/256Mi limit
+   */
+  readonly resources?: ComputeResources;
+}
+
+/**
+ * The CloudNativePG operator, as a platform part: upstream's release
+ * manifest of {@link CLOUDNATIVE_PG_VERSION} (vendored: every CRD, the RBAC,
+ * the webhooks, the monitoring queries, the Deployment), with
+ *
+ * - the operator image pinned by digest, in the Deployment and in
+ *   `OPERATOR_IMAGE_NAME` (every Postgres pod's init container copies the
+ *   instance manager from it), pulled only when missing;
+ * - its namespace (a Namespace object under "restricted" Pod Security) and
+ *   every reference to it set to `namespace`;
+ * - a NetworkPolicy: only the webhook port is open (the API server calls it
+ *   from outside the pod network) and the metrics port to the same; egress
+ *   stays open, since it talks to the API server and every instance's
+ *   status port;
+ * - the webhook configurations compared server-side by Argo CD
+ *   (`ServerSideDiff=true`): the operator writes their `caBundle` from the
+ *   certificate it makes itself, which git does not hold.
+ */
+export class CloudNativePgOperator extends Construct {
+  /** Name of the operator's Deployment. */
+  public readonly name = CLOUDNATIVE_PG_OPERATOR;
+  /** Namespace of the operator. */
+  public readonly namespace: string;
+
+  constructor(scope: Construct, id: string, props: CloudNativePgOperatorProps) {
+    super(scope, id);
+    const image = props.image.resolve(this, { allowUnpinned: props.allowUnpinnedImage ?? false });
+    const namespace = this.namespace = checkDnsLabel(this, 'namespace', props.namespace ?? CLOUDNATIVE_PG_NAMESPACE);
+    const resources = renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES, '200Mi');
+
+    new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: { name: namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg', ...RESTRICTED_NAMESPACE_LABELS } },
+    });
+    const docs = YAML.parseAllDocuments(fs.readFileSync(cloudNativePgManifestFile(), 'utf-8'), { version: '1.1' }).map(d => d.toJSON());
+    for (const doc of docs) {
+      if (!doc || doc.kind === 'Namespace') continue;
+      const object = relocate(doc, namespace);
+      if (object.kind === 'Deployment') pinOperator(object, image, resources);
+      if (object.kind.endsWith('WebhookConfiguration')) {
+        object.metadata.annotations = { ...object.metadata.annotations, 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' };
+      }
+      new ApiObject(this, `${object.kind}-${object.metadata.name}`, object);
+    }
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: this.name, namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
+        policyTypes: ['Ingress'],
+        // The API server calls the webhooks from the control plane's address, which no pod
+        // selector can name and which differs per cluster; nothing else is open.
+        ingress: [{ ports: [{ port: k8s.IntOrString.fromNumber(WEBHOOK_PORT), protocol: 'TCP' }, { port: k8s.IntOrString.fromNumber(METRICS_PORT), protocol: 'TCP' }] }],
+      },
+    });
+  }
+}
+
+/** A manifest object moved from upstream's namespace to `namespace`, wherever it names it, without empty subresources. */
+function relocate(doc: any, namespace: string): any {
+  const object = JSON.parse(JSON.stringify(doc));
+  if (object.metadata.namespace === UPSTREAM_NAMESPACE) object.metadata.namespace = namespace;
+  for (const subject of object.subjects ?? []) {
+    if (subject.namespace === UPSTREAM_NAMESPACE) subject.namespace = namespace;
+  }
+  for (const webhook of object.webhooks ?? []) {
+    if (webhook.clientConfig?.service?.namespace === UPSTREAM_NAMESPACE) webhook.clientConfig.service.namespace = namespace;
+  }
+  // Two CRDs declare `subresources: {}`, which the API server drops: Argo CD would show it as a diff forever.
+  for (const version of object.kind === 'CustomResourceDefinition' ? object.spec.versions : []) {
+    if (version.subresources && Object.keys(version.subresources).length === 0) delete version.subresources;
+  }
+  return object;
+}
+
+/** Sets the operator's image (and the image its instances bootstrap from) and resources in upstream's Deployment. */
+function pinOperator(deployment: any, image: string, resources: k8s.ResourceRequirements): void {
+  const container = deployment.spec.template.spec.containers[0];
+  container.image = image;
+  container.imagePullPolicy = 'IfNotPresent';
+  container.resources = k8s.toJson_ResourceRequirements(resources);
+  for (const env of container.env) {
+    if (env.name === 'OPERATOR_IMAGE_NAME') env.value = image;
+  }
+}
