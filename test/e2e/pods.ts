@@ -48,12 +48,12 @@ import { PROBE, ProbeClients } from './probe-support';
 import {
   CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, IMAGES_SH, withLocalImages,
 } from './real-cluster-support';
-import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
+import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGitImage, makeGoBuilderImage, startGoProxy } from './registry-support';
 import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
-import { ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
+import { BuildpacksBuildJob, ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
 import { KANIKO_POD_SECURITY_LEVEL } from '../../src/image-build/kaniko-build-job';
 
-const STEPS = 12;
+const STEPS = 13;
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
 /** The request loop around the rolling update. */
@@ -178,6 +178,23 @@ async function deployEnvironment(env: string): Promise<[string, string]> {
   return client;
 }
 
+let gitServer: Promise<{ url: string; head: string }> | undefined;
+
+/** This repository as a git server the pods reach: HEAD, on branch e2e, over smart HTTP on the host (started once). */
+function repositoryServer(): Promise<{ url: string; head: string }> {
+  gitServer ??= (async () => {
+    const gitRoot = path.join(tmp, 'git');
+    const bare = path.join(gitRoot, 'todo-gitops.git');
+    await run('git', ['clone', '-q', '--bare', ROOT, bare], { env: toolEnv });
+    const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT, env: toolEnv })).stdout.trim();
+    await run('git', ['--git-dir', bare, 'branch', '-f', 'e2e', head], { env: toolEnv });
+    const port = await freePort();
+    await startGitHttpServer(gitRoot, cluster.hostIp, port);
+    return { url: `${cluster.hostIp}:${port}/todo-gitops.git`, head };
+  })();
+  return gitServer;
+}
+
 async function deleteNamespaces(names: string[]): Promise<void> {
   for (const ns of names) await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
   await waitFor(`namespaces ${names.join(', ')} to be deleted`, 180_000, async () => {
@@ -249,7 +266,7 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!ready) {
-    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'prod'], 'the cluster or the images are not there');
+    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'the cluster or the images are not there');
     return;
   }
 
@@ -261,7 +278,7 @@ async function main(): Promise<void> {
     staging = await deployEnvironment('staging');
   }]]);
   if (!stagingUp) {
-    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'prod'], 'staging did not come up');
+    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'staging did not come up');
     return;
   }
 
@@ -372,14 +389,7 @@ async function main(): Promise<void> {
     const [executor] = (await run('bash', [IMAGES_SH, 'kaniko', cluster.registry], { env: { ...toolEnv, KANIKO_SOURCE_TARBALL }, echo: '    | ' })).stdout.trim().split('\n');
     const goImage = await makeGoBuilderImage(tmp, cluster.registry, path.join(ROOT, 'app'), toolEnv);
 
-    // The repository as a git server the pods reach: HEAD, on branch e2e, over smart HTTP on the host.
-    const gitRoot = path.join(tmp, 'git');
-    const bare = path.join(gitRoot, 'todo-gitops.git');
-    await run('git', ['clone', '-q', '--bare', ROOT, bare], { env: toolEnv });
-    const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT, env: toolEnv })).stdout.trim();
-    await run('git', ['--git-dir', bare, 'branch', '-f', 'e2e', head], { env: toolEnv });
-    const port = await freePort();
-    await startGitHttpServer(gitRoot, cluster.hostIp, port);
+    const { url: gitUrl, head } = await repositoryServer();
 
     const ns = 'e2e-build';
     await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': KANIKO_POD_SECURITY_LEVEL } } }), 'e2e');
@@ -388,7 +398,7 @@ async function main(): Promise<void> {
     const [executorRepo, executorDigest] = executor.split('@');
     const build = new KanikoBuildJob(chart, 'build-todo', {
       image: ContainerImage.fromDigest(executorRepo, executorDigest),
-      gitContext: `git://${cluster.hostIp}:${port}/todo-gitops.git#refs/heads/e2e`,
+      gitContext: `git://${gitUrl}#refs/heads/e2e`,
       gitTransport: 'http',
       repository: `${cluster.registry}/acme/todo-kaniko`,
       tag: head.slice(0, 12),
@@ -414,6 +424,65 @@ async function main(): Promise<void> {
     const client: [string, string] = [clientNamespace('dev'), 'client-dev'];
     const id = await addTask('dev', client, 'built by kaniko');
     check('the kaniko-built service stores and lists tasks', (await listTasks('dev', client)).some(t => t.id === id));
+  }]]);
+
+  await section([['buildpacks: BuildpacksBuildJob\'s manifests run as a Job under Pod Security "restricted": git fetches the commit, the CNB lifecycle builds app/ with the project\'s builder and pushes; the digest it reports is the one served, and that image runs dev', async () => {
+    const lifecycleEnv = await installTools(['lifecycle']);
+    const made = await run('bash', [path.join(ROOT, 'buildpacks', 'build-builder.sh'), `${cluster.registry}/cnb/builder`, baseImage], {
+      env: { ...lifecycleEnv, ...toolEnv, CRANE_INSECURE: craneInsecure(cluster.registry).length > 0 ? '1' : '0' }, echo: '    | ',
+    });
+    const builder = made.stdout.trim().split('\n').pop()!;
+    const gitImage = await makeGitImage(tmp, cluster.registry, toolEnv);
+    check(`builder ${builder.slice(cluster.registry.length + 1, -52)} and git image made here, by digest`, /@sha256:/.test(builder) && /@sha256:/.test(gitImage), `${builder} ${gitImage}`);
+    // The Go buildpack fetches the toolchain go.mod asks for and the modules; pods reach this proxy on the host.
+    const goproxyPort = await startGoProxy(path.join(ROOT, 'app'), toolEnv, cluster.hostIp);
+    const { url: gitUrl, head } = await repositoryServer();
+
+    const ns = 'e2e-buildpacks';
+    await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } } }), 'e2e');
+    await kube.run(['-n', ns, 'create', 'secret', 'generic', 'registry-push', '--type=kubernetes.io/dockerconfigjson', '--from-literal=.dockerconfigjson={"auths":{}}']);
+    const chart = new Chart(new App(), 'build', { namespace: ns, disableResourceNameHashes: true });
+    const [builderRepo, builderDigest] = builder.split('@');
+    const [gitRepo, gitDigest] = gitImage.split('@');
+    const build = new BuildpacksBuildJob(chart, 'build-todo', {
+      builder: ContainerImage.fromDigest(builderRepo, builderDigest),
+      gitImage: ContainerImage.fromDigest(gitRepo, gitDigest),
+      gitUrl: `http://${gitUrl}`,
+      gitRevision: 'refs/heads/e2e',
+      repository: `${cluster.registry}/acme/todo-buildpacks`,
+      tag: head.slice(0, 12),
+      dockerConfigSecret: 'registry-push',
+      buildEnv: { GOPROXY: `http://${cluster.hostIp}:${goproxyPort}`, GOSUMDB: 'off' },
+      insecureRegistries: [cluster.registry],
+    });
+    const applied = await kube.apply(chart.toJson().map(o => YAML.stringify(o)).join('---\n'), 'e2e');
+    check(`BuildpacksBuildJob ${build.name} applied in ${ns} (Pod Security "restricted" enforced, no warning)`, applied.code === 0 && applied.stderr.trim() === '', applied.stderr);
+    const started = Date.now();
+    const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', `job/${build.name}`, '--timeout=900s'], { allowFail: true });
+    const logs = async (c: string) => (await kube.run(['-n', ns, 'logs', `job/${build.name}`, '-c', c, '--tail=25'], { allowFail: true })).stdout;
+    if (!check('the buildpacks Job completed', done.code === 0, `${done.stderr}\nsource:\n${await logs('source')}\ncreator:\n${await logs('creator')}\nreport:\n${await logs('report')}`)) return;
+    timing('buildpacks Job: git fetch, detect, Go toolchain, build, export, push', (Date.now() - started) / 1000);
+    const creatorLog = await logs('creator');
+    progress(creatorLog.trim().split('\n').slice(-6).map(l => `    | ${l}`).join('\n'));
+    const pod = (await kube.json(['-n', ns, 'get', 'pods', '-l', `job-name=${build.name}`])).items[0];
+    equal('the source container reports the commit it fetched (its termination message)', pod.status.initContainerStatuses[0].state.terminated.message, head);
+    const reported = pod.status.containerStatuses[0].state.terminated.message?.trim() ?? '';
+    const served = (await run('crane', ['digest', ...craneInsecure(cluster.registry), build.destination], { env: toolEnv })).stdout.trim();
+    check(`the digest the Job reports (${reported.slice(0, 19)}, its termination message) is the one the registry serves for ${build.destination.slice(cluster.registry.length + 1)}`,
+      /^sha256:[0-9a-f]{64}$/.test(reported) && reported === served, `reported ${reported}, served ${served}`);
+    const config = JSON.parse((await run('crane', ['config', ...craneInsecure(cluster.registry), `${build.destination.split(':').slice(0, -1).join(':')}@${reported}`], { env: toolEnv })).stdout);
+    const meta = JSON.parse(config.config?.Labels?.['io.buildpacks.build.metadata'] ?? '{}');
+    equal('detection chose the Go group; its web process is the binary it built', [meta.buildpacks?.map((b: any) => b.id), meta.processes?.map((p: any) => p.type)], [['acme/go'], ['web']]);
+    equal('the image runs as the non-root build user', config.config?.User, '65532:65532');
+
+    const image = `${cluster.registry}/acme/todo-buildpacks@${reported}`;
+    await kube.run(['-n', namespaces.dev, 'set', 'image', 'deployment/todo', `app=${image}`]);
+    const rolled = await kube.run(['-n', namespaces.dev, 'rollout', 'status', 'deployment/todo', `--timeout=${READY_LIMIT_S}s`], { allowFail: true });
+    check('dev runs the buildpacks-built image by digest (its launcher, Pod Security "restricted"), Ready', rolled.code === 0, rolled.stderr);
+    const client: [string, string] = [clientNamespace('dev'), 'client-dev'];
+    const id = await addTask('dev', client, 'built by buildpacks');
+    check('the buildpacks-built service stores and lists tasks', (await listTasks('dev', client)).some(t => t.id === id));
+    await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
   }]]);
 
   await section([['prod: dev and staging removed (the node has 2 CPUs); prod applied, every pod Ready, tasks through its Service', async () => {
