@@ -34,7 +34,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Yaml } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
   K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector,
@@ -455,7 +455,8 @@ async function main(): Promise<void> {
       buildEnv: { GOPROXY: `http://${cluster.hostIp}:${goproxyPort}`, GOSUMDB: 'off' },
       insecureRegistries: [cluster.registry],
     });
-    const applied = await kube.apply(chart.toJson().map(o => YAML.stringify(o)).join('---\n'), 'e2e');
+    // cdk8s's writer quotes what YAML 1.1 would read as a boolean (GOSUMDB: "off").
+    const applied = await kube.apply(Yaml.stringify(...chart.toJson()), 'e2e');
     check(`BuildpacksBuildJob ${build.name} applied in ${ns} (Pod Security "restricted" enforced, no warning)`, applied.code === 0 && applied.stderr.trim() === '', applied.stderr);
     const started = Date.now();
     const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', `job/${build.name}`, '--timeout=900s'], { allowFail: true });

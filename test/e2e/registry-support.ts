@@ -162,7 +162,7 @@ export async function makeGitImage(tmp: string, registry: string, toolEnv: NodeJ
   const copy = (from: string, to = from) => {
     fs.mkdirSync(path.join(root, path.dirname(to)), { recursive: true });
     fs.copyFileSync(from, path.join(root, to));
-    fs.chmodSync(path.join(root, to), fs.statSync(from).mode & 0o777);
+    fs.chmodSync(path.join(root, to), 0o755);
   };
   for (const file of [...binaries, ...libraries, '/bin/busybox', '/etc/ssl/certs/ca-certificates.crt']) copy(file);
   fs.symlinkSync('git-remote-http', path.join(root, 'usr/lib/git-core/git-remote-https'));
