@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import {
-  ArgoCdApplication, ArgoCdProject, BuildpacksBuildJob, ContainerImage, EnvValue, ExternalPostgres, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock,
-  KanikoBuildJob, NetworkPeer, Postgres, PostgresCredentials, ValidationError,
+  ArgoCdApplication, ArgoCdProject, BuildpacksBuildJob, ContainerImage, EnvValue, ExternalPostgres, GitOpsEnvironment, GitOpsRepository, GoWebService,
+  ImageLock, KanikoBuildJob, NetworkPeer, Postgres, PostgresCredentials, ValidationError,
 } from '../src';
 import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE, testLock } from './support/fixtures';
 import { checkUniqueObjects } from '../src/common/unique-objects';

@@ -282,6 +282,8 @@ export class BuildpacksBuildJob extends Construct {
       ...(runImage ? ['-run-image', runImage] : []),
       ...insecure.flatMap(h => ['-insecure-registry', h]),
       '-log-level', 'info',
+      // Plain text for `kubectl logs` and log collectors.
+      '-no-color',
       this.destination,
     ];
     const securityContext: k8s.SecurityContext = {

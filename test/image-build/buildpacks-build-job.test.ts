@@ -55,7 +55,7 @@ describe('BuildpacksBuildJob defaults', () => {
     expect(creator.command).toEqual(['/cnb/lifecycle/creator']);
     expect(creator.args).toEqual([
       '-app', '/workspace', '-layers', '/layers', '-platform', '/platform', '-report', '/layers/report.toml',
-      '-cache-image', 'ghcr.io/acme/todo:buildpacks-cache', '-log-level', 'info', 'ghcr.io/acme/todo:latest',
+      '-cache-image', 'ghcr.io/acme/todo:buildpacks-cache', '-log-level', 'info', '-no-color', 'ghcr.io/acme/todo:latest',
     ]);
     expect(creator.env).toEqual([
       { name: 'CNB_PLATFORM_API', value: '0.14' },
@@ -99,8 +99,12 @@ describe('BuildpacksBuildJob defaults', () => {
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     for (const c of [source, creator, report]) {
       expect(c.securityContext).toEqual({
-        runAsNonRoot: true, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
-        capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+        runAsNonRoot: true,
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
       });
     }
     expect(pod.hostNetwork ?? pod.hostPID ?? pod.hostIPC).toBeUndefined();
@@ -135,7 +139,7 @@ test('options: revision, sub path, tag, cache tag, run image, build env, insecur
   expect(creator.args).toEqual([
     '-app', '/workspace', '-layers', '/layers', '-platform', '/platform', '-report', '/layers/report.toml',
     '-cache-image', 'ghcr.io/acme/todo:cache', '-run-image', `ghcr.io/acme/run@${digestOf('run')}`,
-    '-insecure-registry', 'registry.build.svc:5000', '-log-level', 'info', 'ghcr.io/acme/todo:sha-abc',
+    '-insecure-registry', 'registry.build.svc:5000', '-log-level', 'info', '-no-color', 'ghcr.io/acme/todo:sha-abc',
   ]);
   expect(creator.volumeMounts).toContainEqual({ name: 'source', mountPath: '/workspace', subPath: 'repo/services/todo' });
   expect(creator.env).toContainEqual({ name: 'CNB_USER_ID', value: '1000' });
