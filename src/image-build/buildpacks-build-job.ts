@@ -70,7 +70,7 @@ const REPORT_PROGRAM = [
 /** Props of {@link BuildpacksBuildJob}. */
 export interface BuildpacksBuildJobProps {
   /**
-   * Name of the Job, its ServiceAccount and (with `buildEnv`) its ConfigMap.
+   * Name of the Job and its ServiceAccount; with `buildEnv`, its ConfigMap is `<name>-build-env`.
    * @default - the construct id
    */
   readonly name?: string;
@@ -147,7 +147,8 @@ export interface BuildpacksBuildJobProps {
   readonly buildEnv?: Record<string, string>;
   /**
    * Registries (`host[:port]`) the lifecycle reaches over plain HTTP, e.g. a registry inside
-   * the cluster. Registries on loopback and private (RFC 1918) addresses already are.
+   * the cluster by its Service name. (Its registry client, go-containerregistry, already uses plain
+   * HTTP for loopback and private RFC 1918 addresses.)
    * @default - none
    */
   readonly insecureRegistries?: string[];

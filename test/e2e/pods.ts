@@ -476,7 +476,10 @@ async function main(): Promise<void> {
       const pod = (await kube.json(['-n', ns, 'get', 'pods', '-l', `job-name=${build.name}`])).items[0];
       const served = (await run('crane', ['digest', ...craneInsecure(cluster.registry), build.destination], { env: toolEnv })).stdout.trim();
       return {
-        build, seconds, served, creatorLog: await logs('creator', -1),
+        build,
+        seconds,
+        served,
+        creatorLog: await logs('creator', -1),
         commit: pod.status.initContainerStatuses[0].state.terminated.message as string,
         reported: (pod.status.containerStatuses[0].state.terminated.message ?? '').trim() as string,
       };
