@@ -38,6 +38,7 @@ export { CloudNativePgOperator, CloudNativePgOperatorProps } from './postgres/cl
 
 // Building images inside a cluster
 export { KanikoBuildJob, KanikoBuildJobProps } from './image-build/kaniko-build-job';
+export { BuildpacksBuildJob, BuildpacksBuildJobProps, CNB_DEFAULT_USER_ID } from './image-build/buildpacks-build-job';
 
 // Argo CD
 export { ArgoCdApplication, ArgoCdApplicationProps } from './argocd/application';

@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import {
-  ArgoCdApplication, ArgoCdProject, ContainerImage, EnvValue, ExternalPostgres, GitOpsEnvironment, GitOpsRepository, GoWebService, ImageLock,
-  KanikoBuildJob, NetworkPeer, Postgres, PostgresCredentials, ValidationError,
+  ArgoCdApplication, ArgoCdProject, BuildpacksBuildJob, ContainerImage, EnvValue, ExternalPostgres, GitOpsEnvironment, GitOpsRepository, GoWebService,
+  ImageLock, KanikoBuildJob, NetworkPeer, Postgres, PostgresCredentials, ValidationError,
 } from '../src';
 import { APP_IMAGE, digestOf, EXISTING_SECRET, PG_IMAGE, testLock } from './support/fixtures';
 import { checkUniqueObjects } from '../src/common/unique-objects';
@@ -29,6 +29,14 @@ const exporter = ContainerImage.fromDigest('quay.io/prometheuscommunity/postgres
 const kaniko = (chart: Chart, props: Partial<ConstructorParameters<typeof KanikoBuildJob>[2]> = {}) => new KanikoBuildJob(chart, 'build', {
   image: ContainerImage.fromDigest('gcr.io/kaniko-project/executor', digestOf('kaniko')),
   gitContext: 'git://github.com/acme/todo.git#refs/heads/main',
+  repository: 'ghcr.io/acme/todo',
+  dockerConfigSecret: 'push',
+  ...props,
+});
+const buildpacks = (chart: Chart, props: Partial<ConstructorParameters<typeof BuildpacksBuildJob>[2]> = {}) => new BuildpacksBuildJob(chart, 'build', {
+  builder: ContainerImage.fromDigest('ghcr.io/acme/cnb-builder', digestOf('builder')),
+  gitImage: ContainerImage.fromDigest('ghcr.io/acme/git', digestOf('git')),
+  gitUrl: 'https://github.com/acme/todo.git',
   repository: 'ghcr.io/acme/todo',
   dockerConfigSecret: 'push',
   ...props,
@@ -112,6 +120,9 @@ const CASES: Array<[string, (chart: Chart) => void, string, string]> = [
   ['Argo CD empty targetRevision', c => argoApp(c, { targetRevision: ' ' }), 'test/app', 'targetRevision is empty'],
   ['kaniko git context that is not a git:// URL', c => kaniko(c, { gitContext: 'https://github.com/acme/todo' }), 'test/build', '"https://github.com/acme/todo"'],
   ['kaniko capability beyond baseline', c => kaniko(c, { additionalCapabilities: ['SYS_ADMIN'] }), 'test/build', '"SYS_ADMIN"'],
+  ['buildpacks git URL that is not https:// or http://', c => buildpacks(c, { gitUrl: 'git@github.com:acme/todo.git' }), 'test/build', '"git@github.com:acme/todo.git"'],
+  ['buildpacks git revision that would be read as an option', c => buildpacks(c, { gitRevision: '--upload-pack=x' }), 'test/build', '"--upload-pack=x"'],
+  ['buildpacks insecure registry with a path', c => buildpacks(c, { insecureRegistries: ['registry:5000/acme'] }), 'test/build', '"registry:5000/acme"'],
   ['GitOpsRepository name with upper case', () => gitops({ name: 'Shop' }), 'GitOpsRepository Shop', '"Shop"'],
   ['GitOpsRepository without environments', () => gitops({ environments: [] }), 'GitOpsRepository shop', 'environments is empty'],
   ['GitOpsRepository environment named like a reserved directory', () => gitops({ environments: [{ ...STAGING, name: 'apps' }] }), 'GitOpsRepository shop', '"apps"'],

@@ -23,6 +23,11 @@
  *   the README's procedure, rows compared;
  * - NetworkPolicies: an unconnected pod cannot reach Postgres, the web pods
  *   can, Postgres cannot open connections out.
+ * Then images built inside the cluster from this repository (a git server on
+ * the host): a KanikoBuildJob (Pod Security "baseline") and a
+ * BuildpacksBuildJob (builder made by buildpacks/build-builder.sh, a GOPROXY
+ * on the host, "restricted"); each reports the digest the registry serves,
+ * and dev runs that image.
  *
  *   sudo npx ts-node --transpile-only test/e2e/pods.ts     # needs root; ~6-8 min with the tools cached
  *
@@ -34,7 +39,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Yaml } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
   K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector,
@@ -48,12 +53,12 @@ import { PROBE, ProbeClients } from './probe-support';
 import {
   CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, IMAGES_SH, withLocalImages,
 } from './real-cluster-support';
-import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGoBuilderImage } from './registry-support';
+import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGitImage, makeGoBuilderImage, startGoProxy } from './registry-support';
 import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
-import { ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
+import { BuildpacksBuildJob, ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
 import { KANIKO_POD_SECURITY_LEVEL } from '../../src/image-build/kaniko-build-job';
 
-const STEPS = 12;
+const STEPS = 13;
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
 /** The request loop around the rolling update. */
@@ -178,6 +183,23 @@ async function deployEnvironment(env: string): Promise<[string, string]> {
   return client;
 }
 
+let gitServer: Promise<{ url: string; head: string }> | undefined;
+
+/** This repository as a git server the pods reach: HEAD, on branch e2e, over smart HTTP on the host (started once). */
+function repositoryServer(): Promise<{ url: string; head: string }> {
+  gitServer ??= (async () => {
+    const gitRoot = path.join(tmp, 'git');
+    const bare = path.join(gitRoot, 'todo-gitops.git');
+    await run('git', ['clone', '-q', '--bare', ROOT, bare], { env: toolEnv });
+    const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT, env: toolEnv })).stdout.trim();
+    await run('git', ['--git-dir', bare, 'branch', '-f', 'e2e', head], { env: toolEnv });
+    const port = await freePort();
+    await startGitHttpServer(gitRoot, cluster.hostIp, port);
+    return { url: `${cluster.hostIp}:${port}/todo-gitops.git`, head };
+  })();
+  return gitServer;
+}
+
 async function deleteNamespaces(names: string[]): Promise<void> {
   for (const ns of names) await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
   await waitFor(`namespaces ${names.join(', ')} to be deleted`, 180_000, async () => {
@@ -249,7 +271,7 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!ready) {
-    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'prod'], 'the cluster or the images are not there');
+    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'the cluster or the images are not there');
     return;
   }
 
@@ -261,7 +283,7 @@ async function main(): Promise<void> {
     staging = await deployEnvironment('staging');
   }]]);
   if (!stagingUp) {
-    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'prod'], 'staging did not come up');
+    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'staging did not come up');
     return;
   }
 
@@ -372,14 +394,7 @@ async function main(): Promise<void> {
     const [executor] = (await run('bash', [IMAGES_SH, 'kaniko', cluster.registry], { env: { ...toolEnv, KANIKO_SOURCE_TARBALL }, echo: '    | ' })).stdout.trim().split('\n');
     const goImage = await makeGoBuilderImage(tmp, cluster.registry, path.join(ROOT, 'app'), toolEnv);
 
-    // The repository as a git server the pods reach: HEAD, on branch e2e, over smart HTTP on the host.
-    const gitRoot = path.join(tmp, 'git');
-    const bare = path.join(gitRoot, 'todo-gitops.git');
-    await run('git', ['clone', '-q', '--bare', ROOT, bare], { env: toolEnv });
-    const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT, env: toolEnv })).stdout.trim();
-    await run('git', ['--git-dir', bare, 'branch', '-f', 'e2e', head], { env: toolEnv });
-    const port = await freePort();
-    await startGitHttpServer(gitRoot, cluster.hostIp, port);
+    const { url: gitUrl, head } = await repositoryServer();
 
     const ns = 'e2e-build';
     await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': KANIKO_POD_SECURITY_LEVEL } } }), 'e2e');
@@ -388,7 +403,7 @@ async function main(): Promise<void> {
     const [executorRepo, executorDigest] = executor.split('@');
     const build = new KanikoBuildJob(chart, 'build-todo', {
       image: ContainerImage.fromDigest(executorRepo, executorDigest),
-      gitContext: `git://${cluster.hostIp}:${port}/todo-gitops.git#refs/heads/e2e`,
+      gitContext: `git://${gitUrl}#refs/heads/e2e`,
       gitTransport: 'http',
       repository: `${cluster.registry}/acme/todo-kaniko`,
       tag: head.slice(0, 12),
@@ -414,6 +429,90 @@ async function main(): Promise<void> {
     const client: [string, string] = [clientNamespace('dev'), 'client-dev'];
     const id = await addTask('dev', client, 'built by kaniko');
     check('the kaniko-built service stores and lists tasks', (await listTasks('dev', client)).some(t => t.id === id));
+  }]]);
+
+  await section([['buildpacks: BuildpacksBuildJob\'s manifests run as a Job under Pod Security "restricted": git fetches the commit, the CNB lifecycle builds app/ with the project\'s builder and pushes; the digest it reports is the one served, and that image runs dev; a rebuild restores the cached layers', async () => {
+    const lifecycleEnv = await installTools(['lifecycle']);
+    const made = await run('bash', [path.join(ROOT, 'buildpacks', 'build-builder.sh'), `${cluster.registry}/cnb/builder`, baseImage], {
+      env: { ...lifecycleEnv, ...toolEnv, CRANE_INSECURE: craneInsecure(cluster.registry).length > 0 ? '1' : '0' }, echo: '    | ',
+    });
+    const builder = made.stdout.trim().split('\n').pop()!;
+    const gitImage = await makeGitImage(tmp, cluster.registry, toolEnv);
+    check(`builder ${builder.slice(cluster.registry.length + 1, -52)} and git image made here, by digest`, /@sha256:/.test(builder) && /@sha256:/.test(gitImage), `${builder} ${gitImage}`);
+    // The Go buildpack fetches the toolchain go.mod asks for and the modules; pods reach this proxy on the host.
+    const goproxyPort = await startGoProxy(path.join(ROOT, 'app'), toolEnv, cluster.hostIp);
+    const { url: gitUrl, head } = await repositoryServer();
+
+    const ns = 'e2e-buildpacks';
+    await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } } }), 'e2e');
+    await kube.run(['-n', ns, 'create', 'secret', 'generic', 'registry-push', '--type=kubernetes.io/dockerconfigjson', '--from-literal=.dockerconfigjson={"auths":{}}']);
+    const [builderRepo, builderDigest] = builder.split('@');
+    const [gitRepo, gitDigest] = gitImage.split('@');
+    const repository = `${cluster.registry}/acme/todo-buildpacks`;
+    /** Applies a BuildpacksBuildJob, waits for it; returns what it reported, its creator's log and how long it took. */
+    const buildJob = async (id: string, tag: string) => {
+      const chart = new Chart(new App(), id, { namespace: ns, disableResourceNameHashes: true });
+      const build = new BuildpacksBuildJob(chart, id, {
+        builder: ContainerImage.fromDigest(builderRepo, builderDigest),
+        gitImage: ContainerImage.fromDigest(gitRepo, gitDigest),
+        gitUrl: `http://${gitUrl}`,
+        gitRevision: 'refs/heads/e2e',
+        repository,
+        tag,
+        dockerConfigSecret: 'registry-push',
+        buildEnv: { GOPROXY: `http://${cluster.hostIp}:${goproxyPort}`, GOSUMDB: 'off' },
+        insecureRegistries: [cluster.registry],
+      });
+      // cdk8s's writer quotes what YAML 1.1 would read as a boolean (GOSUMDB: "off").
+      const applied = await kube.apply(Yaml.stringify(...chart.toJson()), 'e2e');
+      check(`BuildpacksBuildJob ${build.name} applied in ${ns} (Pod Security "restricted" enforced, no warning)`, applied.code === 0 && applied.stderr.trim() === '', applied.stderr);
+      const started = Date.now();
+      const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', `job/${build.name}`, '--timeout=900s'], { allowFail: true });
+      const seconds = (Date.now() - started) / 1000;
+      const logs = async (c: string, tail = 40) => (await kube.run(['-n', ns, 'logs', `job/${build.name}`, '-c', c, `--tail=${tail}`], { allowFail: true })).stdout;
+      if (!check(`the buildpacks Job ${build.name} completed`, done.code === 0, `${done.stderr}\nsource:\n${await logs('source')}\ncreator:\n${await logs('creator')}\nreport:\n${await logs('report')}`)) {
+        throw new Error(`${build.name} did not complete`);
+      }
+      const pod = (await kube.json(['-n', ns, 'get', 'pods', '-l', `job-name=${build.name}`])).items[0];
+      const served = (await run('crane', ['digest', ...craneInsecure(cluster.registry), build.destination], { env: toolEnv })).stdout.trim();
+      return {
+        build,
+        seconds,
+        served,
+        creatorLog: await logs('creator', -1),
+        commit: pod.status.initContainerStatuses[0].state.terminated.message as string,
+        reported: (pod.status.containerStatuses[0].state.terminated.message ?? '').trim() as string,
+      };
+    };
+
+    const first = await buildJob('build-todo', head.slice(0, 12));
+    timing('buildpacks Job: git fetch, detect, Go toolchain fetched, cold build, export, push', first.seconds);
+    progress(first.creatorLog.trim().split('\n').slice(-6).map(l => `    | ${l}`).join('\n'));
+    check('no colour codes in the lifecycle\'s log (-no-color)', !first.creatorLog.includes('\u001b['), first.creatorLog.slice(0, 300));
+    equal('the source container reports the commit it fetched (its termination message)', first.commit, head);
+    const reported = first.reported;
+    check(`the digest the Job reports (${reported.slice(0, 19)}, its termination message) is the one the registry serves for ${first.build.destination.slice(cluster.registry.length + 1)}`,
+      /^sha256:[0-9a-f]{64}$/.test(reported) && reported === first.served, `reported ${reported}, served ${first.served}`);
+    const config = JSON.parse((await run('crane', ['config', ...craneInsecure(cluster.registry), `${repository}@${reported}`], { env: toolEnv })).stdout);
+    const meta = JSON.parse(config.config?.Labels?.['io.buildpacks.build.metadata'] ?? '{}');
+    equal('detection chose the Go group; its web process is the binary it built', [meta.buildpacks?.map((b: any) => b.id), meta.processes?.map((p: any) => p.type)], [['acme/go'], ['web']]);
+    equal('the image runs as the run image\'s non-root user', config.config?.User, '65532');
+
+    const image = `${repository}@${reported}`;
+    await kube.run(['-n', namespaces.dev, 'set', 'image', 'deployment/todo', `app=${image}`]);
+    const rolled = await kube.run(['-n', namespaces.dev, 'rollout', 'status', 'deployment/todo', `--timeout=${READY_LIMIT_S}s`], { allowFail: true });
+    check('dev runs the buildpacks-built image by digest (its launcher, Pod Security "restricted"), Ready', rolled.code === 0, rolled.stderr);
+    const client: [string, string] = [clientNamespace('dev'), 'client-dev'];
+    const id = await addTask('dev', client, 'built by buildpacks');
+    check('the buildpacks-built service stores and lists tasks', (await listTasks('dev', client)).some(t => t.id === id));
+
+    // The same commit again: the lifecycle restores the toolchain and Go caches from the cache image.
+    const again = await buildJob('rebuild-todo', `${head.slice(0, 12)}-rebuild`);
+    timing('buildpacks Job rebuild: layers restored from the cache image', again.seconds);
+    check('the rebuild restored the Go toolchain layer from the cache image',
+      again.creatorLog.includes('Restoring data for "acme/go:go" from cache') && again.creatorLog.includes('reusing the cached toolchain layer'), again.creatorLog);
+    equal('the rebuild reports the digest the registry serves, the same as the first build\'s', [again.reported, again.served], [reported, reported]);
+    await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
   }]]);
 
   await section([['prod: dev and staging removed (the node has 2 CPUs); prod applied, every pod Ready, tasks through its Service', async () => {

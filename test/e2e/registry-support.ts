@@ -118,9 +118,10 @@ export async function makeGoBuilderImage(tmp: string, registry: string, moduleDi
  * download cache, after downloading into it the modules of `moduleDir` and
  * the golang.org/toolchain module of this machine's Go (what the buildpacks'
  * Go buildpack fetches): builds in a network namespace without the internet
- * then reach it through a forward. Returns the port; a cleanup stops it.
+ * then reach it through a forward, or, with `address` the host's address on a
+ * cluster's network, directly from its pods. Returns the port; a cleanup stops it.
  */
-export async function startGoProxy(moduleDir: string, toolEnv: NodeJS.ProcessEnv): Promise<number> {
+export async function startGoProxy(moduleDir: string, toolEnv: NodeJS.ProcessEnv, address = '127.0.0.1'): Promise<number> {
   const goVersion = (await run('go', ['env', 'GOVERSION'], { env: toolEnv })).stdout.trim();
   const env = { ...toolEnv, GOFLAGS: '-mod=mod' };
   await run('go', ['mod', 'download', '-json', `golang.org/toolchain@v0.0.1-${goVersion}.linux-amd64`], { env });
@@ -136,8 +137,51 @@ export async function startGoProxy(moduleDir: string, toolEnv: NodeJS.ProcessEnv
     fs.createReadStream(file).pipe(res);
   });
   const port = await freePort();
-  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>(resolve => server.listen(port, address, resolve));
   onCleanup('stop the GOPROXY', () => new Promise<void>(resolve => server.close(() => resolve())));
-  progress(`  GOPROXY http://127.0.0.1:${port} serves ${root} (${goVersion} toolchain and the modules of ${path.basename(moduleDir)}/)`);
+  progress(`  GOPROXY http://${address}:${port} serves ${root} (${goVersion} toolchain and the modules of ${path.basename(moduleDir)}/)`);
   return port;
+}
+
+/**
+ * Makes an image with git (this machine's, with the shared libraries it and
+ * its HTTP transport load) and busybox's `sh`, for BuildpacksBuildJob's
+ * source container; pushes it to `registry` as e2e/git and returns it by
+ * digest. User 65532, as the job runs it.
+ */
+export async function makeGitImage(tmp: string, registry: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
+  const insecure = craneInsecure(registry);
+  const root = fs.mkdtempSync(path.join(tmp, 'git-root-'));
+  fs.chmodSync(root, 0o755);
+  const binaries = ['/usr/bin/git', '/usr/lib/git-core/git-remote-http'];
+  const libraries = new Set<string>();
+  for (const binary of binaries) {
+    const ldd = (await run('ldd', [binary])).stdout;
+    for (const m of ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) libraries.add(m[1]);
+  }
+  const copy = (from: string, to = from) => {
+    fs.mkdirSync(path.join(root, path.dirname(to)), { recursive: true });
+    fs.copyFileSync(from, path.join(root, to));
+    fs.chmodSync(path.join(root, to), 0o755);
+  };
+  for (const file of [...binaries, ...libraries, '/bin/busybox', '/etc/ssl/certs/ca-certificates.crt']) copy(file);
+  fs.symlinkSync('git-remote-http', path.join(root, 'usr/lib/git-core/git-remote-https'));
+  for (const applet of ['sh', 'mkdir', 'rm', 'cat', 'ls']) fs.symlinkSync('busybox', path.join(root, 'bin', applet));
+  fs.mkdirSync(path.join(root, 'usr/share'), { recursive: true });
+  await run('cp', ['-r', '/usr/share/git-core', path.join(root, 'usr/share/git-core')]);
+  fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/tmp:/bin/sh\n');
+  fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnonroot:x:65532:\n');
+  fs.mkdirSync(path.join(root, 'tmp'));
+  fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+  const layer = `${root}.tar`;
+  try {
+    await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--mtime=@0', '-C', root, '-cf', layer, '.']);
+    await run('crane', ['append', ...insecure, '-f', layer, '-t', `${registry}/e2e/git:layer`], { env: toolEnv });
+  } finally {
+    fs.rmSync(layer, { force: true });
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  await run('crane', ['mutate', ...insecure, `${registry}/e2e/git:layer`, '--set-platform', 'linux/amd64', '--user', '65532:65532',
+    '--env', 'PATH=/usr/bin:/bin', '--env', 'GIT_EXEC_PATH=/usr/lib/git-core', '-t', `${registry}/e2e/git:latest`], { env: toolEnv });
+  return `${registry}/e2e/git@${(await run('crane', ['digest', ...insecure, `${registry}/e2e/git:latest`], { env: toolEnv })).stdout.trim()}`;
 }
