@@ -3,9 +3,9 @@ import * as path from 'path';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
+import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { checkDnsLabel } from '../common/checks';
 import { k8s } from '../common/k8s';
-import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { ComputeResources, renderResources } from '../common/resources';
 import { ContainerImage } from '../images/container-image';
 
@@ -59,7 +59,7 @@ export interface CloudNativePgOperatorProps {
 
 /**
  * The CloudNativePG operator, as a platform part: upstream's release
- * manifest of {@link CLOUDNATIVE_PG_VERSION} (vendored: every CRD, the RBAC,
+ * manifest of v1.30.0 (vendored: every CRD, the RBAC,
  * the webhooks, the monitoring queries, the Deployment), with
  *
  * - the operator image pinned by digest, in the Deployment and in

@@ -32,9 +32,9 @@ import { NodesCluster, buildTodoImage, startNodesCluster, withLocalImages, IMAGE
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo } from './sealed-secrets-support';
 import { GitOpsEnvironment, GitOpsRepository, ImageLock, ImageLockDocument, cloudNativePgPlatform, combinePlatforms, sealedSecretsPlatform } from '../../src';
-import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
 import { buildTodoStack } from '../../todo/todo-stack';
+import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
 const STEPS = 6;
 const NODES = 3;
@@ -126,14 +126,18 @@ async function healthy(timeoutS: number): Promise<void> {
 
 interface WriteResult { sent: number; acked: string[]; failedAt: number[]; ackedAt: number[]; output: string }
 
-/** `probe writes` from the client pod to the web Service's ClusterIP for `seconds`. */
-async function startWrites(seconds: number, prefix: string): Promise<Promise<WriteResult>> {
+/**
+ * Starts `probe writes` from the client pod to the web Service's ClusterIP
+ * for `seconds`; `done` resolves when it ends (a bare Promise would be
+ * awaited by the caller's `await`, which must not wait for the writes).
+ */
+async function startWrites(seconds: number, prefix: string): Promise<{ done: Promise<WriteResult> }> {
   const clusterIp = (await kube.json(['-n', ns, 'get', 'service', 'todo'])).spec.clusterIP;
   const out: string[] = [];
   const child = spawn('kubectl', ['-n', CLIENT_NS, 'exec', CLIENT, '--', PROBE, 'writes', `http://${clusterIp}/tasks`, String(seconds), prefix], { env: kube.env });
   child.stdout.on('data', d => out.push(String(d)));
   child.stderr.on('data', d => out.push(String(d)));
-  return new Promise(resolve => child.on('exit', () => {
+  const done = new Promise<WriteResult>(resolve => child.on('exit', () => {
     const output = out.join('');
     const lines = output.split('\n');
     const acked = lines.filter(l => l.startsWith('acked ')).map(l => l.split(' ')[1]);
@@ -142,6 +146,7 @@ async function startWrites(seconds: number, prefix: string): Promise<Promise<Wri
     const sent = Number(/writes=(\d+)/.exec(output)?.[1] ?? 0);
     resolve({ sent, acked, failedAt, ackedAt, output });
   }));
+  return { done };
 }
 
 /** Every task name in the database, read on the current primary with psql. */
@@ -259,7 +264,7 @@ async function main(): Promise<void> {
       });
       check(`${(await clusterStatus()).primary} promoted in place of ${before.primary} (after ${promoted.toFixed(1)}s)`, promoted > 0);
       timing('failover: primary pod deleted to a new primary', promoted);
-      await reportWrites('failover', started, await writes);
+      await reportWrites('failover', started, await writes.done);
       const healed = Date.now();
       await healthy(300);
       timing('failover: to three ready instances again (the old primary rejoins as a standby)', (Date.now() - healed) / 1000 + FAILOVER_WRITES_S - 8);
@@ -291,7 +296,7 @@ async function main(): Promise<void> {
       });
       check(`${(await clusterStatus()).primary} promoted in place of ${primary} on the lost node ${lost} (after ${promoted.toFixed(1)}s)`, promoted > 0);
       timing('node loss: to a new primary', promoted);
-      await reportWrites('node loss', started, await writes);
+      await reportWrites('node loss', started, await writes.done);
       const back = Date.now();
       const start = await cluster.command(['start-node', lost]);
       check(`${lost} started again`, start.code === 0, start.stderr);
