@@ -142,6 +142,11 @@ const CLUSTER_DIR = '"${CLUSTER_DIR:-/tmp/todo-gitops-cluster}"';
 const CLUSTER_PROGRAM = 'eval "$(test/tools/install.sh kube cluster netpol coredns crane ko debs)" && exec node -r ./node_modules/ts-node/register/transpile-only test/tools/cluster/main.ts';
 project.package.setScript('cluster:up', `bash -c '${CLUSTER_PROGRAM} up ${CLUSTER_DIR} "$@"' cluster`);
 project.package.setScript('cluster:down', `bash -c '${CLUSTER_PROGRAM} down ${CLUSTER_DIR}'`);
+// The todo service running on that cluster, synced by Argo CD from a local git server, with the live
+// view (test/tools/demo/; root). State in DEMO_DIR (default /tmp/todo-gitops-demo); demo:down removes it all.
+const DEMO_PROGRAM = 'node -r ./node_modules/ts-node/register/transpile-only test/tools/demo/main.ts';
+project.package.setScript('demo', `${DEMO_PROGRAM} up`);
+project.package.setScript('demo:down', `${DEMO_PROGRAM} down`);
 // Too slow for .ci/run (tens of minutes on 2 cores): run by hand; the score is in the README's Tests.
 // Configuration (scope, runner, concurrency, incremental file) is in stryker.config.mjs.
 project.addTask('test:mutation', {
