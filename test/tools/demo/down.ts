@@ -42,11 +42,12 @@ export async function demoDown(dir: string): Promise<void> {
     log(`nothing to take down: ${dir} does not exist`);
     return;
   }
+  const started = Date.now();
   const state = DemoState.read(dir);
   // Last started first: the view and the port-forward before Argo CD, Argo CD before the git server.
   for (const p of [...state.processes].reverse()) await stop(p);
   const cluster = state.path('cluster');
   if (fs.existsSync(cluster)) await clusterDown(cluster);
   fs.rmSync(dir, { recursive: true, force: true });
-  log(`removed ${dir}`);
+  log(`removed ${dir} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }

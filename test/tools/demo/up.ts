@@ -144,8 +144,10 @@ export async function demoUp(dir: string): Promise<DemoResult> {
       await body();
     } catch (e) {
       progressLine('demo', `FAILED at step ${i + 1}/${STEPS} (${title}): ${(e as Error).message}`);
-      for (const f of fs.readdirSync(state.path('logs'))) progressLine('demo', `  the end of ${f}:\n${tail(state.path('logs', f), 10)}`);
-      progressLine('demo', `tearing everything down (logs were in ${dir})`);
+      for (const f of fs.readdirSync(state.path('logs')).filter(l => tail(state.path('logs', l)) !== '')) {
+        progressLine('demo', `  the end of ${f}:\n${tail(state.path('logs', f), 10)}`);
+      }
+      progressLine('demo', 'tearing everything down');
       await demoDown(dir).catch(err => progressLine('demo', `teardown failed: ${(err as Error).message}`));
       throw new Error(`step ${i + 1}/${STEPS} failed: ${title}`);
     }
