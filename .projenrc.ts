@@ -120,7 +120,7 @@ project.package.setScript('secrets', `${CLI} secrets`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, the Sealed Secrets controller, the live view in Chromium, helm, tk, npm, Argo CD',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, the Sealed Secrets controller, the live view in Chromium, helm, tk, npm, Argo CD, npm run demo and demo:down',
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
@@ -133,6 +133,7 @@ project.addTask('test:e2e', {
     { exec: 'ts-node test/e2e/package.ts' },
     { exec: 'ts-node test/e2e/argocd.ts' },
     { exec: 'ts-node test/e2e/fleet.ts' },
+    { exec: 'ts-node test/e2e/demo.ts' },
   ],
 });
 // The project's replacement for kind: a control plane and N worker nodes of Kubernetes v1.37.2 whose
@@ -162,7 +163,7 @@ project.addTask('api', {
 });
 project.testTask.exec('node scripts/api-report.js --check', { name: 'API.md equals the public API of the compiled typings' });
 project.addTask('bench', {
-  description: 'Measure synth wall time and peak memory (figures go in the README)',
+  description: 'Measure synth wall time and peak memory, and the static view page\'s size and load time in Chromium (figures go in the README)',
   exec: 'ts-node test/bench/bench.ts',
 });
 
