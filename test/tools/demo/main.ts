@@ -11,7 +11,6 @@
 import * as path from 'path';
 import { demoDown } from './down';
 import { DEFAULT_DEMO_DIR } from './state';
-import { demoUp } from './up';
 import { progressLine } from '../cluster/sys';
 
 async function main(command: string | undefined): Promise<number> {
@@ -27,6 +26,8 @@ async function main(command: string | undefined): Promise<number> {
           void demoDown(dir).finally(() => process.exit(130));
         });
       }
+      // Loaded only here: `down` need not wait for ts-node to compile the library and the e2e helpers.
+      const { demoUp } = await import('./up');
       const { urls, seconds } = await demoUp(dir);
       progressLine('demo', `ready in ${seconds[seconds.length - 1][1].toFixed(0)}s (${seconds.slice(0, -1).map(([step, s]) => `${step} ${s.toFixed(0)}s`).join(', ')})`);
       process.stdout.write([
