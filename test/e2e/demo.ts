@@ -14,7 +14,7 @@
  *   up) names the step, exits 1 and leaves nothing either; `demo:down` after it
  *   has nothing to do.
  *
- *   sudo npx ts-node --transpile-only test/e2e/demo.ts     # needs root; ~6-8 min with the tools cached
+ *   sudo npx ts-node --transpile-only test/e2e/demo.ts     # needs root; 5-9 min with the tools cached
  *
  * Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
