@@ -120,7 +120,7 @@ project.package.setScript('secrets', `${CLI} secrets`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, the Sealed Secrets controller, the live view in Chromium, helm, tk, npm, Argo CD',
+  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, the Sealed Secrets controller, the live view in Chromium, helm, tk, npm, Argo CD, npm run demo and demo:down',
   steps: [
     { exec: 'ts-node test/e2e/image-build.ts' },
     { exec: 'ts-node test/e2e/cluster.ts' },
@@ -133,6 +133,7 @@ project.addTask('test:e2e', {
     { exec: 'ts-node test/e2e/package.ts' },
     { exec: 'ts-node test/e2e/argocd.ts' },
     { exec: 'ts-node test/e2e/fleet.ts' },
+    { exec: 'ts-node test/e2e/demo.ts' },
   ],
 });
 // The project's replacement for kind: a control plane and N worker nodes of Kubernetes v1.37.2 whose
@@ -142,6 +143,11 @@ const CLUSTER_DIR = '"${CLUSTER_DIR:-/tmp/todo-gitops-cluster}"';
 const CLUSTER_PROGRAM = 'eval "$(test/tools/install.sh kube cluster netpol coredns crane ko debs)" && exec node -r ./node_modules/ts-node/register/transpile-only test/tools/cluster/main.ts';
 project.package.setScript('cluster:up', `bash -c '${CLUSTER_PROGRAM} up ${CLUSTER_DIR} "$@"' cluster`);
 project.package.setScript('cluster:down', `bash -c '${CLUSTER_PROGRAM} down ${CLUSTER_DIR}'`);
+// The todo service running on that cluster, synced by Argo CD from a local git server, with the live
+// view (test/tools/demo/; root). State in DEMO_DIR (default /tmp/todo-gitops-demo); demo:down removes it all.
+const DEMO_PROGRAM = 'node -r ./node_modules/ts-node/register/transpile-only test/tools/demo/main.ts';
+project.package.setScript('demo', `${DEMO_PROGRAM} up`);
+project.package.setScript('demo:down', `${DEMO_PROGRAM} down`);
 // Too slow for .ci/run (tens of minutes on 2 cores): run by hand; the score is in the README's Tests.
 // Configuration (scope, runner, concurrency, incremental file) is in stryker.config.mjs.
 project.addTask('test:mutation', {
@@ -157,7 +163,7 @@ project.addTask('api', {
 });
 project.testTask.exec('node scripts/api-report.js --check', { name: 'API.md equals the public API of the compiled typings' });
 project.addTask('bench', {
-  description: 'Measure synth wall time and peak memory (figures go in the README)',
+  description: 'Measure synth wall time and peak memory, and the static view page\'s size and load time in Chromium (figures go in the README)',
   exec: 'ts-node test/bench/bench.ts',
 });
 

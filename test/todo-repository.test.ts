@@ -232,3 +232,26 @@ describe('a failed synth leaves the output as it was', () => {
     expect([snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)]).toEqual(before);
   });
 });
+
+test('TODO_REPO_URL points the root and every Application at another git server (npm run demo\'s git daemon)', async () => {
+  const url = 'git://127.0.0.1:9418/todo-gitops';
+  process.env.TODO_REPO_URL = url;
+  try {
+    await jest.isolateModulesAsync(async () => {
+      const { TODO_REPOSITORY: repository } = await import('../todo/repository');
+      const { ImageLock: Lock } = await import('../src');
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repo-url-'));
+      try {
+        repository.synth({ outdir: path.join(out, 'dist'), helmDir: path.join(out, 'helm'), lock: Lock.fromFile(path.join(ROOT, 'images.lock.json')) });
+        const urls = ['bootstrap', 'apps'].flatMap(dir => fs.readdirSync(path.join(out, 'dist', dir))
+          .flatMap(f => [...fs.readFileSync(path.join(out, 'dist', dir, f), 'utf-8').matchAll(/repoURL: (\S+)/g)].map(m => m[1])));
+        expect(urls.length).toBeGreaterThanOrEqual(5);
+        expect(new Set(urls)).toEqual(new Set([url]));
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    });
+  } finally {
+    delete process.env.TODO_REPO_URL;
+  }
+});

@@ -33,9 +33,12 @@ export interface TodoSettings {
   readonly ingress?: WebIngressOptions;
 }
 
-/** Where Argo CD finds this repository. */
+/**
+ * Where Argo CD finds this repository. TODO_REPO_URL points the tree at another server without
+ * editing it (`npm run demo` serves this repository from a local git daemon).
+ */
 export const TODO_GIT = {
-  repoUrl: 'https://github.com/acme/todo-gitops.git',
+  repoUrl: process.env.TODO_REPO_URL ?? 'https://github.com/acme/todo-gitops.git',
   targetRevision: 'main',
 };
 

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { measureViewPage, viewPageTable } from './view-page';
 
 interface Sample { loadMs: number; synthMs: number; maxRssMiB: number }
 
@@ -109,3 +110,9 @@ try {
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
+
+// The static page of `npm run view`: its size and load time in headless Chromium (test/bench/view-page.ts).
+measureViewPage(RUNS, progress).then(f => console.log(`\n${viewPageTable(f)}`), e => {
+  progress(`view page: ${(e as Error).message}`);
+  process.exitCode = 1;
+});

@@ -86,7 +86,7 @@ export function argoCdBaseObjects(): string {
   return objects.map(o => YAML.stringify(o)).join('---\n');
 }
 
-interface Daemon { readonly child: ChildProcess; readonly logTail: () => string }
+interface Daemon { readonly name: string; readonly child: ChildProcess; readonly logTail: () => string }
 
 /**
  * What the README has users do before bootstrapping an environment into `ns`
@@ -110,7 +110,7 @@ function startDaemon(tmp: string, name: string, file: string, args: string[], en
   fs.closeSync(out);
   onCleanup(`stop ${name}`, async () => { await stopProcess(child, 10_000); });
   const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-8).join('\n');
-  return { child, logTail };
+  return { name, child, logTail };
 }
 
 async function waitListening(what: string, port: number, child: ChildProcess, logTail: () => string): Promise<void> {
@@ -129,6 +129,8 @@ async function waitListening(what: string, port: number, child: ChildProcess, lo
 export interface ArgoCdOptions {
   /** Also run the applicationset-controller. */
   readonly applicationSets?: boolean;
+  /** Told each process as it starts (a program that leaves them running records their pids). */
+  readonly onStart?: (name: string, pid: number) => void;
 }
 
 /**
@@ -144,14 +146,17 @@ export async function startArgoCd(tmp: string, kube: Kubectl, toolEnv: NodeJS.Pr
 
   const redisPort = await freePort();
   fs.mkdirSync(path.join(tmp, 'redis'));
+  const started = (d: Daemon) => options.onStart?.(d.name, d.child.pid!);
   const redis = startDaemon(tmp, 'redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
     '--appendonly', 'no', '--dir', path.join(tmp, 'redis')], toolEnv);
+  started(redis);
   await waitListening('redis-server', redisPort, redis.child, redis.logTail);
 
   const repoPort = await freePort();
   const repoServer = startDaemon(tmp, 'argocd-repo-server', 'argocd-repo-server', ['--disable-tls', '--client-ca-path=',
     '--address', '127.0.0.1', '--port', String(repoPort), '--metrics-address', '127.0.0.1', '--metrics-port', String(await freePort()),
     '--redis', `127.0.0.1:${redisPort}`, '--loglevel', 'info'], argoEnv);
+  started(repoServer);
   await waitListening('argocd-repo-server', repoPort, repoServer.child, repoServer.logTail);
 
   const controller = startDaemon(tmp, 'argocd-application-controller', 'argocd-application-controller', [
@@ -160,6 +165,7 @@ export async function startArgoCd(tmp: string, kube: Kubectl, toolEnv: NodeJS.Pr
     // Keep each resource's health in the Application (3.x keeps it only in redis by default), to name what is unhealthy.
     '--persist-resource-health', '--loglevel', 'info',
   ], { ...argoEnv, ARGOCD_FAKE_IN_CLUSTER: 'true' });
+  started(controller);
 
   if (options.applicationSets) {
     const probePort = await freePort();
@@ -169,10 +175,13 @@ export async function startArgoCd(tmp: string, kube: Kubectl, toolEnv: NodeJS.Pr
       '--metrics-addr', `127.0.0.1:${await freePort()}`, '--probe-addr', `127.0.0.1:${probePort}`,
       '--webhook-addr', `127.0.0.1:${await freePort()}`, '--loglevel', 'info',
     ], { ...argoEnv, ARGOCD_FAKE_IN_CLUSTER: 'true' });
+    started(appSets);
     await waitListening('argocd-applicationset-controller (probe)', probePort, appSets.child, appSets.logTail);
   }
   await sleep(3000);
-  check('argocd-application-controller is running', controller.child.exitCode === null, controller.logTail());
+  if (!check('argocd-application-controller is running', controller.child.exitCode === null, controller.logTail())) {
+    throw new Error('argocd-application-controller exited');
+  }
   const version = (await run('argocd-application-controller', ['version'], { env: toolEnv, allowFail: true })).stdout.trim();
   progress(`  ${version.split('\n')[0] || 'argocd-application-controller (no version output)'}`);
 }

@@ -23,12 +23,12 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector, persistentVolumes } from './cluster-support';
+import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector } from './cluster-support';
 import {
   ROOT, check, e2eMain, equal, installTools, progress, run, section, skipSteps, sleep, waitFor,
 } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
-import { NodesCluster, buildTodoImage, startNodesCluster, withLocalImages } from './real-cluster-support';
+import { NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
 import { ImageLock, ImageLockDocument } from '../../src';
@@ -142,10 +142,7 @@ async function main(): Promise<void> {
 
       const objects = distObjects(ENV, TREE);
       const ns = objects[0].metadata.namespace as string;
-      for (const pv of persistentVolumes(ns, objects)) {
-        const r = await cluster.command(['pv', pv.metadata.name, pv.spec.capacity.storage, `${ns}/${pv.spec.claimRef.name}`, '--node', cluster.nodes[0]]);
-        check(`local PersistentVolume ${pv.metadata.name} on ${cluster.nodes[0]}`, r.code === 0, r.stderr);
-      }
+      await nodeVolumes(cluster, ns, objects, cluster.nodes[0]);
       const started = Date.now();
       await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE);
       const db = await kube.run(['-n', ns, 'rollout', 'status', 'statefulset/todo-db', `--timeout=${READY_LIMIT_S}s`], { allowFail: true });

@@ -132,7 +132,7 @@ export async function buildTodoImage(cluster: Pick<RealCluster, 'registry'>, too
  * written and the tree synthesized with every image pinned by digest in the
  * cluster's registry. Returns the base image (for further ko builds).
  */
-export async function buildLocalTodoTree(cluster: RealCluster, toolEnv: NodeJS.ProcessEnv, tmp: string, options: Omit<TodoImageOptions, 'baseImage'>): Promise<string> {
+export async function buildLocalTodoTree(cluster: Pick<RealCluster, 'registry'>, toolEnv: NodeJS.ProcessEnv, tmp: string, options: Omit<TodoImageOptions, 'baseImage'>): Promise<string> {
   const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
   fs.mkdirSync(path.dirname(options.lock), { recursive: true });
   ImageLock.write(options.lock, await withLocalImages(lock, cluster.registry, toolEnv));
@@ -181,6 +181,18 @@ export interface NodesCluster {
   readonly kube: Kubectl;
   /** Runs one of the program's commands on this cluster (`pv`, `stop-node`, `start-node`, `exec`). */
   command(args: string[]): Promise<RunResult>;
+}
+
+/**
+ * Local PersistentVolumes on `node` (the program's `pv`) pre-bound to every
+ * claim of a stack deployed to `ns`, as cluster-support.ts persistentVolumes()
+ * enumerates them; the pods that use them are pinned to that node.
+ */
+export async function nodeVolumes(cluster: NodesCluster, ns: string, objects: K8sObject[], node: string): Promise<void> {
+  for (const pv of persistentVolumes(ns, objects)) {
+    const r = await cluster.command(['pv', pv.metadata.name, pv.spec.capacity.storage, `${ns}/${pv.spec.claimRef.name}`, '--node', node]);
+    if (!check(`local PersistentVolume ${pv.metadata.name} on ${node}`, r.code === 0, r.stderr)) throw new Error(`PersistentVolume ${pv.metadata.name} not created`);
+  }
 }
 
 /** Brings up `nodes` worker nodes in `dir` with the cluster program (torn down by a cleanup, also when `up` fails). */
