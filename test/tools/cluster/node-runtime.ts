@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeKubeconfig } from './certificates';
 import { apiServerUrl } from './control-plane';
-import { DaemonPlace, startDaemon, waitForDaemon } from './daemons';
+import { DaemonPlace, logFile, startDaemon, waitForDaemon } from './daemons';
 import { CLUSTER_CIDR, CLUSTER_DOMAIN, ClusterLayout, DNS_SERVICE_IP, NodeLayout, SERVICE_CIDR } from './layout';
 import { CNI_BIN_DIR, writeCniConfig } from './pod-network';
 import { registryAddress } from './registry';
@@ -164,11 +164,24 @@ iptables:
 
 const daemonName = (node: NodeLayout, daemon: string) => `${node.name}.${daemon}`;
 
-/** containerd of a node, up to its socket. */
+/**
+ * containerd of a node, up to its CRI service. The socket comes first, but
+ * the CRI answers "server is not initialized yet" until it has recovered the
+ * node's containers (seconds on a node that returns with pods), and a
+ * kubelet started before that exits at once; containerd logs "Start
+ * streaming server" right before the CRI starts serving. (Found by the
+ * node-loss drills: one returning node in three stayed NotReady.)
+ */
 export async function startContainerd(c: ClusterLayout, node: NodeLayout, holder: number, pauseImage: string, timeoutS: number): Promise<void> {
   const config = writeContainerdConfig(c, node, pauseImage);
-  startDaemon(c.dir, daemonName(node, 'containerd'), nodePlace(c, node, holder), ['containerd', '--config', config]);
-  await waitForDaemon(c.dir, daemonName(node, 'containerd'), `containerd of ${node.name}`, timeoutS, async () => fs.existsSync(containerdSocket(node)));
+  const name = daemonName(node, 'containerd');
+  // A returning node has the last run's log (appended to) and socket file: only what this run wrote counts.
+  const logStart = fs.existsSync(logFile(c.dir, name)) ? fs.statSync(logFile(c.dir, name)).size : 0;
+  startDaemon(c.dir, name, nodePlace(c, node, holder), ['containerd', '--config', config]);
+  await waitForDaemon(c.dir, name, `containerd of ${node.name}`, timeoutS, async () => {
+    const log = fs.readFileSync(logFile(c.dir, name)).subarray(logStart).toString('utf-8');
+    return log.includes('Start streaming server') && fs.existsSync(containerdSocket(node));
+  });
 }
 
 /** The kubelet of a node (registers it with its labels), kube-proxy and kube-router. */
