@@ -80,7 +80,7 @@ async function withPostgresTag(lock: ImageLockDocument): Promise<ImageLockDocume
     ...lock,
     images: {
       ...lock.images,
-      'postgres': { ...lock.images.postgres, tag: tag! },
+      postgres: { ...lock.images.postgres, tag: tag! },
     },
   };
 }
