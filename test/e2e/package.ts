@@ -33,9 +33,11 @@ const readObjects = (file: string) => YAML.parseAllDocuments(fs.readFileSync(pat
 
 /**
  * The only files the package may hold: the compiled library and its typings, the CLI's launcher, the
- * Sealed Secrets CRD the controller construct emits (with its license), and what npm always adds.
+ * Sealed Secrets CRD the controller construct emits and the CloudNativePG manifest the operator construct
+ * renders (each with its license), and what npm always adds.
  */
-const PACKAGE_FILE = /^(lib\/(src|imports)\/.+\.(js|d\.ts)|bin\/cdk8s-gitops|third_party\/sealed-secrets-v0\.27\.1\/(bitnami\.com_sealedsecrets\.yaml|LICENSE)|package\.json|README\.md|LICENSE)$/;
+const PACKAGE_FILE = new RegExp('^(lib/(src|imports)/.+\\.(js|d\\.ts)|bin/cdk8s-gitops|third_party/sealed-secrets-v0\\.27\\.1/(bitnami\\.com_sealedsecrets\\.yaml|LICENSE)'
+  + '|third_party/cloudnative-pg-v1\\.30\\.0/(cnpg-1\\.30\\.0\\.json|LICENSE)|package\\.json|README\\.md|LICENSE)$');
 const cli = (args: string[], allowFail = false) => run('npx', ['--no-install', 'cdk8s-gitops', ...args], { cwd: consumer, allowFail });
 
 e2eMain({ steps: 7, tmp }, async () => {
@@ -51,8 +53,10 @@ e2eMain({ steps: 7, tmp }, async () => {
       check('the tarball holds the compiled entry point and its types', files.includes('lib/src/index.js') && files.includes('lib/src/index.d.ts'));
       check('the tarball holds the CLI and its launcher', files.includes('lib/src/cli/cli.js') && files.includes('bin/cdk8s-gitops'));
       check('the tarball holds the vendored Sealed Secrets CRD', files.includes('third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml'));
+      check('the tarball holds the vendored CloudNativePG manifest (as JSON) and its license',
+        files.includes('third_party/cloudnative-pg-v1.30.0/cnpg-1.30.0.json') && files.includes('third_party/cloudnative-pg-v1.30.0/LICENSE'));
       check('the tarball holds the compiled Argo CD imports', files.some(f => f.startsWith('lib/imports/') && f.endsWith('.js')));
-      equal('the tarball holds only library code, its typings, the launcher, the Sealed Secrets CRD, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
+      equal('the tarball holds only library code, its typings, the launcher, the Sealed Secrets CRD, the CloudNativePG manifest, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
       check('no file of this repository\'s todo tree is packed', !files.some(f => /(^|\/)todo\//.test(f)), files.join(' '));
       equal('runtime dependencies: cdk8s, cdk8s-plus-27, constructs, yaml (cytoscape is an optional peer)',
         [Object.keys(PACKAGE.dependencies).sort(), PACKAGE.peerDependenciesMeta?.cytoscape?.optional], [['cdk8s', 'cdk8s-plus-27', 'constructs', 'yaml'], true]);
