@@ -2,6 +2,13 @@ import { GitOpsRepository, cloudNativePgPlatform, combinePlatforms, sealedSecret
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from './environments';
 import { buildTodoStack } from './todo-stack';
 
+/**
+ * What every cluster gets before the environments: the Sealed Secrets
+ * controller (their credentials are sealed) and the CloudNativePG operator
+ * (for environments whose databaseEngine is 'cloudnative-pg').
+ */
+export const TODO_PLATFORM = combinePlatforms(sealedSecretsPlatform(), cloudNativePgPlatform());
+
 /** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart and Tanka project. */
 export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   name: 'todo',
@@ -9,9 +16,7 @@ export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({
   description: 'The todo service in every environment',
   environments: TODO_ENVIRONMENTS,
   stack: buildTodoStack,
-  // Synced before the environments: the Sealed Secrets controller (their credentials are sealed)
-  // and the CloudNativePG operator (for environments whose databaseEngine is 'cloudnative-pg').
-  platform: combinePlatforms(sealedSecretsPlatform(), cloudNativePgPlatform()),
+  platform: TODO_PLATFORM,
   helmChart: {},
   // `npm run build:image` builds the Go service in app/ (ko: the module; kaniko, buildah: its Dockerfile).
   imageSources: { todo: { context: 'app' } },

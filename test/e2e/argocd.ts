@@ -54,8 +54,9 @@ import {
 } from './harness';
 import { makeBaseImage, startRegistry } from './registry-support';
 import { checkSameButSealed, sealWithOwnKey, startHostSealedSecrets, withSealedLogins } from './sealed-secrets-support';
-import { GitOpsEnvironment, GitOpsRepository, ImageLock, sealedSecretsPlatform } from '../../src';
+import { GitOpsEnvironment, GitOpsRepository, ImageLock } from '../../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
+import { TODO_PLATFORM } from '../../todo/repository';
 import { buildTodoStack } from '../../todo/todo-stack';
 
 const STEPS = 15;
@@ -106,7 +107,7 @@ function servedRepository(
     description: committedProject?.spec?.description,
     environments,
     stack: buildTodoStack,
-    platform: sealedSecretsPlatform(),
+    platform: TODO_PLATFORM,
     helmChart: {},
   });
 }

@@ -31,8 +31,9 @@ import { PROBE, ProbeClients } from './probe-support';
 import { NodesCluster, buildTodoImage, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo } from './sealed-secrets-support';
-import { GitOpsEnvironment, GitOpsRepository, ImageLock, ImageLockDocument, cloudNativePgPlatform, combinePlatforms, sealedSecretsPlatform } from '../../src';
+import { GitOpsEnvironment, GitOpsRepository, ImageLock, ImageLockDocument } from '../../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
+import { TODO_PLATFORM } from '../../todo/repository';
 import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
         ...TODO_GIT,
         environments: clusterEnvironments(),
         stack: buildTodoStack,
-        platform: combinePlatforms(sealedSecretsPlatform(), cloudNativePgPlatform()),
+        platform: TODO_PLATFORM,
       }).synth({ outdir: TREE, lock: ImageLock.fromFile(LOCK) });
       await applyPlatformAsArgo(kube, TREE);
       const operator = await kube.run(['-n', 'cnpg-system', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=180s'], { allowFail: true });
