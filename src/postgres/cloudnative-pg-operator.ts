@@ -6,6 +6,7 @@ import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { checkDnsLabel } from '../common/checks';
 import { k8s } from '../common/k8s';
 import { ComputeResources, renderResources } from '../common/resources';
+import { vendoredFile } from '../common/vendored-file';
 import { ContainerImage } from '../images/container-image';
 
 /** Version of CloudNativePG whose release manifest is vendored and whose operator image the lock pins. */
@@ -27,17 +28,6 @@ const UPSTREAM_NAMESPACE = 'cnpg-system';
 const WEBHOOK_PORT = 9443;
 const METRICS_PORT = 8080;
 const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '100m', memoryRequest: '100Mi', cpuLimit: '1', memoryLimit: '256Mi' };
-
-/**
- * The vendored release manifest as JSON (third_party/, shipped with the
- * package), found from this module upwards as the Sealed Secrets CRD is.
- */
-export function cloudNativePgManifestFile(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, MANIFEST_PATH))) return path.join(dir, MANIFEST_PATH);
-    if (path.dirname(dir) === dir) throw new Error(`${MANIFEST_PATH} not found above ${__dirname}: the package is incomplete`);
-  }
-}
 
 /** Props of {@link CloudNativePgOperator}. */
 export interface CloudNativePgOperatorProps {
@@ -94,7 +84,7 @@ export class CloudNativePgOperator extends Construct {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: { name: namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg', ...RESTRICTED_NAMESPACE_LABELS } },
     });
-    const docs: any[] = JSON.parse(fs.readFileSync(cloudNativePgManifestFile(), 'utf-8'));
+    const docs: any[] = JSON.parse(fs.readFileSync(vendoredFile(MANIFEST_PATH), 'utf-8'));
     for (const doc of docs) {
       if (doc.kind === 'Namespace') continue;
       const object = relocate(doc, namespace);

@@ -8,6 +8,7 @@ import { k8s } from '../common/k8s';
 import { objectLabels, selectorLabels } from '../common/labels';
 import { ComputeResources, renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
+import { vendoredFile } from '../common/vendored-file';
 import { ContainerImage } from '../images/container-image';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
@@ -20,18 +21,6 @@ export const SEALED_SECRETS_CONTROLLER = 'sealed-secrets-controller';
 /** Label of the controller's key Secrets; `kubectl get secret -l` with it is the key backup. */
 export const SEALED_SECRETS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 const CRD_PATH = path.join('third_party', `sealed-secrets-${SEALED_SECRETS_VERSION}`, 'bitnami.com_sealedsecrets.yaml');
-
-/**
- * The vendored CRD (third_party/, shipped with the package), found from this
- * module upwards: the sources, lib/, the synth bundle and an installed
- * package sit at different depths below it.
- */
-export function sealedSecretsCrdFile(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, CRD_PATH))) return path.join(dir, CRD_PATH);
-    if (path.dirname(dir) === dir) throw new Error(`${CRD_PATH} not found above ${__dirname}: the package is incomplete`);
-  }
-}
 
 const HTTP_PORT = 8080;
 const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '500m', memoryLimit: '256Mi' };
@@ -96,7 +85,7 @@ export class SealedSecretsController extends Construct {
 
     // Read here rather than with cdk8s's Include, which loads files in a child process that the
     // synth bundle does not carry.
-    new ApiObject(this, 'Crd', YAML.parse(fs.readFileSync(sealedSecretsCrdFile(), 'utf-8'), { version: '1.1' }));
+    new ApiObject(this, 'Crd', YAML.parse(fs.readFileSync(vendoredFile(CRD_PATH), 'utf-8'), { version: '1.1' }));
 
     const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });
     const subject = { kind: 'ServiceAccount', name: account.name, namespace };

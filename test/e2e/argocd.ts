@@ -49,8 +49,8 @@ import {
   ARGOCD_CRDS, K8sObject, Kubectl, distObjects, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, hashTree, installTools, onCleanup, progress, requireTools, run, section,
-  skipSteps, sleep, stopProcess, waitFor,
+  ROOT, check, e2eMain, equal, hashTree, installTools, onCleanup, progress, recordTiming, requireTools, run,
+  section, skipSteps, sleep, stopProcess, waitFor,
 } from './harness';
 import { makeBaseImage, startRegistry } from './registry-support';
 import { checkSameButSealed, sealWithOwnKey, startHostSealedSecrets, withSealedLogins } from './sealed-secrets-support';
@@ -182,11 +182,7 @@ function waitSettled(names: string[], limitS: number, since: number, revision?: 
   });
 }
 
-function timing(what: string, seconds: number): void {
-  const line = `${what}: ${seconds.toFixed(1)}s`;
-  timings.push(line);
-  progress(`  time ${line}`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 // ----------------------------------------------------------------- steps ---
 

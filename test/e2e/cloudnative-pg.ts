@@ -24,9 +24,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector } from './cluster-support';
-import {
-  ROOT, check, e2eMain, equal, installTools, progress, run, section, skipSteps, sleep, waitFor,
-} from './harness';
+import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
 import { NodesCluster, buildTodoImage, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
@@ -62,10 +60,7 @@ let ns = '';
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
 
-function timing(what: string, seconds: number): void {
-  timings.push(`${what}: ${seconds.toFixed(1)}s`);
-  progress(`  time ${what}: ${seconds.toFixed(1)}s`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 /** prod with the CloudNativePG engine: what the todo tree's environments become once they switch. */
 function clusterEnvironments(): Array<GitOpsEnvironment<TodoSettings>> {

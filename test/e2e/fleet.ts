@@ -44,7 +44,7 @@ import {
   ARGOCD_CRDS, K8sObject, Kubectl, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, installTools, progress, requireTools, section, skipSteps, sleep, waitFor,
+  ROOT, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, section, skipSteps, sleep, waitFor,
 } from './harness';
 import { checkSameButSealed, sealWithOwnKey, startHostSealedSecrets, withSealedLogins } from './sealed-secrets-support';
 import { FleetClusters, GitOpsRepository, ImageLock, IN_CLUSTER } from '../../src';
@@ -94,11 +94,7 @@ function servedObjects(dir: string): K8sObject[] {
   return manifestFiles(path.join(repo, 'dist', dir)).flatMap(readObjects);
 }
 
-function timing(what: string, seconds: number): void {
-  const line = `${what}: ${seconds.toFixed(1)}s`;
-  timings.push(line);
-  progress(`  time ${line}`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 /** The cluster Secret that registers `cluster` in Argo CD, with the credentials of its kubeconfig. */
 function clusterSecret(cluster: Cluster, labels: Record<string, string>): K8sObject {

@@ -1,3 +1,10 @@
+/** Prints a measured duration and keeps it in `timings`, which a suite prints again at its end. */
+export function recordTiming(timings: string[], what: string, seconds: number): void {
+  const line = `${what}: ${seconds.toFixed(1)}s`;
+  timings.push(line);
+  progress(`  time ${line}`);
+}
+
 /**
  * Shared harness of the end-to-end tests (test/e2e/*.ts): numbered steps
  * ("[e2e i/N] ..."), counted checks, child processes that are always stopped,

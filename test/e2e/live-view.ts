@@ -23,7 +23,7 @@ import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { Kubectl, applyEnvironmentAsArgo, distObjects } from './cluster-support';
 import {
-  ROOT, check, e2eMain, equal, installTools, onCleanup, progress, requireTools, run, section, skipSteps, sleep, waitFor,
+  ROOT, check, e2eMain, equal, installTools, onCleanup, progress, recordTiming, requireTools, run, section, skipSteps, sleep, waitFor,
 } from './harness';
 import { REAL_CLUSTER_TOOLS, RealCluster, buildLocalTodoTree, localPersistentVolumes, startRealCluster, withPortForward } from './real-cluster-support';
 
@@ -50,10 +50,7 @@ const consoleErrors: string[] = [];
 const requests: string[] = [];
 const timings: string[] = [];
 
-function timing(what: string, seconds: number): void {
-  timings.push(`${what}: ${seconds.toFixed(1)}s`);
-  progress(`  time ${what}: ${seconds.toFixed(1)}s`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 /** The web pods of dev, by name, not being deleted. */
 async function webPods(): Promise<string[]> {

@@ -24,9 +24,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector } from './cluster-support';
-import {
-  ROOT, check, e2eMain, equal, installTools, progress, run, section, skipSteps, sleep, waitFor,
-} from './harness';
+import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
 import { NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
@@ -57,10 +55,7 @@ let clients: ProbeClients;
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
 
-function timing(what: string, seconds: number): void {
-  timings.push(`${what}: ${seconds.toFixed(1)}s`);
-  progress(`  time ${what}: ${seconds.toFixed(1)}s`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 const WEB = labelSelector({ 'app.kubernetes.io/name': 'todo', 'app.kubernetes.io/component': 'web' });
 

@@ -46,8 +46,8 @@ import {
 } from './cluster-support';
 import { startGitHttpServer } from './git-http-server';
 import {
-  ROOT, check, e2eMain, equal, freePort, installTools, onCleanup, progress, requireTools, run, section, skipSteps, sleep,
-  stopProcess, waitFor,
+  ROOT, check, e2eMain, equal, freePort, installTools, onCleanup, progress, recordTiming, requireTools, run,
+  section, skipSteps, sleep, stopProcess, waitFor,
 } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
 import {
@@ -79,11 +79,7 @@ let baseImage = '';
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
 
-function timing(what: string, seconds: number): void {
-  const line = `${what}: ${seconds.toFixed(1)}s`;
-  timings.push(line);
-  progress(`  time ${line}`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 function treeObjects(env: string): K8sObject[] {
   return distObjects(env, TREE);

@@ -32,7 +32,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects } from './cluster-support';
 import {
-  ROOT, RunResult, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps, waitFor,
+  ROOT, RunResult, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 import {
   CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, withLocalImages, withPortForward,
@@ -60,10 +60,7 @@ let kube = new Kubectl(process.env);
 let baseImage = '';
 const timings: string[] = [];
 
-function timing(what: string, seconds: number): void {
-  timings.push(`${what}: ${seconds.toFixed(1)}s`);
-  progress(`  time ${what}: ${seconds.toFixed(1)}s`);
-}
+const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
 /** Builds (cached) and pushes Postgres, its metrics exporter and the controller to the cluster's registry; writes the lock with them. */
 async function pushImages(): Promise<void> {
