@@ -66,6 +66,23 @@ export class Kubectl {
   public async podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
     return (await this.json(['-n', ns, 'get', 'pods', '-l', labelSelector(selector)])).items;
   }
+
+  /**
+   * Waits until a Deployment or StatefulSet (`deployment/todo`) has rolled out and its replaced
+   * pods are gone. `rollout status` returns while old pods are still terminating, and
+   * `port-forward service/...` may pick one of them (it prefers older pods): a request made
+   * right after a rollout would then reach the old version.
+   */
+  public async settle(ns: string, workload: string, timeoutS: number): Promise<RunResult> {
+    const deadline = Date.now() + timeoutS * 1000;
+    const rolled = await this.run(['-n', ns, 'rollout', 'status', workload, `--timeout=${timeoutS}s`], { allowFail: true });
+    if (rolled.code !== 0) return rolled;
+    const selector = (await this.json(['-n', ns, 'get', workload])).spec.selector.matchLabels;
+    const leaving = (await this.podsOf(ns, selector)).filter(p => p.metadata.deletionTimestamp).map(p => `pod/${p.metadata.name}`);
+    if (!leaving.length) return rolled;
+    const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+    return this.run(['-n', ns, 'wait', '--for=delete', ...leaving, `--timeout=${left}s`], { allowFail: true });
+  }
 }
 
 export function toolsCache(): string {

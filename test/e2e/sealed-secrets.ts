@@ -111,8 +111,8 @@ async function web(method: string, urlPath: string, body?: string): Promise<RunR
 
 async function waitStagingReady(since: number): Promise<number> {
   for (const w of ['statefulset/todo-db', 'deployment/todo']) {
-    const r = await kube.run(['-n', NS, 'rollout', 'status', w, `--timeout=${READY_LIMIT_S}s`], { allowFail: true });
-    if (!check(`${NS} ${w} rolled out and Ready`, r.code === 0, r.stderr + (await kube.run(['-n', NS, 'get', 'pods,events'], { allowFail: true })).stdout.slice(-2500))) {
+    const r = await kube.settle(NS, w, READY_LIMIT_S);
+    if (!check(`${NS} ${w} rolled out and Ready, replaced pods gone`, r.code === 0, r.stderr + (await kube.run(['-n', NS, 'get', 'pods,events'], { allowFail: true })).stdout.slice(-2500))) {
       throw new Error(`${w} not Ready`);
     }
   }
