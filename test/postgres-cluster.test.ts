@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import {
   ContainerImage, GoWebService, NetworkPeer, ObjectStoreCredentials, PostgresCluster, PostgresClusterProps, PostgresCredentials,
   SealedSecretFile, SealingCertificate, SealingScope,
@@ -112,8 +112,10 @@ describe('PostgresCluster options', () => {
       syncWave: 3,
       operatorNamespace: 'postgres-operator',
       apiServer: NetworkPeer.ipBlock('172.18.0.0/16'),
+      smartShutdownTimeout: Duration.seconds(20),
     });
     const c = only(objects, 'Cluster');
+    expect(c.spec.smartShutdownTimeout).toBe(20);
     for (const o of objects) expect(schema.errors(o)).toEqual([]);
     expect(c.spec.postgresql).toEqual({ parameters: { max_connections: '200' }, synchronous: { method: 'first', number: 2, dataDurability: 'preferred' } });
     expect(c.spec.storage).toEqual({ size: '20Gi', storageClass: 'local-path' });
@@ -327,6 +329,9 @@ describe('PostgresCluster validation', () => {
     ['a dev login for another user', { credentials: PostgresCredentials.devOnlyPlaintext({ username: 'bob', password: 'devdevdev' }), allowPlaintextCredentials: true },
       /^test\/db: the dev login's user "bob" is not the owner "app"/],
     ['a bad topology key', { topologyKey: 'zone/' }, /^test\/db: topologyKey "zone\/" is not a valid label key/],
+    ['a smart shutdown as long as the whole stop', { smartShutdownTimeout: Duration.minutes(30) },
+      /^test\/db: smartShutdownTimeout of 1800 seconds is out of range: use whole seconds from 1 to 1740/],
+    ['a smart shutdown in fractions of a second', { smartShutdownTimeout: Duration.millis(1500) }, /^test\/db: smartShutdownTimeout of 1.5 seconds is out of range/],
   ])('%s', (_what, props, message) => {
     expect(failure(props)).toThrow(message);
   });

@@ -1,4 +1,7 @@
-import { ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresCredentials, SealedSecretFile, WebIngressOptions } from '../src';
+import {
+  ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresClusterBackupOptions, PostgresClusterRestoreOptions, PostgresCredentials,
+  SealedSecretFile, WebIngressOptions,
+} from '../src';
 
 /** What differs between the todo service's environments. */
 export interface TodoSettings {
@@ -19,6 +22,14 @@ export interface TodoSettings {
   readonly databaseEngine: 'statefulset' | 'cloudnative-pg';
   /** Instances of the CloudNativePG cluster (ignored with the StatefulSet). */
   readonly databaseInstances?: number;
+  /** CloudNativePG only: continuous backup (WAL archive and base backups) to an object store. */
+  readonly databaseBackup?: PostgresClusterBackupOptions;
+  /**
+   * CloudNativePG only: the database starts from a backup (to a point in
+   * time) instead of empty; back it up to another folder than the one it
+   * restores from.
+   */
+  readonly databaseRestore?: PostgresClusterRestoreOptions;
   /** Size of the Postgres data volume. */
   readonly storageSize: string;
   /** The database login. */

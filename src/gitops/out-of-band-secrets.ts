@@ -9,7 +9,8 @@ const CLOUDNATIVE_PG_SECRETS = ['app', 'superuser', 'ca', 'server', 'replication
  * or external-secrets), which must exist before the pods can start; not the
  * ones an operator in the tree makes (CloudNativePG's `<cluster>-app`). Sorted.
  * Looks at environment variables, `envFrom`, secret and projected volumes,
- * and image pull secrets.
+ * and image pull secrets of pods, and at what a CloudNativePG Cluster reads
+ * itself: its login and the object stores' access keys.
  */
 export function outOfBandSecrets(objects: ReadonlyArray<any>): string[] {
   const used = new Set<string>();
@@ -24,13 +25,31 @@ export function outOfBandSecrets(objects: ReadonlyArray<any>): string[] {
     }
     for (const s of pod.imagePullSecrets ?? []) if (s.name) used.add(s.name);
   }
+  for (const o of objects.filter(isCloudNativePgCluster)) {
+    for (const name of clusterSecretNames(o)) used.add(name);
+  }
   for (const o of objects) {
     // A SealedSecret is a Secret in git: the controller creates it from the sealed file.
     if (o.kind === 'Secret' || (o.kind === 'SealedSecret' && o.apiVersion?.startsWith('bitnami.com/'))) used.delete(o.metadata?.name);
     // CloudNativePG makes a Cluster's Secrets itself: the login, its CA and server certificates.
-    if (o.kind === 'Cluster' && o.apiVersion?.startsWith('postgresql.cnpg.io/')) {
+    if (isCloudNativePgCluster(o)) {
       for (const suffix of CLOUDNATIVE_PG_SECRETS) used.delete(`${o.metadata?.name}-${suffix}`);
     }
   }
   return [...used].sort();
+}
+
+function isCloudNativePgCluster(o: any): boolean {
+  return o.kind === 'Cluster' && o.apiVersion?.startsWith('postgresql.cnpg.io/');
+}
+
+/** The Secrets a CloudNativePG Cluster reads: the bootstrap login, and the S3 keys of its backup and of the backups it restores. */
+function clusterSecretNames(cluster: any): string[] {
+  const spec = cluster.spec ?? {};
+  const stores = [spec.backup?.barmanObjectStore, ...(spec.externalClusters ?? []).map((c: any) => c.barmanObjectStore)];
+  return [
+    spec.bootstrap?.initdb?.secret?.name,
+    spec.bootstrap?.recovery?.secret?.name,
+    ...stores.flatMap((s: any) => [s?.s3Credentials?.accessKeyId?.name, s?.s3Credentials?.secretAccessKey?.name]),
+  ].filter((n): n is string => typeof n === 'string');
 }

@@ -1,4 +1,4 @@
-import { Lazy } from 'cdk8s';
+import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CredentialsSource, PostgresCredentials } from './credentials';
 import { IPostgresDatabase, PostgresLogin, PostgresSslMode } from './database';
@@ -27,6 +27,8 @@ const MAX_NAME = 50;
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** What CloudNativePG reads a major and minor version from: the image tag must start with it. */
 const POSTGRES_VERSION = /^(1[4-9]|[2-9][0-9])(\.[0-9]+)?$/;
+/** CloudNativePG's default `stopDelay`: the grace period of an instance's pod, smart and fast shutdown together. */
+const STOP_DELAY_S = 1800;
 /** CloudNativePG's own pattern for `backup.retentionPolicy`. */
 const RETENTION = /^[1-9][0-9]*[dwm]$/;
 /** Postgres's units for `archive_timeout`. */
@@ -234,6 +236,16 @@ export interface PostgresClusterProps {
    */
   readonly enablePodDisruptionBudget?: boolean;
   /**
+   * How long an instance being stopped (a rolling update, a switchover, a
+   * drain) waits for its clients to disconnect before it closes their
+   * connections and shuts down fast. Pooled clients, such as
+   * `GoWebService`'s, never disconnect by themselves: every stop takes this
+   * long with them. Whole seconds, under CloudNativePG's `stopDelay` (1800 s)
+   * so the fast shutdown keeps time to finish.
+   * @default Duration.seconds(180) (CloudNativePG's default)
+   */
+  readonly smartShutdownTimeout?: Duration;
+  /**
    * Continuous backup to an object store.
    * @default - no backup: losing the volumes loses the database
    */
@@ -366,6 +378,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
         // The operator's default too; explicit so the rendered pods' profile is visible in the tree.
         seccompProfile: { type: 'RuntimeDefault' },
         enablePdb: props.enablePodDisruptionBudget ?? true,
+        ...(props.smartShutdownTimeout ? { smartShutdownTimeout: this.smartShutdownTimeout(props.smartShutdownTimeout) } : {}),
         inheritedMetadata: { labels, ...(props.metrics && !props.metrics.enablePodMonitor ? { annotations: SCRAPE_ANNOTATIONS } : {}) },
         storage: this.storage('storage', props.storageSize ?? '1Gi', props.storageClassName),
         ...(props.walStorageSize ? { walStorage: this.storage('walStorage', props.walStorageSize, props.walStorageClassName ?? props.storageClassName) } : {}),
@@ -455,6 +468,15 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
       ValidationError.fail(this, `image ${image} has a tag that does not start with postgresVersion "${version}": CloudNativePG reads the version from the tag; use a tag like "${version}-bookworm" or set postgresVersion to match`);
     }
     return image;
+  }
+
+  private smartShutdownTimeout(timeout: Duration): number {
+    const seconds = timeout.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > STOP_DELAY_S - 60) {
+      ValidationError.fail(this, `smartShutdownTimeout of ${seconds} seconds is out of range: use whole seconds from 1 to ${STOP_DELAY_S - 60}, `
+        + `leaving the fast shutdown at least a minute of CloudNativePG's stopDelay (${STOP_DELAY_S} s)`);
+    }
+    return seconds;
   }
 
   private storage(what: string, size: string, storageClassName: string | undefined): cnpg.ClusterSpecStorage {

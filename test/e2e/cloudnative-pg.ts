@@ -13,7 +13,12 @@
  * - failover: the primary's pod deleted under writes: a standby promoted,
  *   seconds until writes succeed again, failed writes, 0 acknowledged missing;
  * - node loss: every process of the primary's node killed under writes:
- *   the same figures, and the cluster healed once the node returns.
+ *   the same figures, and the cluster healed once the node returns;
+ * - total loss and point-in-time restore: the cluster archives its WAL and
+ *   base backups to an object store in the cluster (versitygw); the whole
+ *   namespace is deleted, instances and volumes; prod re-synthesized to
+ *   restore up to a moment between two batches of writes must hold exactly
+ *   what was committed before that moment.
  *
  *   sudo npx ts-node test/e2e/cloudnative-pg.ts   # root; a few minutes with tools cached
  *
@@ -25,17 +30,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector } from './cluster-support';
 import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
+import { ClusterObjectStore, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
 import { NodesCluster, buildTodoImage, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo } from './sealed-secrets-support';
-import { GitOpsEnvironment, GitOpsRepository, ImageLock, ImageLockDocument } from '../../src';
+import { GitOpsEnvironment, GitOpsRepository, ImageLock, ImageLockDocument, NetworkPeer, ObjectStoreCredentials, ObjectStoreOptions } from '../../src';
 import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
 import { TODO_PLATFORM } from '../../todo/repository';
 import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
-const STEPS = 6;
+const STEPS = 7;
 const NODES = 3;
 const ENV = 'prod';
 const CLUSTER_NAME = 'todo-db';
@@ -46,8 +52,14 @@ const CLIENT = 'writer';
 const FAILOVER_WRITES_S = 60;
 /** Around a node loss: the operator notices the primary unreachable sooner than the node controller. */
 const NODE_LOSS_WRITES_S = 120;
-/** Local volumes per node: an instance each, and spares for the instances the drills recreate. */
-const VOLUMES_PER_NODE = 2;
+/** Local volumes per node: an instance each, and spares for the instances the drills recreate and the restored cluster. */
+const VOLUMES_PER_NODE = 3;
+/** The object store's namespace; its pod runs on the writer's node, which no drill stops. */
+const STORE_NS = 'backup-store';
+/** The Secret with the object store's access key, created outside git in prod's namespace. */
+const STORE_SECRET = 'todo-db-backup';
+/** The lock's entry of the Postgres image CloudNativePG runs (with barman-cloud). */
+const CLUSTER_IMAGE = 'cloudnative-pg-postgresql';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cnpg-'));
 const TREE = path.join(tmp, 'tree', 'dist');
@@ -56,29 +68,44 @@ let toolEnv: NodeJS.ProcessEnv = process.env;
 let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let clients: ProbeClients;
+let store: ClusterObjectStore;
 let ns = '';
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
 
 const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
-/** prod with the CloudNativePG engine: what the todo tree's environments become once they switch. */
-function clusterEnvironments(): Array<GitOpsEnvironment<TodoSettings>> {
-  return TODO_ENVIRONMENTS.filter(e => e.name === ENV).map(e => ({ ...e, settings: { ...e.settings, databaseEngine: 'cloudnative-pg', databaseInstances: 3 } }));
+/** A folder of the bucket in the cluster's object store. */
+function storeFolder(folder: string): ObjectStoreOptions {
+  return {
+    endpointUrl: store.endpointUrl,
+    destinationPath: `s3://backups/${folder}`,
+    credentials: ObjectStoreCredentials.fromExistingSecret(STORE_SECRET),
+    network: NetworkPeer.namespace(STORE_NS),
+  };
 }
 
-/** The lock with the stand-in Postgres' own tag (CloudNativePG reads the version from it). */
+/**
+ * prod with the CloudNativePG engine (what the todo tree's environments become
+ * once they switch), backed up continuously to the object store, and
+ * synthesized into TREE with the local lock.
+ */
+function synthProd(settings: Partial<TodoSettings> = {}): void {
+  const environments: Array<GitOpsEnvironment<TodoSettings>> = TODO_ENVIRONMENTS.filter(e => e.name === ENV).map(e => ({
+    ...e,
+    settings: { ...e.settings, databaseEngine: 'cloudnative-pg', databaseInstances: 3, databaseBackup: { objectStore: storeFolder('todo-prod') }, ...settings },
+  }));
+  new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack, platform: TODO_PLATFORM })
+    .synth({ outdir: TREE, lock: ImageLock.fromFile(LOCK) });
+}
+
+/** The lock with the Postgres image's own tag (CloudNativePG reads the version from it). */
 async function withPostgresTag(lock: ImageLockDocument): Promise<ImageLockDocument> {
-  const tags = (await run('crane', ['ls', '--insecure', lock.images.postgres.repository], { env: toolEnv })).stdout.trim().split('\n');
+  const image = lock.images[CLUSTER_IMAGE];
+  const tags = (await run('crane', ['ls', '--insecure', image.repository], { env: toolEnv })).stdout.trim().split('\n');
   const tag = tags.find(t => /^[0-9]+\./.test(t));
-  check(`the stand-in Postgres image's tag starts with its version: ${tag}`, tag !== undefined, tags.join(' '));
-  return {
-    ...lock,
-    images: {
-      ...lock.images,
-      postgres: { ...lock.images.postgres, tag: tag! },
-    },
-  };
+  check(`the Postgres image's tag starts with its version: ${tag}`, tag !== undefined, tags.join(' '));
+  return { ...lock, images: { ...lock.images, [CLUSTER_IMAGE]: { ...image, tag: tag! } } };
 }
 
 interface Instance { name: string; node: string; role: string; ready: boolean }
@@ -141,11 +168,22 @@ async function startWrites(seconds: number, prefix: string): Promise<{ done: Pro
   return { done };
 }
 
-/** Every task name in the database, read on the current primary with psql. */
-async function storedNames(): Promise<Set<string>> {
+/** Runs `sql` with psql on the current primary; its rows, one per line. */
+async function onPrimary(sql: string): Promise<string[]> {
   const { primary } = await clusterStatus();
-  const r = await kube.run(['-n', ns, 'exec', primary, '-c', 'postgres', '--', 'psql', '-d', 'todo', '-At', '-c', 'SELECT name FROM tasks']);
-  return new Set(r.stdout.split('\n').filter(n => n !== ''));
+  const r = await kube.run(['-n', ns, 'exec', primary, '-c', 'postgres', '--', 'psql', '-d', 'todo', '-At', '-c', sql]);
+  return r.stdout.split('\n').filter(n => n !== '');
+}
+
+/** Every task name in the database, read on the current primary. */
+async function storedNames(): Promise<Set<string>> {
+  return new Set(await onPrimary('SELECT name FROM tasks'));
+}
+
+/** The Cluster's Backups that completed. */
+async function completedBackups(): Promise<string[]> {
+  const backups = (await kube.json(['-n', ns, 'get', 'backups.postgresql.cnpg.io'])).items as K8sObject[];
+  return backups.filter(b => b.status?.phase === 'completed').map(b => b.metadata.name);
 }
 
 /**
@@ -187,7 +225,7 @@ async function main(): Promise<void> {
         }
       }
     }],
-    ['the platform (Sealed Secrets controller and CloudNativePG operator, images built here) applied as Argo CD does; the operator Ready', async () => {
+    ['the platform (Sealed Secrets controller and CloudNativePG operator, images built here) applied as Argo CD does; the operator Ready; the object store', async () => {
       const upstream: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
       fs.mkdirSync(path.dirname(LOCK), { recursive: true });
       ImageLock.write(LOCK, await withPostgresTag(await withLocalImages(upstream, cluster.registry, toolEnv)));
@@ -200,23 +238,27 @@ async function main(): Promise<void> {
       // The todo image into the lock (the committed tree it synthesizes beside is not used).
       fs.mkdirSync(path.join(tmp, 'committed'));
       await buildTodoImage(cluster, toolEnv, { lock: LOCK, outdir: path.join(tmp, 'committed', 'dist'), helmDir: path.join(tmp, 'committed', 'helm'), baseImage });
-      new GitOpsRepository<TodoSettings>({
-        name: 'todo',
-        ...TODO_GIT,
-        environments: clusterEnvironments(),
-        stack: buildTodoStack,
-        platform: TODO_PLATFORM,
-      }).synth({ outdir: TREE, lock: ImageLock.fromFile(LOCK) });
+      store = await startObjectStore(kube, { namespace: STORE_NS, nodeName: cluster.nodes[0], clients: [TODO_ENVIRONMENTS.find(e => e.name === ENV)!.namespace],
+        toolEnv, registry: cluster.registry });
+      synthProd();
       await applyPlatformAsArgo(kube, TREE);
       const operator = await kube.run(['-n', 'cnpg-system', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=180s'], { allowFail: true });
       check('the CloudNativePG operator is Ready (restricted Pod Security, its webhooks serving)', operator.code === 0, operator.stderr);
     }],
-    ['prod applied as Argo CD does: a Cluster of three instances on three nodes, the web tier connected to todo-db-rw with the operator\'s login; the writer on the first node', async () => {
+    ['prod applied as Argo CD does: a Cluster of three instances on three nodes, the web tier connected to todo-db-rw with the operator\'s login, '
+      + 'WAL archived and a first base backup in the object store; the writer on the first node', async () => {
       const started = Date.now();
-      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE);
+      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { [STORE_SECRET]: store.credentials });
       ns = namespaces[ENV];
       await healthy(420);
       timing('prod applied to the Cluster healthy (initdb, two standbys cloned)', (Date.now() - started) / 1000);
+      await waitFor('the first base backup (ScheduledBackup, immediate) completed', 300_000, async () => (await completedBackups()).length > 0, 3000)
+        .catch(async e => {
+          throw new Error(`${(e as Error).message}: ${(await kube.run(['-n', ns, 'get', 'backups.postgresql.cnpg.io', '-o', 'yaml'], { allowFail: true })).stdout.slice(-2000)}`);
+        });
+      timing('prod applied to the first base backup completed', (Date.now() - started) / 1000);
+      const archiving = (await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', CLUSTER_NAME])).status?.conditions?.find((c: any) => c.type === 'ContinuousArchiving');
+      check(`the Cluster's ContinuousArchiving condition is True (${archiving?.reason})`, archiving?.status === 'True', JSON.stringify(archiving));
       const pods = await instances();
       equal('three instances, on three nodes', new Set(pods.map(p => p.node)).size, 3);
       equal('one primary, two replicas', pods.map(p => p.role).sort(), ['primary', 'replica', 'replica']);
@@ -232,7 +274,7 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!ready) {
-    skipSteps(['failover', 'node loss'], 'the cluster, the operator or prod is not there');
+    skipSteps(['failover', 'node loss', 'total loss'], 'the cluster, the operator or prod is not there');
     return;
   }
 
@@ -243,7 +285,7 @@ async function main(): Promise<void> {
       await sleep(8000);
       const started = Date.now();
       // A crash, not a shutdown: with the default grace period the instance manager first waits
-      // for a smart shutdown (up to smartShutdownTimeout, 180 s), which the web tier's pooled
+      // for a smart shutdown (the tree's smartShutdownTimeout, 15 s), which the web tier's pooled
       // connections hold open, and the operator switches over only after that.
       await kube.run(['-n', ns, 'delete', 'pod', before.primary, '--grace-period=1', '--wait=false']);
       let promoted = 0;
@@ -295,6 +337,52 @@ async function main(): Promise<void> {
       await healthy(420);
       timing('node back: to three ready instances', (Date.now() - back) / 1000);
       equal('one primary, two replicas after the node returned', (await instances()).map(p => p.role).sort(), ['primary', 'replica', 'replica']);
+    }],
+    ['total loss and point-in-time restore: writes, a moment T, more writes; the namespace deleted (instances, volumes, Secrets); prod restored from the '
+      + 'object store up to T holds exactly what was committed before T; the service serves it', async () => {
+      const before = await (await startWrites(10, 'pitr-before')).done;
+      check(`writes before T acknowledged (${before.acked.length})`, before.acked.length > 5, before.output.slice(-1500));
+      // T on whole seconds, with a second of quiet on each side of it.
+      await sleep(1000);
+      const target = new Date(Math.ceil(Date.now() / 1000) * 1000);
+      await sleep(target.getTime() - Date.now() + 1000);
+      const after = await (await startWrites(10, 'pitr-after')).done;
+      check(`writes after T acknowledged (${after.acked.length})`, after.acked.length > 5, after.output.slice(-1500));
+      // What T needs is archived once the WAL segment holding the last write is: close it now.
+      const [segment] = await onPrimary('SELECT pg_walfile_name(pg_switch_wal())');
+      await waitFor(`WAL segment ${segment} archived`, 120_000, async () => ((await onPrimary('SELECT last_archived_wal FROM pg_stat_archiver'))[0] ?? '') >= segment, 2000);
+      const committed = await storedNames();
+      const expected = [...committed].filter(n => !n.startsWith('pitr-after')).sort();
+
+      const lost = Date.now();
+      await kube.run(['delete', 'namespace', ns, '--wait=false']);
+      // A disaster, not a shutdown: nothing gets to flush or archive anything more.
+      await kube.run(['-n', ns, 'delete', 'pods', '--all', '--grace-period=0', '--force'], { allowFail: true });
+      await waitFor(`namespace ${ns} gone`, 300_000, async () => (await kube.run(['get', 'namespace', ns], { allowFail: true })).code !== 0, 2000);
+      timing('total loss: namespace deleted to gone', (Date.now() - lost) / 1000);
+
+      const restoring = Date.now();
+      synthProd({
+        databaseRestore: { fromBackupOf: { ...storeFolder('todo-prod'), clusterName: CLUSTER_NAME }, targetTime: target.toISOString().replace('.000Z', 'Z') },
+        databaseBackup: { objectStore: storeFolder('todo-prod-restored') },
+      });
+      const cluster = distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!;
+      equal('the re-synthesized Cluster bootstraps by recovery from todo-prod up to T', [cluster.spec.bootstrap.recovery?.source, cluster.spec.bootstrap.recovery?.recoveryTarget?.targetTime],
+        [CLUSTER_NAME, target.toISOString().replace('.000Z', 'Z')]);
+      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { [STORE_SECRET]: store.credentials });
+      await healthy(600);
+      timing('restore: applied to the Cluster healthy (base backup restored, WAL replayed to T, two standbys cloned)', (Date.now() - restoring) / 1000);
+      const restored = [...await storedNames()].sort();
+      const missing = expected.filter(n => !restored.includes(n));
+      const extra = restored.filter(n => !expected.includes(n));
+      timings.push(`restore to T: ${committed.size} tasks committed before the loss, ${expected.length} before T; restored ${restored.length}, missing ${missing.length}, after T ${extra.length}`);
+      equal(`tasks committed before T missing after the restore (of ${expected.length})`, missing, []);
+      equal(`tasks committed after T present after the restore (of ${committed.size - expected.length})`, extra, []);
+      check(`every write acknowledged before T is back (${before.acked.length} of the last batch)`, before.acked.every(n => restored.includes(n)));
+      const web = await kube.settle(ns, 'deployment/todo', 240);
+      check('the web Deployment is Ready again, on the restored database', web.code === 0, web.stderr);
+      const list = await clients.eventually(CLIENT_NS, CLIENT, ['request', 'GET', `http://todo.${ns}.svc.cluster.local/tasks`], 60);
+      check('the service lists the restored tasks', list.code === 0 && list.stdout.includes(before.acked[0]), list.stdout.slice(-500) + list.stderr);
     }],
   ]);
 

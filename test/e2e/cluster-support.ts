@@ -280,7 +280,14 @@ export async function applyAsArgo(kube: Kubectl, label: string, files: string[],
  * Records the environment's namespace in `namespaces[env]` as soon as it is known.
  * `root` is the tree to apply: the committed dist/ unless a test synthesized its own.
  */
-export async function applyEnvironmentAsArgo(kube: Kubectl, env: string, namespaces: Record<string, string>, root = DIST): Promise<void> {
+/**
+ * Applies dist/`env` as Argo CD's Application for it syncs it. `secrets` are
+ * the out-of-band Secrets the caller expects, with their data (an object
+ * store's access key); any other gets a generated database login.
+ */
+export async function applyEnvironmentAsArgo(
+  kube: Kubectl, env: string, namespaces: Record<string, string>, root = DIST, secrets: Record<string, Record<string, string>> = {},
+): Promise<void> {
   const apps = distObjects('apps', root).filter(o => o.kind === 'Application');
   const app = apps.find(a => a.spec?.source?.path === `dist/${env}`);
   if (!check(`an Application in dist/apps syncs dist/${env}`, !!app)) return;
@@ -300,8 +307,9 @@ export async function applyEnvironmentAsArgo(kube: Kubectl, env: string, namespa
   equal(`namespace ${ns}: live PodSecurity enforce label`, live.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
 
   const objects = distObjects(env, root);
-  // Every Secret is in git: dev's plaintext one, staging's and prod's sealed (the controller makes them).
-  equal(`dist/${env}: Secrets referenced but created outside git`, await createOutOfBandSecrets(kube, ns, objects), []);
+  // Every Secret is in git (dev's plaintext one, staging's and prod's sealed: the controller makes
+  // them), but for those the caller provides.
+  equal(`dist/${env}: Secrets referenced but created outside git`, await createOutOfBandSecrets(kube, ns, objects, secrets), Object.keys(secrets).sort());
 
   const files = manifestFiles(path.join(root, env));
   await applyAsArgo(kube, `dist/${env}`, files, objects);
@@ -310,16 +318,19 @@ export async function applyEnvironmentAsArgo(kube: Kubectl, env: string, namespa
 
 /**
  * Creates in `ns`, with kubectl as the README tells users, the Secrets that
- * `objects` use but git does not hold (the database credentials outside
- * dev: keys username and password); returns their names.
+ * `objects` use but git does not hold: those named in `provided` with their
+ * data, any other as a database login (keys username and password); returns
+ * their names.
  */
-export async function createOutOfBandSecrets(kube: Kubectl, ns: string, objects: K8sObject[]): Promise<string[]> {
+export async function createOutOfBandSecrets(
+  kube: Kubectl, ns: string, objects: K8sObject[], provided: Record<string, Record<string, string>> = {},
+): Promise<string[]> {
   const names = outOfBandSecrets(objects);
   if (names.length) await kube.run(['create', 'namespace', ns], { allowFail: true });
   for (const name of names) {
-    await kube.run(['-n', ns, 'create', 'secret', 'generic', name, '--from-literal=username=todo',
-      `--from-literal=password=e2e-${Math.random().toString(36).slice(2)}`]);
-    check(`${ns}: Secret ${name} (username, password) created with kubectl`, true);
+    const data = provided[name] ?? { username: 'todo', password: `e2e-${Math.random().toString(36).slice(2)}` };
+    await kube.run(['-n', ns, 'create', 'secret', 'generic', name, ...Object.entries(data).map(([k, v]) => `--from-literal=${k}=${v}`)]);
+    check(`${ns}: Secret ${name} (${Object.keys(data).join(', ')}) created with kubectl`, true);
   }
   return names;
 }

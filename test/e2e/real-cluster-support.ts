@@ -81,18 +81,20 @@ export const IMAGES_SH = path.join(ROOT, 'test', 'tools', 'images', 'build.sh');
 /**
  * Builds (cached) and pushes Postgres, postgres_exporter, the Sealed Secrets
  * controller and the CloudNativePG operator (the platform part's two
- * controllers) to `registry`, and returns `lock` with the upstream images
- * replaced by those digests: the lock a CI job would hold.
+ * controllers) and its Postgres image to `registry`, and returns `lock` with
+ * the upstream images replaced by those digests: the lock a CI job would hold.
  */
 export async function withLocalImages(lock: ImageLockDocument, registry: string, env: NodeJS.ProcessEnv): Promise<ImageLockDocument> {
-  const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', 'sealed-secrets-controller', 'cloudnative-pg', registry], { env, echo: '    | ' })).stdout.trim().split('\n');
-  equal('build.sh printed four references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true, true, true]);
-  const [postgres, exporter, controller, operator] = refs.map(r => r.split('@'));
+  const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', 'sealed-secrets-controller', 'cloudnative-pg', 'cloudnative-pg-postgresql', registry],
+    { env, echo: '    | ' })).stdout.trim().split('\n');
+  equal('build.sh printed five references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true, true, true, true]);
+  const [postgres, exporter, controller, operator, clusterPostgres] = refs.map(r => r.split('@'));
   const images = { ...lock.images };
   images.postgres = { ...images.postgres, repository: postgres[0], digest: postgres[1], builder: 'upstream' };
   images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
   images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: controller[0], digest: controller[1] };
   images['cloudnative-pg'] = { ...images['cloudnative-pg'], repository: operator[0], digest: operator[1] };
+  images['cloudnative-pg-postgresql'] = { ...images['cloudnative-pg-postgresql'], repository: clusterPostgres[0], digest: clusterPostgres[1] };
   return { ...lock, images };
 }
 

@@ -32,4 +32,22 @@ describe('outOfBandSecrets: the Secrets pods use but the tree does not define', 
     ];
     expect(outOfBandSecrets(objects)).toEqual(['other-app']);
   });
+
+  test('a CloudNativePG Cluster\'s own references count: the S3 keys of its backup and of the backup it restores, and a user login; a sealed one does not', () => {
+    const s3 = (name: string) => ({ s3Credentials: { accessKeyId: { name, key: 'ACCESS_KEY_ID' }, secretAccessKey: { name, key: 'ACCESS_SECRET_KEY' } } });
+    const objects = [
+      {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'Cluster',
+        metadata: { name: 'db' },
+        spec: {
+          bootstrap: { recovery: { source: 'old', secret: { name: 'login' } } },
+          backup: { barmanObjectStore: s3('backup-keys') },
+          externalClusters: [{ name: 'old', barmanObjectStore: s3('restore-keys') }, { name: 'streamed', connectionParameters: {} }],
+        },
+      },
+      { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'login' } },
+    ];
+    expect(outOfBandSecrets(objects)).toEqual(['backup-keys', 'restore-keys']);
+  });
 });
