@@ -37,6 +37,7 @@ export { CloudNativePgOperator, CloudNativePgOperatorProps } from './postgres/cl
 
 
 // Building images inside a cluster
+export { BuildJob, BuildJobProps } from './image-build/build-job';
 export { KanikoBuildJob, KanikoBuildJobProps } from './image-build/kaniko-build-job';
 export { BuildpacksBuildJob, BuildpacksBuildJobProps, CNB_DEFAULT_USER_ID } from './image-build/buildpacks-build-job';
 

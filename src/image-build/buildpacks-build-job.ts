@@ -1,13 +1,12 @@
 import { Construct } from 'constructs';
+import { BuildJob, BuildJobProps, TERMINATION_MESSAGE } from './build-job';
 import { BUILDPACKS_CACHE_TAG, CNB_PLATFORM_API, CREATOR_PATH } from './buildpacks-builder';
-import { checkDnsLabel, checkDnsSubdomain, checkEnvName, checkInteger } from '../common/checks';
+import { checkEnvName, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
-import { objectLabels } from '../common/labels';
-import { ComputeResources, renderResources } from '../common/resources';
-import { createServiceAccount } from '../common/service-account';
+import { renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
-import { repositoryProblem, tagProblem } from '../images/reference';
+import { tagProblem } from '../images/reference';
 
 /** The user (and group) the stock builders and buildpacks/build-builder.sh's builder run the lifecycle as. */
 export const CNB_DEFAULT_USER_ID = 65532;
@@ -16,7 +15,6 @@ export const CNB_DEFAULT_USER_ID = 65532;
 const GIT_URL = /^https?:\/\/[^\s/'"\\]+\/[^\s'"\\]*$/;
 /** A branch, tag, full ref or commit: what `git fetch URL <revision>` accepts. */
 const GIT_REVISION = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\/$)[A-Za-z0-9._/-]+$/;
-const RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/;
 /** host[:port] of a registry. */
 const REGISTRY_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
 
@@ -68,12 +66,7 @@ const REPORT_PROGRAM = [
 ].join('\n');
 
 /** Props of {@link BuildpacksBuildJob}. */
-export interface BuildpacksBuildJobProps {
-  /**
-   * Name of the Job and its ServiceAccount; with `buildEnv`, its ConfigMap is `<name>-build-env`.
-   * @default - the construct id
-   */
-  readonly name?: string;
+export interface BuildpacksBuildJobProps extends BuildJobProps {
   /**
    * The builder image: the CNB lifecycle in `/cnb/lifecycle` (v0.20, Platform API 0.14), the
    * buildpacks in `/cnb/buildpacks`, `/cnb/order.toml`, the run image in `/cnb/run.toml`, and
@@ -103,19 +96,6 @@ export interface BuildpacksBuildJobProps {
    */
   readonly gitRevision?: string;
   /**
-   * Directory of the application inside the repository: the lifecycle's app directory,
-   * which detection looks at (`go.mod`, `Procfile`) and which becomes the image's app layer.
-   * @default 'app'
-   */
-  readonly contextSubPath?: string;
-  /** Repository to push to, without tag or digest, e.g. `ghcr.io/acme/todo`. */
-  readonly repository: string;
-  /**
-   * Tag to push; the digest, not the tag, is what gets pinned.
-   * @default 'latest'
-   */
-  readonly tag?: string;
-  /**
    * Tag of the build cache the lifecycle keeps beside the image in `repository` (cached
    * layers such as the Go toolchain): a rebuild restores them instead of making them again.
    * @default 'buildpacks-cache'
@@ -127,21 +107,9 @@ export interface BuildpacksBuildJobProps {
    */
   readonly runImage?: ContainerImage;
   /**
-   * Name of a `kubernetes.io/dockerconfigjson` Secret with credentials for the registry: push to
-   * `repository`, pull of the run image and the previous image; mounted read-only as the lifecycle's
-   * `$DOCKER_CONFIG/config.json`.
-   */
-  readonly dockerConfigSecret: string;
-  /**
-   * Secret with `username` and `password` keys for a private git repository, handed to git
-   * by a credential helper.
-   * @default - the repository is fetched anonymously
-   */
-  readonly gitCredentialsSecret?: string;
-  /**
    * Build-time environment of the buildpacks: the platform's `env/` directory (like
    * `pack build --env` and `--build-arg` of `build:image --builder buildpacks`), e.g.
-   * `GOPROXY`, `BP_GO_VERSION`. Kept in a ConfigMap, so no secrets here.
+   * `GOPROXY`, `BP_GO_VERSION`. Kept in a ConfigMap `<name>-build-env`, so no secrets here.
    * @default - none
    */
   readonly buildEnv?: Record<string, string>;
@@ -163,33 +131,10 @@ export interface BuildpacksBuildJobProps {
    * @default 65532
    */
   readonly groupId?: number;
-  /**
-   * CPU, memory and disk of the build (the lifecycle's container).
-   * @default - 500m/1Gi requested, 2 CPUs/4Gi limit, 4Gi of disk (Go compiles are memory-hungry)
-   */
-  readonly resources?: ComputeResources;
-  /**
-   * Seconds before a hanging build is killed.
-   * @default 1800
-   */
-  readonly activeDeadlineSeconds?: number;
-  /**
-   * Seconds a finished Job (and its digest in the pod's termination message) is kept.
-   * @default 86400
-   */
-  readonly ttlSecondsAfterFinished?: number;
-  /**
-   * Pod retries on failure. Build failures are nearly always deterministic,
-   * so a retry usually only doubles the wait.
-   * @default 0
-   */
-  readonly backoffLimit?: number;
 }
 
-const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '500m', memoryRequest: '1Gi', cpuLimit: '2', memoryLimit: '4Gi', ephemeralStorage: '4Gi' };
-
 /**
- * A one-off Job that builds an image from git with Cloud Native Buildpacks,
+ * A {@link BuildJob} that builds an image from git with Cloud Native Buildpacks,
  * without a Dockerfile, as kpack does: an init container fetches one revision
  * with git, the lifecycle's `creator` (detect, analyze, restore, build,
  * export) runs in the builder image and publishes to the registry with the
@@ -205,19 +150,12 @@ const DEFAULT_RESOURCES: ComputeResources = { cpuRequest: '500m', memoryRequest:
  * every capability dropped, no privilege escalation, read-only root
  * filesystem, RuntimeDefault seccomp), no service account token, no host access.
  */
-export class BuildpacksBuildJob extends Construct {
-  /** Name of the Job. */
-  public readonly name: string;
-  /** `repository:tag` the image is pushed to. */
-  public readonly destination: string;
-  /** The Job. */
-  public readonly job: k8s.KubeJob;
+export class BuildpacksBuildJob extends BuildJob {
   /** The ConfigMap with the build environment, when `buildEnv` is given. */
   public readonly buildEnvConfigMap?: k8s.KubeConfigMap;
 
   constructor(scope: Construct, id: string, props: BuildpacksBuildJobProps) {
-    super(scope, id);
-    this.name = checkDnsLabel(this, 'name', props.name ?? id);
+    super(scope, id, props);
     if (!GIT_URL.test(props.gitUrl)) {
       ValidationError.fail(this, `gitUrl "${props.gitUrl}" is not an https:// or http:// git URL: write it as https://github.com/acme/todo.git`);
     }
@@ -228,21 +166,10 @@ export class BuildpacksBuildJob extends Construct {
     if (!GIT_REVISION.test(revision)) {
       ValidationError.fail(this, `gitRevision "${revision}" is not a branch, tag, ref or commit (letters, digits, '.', '_', '-', '/'; no '..')`);
     }
-    const contextSubPath = props.contextSubPath ?? 'app';
-    if (!RELATIVE_PATH.test(contextSubPath)) {
-      ValidationError.fail(this, `contextSubPath "${contextSubPath}" must be a relative path inside the repository, without '..'`);
-    }
-    const repoError = repositoryProblem(props.repository);
-    if (repoError) ValidationError.fail(this, `repository ${repoError}`);
-    const tag = props.tag ?? 'latest';
-    const tagError = tagProblem(tag);
-    if (tagError) ValidationError.fail(this, `tag ${tagError}`);
     const cacheTag = props.cacheTag ?? BUILDPACKS_CACHE_TAG;
     const cacheTagError = tagProblem(cacheTag);
     if (cacheTagError) ValidationError.fail(this, `cacheTag ${cacheTagError}`);
-    if (cacheTag === tag) ValidationError.fail(this, `cacheTag "${cacheTag}" is the image's own tag: the cache would overwrite the image`);
-    const dockerConfigSecret = checkDnsSubdomain(this, 'dockerConfigSecret', props.dockerConfigSecret);
-    const gitSecret = props.gitCredentialsSecret !== undefined ? checkDnsSubdomain(this, 'gitCredentialsSecret', props.gitCredentialsSecret) : undefined;
+    if (cacheTag === this._tag) ValidationError.fail(this, `cacheTag "${cacheTag}" is the image's own tag: the cache would overwrite the image`);
     const buildEnv = props.buildEnv ?? {};
     for (const name of Object.keys(buildEnv)) checkEnvName(this, name);
     const insecure = props.insecureRegistries ?? [];
@@ -251,25 +178,17 @@ export class BuildpacksBuildJob extends Construct {
     }
     const userId = checkInteger(this, 'userId', props.userId ?? CNB_DEFAULT_USER_ID, 1, 2 ** 31 - 1);
     const groupId = checkInteger(this, 'groupId', props.groupId ?? CNB_DEFAULT_USER_ID, 1, 2 ** 31 - 1);
-    const activeDeadlineSeconds = checkInteger(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds ?? 1800, 60, 86400);
-    const ttlSecondsAfterFinished = checkInteger(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished ?? 86400, 0, 30 * 86400);
-    const backoffLimit = checkInteger(this, 'backoffLimit', props.backoffLimit ?? 0, 0, 10);
     const allowUnpinned = props.allowUnpinnedImages ?? false;
     const builder = props.builder.resolve(this, { allowUnpinned });
     const gitImage = props.gitImage.resolve(this, { allowUnpinned });
     const runImage = props.runImage?.resolve(this, { allowUnpinned });
-    const resources = props.resources ?? DEFAULT_RESOURCES;
-    const buildResources = renderResources(this, 'resources', resources, '4Gi');
     // The helpers are small; they get the build's disk so that the pod's disk limit covers the shared volumes.
-    const disk = resources.ephemeralStorage ?? '4Gi';
+    const disk = this._resources.ephemeralStorage ?? '4Gi';
     const helperResources = renderResources(this, 'resources', { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '1', memoryLimit: '512Mi', ephemeralStorage: disk }, disk);
-    this.destination = `${props.repository}:${tag}`;
 
-    const labels = objectLabels({ name: this.name, component: 'image-build' });
-    const serviceAccount = createServiceAccount(this, this.name, labels);
     if (Object.keys(buildEnv).length > 0) {
       this.buildEnvConfigMap = new k8s.KubeConfigMap(this, 'BuildEnv', {
-        metadata: { name: `${this.name}-build-env`, labels },
+        metadata: { name: `${this.name}-build-env`, labels: this._labels },
         data: Object.fromEntries(Object.keys(buildEnv).sort().map(k => [k, buildEnv[k]])),
       });
     }
@@ -295,94 +214,71 @@ export class BuildpacksBuildJob extends Construct {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     };
-    const termination = { terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' };
     const tmp = { name: 'tmp', mountPath: '/tmp' };
     const gitEnv: k8s.EnvVar[] = [
       { name: 'GIT_URL', value: props.gitUrl },
       { name: 'GIT_REVISION', value: revision },
       // git's global config and the credential helper's home; the root filesystem is read-only.
       { name: 'HOME', value: '/tmp' },
+      ...this._gitCredentialsEnv(),
     ];
-    if (gitSecret) {
-      gitEnv.push(
-        { name: 'GIT_USERNAME', valueFrom: { secretKeyRef: { name: gitSecret, key: 'username' } } },
-        { name: 'GIT_PASSWORD', valueFrom: { secretKeyRef: { name: gitSecret, key: 'password' } } },
-      );
-    }
-    const appPath = contextSubPath === '.' ? CHECKOUT : `${CHECKOUT}/${contextSubPath.replace(/\/+$/, '')}`;
+    const appPath = this._contextSubPath === '.' ? CHECKOUT : `${CHECKOUT}/${this._contextSubPath.replace(/\/+$/, '')}`;
+    const dockerConfig = this._dockerConfig(DOCKER_CONFIG_DIR, 0o440);
 
-    this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: this.name, labels },
-      spec: {
-        backoffLimit,
-        activeDeadlineSeconds,
-        ttlSecondsAfterFinished,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'Never',
-            serviceAccountName: serviceAccount.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            // The build user: the lifecycle runs as CNB_USER_ID, the source belongs to it.
-            securityContext: {
-              runAsNonRoot: true, runAsUser: userId, runAsGroup: groupId, fsGroup: groupId, seccompProfile: { type: 'RuntimeDefault' },
-            },
-            initContainers: [{
-              name: 'source',
-              image: gitImage,
-              command: ['sh', '-c', FETCH_SCRIPT],
-              env: gitEnv,
-              resources: helperResources,
-              ...termination,
-              securityContext,
-              volumeMounts: [{ name: 'source', mountPath: SOURCE_DIR }, tmp],
-            }, {
-              name: 'creator',
-              image: builder,
-              command: [CREATOR_PATH],
-              args,
-              env: [
-                { name: 'CNB_PLATFORM_API', value: CNB_PLATFORM_API },
-                { name: 'CNB_USER_ID', value: String(userId) },
-                { name: 'CNB_GROUP_ID', value: String(groupId) },
-                { name: 'DOCKER_CONFIG', value: DOCKER_CONFIG_DIR },
-              ],
-              resources: buildResources,
-              ...termination,
-              securityContext,
-              volumeMounts: [
-                { name: 'source', mountPath: APP_DIR, subPath: appPath },
-                { name: 'layers', mountPath: LAYERS_DIR },
-                { name: 'platform-env', mountPath: `${PLATFORM_DIR}/env`, readOnly: true },
-                { name: 'docker-config', mountPath: DOCKER_CONFIG_DIR, readOnly: true },
-                tmp,
-              ],
-            }],
-            containers: [{
-              name: 'report',
-              image: builder,
-              command: ['awk', '-F', '"', REPORT_PROGRAM, REPORT_FILE],
-              resources: helperResources,
-              ...termination,
-              securityContext,
-              volumeMounts: [{ name: 'layers', mountPath: LAYERS_DIR, readOnly: true }],
-            }],
-            volumes: [
-              { name: 'source', emptyDir: {} },
-              { name: 'layers', emptyDir: {} },
-              { name: 'tmp', emptyDir: {} },
-              this.buildEnvConfigMap
-                ? { name: 'platform-env', configMap: { name: this.buildEnvConfigMap.name, defaultMode: 0o444 } }
-                : { name: 'platform-env', emptyDir: {} },
-              {
-                name: 'docker-config',
-                secret: { secretName: dockerConfigSecret, items: [{ key: '.dockerconfigjson', path: 'config.json' }], defaultMode: 0o440 },
-              },
-            ],
-          },
-        },
+    this._renderJob({
+      // The build user: the lifecycle runs as CNB_USER_ID, the source belongs to it.
+      securityContext: {
+        runAsNonRoot: true, runAsUser: userId, runAsGroup: groupId, fsGroup: groupId, seccompProfile: { type: 'RuntimeDefault' },
       },
+      initContainers: [{
+        name: 'source',
+        image: gitImage,
+        command: ['sh', '-c', FETCH_SCRIPT],
+        env: gitEnv,
+        resources: helperResources,
+        ...TERMINATION_MESSAGE,
+        securityContext,
+        volumeMounts: [{ name: 'source', mountPath: SOURCE_DIR }, tmp],
+      }, {
+        name: 'creator',
+        image: builder,
+        command: [CREATOR_PATH],
+        args,
+        env: [
+          { name: 'CNB_PLATFORM_API', value: CNB_PLATFORM_API },
+          { name: 'CNB_USER_ID', value: String(userId) },
+          { name: 'CNB_GROUP_ID', value: String(groupId) },
+          dockerConfig.env,
+        ],
+        resources: this._buildResources,
+        ...TERMINATION_MESSAGE,
+        securityContext,
+        volumeMounts: [
+          { name: 'source', mountPath: APP_DIR, subPath: appPath },
+          { name: 'layers', mountPath: LAYERS_DIR },
+          { name: 'platform-env', mountPath: `${PLATFORM_DIR}/env`, readOnly: true },
+          dockerConfig.mount,
+          tmp,
+        ],
+      }],
+      containers: [{
+        name: 'report',
+        image: builder,
+        command: ['awk', '-F', '"', REPORT_PROGRAM, REPORT_FILE],
+        resources: helperResources,
+        ...TERMINATION_MESSAGE,
+        securityContext,
+        volumeMounts: [{ name: 'layers', mountPath: LAYERS_DIR, readOnly: true }],
+      }],
+      volumes: [
+        { name: 'source', emptyDir: {} },
+        { name: 'layers', emptyDir: {} },
+        { name: 'tmp', emptyDir: {} },
+        this.buildEnvConfigMap
+          ? { name: 'platform-env', configMap: { name: this.buildEnvConfigMap.name, defaultMode: 0o444 } }
+          : { name: 'platform-env', emptyDir: {} },
+        dockerConfig.volume,
+      ],
     });
   }
 }
