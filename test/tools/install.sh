@@ -25,6 +25,8 @@
 #             docker (Debian's docker.io: dockerd and the docker client, for --builder docker/buildpacks)
 #             tanka (Grafana Tanka's `tk`, from the vendored source tarball, for test/e2e/tanka.ts;
 #             cached in tanka-<version>/ and put on PATH)
+#             versitygw (the versitygw S3 gateway, static, for the image test/tools/images/build.sh
+#             versitygw makes and the backup drills' object store; cached in versitygw-<version>/, put on PATH)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -78,6 +80,10 @@ SEALED_SECRETS_VERSION=v0.27.1
 # third_party/ from the same version). One static binary is the operator, the instance manager
 # injected into every Postgres pod, and the bootstrap that copies itself there.
 CLOUDNATIVE_PG_VERSION=v1.30.0
+# versitygw: an S3 gateway over a POSIX directory (github.com/versity/versitygw, Apache-2.0), the
+# object store CloudNativePG's barman-cloud backs up to in the drills (the MinIO server module is
+# refused by the proxy here). Served by the module proxy as this exact version.
+VERSITYGW_VERSION=v1.8.0
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -103,7 +109,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol node cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw)   # known tools built only when named
 
 env_file=
 tools=()
@@ -540,6 +546,15 @@ fi
 if want cloudnative-pg; then
   CGO_ENABLED=0 LDX="-X github.com/cloudnative-pg/cloudnative-pg/pkg/versions.buildVersion=${CLOUDNATIVE_PG_VERSION#v}" \
     go_install cloudnative-pg "$CLOUDNATIVE_PG_VERSION" manager github.com/cloudnative-pg/cloudnative-pg/cmd/manager
+fi
+
+# ---- versitygw: the S3 gateway, static (packed into an image by test/tools/images/build.sh, which
+# runs it on a from-scratch base), with the version stamps of upstream's Makefile (the build time
+# fixed at the epoch; main.Build, the commit, is not in the module zip and stays "norev"). The
+# main package is cmd/versitygw. ~2 min on 2 cores.
+if want versitygw; then
+  CGO_ENABLED=0 LDX="-X main.Version=$VERSITYGW_VERSION -X main.BuildTime=1970-01-01T00:00:00Z" \
+    go_install versitygw "$VERSITYGW_VERSION" versitygw github.com/versity/versitygw/cmd/versitygw
 fi
 
 line="export PATH=\""

@@ -5,7 +5,8 @@
 #
 # Usage:
 #   test/tools/images/build.sh IMAGE... REGISTRY
-#     IMAGE: postgres | postgres-exporter | kaniko | sealed-secrets-controller | cloudnative-pg | all
+#     IMAGE: postgres | postgres-exporter | kaniko | sealed-secrets-controller | cloudnative-pg |
+#            cloudnative-pg-postgresql | versitygw | all
 #     REGISTRY: host:port[/prefix] of an OCI registry, plain HTTP or HTTPS, e.g. 127.0.0.1:5000
 #
 # stdout: one line per image, the pushed reference by digest, in the order asked, e.g.
@@ -14,12 +15,15 @@
 #   127.0.0.1:5000/kaniko-project/executor@sha256:...
 #   127.0.0.1:5000/bitnami/sealed-secrets-controller@sha256:...
 #   127.0.0.1:5000/cloudnative-pg/cloudnative-pg@sha256:...
+#   127.0.0.1:5000/cloudnative-pg/postgresql@sha256:...
+#   127.0.0.1:5000/versity/versitygw@sha256:...
 # stderr: progress, "[images i/N] ...".
 #
 # Each image is built once and cached as an OCI layout under
 #   ${TODO_GITOPS_IMAGES_CACHE:-~/.cache/todo-gitops/images}/<name>-<version>-<recipe hash>/
-# (oci/ the layout, tag, packages.txt for postgres; logs/ beside them), so a second run only
-# pushes, and pushes the same digest. Needs root (postgres: mmdebstrap + chroot), go, and crane
+# (oci/ the layout, tag, packages.txt for the postgres rootfs images; logs/ beside them), so a second run only
+# pushes, and pushes the same digest. Needs root (postgres, cloudnative-pg-postgresql: mmdebstrap +
+# chroot), go, and crane
 # (test/tools/install.sh crane puts it on PATH; this script calls it if crane is missing).
 #
 # Environment:
@@ -34,7 +38,7 @@ REPO_ROOT=$(cd "$IMAGES_DIR/../../.." && pwd)
 IMAGES_CACHE=${TODO_GITOPS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/images}
 IMAGES_LOGS=$IMAGES_CACHE/logs
 IMAGES_INSECURE=${IMAGES_INSECURE-1}
-ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg)
+ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg cloudnative-pg-postgresql versitygw)
 
 # shellcheck source=lib.sh
 . "$IMAGES_DIR/lib.sh"
@@ -48,6 +52,10 @@ ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnat
 . "$IMAGES_DIR/sealed-secrets-controller/recipe.sh"
 # shellcheck source=cloudnative-pg/recipe.sh
 . "$IMAGES_DIR/cloudnative-pg/recipe.sh"
+# shellcheck source=cloudnative-pg-postgresql/recipe.sh
+. "$IMAGES_DIR/cloudnative-pg-postgresql/recipe.sh"
+# shellcheck source=versitygw/recipe.sh
+. "$IMAGES_DIR/versitygw/recipe.sh"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 case "${1:-}" in -h|--help) usage 0 ;; esac
@@ -58,17 +66,17 @@ images=()
 for a in "${@:1:$#-1}"; do
   case $a in
     all) images+=("${ALL_IMAGES[@]}") ;;
-    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg) images+=("$a") ;;
+    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg|cloudnative-pg-postgresql|versitygw) images+=("$a") ;;
     *) echo "build.sh: unknown image $a (known: ${ALL_IMAGES[*]} all)" >&2; exit 2 ;;
   esac
 done
 case $REGISTRY in */*:*|*@*|"") echo "build.sh: REGISTRY must be host:port[/prefix], got '$REGISTRY'" >&2; exit 2 ;; esac
 
-# Two steps per image (build or reuse, push); postgres-exporter and kaniko add one for their
-# binary, and one for the tools.
+# Two steps per image (build or reuse, push); the images of a Go binary add one for their
+# binary (postgres and cloudnative-pg-postgresql are mmdebstrap rootfs images), and one for the tools.
 IMAGES_TOTAL=1
 for i in "${images[@]}"; do
-  case $i in postgres) IMAGES_TOTAL=$((IMAGES_TOTAL + 2)) ;; *) IMAGES_TOTAL=$((IMAGES_TOTAL + 3)) ;; esac
+  case $i in postgres|cloudnative-pg-postgresql) IMAGES_TOTAL=$((IMAGES_TOTAL + 2)) ;; *) IMAGES_TOTAL=$((IMAGES_TOTAL + 3)) ;; esac
 done
 
 BUILD_TMP=
@@ -96,5 +104,7 @@ for i in "${images[@]}"; do
     kaniko) image_kaniko ;;
     sealed-secrets-controller) image_sealed_secrets_controller ;;
     cloudnative-pg) image_cloudnative_pg ;;
+    cloudnative-pg-postgresql) image_cloudnative_pg_postgresql ;;
+    versitygw) image_versitygw ;;
   esac
 done
