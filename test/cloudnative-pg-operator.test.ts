@@ -22,7 +22,7 @@ describe('CloudNativePgOperator', () => {
     const upstream = upstreamObjects();
     expect(upstream.length).toBeGreaterThan(20);
     // Upstream's Namespace is replaced by one under "restricted" Pod Security; a NetworkPolicy is added.
-    expect(objects.map(key).sort()).toEqual([...upstream.map(key), 'NetworkPolicy/cnpg-controller-manager'].sort());
+    expect(objects.map(key).sort()).toEqual([...upstream.map(key), 'NetworkPolicy/cnpg-controller-manager', 'PodDisruptionBudget/cnpg-controller-manager'].sort());
     expect(only(objects, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     expect(objects.filter(o => o.kind === 'CustomResourceDefinition').map(o => o.metadata.name)).toContain('clusters.postgresql.cnpg.io');
 
@@ -49,6 +49,24 @@ describe('CloudNativePgOperator', () => {
       // The operator writes caBundle from its own certificate: Argo CD must not call that drift.
       expect(webhooks.metadata.annotations['argocd.argoproj.io/compare-options']).toBe('ServerSideDiff=true');
     }
+  });
+
+  test('two operators by default, preferably on two nodes, one at a time in a drain; one when asked, without either', () => {
+    const objects = synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE }));
+    const deployment = only(objects, 'Deployment', 'cnpg-controller-manager');
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.template.spec.containers[0].args).toContain('--leader-elect');
+    expect(deployment.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toEqual([{
+      weight: 100,
+      podAffinityTerm: { labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } }, topologyKey: 'kubernetes.io/hostname' },
+    }]);
+    expect(only(objects, 'PodDisruptionBudget').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } } });
+
+    const single = synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE, replicas: 1 }));
+    expect(only(single, 'Deployment', 'cnpg-controller-manager').spec.replicas).toBe(1);
+    expect(only(single, 'Deployment', 'cnpg-controller-manager').spec.template.spec.affinity).toBeUndefined();
+    expect(single.filter(o => o.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect(() => synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE, replicas: 0 }))).toThrow(/^test\/cnpg: replicas 0 is out of range/);
   });
 
   test('only the webhook and metrics ports are admitted', () => {

@@ -2,12 +2,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { GitOpsRepository, ImageLock, SealingCertificate } from '../src';
+import { GitOpsRepository, ImageLock, NetworkPeer, ObjectStoreCredentials, SealingCertificate } from '../src';
 import { podSpecsOf, restrictedViolations } from './support/pod-security';
 import { SchemaValidator } from './support/schema';
 import { listFiles, readManifests, snapshotTree } from './support/synth';
+import { outOfBandSecrets } from '../src/gitops/out-of-band-secrets';
 import { TODO_ENVIRONMENTS as ENVIRONMENTS, TODO_GIT, TodoSettings } from '../todo/environments';
-import { TODO_REPOSITORY } from '../todo/repository';
+import { TODO_PLATFORM, TODO_REPOSITORY } from '../todo/repository';
 import { buildTodoStack } from '../todo/todo-stack';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -194,6 +195,55 @@ describe('images are pinned per environment', () => {
     only('dev').synth({ outdir: out, lock: withoutTodo });
     const deployment = readManifests(out).map(m => m.object).find(o => o.kind === 'Deployment');
     expect(deployment.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/todo:dev');
+  });
+});
+
+describe('prod on CloudNativePG (databaseEngine: cloudnative-pg), backed up and restored', () => {
+  const store = {
+    endpointUrl: 'http://versitygw.backup-store.svc:7070',
+    credentials: ObjectStoreCredentials.fromExistingSecret('todo-db-backup'),
+    network: NetworkPeer.namespace('backup-store'),
+  };
+  const synthProd = (settings: Partial<TodoSettings>) => {
+    const out = path.join(tmp, `cnpg-${Object.keys(settings).join('-')}`);
+    const environments = ENVIRONMENTS.filter(e => e.name === 'prod').map(e => ({ ...e, settings: { ...e.settings, databaseEngine: 'cloudnative-pg' as const, ...settings } }));
+    new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack, platform: TODO_PLATFORM }).synth({ outdir: out, lock: LOCK });
+    return readManifests(out).map(m => m.object).filter(o => o.metadata?.namespace === 'todo-prod' || o.kind === 'Cluster');
+  };
+
+  test('the Cluster runs the lock\'s cloudnative-pg-postgresql image (its tag\'s major), three instances, one synchronous standby, 15 s smart shutdown', () => {
+    const cluster = synthProd({}).find(o => o.kind === 'Cluster');
+    const image = LOCK.tryGet('cloudnative-pg-postgresql')!;
+    expect(cluster.spec.imageName).toBe(`${image.repository}:15@${image.digest}`);
+    expect(cluster.spec).toMatchObject({ instances: 3, smartShutdownTimeout: 15, postgresql: { synchronous: { method: 'any', number: 1, dataDurability: 'required' } } });
+    expect(cluster.spec.backup).toBeUndefined();
+  });
+
+  test('databaseBackup archives to the store; databaseRestore bootstraps from another folder up to a time; the S3 Secret is out of band', () => {
+    const objects = synthProd({
+      databaseBackup: { objectStore: { ...store, destinationPath: 's3://backups/todo-prod-2' } },
+      databaseRestore: { fromBackupOf: { ...store, destinationPath: 's3://backups/todo-prod', clusterName: 'todo-db' }, targetTime: '2026-12-02T08:00:00Z' },
+    });
+    const cluster = objects.find(o => o.kind === 'Cluster');
+    expect(cluster.spec.backup.barmanObjectStore).toMatchObject({ destinationPath: 's3://backups/todo-prod-2', endpointURL: store.endpointUrl });
+    expect(cluster.spec.bootstrap.recovery).toMatchObject({ source: 'todo-db', database: 'todo', recoveryTarget: { targetTime: '2026-12-02T08:00:00Z' } });
+    expect(cluster.spec.externalClusters[0].barmanObjectStore).toMatchObject({ destinationPath: 's3://backups/todo-prod', serverName: 'todo-db' });
+    expect(objects.find(o => o.kind === 'ScheduledBackup').spec).toMatchObject({ cluster: { name: 'todo-db' }, immediate: true });
+    expect(outOfBandSecrets(objects)).toEqual(['todo-db-backup']);
+    const policy = objects.find(o => o.kind === 'NetworkPolicy' && o.metadata.name === 'todo-db');
+    expect(policy.spec.egress).toContainEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'backup-store' } } }], ports: [{ protocol: 'TCP', port: 7070 }],
+    });
+    for (const pod of objects.flatMap(podSpecsOf)) expect(restrictedViolations(pod)).toEqual([]);
+  });
+
+  test('a lock whose Postgres tag hides the major version is refused', () => {
+    const image = LOCK.tryGet('cloudnative-pg-postgresql')!;
+    const images = Object.fromEntries(['todo', 'postgres', 'postgres-exporter'].map(n => [n, LOCK.tryGet(n)!]));
+    const lock = ImageLock.fromDocument({ version: 1, images: { ...images, 'cloudnative-pg-postgresql': { ...image, tag: 'latest' } } });
+    const environments = ENVIRONMENTS.filter(e => e.name === 'prod').map(e => ({ ...e, settings: { ...e.settings, databaseEngine: 'cloudnative-pg' as const } }));
+    expect(() => new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack }).synth({ outdir: path.join(tmp, 'cnpg-latest'), lock }))
+      .toThrow(/the cloudnative-pg-postgresql image's tag "latest" does not start with its major version/);
   });
 });
 

@@ -49,10 +49,6 @@ function todoCluster(chart: Chart, env: TodoSettings, lock: ImageLock): IPostgre
   return new PostgresCluster(chart, 'todo-db', {
     image: ContainerImage.fromLock(lock, CLUSTER_IMAGE),
     postgresVersion: major,
-    // The postgres user of the image built here (Debian's package, as in the StatefulSet's
-    // image), not the 26 of CloudNativePG's own images.
-    postgresUid: 70,
-    postgresGid: 70,
     instances,
     ...(instances > 1 ? { synchronous: { method: 'any', number: 1, dataDurability: 'required' } } : {}),
     // The web tier's pool keeps its connections: without this, every switchover and rolling

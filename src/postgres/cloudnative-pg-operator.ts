@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
-import { checkDnsLabel } from '../common/checks';
+import { checkDnsLabel, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
 import { ComputeResources, renderResources } from '../common/resources';
 import { vendoredFile } from '../common/vendored-file';
@@ -49,6 +49,14 @@ export interface CloudNativePgOperatorProps {
    * @default - 100m/100Mi requested, 1 CPU/256Mi limit
    */
   readonly resources?: ComputeResources;
+  /**
+   * Operator pods, on different nodes where there are several. One leads
+   * (`--leader-elect`); another takes over within seconds when the leader's
+   * node is lost. With a single pod (upstream's default), losing its node
+   * stops every failover until Kubernetes evicts the pod (5 minutes).
+   * @default 2
+   */
+  readonly replicas?: number;
 }
 
 /**
@@ -80,6 +88,7 @@ export class CloudNativePgOperator extends Construct {
     const image = props.image.resolve(this, { allowUnpinned: props.allowUnpinnedImage ?? false });
     const namespace = this.namespace = checkDnsLabel(this, 'namespace', props.namespace ?? CLOUDNATIVE_PG_NAMESPACE);
     const resources = renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES, '200Mi');
+    const replicas = checkInteger(this, 'replicas', props.replicas ?? 2, 1, 10);
 
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: { name: namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg', ...RESTRICTED_NAMESPACE_LABELS } },
@@ -88,11 +97,21 @@ export class CloudNativePgOperator extends Construct {
     for (const doc of docs) {
       if (doc.kind === 'Namespace') continue;
       const object = relocate(doc, namespace);
-      if (object.kind === 'Deployment') pinOperator(object, image, resources);
+      if (object.kind === 'Deployment') {
+        pinOperator(object, image, resources);
+        spreadOperator(object, replicas);
+      }
       if (object.kind.endsWith('WebhookConfiguration')) {
         object.metadata.annotations = { ...object.metadata.annotations, 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' };
       }
       new ApiObject(this, `${object.kind}-${object.metadata.name}`, object);
+    }
+    if (replicas > 1) {
+      // A drain takes one at a time, so a leader is always there to take over.
+      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata: { name: this.name, namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } } },
+      });
     }
     new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
@@ -122,6 +141,23 @@ function relocate(doc: any, namespace: string): any {
     if (version.subresources && Object.keys(version.subresources).length === 0) delete version.subresources;
   }
   return object;
+}
+
+/**
+ * Sets the replicas, preferably each on its own node: preferred, not
+ * required, so a one-node cluster still runs them all.
+ */
+function spreadOperator(deployment: any, replicas: number): void {
+  deployment.spec.replicas = replicas;
+  if (replicas === 1) return;
+  deployment.spec.template.spec.affinity = {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: { labelSelector: { matchLabels: deployment.spec.selector.matchLabels }, topologyKey: 'kubernetes.io/hostname' },
+      }],
+    },
+  };
 }
 
 /** Sets the operator's image (and the image its instances bootstrap from) and resources in upstream's Deployment. */

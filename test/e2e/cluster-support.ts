@@ -251,43 +251,55 @@ export function diffSummary(out: string): string {
  * kubectl's read and its dry run shows as a diff of status alone, which is
  * gone on the next try: up to three tries, so a real drift still fails.
  */
-export async function assertNoDiffAsArgo(kube: Kubectl, label: string, files: string[]): Promise<void> {
+export async function assertNoDiffAsArgo(kube: Kubectl, label: string, files: string[], expectedWarning?: RegExp): Promise<void> {
   const diff = () => kube.run(['diff', '--server-side', `--field-manager=${ARGO_MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
   let r = await diff();
-  for (let i = 0; i < 2 && r.code === 1 && r.stderr.trim() === ''; i++) {
+  for (let i = 0; i < 2 && r.code === 1 && unexpectedWarnings(r.stderr, expectedWarning) === ''; i++) {
     await sleep(2000);
     r = await diff();
   }
+  const warnings = unexpectedWarnings(r.stderr, expectedWarning);
   check(`${label}: kubectl diff --server-side reports no changes (exit 0, empty output)`,
-    r.code === 0 && r.stdout.trim() === '' && r.stderr.trim() === '',
-    `exit ${r.code}${r.stderr.trim() ? `, stderr: ${r.stderr.trim()}` : ''}\n${diffSummary(r.stdout)}`);
+    r.code === 0 && r.stdout.trim() === '' && warnings === '',
+    `exit ${r.code}${warnings ? `, stderr: ${warnings}` : ''}\n${diffSummary(r.stdout)}`);
 }
 
-/** Applies files as Argo CD does and asserts success without any warning. */
-export async function applyAsArgo(kube: Kubectl, label: string, files: string[], expected: K8sObject[]): Promise<void> {
+/** kubectl's stderr without the lines of `expected` (a warning the caller knows about and reports itself). */
+function unexpectedWarnings(stderr: string, expected: RegExp | undefined): string {
+  return stderr.split('\n').filter(l => l.trim() !== '' && !(expected?.test(l))).join('\n');
+}
+
+/** Applies files as Argo CD does and asserts success without any warning but `expectedWarning`. */
+export async function applyAsArgo(kube: Kubectl, label: string, files: string[], expected: K8sObject[], expectedWarning?: RegExp): Promise<void> {
   const r = await kube.run(['apply', '--server-side', `--field-manager=${ARGO_MANAGER}`, ...files.flatMap(f => ['-f', f])], { allowFail: true });
   check(`${label}: kubectl apply --server-side --field-manager=${ARGO_MANAGER} exits 0`, r.code === 0, r.stderr.trim());
-  check(`${label}: no warnings (stderr empty)`, r.stderr.trim() === '', r.stderr.trim());
+  const warnings = unexpectedWarnings(r.stderr, expectedWarning);
+  check(`${label}: no warnings (stderr empty)${expectedWarning ? ` but the expected ${expectedWarning}` : ''}`, warnings === '', warnings);
   const applied = r.stdout.split('\n').filter(l => / serverside-applied$/.test(l)).length;
   equal(`${label}: every object was applied`, applied, expected.length);
+}
+
+/** What an environment's apply expects beyond git. */
+export interface EnvironmentApplyOptions {
+  /** The out-of-band Secrets the caller provides, with their data (an object store's access key). */
+  readonly secrets?: Record<string, Record<string, string>>;
+  /** A warning kubectl prints for this tree that the caller knows about (a deprecation upstream announced). */
+  readonly expectedWarning?: RegExp;
 }
 
 /**
  * Applies dist/<env> as Argo CD would sync its Application (from dist/apps): the
  * namespace from managedNamespaceMetadata (PodSecurity "restricted"), the Secrets
  * the manifests reference but git does not hold (created with kubectl, as the
- * README says), then the files server-side without warnings, then no diff.
+ * README says; a database login unless `options.secrets` has them), then the
+ * files server-side without warnings, then no diff.
  * Records the environment's namespace in `namespaces[env]` as soon as it is known.
  * `root` is the tree to apply: the committed dist/ unless a test synthesized its own.
  */
-/**
- * Applies dist/`env` as Argo CD's Application for it syncs it. `secrets` are
- * the out-of-band Secrets the caller expects, with their data (an object
- * store's access key); any other gets a generated database login.
- */
 export async function applyEnvironmentAsArgo(
-  kube: Kubectl, env: string, namespaces: Record<string, string>, root = DIST, secrets: Record<string, Record<string, string>> = {},
+  kube: Kubectl, env: string, namespaces: Record<string, string>, root = DIST, options: EnvironmentApplyOptions = {},
 ): Promise<void> {
+  const secrets = options.secrets ?? {};
   const apps = distObjects('apps', root).filter(o => o.kind === 'Application');
   const app = apps.find(a => a.spec?.source?.path === `dist/${env}`);
   if (!check(`an Application in dist/apps syncs dist/${env}`, !!app)) return;
@@ -312,8 +324,8 @@ export async function applyEnvironmentAsArgo(
   equal(`dist/${env}: Secrets referenced but created outside git`, await createOutOfBandSecrets(kube, ns, objects, secrets), Object.keys(secrets).sort());
 
   const files = manifestFiles(path.join(root, env));
-  await applyAsArgo(kube, `dist/${env}`, files, objects);
-  await assertNoDiffAsArgo(kube, `dist/${env}`, files);
+  await applyAsArgo(kube, `dist/${env}`, files, objects, options.expectedWarning);
+  await assertNoDiffAsArgo(kube, `dist/${env}`, files, options.expectedWarning);
 }
 
 /**
