@@ -7,7 +7,7 @@ import { outOfBandSecrets } from './out-of-band-secrets';
 import { GitOpsPlatform, PLATFORM_DIRECTORY, PlatformApplication } from './platform';
 import { replacePaths, StagedPath } from './replace-paths';
 import { renderTankaProject, resolveTankaProject, TankaEnvironmentSpec, TankaProjectOptions } from './tanka-project';
-import { toYaml } from './yaml';
+import { writeYamlFile } from './yaml';
 import { FleetClusters } from '../argocd/application-set';
 import { IN_CLUSTER } from '../argocd/sources';
 import { isDnsLabel } from '../common/checks';
@@ -306,7 +306,7 @@ export class GitOpsRepository<Settings> {
       files.forEach(({ dir, file, objects }, i) => {
         const target = path.join(staged.paths[0].staged, dir);
         fs.mkdirSync(target, { recursive: true });
-        fs.writeFileSync(path.join(target, file), toYaml(objects));
+        writeYamlFile(path.join(target, file), objects);
         log(`[synth ${i + 1}/${files.length}] ${path.join(outdir, dir)}: ${objects.length} objects`);
       });
       if (this.props.helmChart) {

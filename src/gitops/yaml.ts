@@ -29,6 +29,8 @@
  *   affects them.
  */
 
+import * as fs from 'fs';
+
 /** The YAML indentation step; block sequences are indented under their key. */
 const INDENT_STEP = '  ';
 
@@ -587,11 +589,48 @@ class Writer {
  *   infinities, class instances and circular references
  */
 export function toYaml(documents: readonly unknown[]): string {
+  const parts: string[] = [];
+  eachDocument(documents, yaml => parts.push(yaml));
+  return parts.join('---\n');
+}
+
+/**
+ * Characters of YAML gathered before each write of {@link writeYamlFile}:
+ * enough to make the writes few, small enough that a pending chunk seldom
+ * lives through a scavenge into the old generation (peak RSS for large apps).
+ */
+const WRITE_CHUNK = 64 * 1024;
+
+/**
+ * Writes what {@link toYaml} returns to `file`, without holding the whole
+ * stream as one string: for large apps the joined string and its pieces
+ * together were the largest allocation of a synth. On an error the file may
+ * be partly written.
+ * @internal
+ */
+export function writeYamlFile(file: string, documents: readonly unknown[]): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    let pending = '';
+    eachDocument(documents, (yaml, i) => {
+      pending += i === 0 ? yaml : '---\n' + yaml;
+      if (pending.length >= WRITE_CHUNK) {
+        fs.writeSync(fd, pending);
+        pending = '';
+      }
+    });
+    if (pending) fs.writeSync(fd, pending);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Serializes the documents one by one (see {@link toYaml}), handing each to `emit` in order. */
+function eachDocument(documents: readonly unknown[], emit: (yaml: string, index: number) => void): void {
   if (!Array.isArray(documents)) {
     throw new TypeError('toYaml: expected an array of documents');
   }
   const writer = new Writer();
-  const parts = new Array<string>(documents.length);
   for (let i = 0; i < documents.length; i++) {
     const doc: unknown = documents[i];
     writer.out = '';
@@ -603,9 +642,8 @@ export function toYaml(documents: readonly unknown[]): string {
       const where = found && found.path ? `at ${found.path.replace(/^\./, '')}` : 'as the document';
       throw new Error(`toYaml: cannot serialize ${found ? found.reason : 'a value'} ${where} (document ${i})`);
     }
-    parts[i] = flatten(writer.out);
+    emit(flatten(writer.out), i);
   }
-  return parts.join('---\n');
 }
 
 /**

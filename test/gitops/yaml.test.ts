@@ -1,8 +1,9 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Yaml } from 'cdk8s';
 import * as YAML from 'yaml';
-import { toYaml } from '../../src/gitops/yaml';
+import { toYaml, writeYamlFile } from '../../src/gitops/yaml';
 
 /** Kubernetes reads manifests with YAML 1.1 rules; other tools use YAML 1.2. */
 const VERSIONS = ['1.1', '1.2'] as const;
@@ -449,5 +450,33 @@ describe('invalid input', () => {
 
   test('a non-array argument', () => {
     expect(() => toYaml({ a: 1 } as unknown as unknown[])).toThrow(TypeError);
+  });
+});
+
+describe('writeYamlFile', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yaml-write-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ['no documents', []],
+    ['one document', [{ a: 1 }]],
+    ['scalar and multi-line documents', ['a\nb', 1, { k: 'v' }, null]],
+    // Far past one write chunk, so the stream is written in many pieces.
+    ['more than a megabyte', Array.from({ length: 3000 }, (_, i) => ({ metadata: { name: `object-${i}` }, data: { text: 'x'.repeat(500) } }))],
+  ])('%s: the bytes of toYaml', (_name, docs) => {
+    const file = path.join(dir, 'out.yaml');
+    writeYamlFile(file, docs);
+    expect(fs.readFileSync(file, 'utf-8')).toBe(toYaml(docs));
+  });
+
+  test('fails as toYaml does, and closes the file', () => {
+    const file = path.join(dir, 'out.yaml');
+    // Open descriptors, where the platform lists them (Linux).
+    const openFds = () => (fs.existsSync('/proc/self/fd') ? fs.readdirSync('/proc/self/fd').length : 0);
+    const before = openFds();
+    expect(() => writeYamlFile(file, [{ a: 1 }, { b: NaN }])).toThrow(/cannot serialize NaN at b \(document 1\)/);
+    expect(() => writeYamlFile(file, { a: 1 } as unknown as unknown[])).toThrow(TypeError);
+    expect(openFds()).toBe(before);
   });
 });
