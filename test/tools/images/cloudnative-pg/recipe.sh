@@ -22,15 +22,11 @@ build_cloudnative_pg() {
   local dir=$1 root=$1/root src arch
   src=$(cloudnative_pg_tool_dir)
   arch=$(go env GOARCH)
-  install -d -m 0755 "$root/etc" "$root/operator"
-  install -d -m 1777 "$root/tmp"
+  scratch_base "$root" nonroot 65532 /home/nonroot
+  install -d -m 0755 "$root/operator"
   install -m 0755 "$src/manager" "$root/operator/manager_$arch"
   ln -s "operator/manager_$arch" "$root/manager"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-  chmod 0644 "$root/etc/passwd" "$root/etc/group"
-  tar_layer "$root" "$dir/layer.tar" --owner=0 --group=0
-  rm -rf "$root"
+  scratch_layer "$root" "$dir/layer.tar"
 
   local config
   config="{\"Env\":[\"PATH=/usr/local/bin:/usr/bin:/bin\"],\"Entrypoint\":[\"/manager\"],\"User\":\"65532:65532\",\"WorkingDir\":\"/\""
@@ -48,7 +44,7 @@ image_cloudnative_pg() {
   "$REPO_ROOT/test/tools/install.sh" cloudnative-pg >/dev/null
   local src; src=$(cloudnative_pg_tool_dir)
   [ -x "$src/manager" ] || die "install.sh cloudnative-pg left no $src/manager"
-  cached_or_build cloudnative-pg "$CLOUDNATIVE_PG_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" \
+  cached_or_build cloudnative-pg "$CLOUDNATIVE_PG_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/cloudnative-pg/recipe.sh" "$src/manager")" build_cloudnative_pg
   progress "pushing cloudnative-pg to $REGISTRY/$CLOUDNATIVE_PG_REPOSITORY"
   push_layout "$CACHED_DIR/oci" "$REGISTRY/$CLOUDNATIVE_PG_REPOSITORY" "$(cat "$CACHED_DIR/tag")"

@@ -19,14 +19,10 @@ sealed_secrets_tool_dir() {
 build_sealed_secrets_controller() {
   local dir=$1 root=$1/root src
   src=$(sealed_secrets_tool_dir)
-  install -d -m 0755 "$root/usr/local/bin" "$root/etc"
-  install -d -m 1777 "$root/tmp"
+  scratch_base "$root" sealed-secrets 1001 /tmp
+  install -d -m 0755 "$root/usr/local/bin"
   install -m 0755 "$src/controller" "$root/usr/local/bin/controller"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nsealed-secrets:x:1001:1001::/tmp:/sbin/nologin\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nsealed-secrets:x:1001:\n' >"$root/etc/group"
-  chmod 0644 "$root/etc/passwd" "$root/etc/group"
-  tar_layer "$root" "$dir/layer.tar" --owner=0 --group=0
-  rm -rf "$root"
+  scratch_layer "$root" "$dir/layer.tar"
 
   local config
   config="{\"Env\":[\"PATH=/usr/local/bin:/usr/bin:/bin\"],\"Entrypoint\":[\"controller\"],\"User\":\"1001\""
@@ -45,7 +41,7 @@ image_sealed_secrets_controller() {
   "$REPO_ROOT/test/tools/install.sh" sealed-secrets >/dev/null
   local src; src=$(sealed_secrets_tool_dir)
   [ -x "$src/controller" ] || die "install.sh sealed-secrets left no $src/controller"
-  cached_or_build sealed-secrets-controller "$SEALED_SECRETS_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" \
+  cached_or_build sealed-secrets-controller "$SEALED_SECRETS_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/sealed-secrets-controller/recipe.sh" "$src/controller")" build_sealed_secrets_controller
   progress "pushing sealed-secrets-controller to $REGISTRY/$SEALED_SECRETS_REPOSITORY"
   push_layout "$CACHED_DIR/oci" "$REGISTRY/$SEALED_SECRETS_REPOSITORY" "$(cat "$CACHED_DIR/tag")"

@@ -22,14 +22,10 @@ versitygw_tool_dir() {
 build_versitygw() {
   local dir=$1 root=$1/root src
   src=$(versitygw_tool_dir)
-  install -d -m 0755 "$root/usr/local/bin" "$root/etc"
-  install -d -m 1777 "$root/tmp"
+  scratch_base "$root" nonroot 65532 /home/nonroot
+  install -d -m 0755 "$root/usr/local/bin"
   install -m 0755 "$src/versitygw" "$root/usr/local/bin/versitygw"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-  chmod 0644 "$root/etc/passwd" "$root/etc/group"
-  tar_layer "$root" "$dir/layer.tar" --owner=0 --group=0
-  rm -rf "$root"
+  scratch_layer "$root" "$dir/layer.tar"
 
   local config
   config="{\"Env\":[\"PATH=/usr/local/bin:/usr/bin:/bin\"],\"Entrypoint\":[\"/usr/local/bin/versitygw\"],\"User\":\"65532:65532\",\"WorkingDir\":\"/\""
@@ -49,7 +45,7 @@ image_versitygw() {
   "$REPO_ROOT/test/tools/install.sh" versitygw >/dev/null
   local src; src=$(versitygw_tool_dir)
   [ -x "$src/versitygw" ] || die "install.sh versitygw left no $src/versitygw"
-  cached_or_build versitygw "$VERSITYGW_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" \
+  cached_or_build versitygw "$VERSITYGW_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/versitygw/recipe.sh" "$src/versitygw")" build_versitygw
   progress "pushing versitygw to $REGISTRY/$VERSITYGW_REPOSITORY"
   push_layout "$CACHED_DIR/oci" "$REGISTRY/$VERSITYGW_REPOSITORY" "$(cat "$CACHED_DIR/tag")"
