@@ -25,7 +25,7 @@ export interface ClusterObjectStore {
 }
 
 /** Where and for whom {@link startObjectStore} runs the store. */
-export interface ObjectStoreOptions {
+export interface ClusterObjectStoreOptions {
   /** Its namespace. */
   readonly namespace: string;
   /** The node its pod runs on: its data is an emptyDir, so it must be a node no drill stops. */
@@ -39,7 +39,7 @@ export interface ObjectStoreOptions {
 }
 
 /** Builds versitygw's image, runs it in the cluster and waits until it is Ready. */
-export async function startObjectStore(kube: Kubectl, options: ObjectStoreOptions): Promise<ClusterObjectStore> {
+export async function startObjectStore(kube: Kubectl, options: ClusterObjectStoreOptions): Promise<ClusterObjectStore> {
   const built = await run('bash', [IMAGES_SH, 'versitygw', options.registry], { env: options.toolEnv, echo: '    | ' });
   const image = built.stdout.trim().split('\n').pop()!;
   check(`versitygw image built here and pushed: ${image}`, /@sha256:[0-9a-f]{64}$/.test(image));

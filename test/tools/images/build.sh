@@ -42,6 +42,8 @@ ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnat
 
 # shellcheck source=lib.sh
 . "$IMAGES_DIR/lib.sh"
+# shellcheck source=debian.sh
+. "$IMAGES_DIR/debian.sh"
 # shellcheck source=scratch.sh
 . "$IMAGES_DIR/scratch.sh"
 # shellcheck source=postgres/recipe.sh
