@@ -120,22 +120,9 @@ project.package.setScript('secrets', `${CLI} secrets`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components: registry, ko, buildah, Postgres, kube-apiserver 1.27 and the newest, a real node, the Sealed Secrets controller, the live view in Chromium, CloudNativePG failover on three nodes, helm, tk, npm, Argo CD, npm run demo and demo:down',
-  steps: [
-    { exec: 'ts-node test/e2e/image-build.ts' },
-    { exec: 'ts-node test/e2e/cluster.ts' },
-    { exec: 'ts-node test/e2e/tanka.ts' },
-    { exec: 'ts-node test/e2e/api-latest.ts' },
-    { exec: 'bash test/tools/cluster-smoke.sh' },
-    { exec: 'ts-node test/e2e/pods.ts' },
-    { exec: 'ts-node test/e2e/sealed-secrets.ts' },
-    { exec: 'ts-node test/e2e/live-view.ts' },
-    { exec: 'ts-node test/e2e/cloudnative-pg.ts' },
-    { exec: 'ts-node test/e2e/package.ts' },
-    { exec: 'ts-node test/e2e/argocd.ts' },
-    { exec: 'ts-node test/e2e/fleet.ts' },
-    { exec: 'ts-node test/e2e/demo.ts' },
-  ],
+  description: 'End-to-end tests on real components, two suites at a time (test/e2e/run.ts): registry, ko, buildah, kaniko, docker, buildpacks, Postgres, control planes of Kubernetes 1.27 and the newest, nodes of the newest, the Sealed Secrets controller, the live view in Chromium, CloudNativePG failover on three nodes, helm, tk, npm, Argo CD, npm run demo and demo:down',
+  exec: 'ts-node test/e2e/run.ts',
+  receiveArgs: true,
 });
 // The project's replacement for kind: a control plane and N worker nodes of Kubernetes v1.37.2 whose
 // pods run (root; see the README). `eval "$(npm run --silent cluster:up -- --nodes 3)"` sets KUBECONFIG,

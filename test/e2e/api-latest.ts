@@ -1,14 +1,15 @@
 /**
  * End-to-end test of the synthesized manifests against the NEWEST Kubernetes
- * minor that builds here (test/tools/kube-latest: kube-apiserver and
- * kube-controller-manager, see its go.mod), API only: no scheduler, no nodes.
+ * minor that builds here (test/tools/kube-latest: the control plane, see its
+ * go.mod), run by the cluster program without nodes (test/tools/cluster/ up --nodes 0).
  * Every environment is applied the way Argo CD applies it (server-side, field
  * manager argocd-controller, namespace from the Application's
  * managedNamespaceMetadata, PodSecurity "restricted"), must apply without a
  * single warning and must then show an empty server-side diff; so must
  * dist/apps and dist/bootstrap (after the vendored Argo CD CRDs are installed).
  * The controller manager then creates the workloads' pods, which the newest
- * PodSecurity "restricted:latest" must admit, and the diff must stay empty.
+ * PodSecurity "restricted:latest" must admit (with no node they stay Pending),
+ * and the diff must stay empty.
  * A positive control proves the (much older) kubectl still reports a real
  * change through `kubectl diff --server-side`.
  *
@@ -18,9 +19,9 @@
  * kubectl is the one of test/tools/kube (1.27): the suite checks it still works
  * against the newest server. The API server version it ran is printed
  * ("[api-latest] server version ...") and asserted to be the one of
- * test/tools/kube-latest/go.mod. Everything listens on 127.0.0.1 and lives in a
- * temporary directory; the control plane is stopped on exit, also on failure and
- * on SIGINT/SIGTERM. dist/ is only read. Ends with "N passed, N failed".
+ * test/tools/kube-latest/go.mod. The control plane runs in network namespaces of
+ * its own (root) and lives in a temporary directory; it is stopped on exit, also
+ * on failure and on SIGINT/SIGTERM. dist/ is only read. Ends with "N passed, N failed".
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -37,8 +38,8 @@ import { applyPlatformAsArgo } from './sealed-secrets-support';
 
 const ENVS = ['dev', 'staging', 'prod'];
 const KUBE_LATEST_MOD = path.join(ROOT, 'test', 'tools', 'kube-latest', 'go.mod');
-/** The components started: no scheduler (pods stay Pending; they are only admitted). */
-const COMPONENTS = 'etcd kube-apiserver kube-controller-manager';
+/** The components the suite checks the logs of for flags the newest version deprecates. */
+const FLAG_CHECKED = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 const STEPS = 10;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-api-latest-'));
@@ -68,12 +69,12 @@ async function main(): Promise<void> {
   const planeDir = path.join(tmp, 'control-plane');
 
   const tools = await section([
-    [`install/find tools: kube-apiserver + kube-controller-manager ${version} (install.sh kube-latest), kubectl 1.27 (kube), etcd (debs)`, async () => {
+    [`install/find tools: the control plane ${version} (install.sh kube-latest), kubectl 1.27 (kube), etcd (debs)`, async () => {
       const started = Date.now();
       toolEnv = await installTools(['kube', 'debs', 'kube-latest']);
       progress(`  install.sh took ${((Date.now() - started) / 1000).toFixed(0)}s`);
       await requireTools(toolEnv, ['kubectl', 'etcd', 'openssl', 'curl', 'diff']);
-      for (const bin of ['kube-apiserver', 'kube-controller-manager']) {
+      for (const bin of FLAG_CHECKED) {
         const file = path.join(latestDir, bin);
         if (!check(`${file} is executable`, isExecutable(file))) continue;
         const v = (await run(file, ['--version'], { allowFail: true })).stdout.trim();
@@ -87,17 +88,16 @@ async function main(): Promise<void> {
   }
 
   const up = await section([
-    [`start ${COMPONENTS} on 127.0.0.1 from ${path.basename(latestDir)} (control-plane.sh, CONTROL_PLANE_BIN_DIR)`, async () => {
-      const env = { ...toolEnv, CONTROL_PLANE_BIN_DIR: latestDir, CONTROL_PLANE_COMPONENTS: COMPONENTS };
-      kube = new Kubectl({ ...await startControlPlane(planeDir, env), CONTROL_PLANE_BIN_DIR: undefined, CONTROL_PLANE_COMPONENTS: undefined });
+    [`start a control plane without nodes from ${path.basename(latestDir)} (the cluster program, --nodes 0)`, async () => {
+      kube = new Kubectl(await startControlPlane(planeDir, toolEnv, latestDir));
       const server = JSON.parse((await kube.run(['get', '--raw', '/version'])).stdout);
       progress(`[api-latest] server version ${server.gitVersion} (${server.goVersion}, ${server.platform})`);
       equal('GET /version: gitVersion is the kube-latest version', server.gitVersion, version);
       const client = JSON.parse((await kube.run(['version', '--client', '-o', 'json'])).stdout).clientVersion;
       progress(`[api-latest] kubectl ${client.gitVersion} (test/tools/kube)`);
-      for (const c of ['kube-apiserver', 'kube-controller-manager']) {
-        const complaints = flagComplaints(path.join(planeDir, `${c}.log`));
-        check(`${c}.log names no deprecated/removed/unknown flag of control-plane.sh`, complaints.length === 0, complaints.join('\n'));
+      for (const c of FLAG_CHECKED) {
+        const complaints = flagComplaints(path.join(planeDir, 'logs', `${c}.log`));
+        check(`${c}.log names no deprecated/removed/unknown flag of the cluster program`, complaints.length === 0, complaints.join('\n'));
       }
     }],
   ]);

@@ -31,9 +31,10 @@
  * source.directory {recurse: false}, which Argo CD normalizes away, kept the
  * app-of-apps root OutOfSync forever (ArgoCdApplication now leaves it out).
  *
- * Everything listens on 127.0.0.1 (except the controller's metrics port, which
- * has no address flag: a free port on all interfaces) and lives in one
- * temporary directory; every process is stopped on exit, failure or SIGINT.
+ * The control plane is the cluster program's without nodes (test/tools/cluster/,
+ * its own network namespace; root). Everything else listens on 127.0.0.1 (except
+ * the controller's metrics port, which has no address flag: a free port on all
+ * interfaces) and lives in one temporary directory; every process is stopped on exit, failure or SIGINT.
  * Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
 import { spawn } from 'child_process';
@@ -240,7 +241,7 @@ async function main(): Promise<void> {
         'argocd-application-controller', 'argocd-repo-server', 'git-verify-wrapper.sh', 'gpg-wrapper.sh']);
       if (!ok) throw new Error('tools missing');
     }],
-    ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (test/tools/control-plane.sh) and a kwok node', async () => {
+    ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler (the cluster program without nodes) and a kwok node', async () => {
       kube = new Kubectl(await startControlPlane(path.join(tmp, 'control-plane'), toolEnv));
       apps = new Applications(kube);
       apps.onRead = recordSyncResult;

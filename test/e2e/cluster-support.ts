@@ -1,7 +1,7 @@
 /**
  * What the end-to-end suites that need a Kubernetes cluster share
- * (test/e2e/cluster.ts, test/e2e/argocd.ts, test/e2e/api-latest.ts): the throw-away control plane of
- * test/tools/control-plane.sh, a kwok fake node that marks pods running,
+ * (test/e2e/cluster.ts, test/e2e/argocd.ts, test/e2e/api-latest.ts, ...): a throw-away control plane
+ * of the cluster program (test/tools/cluster/, without nodes), a kwok fake node that marks pods running,
  * PersistentVolumes pre-bound to the claims of a stack, kubectl helpers and
  * the reading of manifest directories as Argo CD reads them.
  *
@@ -17,7 +17,8 @@ import {
 } from './harness';
 import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
-export const CONTROL_PLANE_SH = path.join(ROOT, 'test', 'tools', 'control-plane.sh');
+/** The cluster program (test/tools/cluster/main.ts), run by Node through ts-node: `[...CLUSTER_PROGRAM, 'up', DIR]`. */
+export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
 export const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
 /** The Argo CD CRDs the project vendors (the version test/tools/argocd builds). */
 export const ARGOCD_CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
@@ -98,18 +99,25 @@ export async function goBinary(toolEnv: NodeJS.ProcessEnv): Promise<string> {
 }
 
 /**
- * Starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler on
- * 127.0.0.1 in `dir` with test/tools/control-plane.sh (stopped by a cleanup)
- * and returns `toolEnv` with its KUBECONFIG.
+ * Starts a control plane without nodes (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler) in `dir` with the cluster program (`up DIR --nodes 0`: in a network namespace
+ * of its own, the API server at <net>.2:6443 from the host; root), torn down by a cleanup, also
+ * when it fails half-way; returns `toolEnv` with its KUBECONFIG. Its Kubernetes is the one in
+ * `kubernetesDir`, by default the directory of the kube-apiserver first on toolEnv's PATH
+ * (install.sh kube: v1.27).
  */
-export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv, kubernetesDir?: string): Promise<NodeJS.ProcessEnv> {
+  const binaries = kubernetesDir ?? (toolEnv.PATH ?? '').split(':').find(d => d && isExecutable(path.join(d, 'kube-apiserver')));
+  if (!binaries) throw new Error('no kube-apiserver on PATH (test/tools/install.sh kube)');
+  const programEnv = { ...toolEnv, CLUSTER_KUBERNETES_DIR: binaries };
+  const program = (args: string[], allowFail = false) => run(process.execPath, [...CLUSTER_PROGRAM, ...args], { env: programEnv, allowFail, echo: '    | ' });
   onCleanup('stop the control plane', async () => {
-    const r = await run('bash', [CONTROL_PLANE_SH, 'stop', dir], { env: toolEnv, allowFail: true, echo: '    | ' });
-    if (r.code !== 0) progress(`  control-plane.sh stop exited ${r.code}`);
+    const r = await program(['down', dir], true);
+    if (r.code !== 0) progress(`  cluster down exited ${r.code}`);
   });
-  const r = await run('bash', [CONTROL_PLANE_SH, 'start', dir], { env: toolEnv, echo: '    | ' });
+  const r = await program(['up', dir, '--nodes', '0']);
   const m = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout);
-  if (!m) throw new Error(`control-plane.sh printed no KUBECONFIG line: ${r.stdout}`);
+  if (!m) throw new Error(`cluster up printed no KUBECONFIG line: ${r.stdout}`);
   const kubeEnv: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: m[1] };
   delete kubeEnv.KUBECTL_EXTERNAL_DIFF;
   const version = JSON.parse((await new Kubectl(kubeEnv).run(['version', '-o', 'json'])).stdout).serverVersion?.gitVersion;

@@ -15,8 +15,9 @@
  *
  * Needs: go, network to the Go module proxy and Debian apt the first time (tools
  * are installed by test/tools/install.sh and cached; kube-score is go-installed
- * into the same cache); the Argo CD CRDs come from third_party/argo-cd-v3.6.1/crds. Everything listens on 127.0.0.1 and lives in a
- * temporary directory; the control plane is stopped on exit, also on
+ * into the same cache); the Argo CD CRDs come from third_party/argo-cd-v3.6.1/crds. Needs root: the
+ * control plane runs in network namespaces of its own (the cluster program, test/tools/cluster/, without
+ * nodes). Everything lives in a temporary directory; the control plane is stopped on exit, also on
  * failure and on SIGINT/SIGTERM. dist/ and helm/ are only read.
  * Prints "[e2e i/N] ..." progress and ends with "N passed, N failed";
  * the exit status is 1 if anything failed.
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
   }
 
   clusterUp = await section([
-    ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1 (test/tools/control-plane.sh)', async () => {
+    ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler (the cluster program without nodes, --nodes 0)', async () => {
       kube = new Kubectl(await startControlPlane(path.join(tmp, 'control-plane'), toolEnv));
     }],
   ]);

@@ -4,7 +4,8 @@
  * test/tools/install.sh argocd), runs on a hub cluster and deploys the
  * environments to two more clusters registered as cluster Secrets.
  *
- * Three throw-away control planes on 127.0.0.1, each with a kwok fake node
+ * Three throw-away control planes (the cluster program without nodes, each in
+ * its own network namespace; root), each with a kwok fake node
  * (so the StatefulSet becomes Healthy and the sync waves go on):
  *   hub        Argo CD; later joins the fleet as dev
  *   staging-1  labelled acme.io/environment=staging
@@ -28,7 +29,7 @@
  *
  *   npx ts-node --transpile-only test/e2e/fleet.ts      # ~4-6 min on 2 cores with the tools cached
  *
- * Everything listens on 127.0.0.1 and lives in one temporary directory; every
+ * Everything else listens on 127.0.0.1 and lives in one temporary directory; every
  * process is stopped on exit, failure or SIGINT. Prints "[e2e i/N] ..." and
  * ends with "N passed, N failed".
  */
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
         'argocd-application-controller', 'argocd-repo-server', 'argocd-applicationset-controller', 'git-verify-wrapper.sh']);
       if (!ok) throw new Error('tools missing');
     }],
-    ['start three control planes on 127.0.0.1 (hub, staging-1, prod-1), each with a kwok node', async () => {
+    ['start three control planes (hub, staging-1, prod-1; the cluster program without nodes, each in its own network namespace), each with a kwok node', async () => {
       for (const cluster of [hub, ...spokes]) {
         const dir = path.join(tmp, cluster.name);
         fs.mkdirSync(dir);

@@ -10,8 +10,8 @@
  *   field the plain Jsonnet way, and another uses the helpers of
  *   lib/todo/overrides.libsonnet: exactly the fields named change, and a
  *   helper naming a missing object fails instead of silently doing nothing;
- * - against a real kube-apiserver 1.27 (API only: etcd and kube-apiserver of
- *   test/tools/control-plane.sh), each environment applied with `tk apply`
+ * - against a real kube-apiserver 1.27 (a control plane without nodes of the
+ *   cluster program test/tools/cluster/), each environment applied with `tk apply`
  *   (server-side) shows no difference in `tk diff` (diffStrategy "server"),
  *   the overriding environment shows exactly its change, and `tk prune`
  *   deletes exactly the object a user's environment leaves out.
@@ -19,8 +19,8 @@
  *   npx ts-node test/e2e/tanka.ts     # ~2-3 min with the tools cached; building tk: ~1 min idle
  *
  * The tanka source tarball comes from the shared material directory beside the clone (TANKA_SOURCE_TARBALL
- * overrides it). Everything listens on 127.0.0.1 and lives in a temporary directory; the
- * control plane is stopped on exit, also on failure and on SIGINT/SIGTERM. dist/ and
+ * overrides it). Everything lives in a temporary directory, the control plane in network
+ * namespaces of its own (root); it is stopped on exit, also on failure and on SIGINT/SIGTERM. dist/ and
  * tanka/ are only read. Prints "[e2e i/N] ..." progress and ends with "N passed, N failed".
  */
 import * as fs from 'fs';
@@ -189,9 +189,8 @@ async function main(): Promise<void> {
       `exit ${r.code}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
   }]]);
 
-  const clusterUp = await section([['start etcd and kube-apiserver on 127.0.0.1 (test/tools/control-plane.sh, API only); kubeconfig contexts dev, staging, prod', async () => {
-    const kubeEnv = await startControlPlane(path.join(tmp, 'control-plane'), { ...toolEnv, CONTROL_PLANE_COMPONENTS: 'etcd kube-apiserver' });
-    delete kubeEnv.CONTROL_PLANE_COMPONENTS;
+  const clusterUp = await section([['start a control plane without nodes (the cluster program, --nodes 0); kubeconfig contexts dev, staging, prod', async () => {
+    const kubeEnv = await startControlPlane(path.join(tmp, 'control-plane'), toolEnv);
     // tk runs kubectl with this KUBECONFIG from here on.
     toolEnv = kubeEnv;
     kube = new Kubectl(kubeEnv);

@@ -9,8 +9,8 @@
 # Arguments:
 #   -o FILE   also write the `export PATH=...` line to FILE (stdout gets it too)
 #   TOOL...   subset of: ko crane helm kube-linter kwok debs kube argocd   (default: all)
-#             opt-in (never in the default set): kube-latest (kube-apiserver + kube-controller-manager
-#             of the newest Kubernetes minor that builds here, test/tools/kube-latest/go.mod),
+#             opt-in (never in the default set): kube-latest (kube-apiserver, kube-controller-manager
+#             and kube-scheduler of the newest Kubernetes minor that builds here, test/tools/kube-latest/go.mod),
 #             netpol (kube-router, for its NetworkPolicy firewall only: test/tools/netpol/go.mod),
 #             node (kubelet, kube-proxy and k8s-pause, the sandbox binary, into kubernetes-<version>/;
 #             Debian containerd runc containernetworking-plugins iptables conntrack when missing),
@@ -91,10 +91,11 @@ LOGS=$CACHE/logs
 KUBE_MOD=$HERE/kube
 KUBE_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_MOD/go.mod" | head -n1)
 KUBE_BINS=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
-# kube-latest: cached as kubernetes-<version>/ like kube; no kubectl (the 1.27 one of `kube` is used).
+# kube-latest: the control plane of that version, cached as kubernetes-<version>/ like kube; no
+# kubectl (the 1.27 one of `kube` is used).
 KUBE_LATEST_MOD=$HERE/kube-latest
 KUBE_LATEST_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_LATEST_MOD/go.mod" | head -n1)
-KUBE_LATEST_BINS=(kube-apiserver kube-controller-manager)
+KUBE_LATEST_BINS=(kube-apiserver kube-controller-manager kube-scheduler)
 NETPOL_MOD=$HERE/netpol
 NETPOL_VERSION=$(awk '$1 == "require" && $2 == "github.com/cloudnativelabs/kube-router" {print $3}' "$NETPOL_MOD/go.mod" | head -n1)
 # node: kubelet builds from test/tools/kube as is, kube-proxy needs its own module (see its go.mod).
@@ -130,6 +131,13 @@ want() { case " ${tools[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH; }
 command -v go >/dev/null || { echo "install.sh: go not found" >&2; exit 1; }
 mkdir -p "$CACHE" "$LOGS"
+# One install.sh at a time per cache: suites run side by side (test/e2e/run.ts) must not build the
+# same tool twice or run apt-get at once. A run that finds everything cached holds it a moment.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  echo "[tools] waiting for another install.sh to finish ($CACHE/.lock)…" >&2
+  flock 9
+fi
 
 # Step counter: one step per tool, the kube tool counts one step per binary.
 total=0
@@ -189,6 +197,32 @@ go_install() {
   done
   rm -rf "$tmp"
   return 1
+}
+
+# go_build_exact TOOL VERSION MODULE BIN=PKGDIR... : that exact module version downloaded from the
+# proxy and its commands built inside it (its go.sum pins every dependency) into
+# $CACHE/<tool>-<version>/, atomically; not put on PATH (callers add_path what they want there).
+# For modules whose version list the proxy refuses (CloudNativePG, the CNB lifecycle): `go install
+# pkg@version` reads that list, to look for a deprecation, and fails with 403 on a cold module cache.
+go_build_exact() {
+  local tool=$1 version=$2 module=$3; shift 3
+  local dir=$CACHE/$tool-$version spec cached=yes src tmp
+  for spec in "$@"; do [ -x "$dir/${spec%%=*}" ] && [ -e "$dir/.${spec%%=*}.ok" ] || cached=no; done
+  if [ $cached = yes ]; then progress "building $tool $version (cached: yes)"; return 0; fi
+  progress "building $tool $version (cached: no)…"
+  src=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | awk -F'"' '$2 == "Dir" {print $4}')
+  [ -n "$src" ] || { echo "install.sh: go mod download $module@$version printed no directory" >&2; return 1; }
+  tmp=$(mktemp -d "$CACHE/.$tool-$version.XXXXXX")
+  for spec in "$@"; do
+    echo "[tools]   go build $module/${spec#*=} at $version" >&2
+    if ! logged "$LOGS/$tool-$version-${spec%%=*}.log" env -C "$src" GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" \
+        go build -trimpath -ldflags "-s -w ${LDX:-}" -o "$tmp/${spec%%=*}" "./${spec#*=}"; then
+      rm -rf "$tmp"; return 1
+    fi
+  done
+  mkdir -p "$dir"
+  for spec in "$@"; do mv -f "$tmp/${spec%%=*}" "$dir/"; touch "$dir/.${spec%%=*}.ok"; done
+  rm -rf "$tmp"
 }
 
 best_effort() {
@@ -321,7 +355,7 @@ if want kube; then build_k8s "$KUBE_MOD" "$KUBE_VERSION" "${KUBE_BINS[@]}"; fi
 # ---- kube-latest: the newest Kubernetes minor that builds here (test/tools/kube-latest) --
 # Same build as `kube` (same version stamps), from its own wrapper module; see the comments in
 # test/tools/kube-latest/go.mod. Its directory goes on PATH after kubernetes-<kube version>/ when
-# both are named (control-plane.sh: CONTROL_PLANE_BIN_DIR=<cache>/kubernetes-<version> picks it).
+# both are named (the cluster program picks it: CLUSTER_KUBERNETES_DIR=<cache>/kubernetes-<version>).
 if want kube-latest; then build_k8s "$KUBE_LATEST_MOD" "$KUBE_LATEST_VERSION" "${KUBE_LATEST_BINS[@]}"; fi
 
 # ---- netpol: kube-router's NetworkPolicy firewall (test/tools/netpol) --------------------
@@ -494,29 +528,8 @@ fi
 # serves every phase (detector, analyzer, restorer, builder, exporter, creator) by its argv[0];
 # the launcher is the exported image's entrypoint. ~2 min on 2 cores.
 if want lifecycle; then
-  lcdir=$CACHE/lifecycle-$LIFECYCLE_VERSION
-  if [ -x "$lcdir/lifecycle" ] && [ -x "$lcdir/launcher" ] && [ -e "$lcdir/.lifecycle.ok" ]; then
-    progress "building CNB lifecycle $LIFECYCLE_VERSION (cached: yes)"
-  else
-    progress "building CNB lifecycle $LIFECYCLE_VERSION (cached: no)… (~2-4 min on 2 cores)"
-    mkdir -p "$lcdir"
-    rm -f "$lcdir/.lifecycle.ok"
-    lctmp=$(mktemp -d "$CACHE/.lifecycle-$LIFECYCLE_VERSION.XXXXXX")
-    lcldx="-X github.com/buildpacks/lifecycle/cmd.Version=${LIFECYCLE_VERSION#v}"
-    lcldx+=" -X github.com/buildpacks/lifecycle/cmd.SCMRepository=github.com/buildpacks/lifecycle"
-    # `go install pkg@version` would read the module's version list, which the proxy refuses
-    # here; so download that exact version and build inside it (its go.sum pins every module).
-    lcsrc=$(GOFLAGS=-mod=mod go mod download -json "github.com/buildpacks/lifecycle@$LIFECYCLE_VERSION" | awk -F'"' '$2 == "Dir" {print $4}')
-    for lcbin in lifecycle launcher; do
-      if ! logged "$LOGS/lifecycle-$LIFECYCLE_VERSION-$lcbin.log" env -C "$lcsrc" GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" \
-          CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $lcldx" -o "$lctmp/$lcbin" "./cmd/$lcbin"; then
-        rm -rf "$lctmp"; exit 1
-      fi
-    done
-    mv -f "$lctmp/lifecycle" "$lctmp/launcher" "$lcdir/"
-    rm -rf "$lctmp"
-    touch "$lcdir/.lifecycle.ok"
-  fi
+  CGO_ENABLED=0 LDX="-X github.com/buildpacks/lifecycle/cmd.Version=${LIFECYCLE_VERSION#v} -X github.com/buildpacks/lifecycle/cmd.SCMRepository=github.com/buildpacks/lifecycle" \
+    go_build_exact lifecycle "$LIFECYCLE_VERSION" github.com/buildpacks/lifecycle lifecycle=cmd/lifecycle launcher=cmd/launcher || exit 1
 fi
 
 # ---- docker: Debian's docker.io (dockerd 20.10, the docker client, containerd, runc) ----------
@@ -545,7 +558,8 @@ fi
 # test/tools/images/build.sh), with the version stamp upstream's Makefile sets. ~3 min on 2 cores.
 if want cloudnative-pg; then
   CGO_ENABLED=0 LDX="-X github.com/cloudnative-pg/cloudnative-pg/pkg/versions.buildVersion=${CLOUDNATIVE_PG_VERSION#v}" \
-    go_install cloudnative-pg "$CLOUDNATIVE_PG_VERSION" manager github.com/cloudnative-pg/cloudnative-pg/cmd/manager
+    go_build_exact cloudnative-pg "$CLOUDNATIVE_PG_VERSION" github.com/cloudnative-pg/cloudnative-pg manager=cmd/manager || exit 1
+  add_path "$CACHE/cloudnative-pg-$CLOUDNATIVE_PG_VERSION"
 fi
 
 # ---- versitygw: the S3 gateway, static (packed into an image by test/tools/images/build.sh, which

@@ -26,8 +26,10 @@ import { pushBinaryImage, registryAddress, startRegistry } from './registry';
 import { onPath, progressLine, sh, succeeds } from './sys';
 import { down, saveSysctls } from './teardown';
 
-export const REQUIRED_COMMANDS = ['openssl', 'curl', 'ip', 'nsenter', 'unshare', 'iptables', 'ipset', 'conntrack', 'sysctl', 'etcd',
-  'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'kube-proxy', 'containerd',
+/** What the control plane alone needs (`up DIR --nodes 0`). */
+export const CONTROL_PLANE_COMMANDS = ['openssl', 'curl', 'ip', 'nsenter', 'unshare', 'sysctl', 'etcd',
+  'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
+export const REQUIRED_COMMANDS = [...CONTROL_PLANE_COMMANDS, 'iptables', 'ipset', 'conntrack', 'kubelet', 'kube-proxy', 'containerd',
   'containerd-shim-runc-v2', 'runc', 'crane', 'coredns', 'k8s-pause', 'kube-router'];
 /** The install.sh tools that put REQUIRED_COMMANDS on PATH (and ko, which builds images into the registry). */
 export const CLUSTER_TOOLS = ['kube', 'cluster', 'netpol', 'coredns', 'crane', 'ko', 'debs'];
@@ -54,7 +56,10 @@ function useClusterKubernetes(): void {
 }
 
 export interface UpOptions {
-  /** Worker nodes (default 1). */
+  /**
+   * Worker nodes (default 1). 0: the control plane alone, without registry or addons, for tests
+   * that only need the API (their nodes, if any, are kwok's fakes).
+   */
   nodes?: number;
   /** Seconds to wait for each component (default 180). */
   timeoutS?: number;
@@ -68,19 +73,22 @@ export function kubeconfigPath(dir: string): string {
 export function envLines(c: ClusterLayout): string {
   return [
     `export KUBECONFIG=${kubeconfigPath(c.dir)}`,
-    `export CLUSTER_REGISTRY=${registryAddress(c)}`,
-    // The host's address as pods reach it: for servers a test runs on the host (a git server, say).
-    `export CLUSTER_HOST_IP=${c.hostIp}`,
-    `export CLUSTER_NODES=${c.nodes.map(n => n.name).join(',')}`,
+    // A control plane alone has no registry and no nodes.
+    ...(c.nodes.length ? [
+      `export CLUSTER_REGISTRY=${registryAddress(c)}`,
+      // The host's address as pods reach it: for servers a test runs on the host (a git server, say).
+      `export CLUSTER_HOST_IP=${c.hostIp}`,
+      `export CLUSTER_NODES=${c.nodes.map(n => n.name).join(',')}`,
+    ] : []),
   ].join('\n');
 }
 
 function checkPrerequisites(dir: string, nodes: number): void {
   if (process.getuid?.() !== 0) throw new Error('must run as root (network namespaces, cgroups, containerd)');
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new Error(`--nodes must be 1..${MAX_NODES}, got ${nodes}`);
-  const missing = REQUIRED_COMMANDS.filter(c => !onPath(c));
+  if (!Number.isInteger(nodes) || nodes < 0 || nodes > MAX_NODES) throw new Error(`--nodes must be 0..${MAX_NODES}, got ${nodes}`);
+  const missing = (nodes ? REQUIRED_COMMANDS : CONTROL_PLANE_COMMANDS).filter(c => !onPath(c));
   if (missing.length) throw new Error(`not on PATH: ${missing.join(', ')} (eval "$(test/tools/install.sh ${CLUSTER_TOOLS.join(' ')})")`);
-  for (const plugin of ['bridge', 'host-local', 'loopback']) {
+  for (const plugin of nodes ? ['bridge', 'host-local', 'loopback'] : []) {
     if (!fs.existsSync(path.join(CNI_BIN_DIR, plugin))) throw new Error(`CNI plugin ${CNI_BIN_DIR}/${plugin} missing (test/tools/install.sh cluster)`);
   }
   if (/[\s'"$\\]/.test(dir)) throw new Error(`the directory may not contain whitespace, quotes, $ or \\: ${dir}`);
@@ -128,7 +136,7 @@ export async function up(dirArg: string, options: UpOptions = {}): Promise<Clust
   for (const d of ['logs', 'run', 'conf', 'pki', 'tmp', 'etcd', 'registry', 'nodes']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(path.join(dir, MARKER), '');
   const started = Date.now();
-  const steps = 8;
+  const steps = nodeCount ? 8 : 5;
   let step = 0;
   const progress = (line: string) => progressLine(`cluster ${++step}/${steps}`, line);
   try {
@@ -136,8 +144,9 @@ export async function up(dirArg: string, options: UpOptions = {}): Promise<Clust
     saveLayout(c);
     for (const n of c.nodes) fs.mkdirSync(n.dir, { recursive: true });
 
-    progress(`namespaces and cgroups: control plane kc-${c.id} (${c.apiIp}, host end ${c.hostIp}), nodes ${c.nodes.map(n => `${n.name} (${n.ip}, ${n.zone})`).join(', ')}`);
-    await saveSysctls();
+    progress(`namespaces and cgroups: control plane kc-${c.id} (${c.apiIp}, host end ${c.hostIp})${nodeCount ? `, nodes ${c.nodes.map(n => `${n.name} (${n.ip}, ${n.zone})`).join(', ')}` : ''}`);
+    // A control plane alone runs no kubelet, which is what changes them.
+    if (nodeCount) await saveSysctls();
     makeCgroup(`${c.cgroup}/control-plane`);
     await createControlPlaneNetwork(c);
     for (const n of c.nodes) await createNodeNetwork(c, n);
@@ -150,6 +159,17 @@ export async function up(dirArg: string, options: UpOptions = {}): Promise<Clust
 
     progress('etcd');
     await startEtcd(c, timeoutS);
+
+    if (!nodeCount) {
+      progress(`kube-apiserver ${apiServerUrl(c)}`);
+      startApiServer(c);
+      await waitForApiServer(c, timeoutS);
+      progress('kube-controller-manager, kube-scheduler');
+      startControllers(c);
+      await waitForControllers(c, timeoutS);
+      progressLine('cluster', `up in ${((Date.now() - started) / 1000).toFixed(1)}s: the control plane alone, API ${apiServerUrl(c)}`);
+      return c;
+    }
 
     progress(`kube-apiserver ${apiServerUrl(c)}, registry ${registryAddress(c)}`);
     startApiServer(c);

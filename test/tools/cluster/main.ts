@@ -5,7 +5,8 @@
  *   node -r ./node_modules/ts-node/register/transpile-only test/tools/cluster/main.ts up DIR --nodes 3
  *
  *   cluster up DIR [--nodes N]     control plane + N worker nodes (default 1); prints the export lines
- *                                  (KUBECONFIG, CLUSTER_REGISTRY, CLUSTER_HOST_IP, CLUSTER_NODES)
+ *                                  (KUBECONFIG, CLUSTER_REGISTRY, CLUSTER_HOST_IP, CLUSTER_NODES);
+ *                                  N = 0: the control plane alone (KUBECONFIG only), for API-only tests
  *   cluster down DIR               stops everything, removes every trace and DIR
  *   cluster env DIR                re-prints the export lines
  *   cluster pv DIR NAME SIZE [NAMESPACE/CLAIM] [--node NODE]
@@ -17,7 +18,8 @@
  *
  * stdout: only the export lines; progress "[cluster i/N] ..." and errors on stderr.
  * Environment: CLUSTER_TIMEOUT (seconds per component, default 180), CLUSTER_KEEP_LOGS (a
- * directory the logs are copied to when up fails).
+ * directory the logs are copied to when up fails), CLUSTER_KUBERNETES_DIR (the directory of the
+ * Kubernetes binaries; default the kube-latest version's in the tools cache).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';

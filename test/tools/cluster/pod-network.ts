@@ -54,7 +54,7 @@ export async function createControlPlaneNetwork(c: ClusterLayout): Promise<void>
   await inNetns(c.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   // Traffic from the nodes and pods to the host end leaves as <net>.2, so the host answers
   // through the veth instead of routing cluster addresses to its default gateway.
-  for (const source of [NODE_NETWORK, CLUSTER_CIDR]) {
+  for (const source of c.nodes.length ? [NODE_NETWORK, CLUSTER_CIDR] : []) {
     await inNetns(c.netns, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', source, '-o', 'host', '-j', 'MASQUERADE');
   }
 }

@@ -5,7 +5,7 @@
  * process left in it (shims, containers, holders) SIGKILLed; the cgroups are
  * removed depth-first, the network namespaces deleted (their veths, bridges,
  * iptables rules and routes go with them), the host end of the veth pair
- * removed, the host sysctls the kubelet changed restored when no cluster is
+ * removed, the host sysctls the kubelet changed restored when no node of any cluster is
  * left, and the directory removed.
  */
 import * as fs from 'fs';
@@ -22,7 +22,8 @@ const KUBELET_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.pani
   'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'];
 /** The host's values before the first cluster came up: outside any cluster's directory, as several may be up at once. */
 const SYSCTL_SAVE = '/run/todo-gitops-cluster.sysctls';
-const CLUSTER_NETNS = /^kc-[0-9a-f]{8}(-\d+)?$/;
+/** A node's network namespace: only clusters with nodes run kubelets, which change the sysctls. */
+const NODE_NETNS = /^kc-[0-9a-f]{8}-\d+$/;
 
 const log = (line: string) => progressLine('cluster', line);
 
@@ -109,8 +110,8 @@ export async function down(dirArg: string): Promise<void> {
   if ((await sh('ip', ['link', 'show', c.hostVeth], { allowFail: true })).code === 0) {
     if ((await sh('ip', ['link', 'del', c.hostVeth], { allowFail: true })).code !== 0) problems.push(`could not delete ${c.hostVeth}`);
   }
-  // 5. Host sysctls, unless another cluster still runs.
-  const others = (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter(n => CLUSTER_NETNS.test(n));
+  // 5. Host sysctls, unless another cluster's nodes still run.
+  const others = (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter(n => NODE_NETNS.test(n));
   if (fs.existsSync(SYSCTL_SAVE) && !others.length) {
     for (const kv of fs.readFileSync(SYSCTL_SAVE, 'utf-8').split('\n')) {
       if (kv.includes('=') && kv.split('=')[1] !== '') await sh('sysctl', ['-qw', kv], { allowFail: true });

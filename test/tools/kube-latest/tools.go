@@ -1,8 +1,8 @@
 //go:build tools
 
-// Package tools pins the Kubernetes commands built by test/tools/install.sh kube-latest (the API
-// server and controller manager of test/e2e/api-latest.ts) and node (all five, for the local
-// cluster of test/tools/cluster): go build k8s.io/kubernetes/cmd/...
+// Package tools pins the Kubernetes commands built by test/tools/install.sh kube-latest (the control
+// plane of test/e2e/api-latest.ts) and cluster (all five, for the local cluster of
+// test/tools/cluster): go build k8s.io/kubernetes/cmd/...
 package tools
 
 import (

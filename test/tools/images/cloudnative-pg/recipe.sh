@@ -1,8 +1,8 @@
 # test/tools/images/cloudnative-pg/recipe.sh — the CloudNativePG operator image; sourced by build.sh.
 #
-# The manager binary comes from `test/tools/install.sh cloudnative-pg` (go install
-# github.com/cloudnative-pg/cloudnative-pg/cmd/manager@v1.30.0 from the Go module proxy, CGO off,
-# cached in <tools cache>/cloudnative-pg-<version>/). The image is laid out like upstream's
+# The manager binary comes from `test/tools/install.sh cloudnative-pg` (the module
+# github.com/cloudnative-pg/cloudnative-pg@v1.30.0 from the Go module proxy, its cmd/manager built
+# inside it with CGO off, cached in <tools cache>/cloudnative-pg-<version>/). The image is laid out like upstream's
 # Dockerfile (ghcr.io/cloudnative-pg/cloudnative-pg): the binary at /operator/manager_<arch> and
 # /manager a symlink to it (the operator learns which architectures it can give its instances
 # from the names operator/manager_*, relative to WORKDIR /), USER 65532:65532, on a from-scratch
@@ -34,7 +34,7 @@ build_cloudnative_pg() {
   config+=",\"org.opencontainers.image.licenses\":\"Apache-2.0\""
   config+=",\"org.opencontainers.image.description\":$(json_str "Stand-in for ghcr.io/cloudnative-pg/cloudnative-pg:${CLOUDNATIVE_PG_IMAGE_VERSION#v}: github.com/cloudnative-pg/cloudnative-pg/cmd/manager@$CLOUDNATIVE_PG_IMAGE_VERSION from the Go module proxy, static, on a from-scratch base, by test/tools/images")}}"
   oci_layout "$dir/oci" "$config" \
-    "$dir/layer.tar=cloudnative-pg manager $CLOUDNATIVE_PG_IMAGE_VERSION (go install, CGO off), passwd/group (65532), /tmp" >/dev/null
+    "$dir/layer.tar=cloudnative-pg manager $CLOUDNATIVE_PG_IMAGE_VERSION (built from the module, CGO off), passwd/group (65532), /tmp" >/dev/null
   rm -f "$dir/layer.tar"
   echo "${CLOUDNATIVE_PG_IMAGE_VERSION#v}" >"$dir/tag"
 }

@@ -1,0 +1,113 @@
+/**
+ * `npm run test:e2e`: every end-to-end suite, in two lanes at once.
+ *
+ *   lane 1: the suites that run pods on the cluster program's nodes or build images (they share
+ *           the image cache and the node tools, and their drills measure seconds: one at a time);
+ *   lane 2: the suites that only need an API server (a control plane without nodes, kwok) or npm.
+ *
+ * Each suite provisions its own tools; test/tools/install.sh takes a lock, so two suites never build
+ * the same tool or run apt-get at once. Each suite's output goes to the terminal with
+ * its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end a table gives
+ * each suite's status, time and "N passed, N failed" line. The exit status is 1 if any suite failed.
+ *
+ *   npx ts-node test/e2e/run.ts                      # all, two lanes (root)
+ *   E2E_LANES=1 npx ts-node test/e2e/run.ts          # all, one after another
+ *   npx ts-node test/e2e/run.ts tanka fleet          # some, by name
+ *
+ * Environment: E2E_LANES (1 or 2, default 2), E2E_LOGS (default a new directory under /tmp).
+ */
+import { execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from './harness';
+
+interface Suite {
+  /** test/e2e/<name>.ts */
+  readonly name: string;
+  readonly lane: 1 | 2;
+}
+
+/** In the order each lane runs them. */
+const SUITES: Suite[] = [
+  { name: 'image-build', lane: 1 },
+  { name: 'pods', lane: 1 },
+  { name: 'sealed-secrets', lane: 1 },
+  { name: 'live-view', lane: 1 },
+  { name: 'cloudnative-pg', lane: 1 },
+  { name: 'demo', lane: 1 },
+  { name: 'cluster', lane: 2 },
+  { name: 'tanka', lane: 2 },
+  { name: 'api-latest', lane: 2 },
+  { name: 'package', lane: 2 },
+  { name: 'argocd', lane: 2 },
+  { name: 'fleet', lane: 2 },
+];
+
+interface Outcome { suite: Suite; code: number; seconds: number; summary: string }
+
+const log = (line: string) => process.stderr.write(`[e2e-run] ${line}\n`);
+
+/** Runs one suite, its lines prefixed with its name; resolves when it exits. */
+function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcome> {
+  const started = Date.now();
+  const file = fs.createWriteStream(path.join(logs, `${suite.name}.log`));
+  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'),
+    path.join(__dirname, `${suite.name}.ts`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let summary = '';
+  let partial = '';
+  const onData = (chunk: Buffer) => {
+    file.write(chunk);
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (/^\d+ passed, \d+ failed/.test(line)) summary = line;
+      process.stderr.write(prefixed ? `${suite.name.padEnd(14)}| ${line}\n` : `${line}\n`);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  return new Promise(resolve => child.on('close', (code, signal) => {
+    if (partial) onData(Buffer.from('\n'));
+    file.end();
+    resolve({ suite, code: code ?? (signal ? 128 : 1), seconds: (Date.now() - started) / 1000, summary });
+  }));
+}
+
+async function main(): Promise<number> {
+  const names = process.argv.slice(2);
+  const unknown = names.filter(n => !SUITES.some(s => s.name === n));
+  if (unknown.length) throw new Error(`no suite ${unknown.join(', ')}; the suites: ${SUITES.map(s => s.name).join(', ')}`);
+  const suites = names.length ? SUITES.filter(s => names.includes(s.name)) : SUITES;
+  const lanes = Number(process.env.E2E_LANES ?? 2);
+  if (lanes !== 1 && lanes !== 2) throw new Error(`E2E_LANES must be 1 or 2, got ${process.env.E2E_LANES}`);
+  const logs = process.env.E2E_LOGS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-logs-'));
+  fs.mkdirSync(logs, { recursive: true });
+  const started = Date.now();
+  // The suites run transpile-only: their types are checked once here.
+  log('1/2 type-checking the suites (tsc -p test/tsconfig.json)');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', path.join(ROOT, 'test', 'tsconfig.json')], { stdio: 'inherit' });
+  log(`2/2 ${suites.map(s => s.name).join(', ')} in ${lanes} lane(s); whole logs in ${logs}`);
+  const queues = lanes === 1 ? [suites] : [suites.filter(s => s.lane === 1), suites.filter(s => s.lane === 2)];
+  const outcomes: Outcome[] = [];
+  let done = 0;
+  await Promise.all(queues.map(async queue => {
+    for (const suite of queue) {
+      log(`starting ${suite.name} (lane ${lanes === 1 ? 1 : suite.lane})`);
+      const outcome = await runSuite(suite, logs, lanes > 1);
+      outcomes.push(outcome);
+      log(`${suite.name} ${outcome.code === 0 ? 'passed' : `FAILED (exit ${outcome.code})`} in ${outcome.seconds.toFixed(0)} s; ${++done}/${suites.length} done`);
+    }
+  }));
+
+  log(`all suites in ${((Date.now() - started) / 1000 / 60).toFixed(1)} min:`);
+  for (const o of suites.map(s => outcomes.find(x => x.suite === s)!)) {
+    log(`  ${o.code === 0 ? 'ok  ' : 'FAIL'} ${o.suite.name.padEnd(15)} ${o.seconds.toFixed(0).padStart(5)} s  ${o.summary || '(no summary line)'}`);
+  }
+  return outcomes.every(o => o.code === 0) ? 0 : 1;
+}
+
+main().then(code => process.exit(code), e => {
+  log(`ERROR: ${(e as Error).message}`);
+  process.exit(1);
+});
