@@ -293,8 +293,8 @@ async function clusterAsPodsSeeIt(): Promise<void> {
   const done = await kube.run(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/writer', '--timeout=120s'], { allowFail: true });
   const written = await kube.run(['-n', ns, 'logs', 'writer'], { allowFail: true });
   check(`the writer pod succeeded: ${written.stdout.trim()}`, done.code === 0 && /^uid=70 gid=70 .*wrote "written by uid 70"/.test(written.stdout), done.stderr + written.stderr);
-  const bound = (await kube.json(['-n', ns, 'get', 'pvc', 'data'])).status?.phase;
-  equal(`the claim is Bound to ${pv}`, [bound, (await kube.json(['-n', ns, 'get', 'pvc', 'data'])).spec.volumeName], ['Bound', pv]);
+  const pvc = await kube.json(['-n', ns, 'get', 'pvc', 'data']);
+  equal(`the claim is Bound to ${pv}`, [pvc.status?.phase, pvc.spec.volumeName], ['Bound', pv]);
   const file = path.join(await volumeDirectory(pv), 'hello');
   const stat = fs.existsSync(file) ? fs.statSync(file) : undefined;
   check(`the file is in the volume's directory on the node, owned by 70:70 (${file})`, stat?.uid === 70 && stat?.gid === 70 && fs.readFileSync(file, 'utf-8') === 'written by uid 70',
