@@ -1,5 +1,5 @@
 /**
- * End-to-end test on a real node: every environment's pods start, serve
+ * End-to-end test on real nodes: every environment's pods start, serve
  * traffic and keep their data. The cluster program of test/tools/cluster/
  * runs two nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
  * bridge CNI, kube-proxy, kube-router enforcing the NetworkPolicies) beside
