@@ -7,9 +7,12 @@
  * - the todo URL (127.0.0.1) serves the web page; its API creates a task and lists it;
  * - the live view's URL with its token serves the page; without the token, 403;
  * - Argo CD synced dev from the local git server the tree points at (TODO_REPO_URL);
- * - `npm run demo:down` leaves nothing: no directory, network namespace, cgroup,
- *   process, mount, iptables rule of the cluster, nothing new in /run/containerd,
- *   /var/lib/cni, /var/log/pods, /var/log/containers, every port closed;
+ * - `npm run demo:down` leaves nothing: no directory, network namespace, host
+ *   veth, cgroup, process (also no container process outside a cluster's
+ *   cgroups), mount, iptables rule of the cluster (and the host's rule count
+ *   unchanged), the host sysctls the kubelet sets restored, nothing new in
+ *   /run/containerd, /var/lib/cni, /var/log/pods, /var/log/containers, every
+ *   port closed;
  * - a failed `demo` (the todo port taken, so step 7 fails with everything else
  *   up) names the step, exits 1 and leaves nothing either; `demo:down` after it
  *   has nothing to do.
@@ -27,6 +30,7 @@ import { Kubectl } from './cluster-support';
 import { check, e2eMain, equal, installTools, onCleanup, progress, run, section, skipSteps } from './harness';
 import { cgroupRoots } from '../tools/cluster/cgroups';
 import { clusterId } from '../tools/cluster/layout';
+import { KUBELET_SYSCTLS, NODE_NETNS, SYSCTL_SAVE } from '../tools/cluster/teardown';
 import { DemoProcess, DemoState, DemoUrls, stillRunning } from '../tools/demo/state';
 
 const STEPS = 6;
@@ -43,9 +47,31 @@ let urls: DemoUrls | undefined;
 let processes: readonly DemoProcess[] = [];
 const timings: string[] = [];
 
-/** What is in the host directories before the demo (another cluster of this machine may have things there). */
-function hostEntries(): Set<string> {
-  return new Set(HOST_DIRS.flatMap(d => (fs.existsSync(d) ? fs.readdirSync(d).map(e => path.join(d, e)) : [])));
+/** What the host had before the demo: what a cluster may leave behind or change is compared with it. */
+interface HostState {
+  /** The entries of HOST_DIRS (another cluster of this machine may have things there). */
+  readonly entries: Set<string>;
+  /** The host's iptables rules and chains (iptables-save lines): a cluster's belong in its own namespaces. */
+  readonly iptablesLines: number;
+  /** The global sysctls the kubelet sets, which `down` restores once no cluster's node is left. */
+  readonly sysctls: string;
+  /** Network namespaces of other clusters' nodes (while one runs, the sysctls stay as its kubelet set them). */
+  readonly otherNodes: string[];
+}
+
+function nodeNetnses(): string[] {
+  return (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter(n => NODE_NETNS.test(n));
+}
+
+async function hostState(): Promise<HostState> {
+  const iptables = (await run('iptables-save', [], { allowFail: true })).stdout;
+  const sysctls = (await run('sysctl', KUBELET_SYSCTLS, { allowFail: true })).stdout.trim().split('\n').join(', ');
+  return {
+    entries: new Set(HOST_DIRS.flatMap(d => (fs.existsSync(d) ? fs.readdirSync(d).map(e => path.join(d, e)) : []))),
+    iptablesLines: iptables.split('\n').filter(l => l && !l.startsWith('#')).length,
+    sysctls,
+    otherNodes: nodeNetnses().filter(n => !n.startsWith(`kc-${ID}`)),
+  };
 }
 
 function demo(command: 'demo' | 'demo:down', extra: NodeJS.ProcessEnv = {}) {
@@ -73,19 +99,48 @@ function processesNaming(dir: string): string[] {
   });
 }
 
+/**
+ * Processes of a cluster's containers (the sandbox's /pause, /coredns, ko's /ko-app/..., containerd's
+ * shims) outside every cluster's cgroups: escaped from the cgroups `down` kills. Zombies do not count
+ * (PID 1 reaps the killed shims' children when it gets to it).
+ */
+function strayContainerProcesses(): string[] {
+  return fs.readdirSync('/proc').filter(p => /^\d+$/.test(p)).flatMap(p => {
+    try {
+      const argv0 = fs.readFileSync(`/proc/${p}/cmdline`, 'utf-8').split('\0')[0];
+      if (!/^(\/pause|\/coredns|\/ko-app\/.*|.*containerd-shim.*)$/.test(argv0)) return [];
+      if (/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf-8'))) return [];
+      return /:\/kc-[0-9a-f]{8}(\/|$)/m.test(fs.readFileSync(`/proc/${p}/cgroup`, 'utf-8')) ? [] : [`${p}: ${argv0}`];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Checks that nothing of the demo is left; `ports` are the ones it listened on. */
-async function nothingLeft(before: Set<string>, ports: number[], recorded: readonly DemoProcess[]): Promise<void> {
+async function nothingLeft(before: HostState, ports: number[], recorded: readonly DemoProcess[]): Promise<void> {
   check(`${DEMO_DIR} removed`, !fs.existsSync(DEMO_DIR));
   const netns = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns').filter(n => n.startsWith(`kc-${ID}`)) : [];
   equal(`no network namespace kc-${ID}*`, netns, []);
+  const veth = await run('ip', ['link', 'show', `kc${ID}h`], { allowFail: true });
+  check(`no host end of the cluster's veth pair (kc${ID}h)`, veth.code !== 0, veth.stdout);
   equal(`no cgroup kc-${ID}`, cgroupRoots().filter(r => fs.existsSync(path.join(r, `kc-${ID}`))), []);
   equal('no recorded process still running (view, port-forward, Argo CD, redis, git daemon)', recorded.filter(stillRunning).map(p => `${p.name} ${p.pid}`), []);
   equal('no process naming the demo\'s directory', processesNaming(DEMO_DIR), []);
+  equal('no container process (pause, coredns, ko-built, containerd-shim) outside a cluster\'s cgroups', strayContainerProcesses(), []);
   const mounts = fs.readFileSync('/proc/self/mounts', 'utf-8').split('\n').filter(l => l.includes(DEMO_DIR) || l.includes(`kc-${ID}`));
   equal('no mount of the demo', mounts, []);
   const rules = (await run('iptables-save', [], { allowFail: true })).stdout.split('\n').filter(l => l.includes(ID) || l.includes(DEMO_DIR));
   equal(`no iptables rule mentioning kc-${ID}`, rules, []);
-  const added = [...hostEntries()].filter(e => !before.has(e));
+  const now = await hostState();
+  equal('the host\'s iptables-save has as many rules and chains as before', now.iptablesLines, before.iptablesLines);
+  if (!before.otherNodes.length && !now.otherNodes.length) {
+    equal(`the host sysctls the kubelet sets are as before (${before.sysctls})`, now.sysctls, before.sysctls);
+    check(`no saved sysctls left (${SYSCTL_SAVE})`, !fs.existsSync(SYSCTL_SAVE));
+  } else {
+    progress(`  (the sysctls are not compared: other clusters' nodes run: ${[...before.otherNodes, ...now.otherNodes].join(' ')})`);
+  }
+  const added = [...now.entries].filter(e => !before.entries.has(e));
   equal(`nothing new in ${HOST_DIRS.join(', ')}`, added, []);
   if (!ports.length) return;
   const open: number[] = [];
@@ -102,7 +157,7 @@ async function main(): Promise<void> {
     check('runs as root (the cluster program needs it)', false);
     return;
   }
-  const before = hostEntries();
+  const before = await hostState();
   onCleanup('npm run demo:down (if the test stopped half-way)', async () => {
     if (fs.existsSync(DEMO_DIR)) await demo('demo:down');
   });

@@ -25,7 +25,8 @@ import { Kubectl, applyEnvironmentAsArgo, distObjects } from './cluster-support'
 import {
   ROOT, check, e2eMain, equal, installTools, onCleanup, progress, recordTiming, requireTools, run, section, skipSteps, sleep, waitFor,
 } from './harness';
-import { REAL_CLUSTER_TOOLS, RealCluster, buildLocalTodoTree, localPersistentVolumes, startRealCluster, withPortForward } from './real-cluster-support';
+import { NodesCluster, buildLocalTodoTree, nodeVolumes, startNodesCluster, withPortForward } from './real-cluster-support';
+import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
 const STEPS = 9;
 const READY_LIMIT_S = 240;
@@ -39,7 +40,7 @@ const LOCK = path.join(tmp, 'tree', 'images.lock.json');
 const NS = 'todo-dev';
 const DEPLOYMENT = `dev/Deployment/${NS}/todo`;
 let toolEnv: NodeJS.ProcessEnv = process.env;
-let cluster: RealCluster;
+let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let view: ChildProcess | undefined;
 let viewUrl = '';
@@ -84,15 +85,15 @@ async function main(): Promise<void> {
     return;
   }
   const ready = await section([
-    ['install/find tools: Kubernetes 1.27.16 with kubelet and kube-proxy, containerd, CoreDNS, ko, crane (test/tools/install.sh)', async () => {
-      toolEnv = await installTools(REAL_CLUSTER_TOOLS);
-      if (!await requireTools(toolEnv, ['kubectl', 'kubelet', 'containerd', 'ko', 'crane', 'curl'])) throw new Error('tools missing');
+    ['install/find tools: the cluster program\'s (Kubernetes v1.37.2 control plane, kubelet and kube-proxy; containerd; kube-router; CoreDNS), ko, crane (test/tools/install.sh)', async () => {
+      toolEnv = await installTools(CLUSTER_TOOLS);
+      if (!await requireTools(toolEnv, ['kubectl', 'ko', 'crane', 'curl'])) throw new Error('tools missing');
     }],
-    ['cluster.sh up: a real node with a registry', async () => {
+    ['cluster up: one real node with a registry', async () => {
       const started = Date.now();
-      cluster = await startRealCluster(path.join(tmp, 'cluster'), toolEnv);
+      cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv);
       kube = cluster.kube;
-      timing('cluster.sh up', (Date.now() - started) / 1000);
+      timing('cluster up (1 node)', (Date.now() - started) / 1000);
     }],
     ['images built here and pushed to the cluster\'s registry; the tree synthesized with the local lock', async () => {
       const started = Date.now();
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     }],
     [`dev applied as Argo CD does; every pod Ready within ${READY_LIMIT_S}s`, async () => {
       const objects = distObjects('dev', TREE);
-      await localPersistentVolumes(cluster, NS, objects);
+      await nodeVolumes(cluster, NS, objects);
       const started = Date.now();
       await applyEnvironmentAsArgo(kube, 'dev', {}, TREE);
       for (const w of ['statefulset/todo-db', 'deployment/todo']) {
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
       const shown = await podInPage(pod);
       equal(`pod ${pod} listed Running and Ready`, shown, { phase: 'Running', ready: 'true' });
       const line = await tab.locator(`#objects li.pod[data-pod="${pod}"] .summary`).textContent();
-      check(`pod line has phase, readiness, restarts, node and age: "${line?.trim()}"`, new RegExp(`Running .* Ready .* 0 restarts .* ${cluster.node} .* \\d+[smh]`).test(line ?? ''));
+      check(`pod line has phase, readiness, restarts, node and age: "${line?.trim()}"`, new RegExp(`Running .* Ready .* 0 restarts .* ${cluster.nodes[0]} .* \\d+[smh]`).test(line ?? ''));
       const font = await tab.evaluate(() => { const v = (globalThis as any).gitopsView; return v.fontPx * v.cy.zoom(); });
       check(`graph labels legible at 1280x800: ${font.toFixed(1)} px`, font >= 11);
       fs.mkdirSync(path.join(ROOT, 'test-reports'), { recursive: true });

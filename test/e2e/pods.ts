@@ -1,9 +1,15 @@
 /**
- * End-to-end test on a real node: every environment's pods start, serve
- * traffic and keep their data. test/tools/cluster.sh runs Kubernetes 1.27.16
- * (kubelet on containerd and runc, bridge CNI, kube-proxy, CoreDNS, a local
- * registry) in network namespaces of its own; kube-router enforces the
- * NetworkPolicies. Images are built here and pushed to that registry: the
+ * End-to-end test on real nodes: every environment's pods start, serve
+ * traffic and keep their data. The cluster program of test/tools/cluster/
+ * runs two nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
+ * bridge CNI, kube-proxy, kube-router enforcing the NetworkPolicies) beside
+ * its control plane, CoreDNS and a local registry, in network namespaces of
+ * its own. First, what the cluster gives every pod: names through CoreDNS
+ * (also the short one), a ClusterIP through kube-proxy, a pod reaching itself
+ * through its own Service, a server on the host end of the cluster's veth,
+ * the API server through the `kubernetes` Service with TLS verified, `kubectl
+ * logs` and `exec`, a local volume written by a uid-70 pod with fsGroup 70.
+ * Images are built here and pushed to that registry: the
  * Postgres stand-in (Debian's PostgreSQL with the official image's
  * entrypoint, uid 70) and postgres_exporter by test/tools/images/build.sh,
  * the todo service with `npm run build:image -- --builder ko`, whose lock and
@@ -11,10 +17,11 @@
  *
  * Each environment is applied the way Argo CD applies it (server-side, into
  * a namespace enforcing PodSecurity "restricted"), one environment at a time,
- * after the platform part (the Sealed Secrets controller, built here), with
- * staging's and prod's logins sealed for this cluster by `npm run secrets` as the
- * README says (no `kubectl create secret`): the node has 2 CPUs
- * and prod alone requests 1.75. Then, from a client pod, through the
+ * after the platform part (the Sealed Secrets controller and the CloudNativePG
+ * operator, built here), with staging's and prod's logins sealed for this
+ * cluster by `npm run secrets` as the README says (no `kubectl create
+ * secret`): each node has 2 CPUs and prod alone requests 1.77, its database
+ * 1.02 on the node of its volume. Then, from a client pod, through the
  * Service's DNS name: add, list and delete tasks. In staging also:
  * - the Postgres pod deleted: back on the same volume, the tasks still there;
  * - the web Deployment rolled to a new digest under a request loop: zero
@@ -31,12 +38,14 @@
  *
  *   sudo npx ts-node --transpile-only test/e2e/pods.ts     # needs root; ~6-8 min with the tools cached
  *
- * Every process, mount, network namespace and cgroup is removed by
- * `cluster.sh down` on exit, failure or signal. Prints "[e2e i/N] ..." and
- * ends with "N passed, N failed".
+ * Every process, mount, network namespace and cgroup is removed by the
+ * program's `down` on exit, failure or signal (test/e2e/demo.ts proves that
+ * `down` leaves nothing). Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
 import { spawn } from 'child_process';
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Yaml } from 'cdk8s';
@@ -46,19 +55,24 @@ import {
 } from './cluster-support';
 import { startGitHttpServer } from './git-http-server';
 import {
-  ROOT, check, e2eMain, equal, freePort, installTools, onCleanup, progress, recordTiming, requireTools, run,
-  section, skipSteps, sleep, stopProcess, waitFor,
+  ROOT, check, e2eMain, equal, freePort, installTools, progress, recordTiming, requireTools, run,
+  section, skipSteps, sleep, waitFor,
 } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
-import {
-  CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, IMAGES_SH, withLocalImages,
-} from './real-cluster-support';
+import { IMAGES_SH, NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGitImage, makeGoBuilderImage, startGoProxy } from './registry-support';
 import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
 import { BuildpacksBuildJob, ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
 import { KANIKO_POD_SECURITY_LEVEL } from '../../src/image-build/kaniko-build-job';
+import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
 const STEPS = 13;
+/**
+ * Two nodes: on one node of 2 CPUs, the platform's controllers (Sealed Secrets 50m, CloudNativePG's two
+ * operator replicas 200m) and CoreDNS (50m) leave less than prod's 1.77 (its database stays Pending).
+ * The volumes are on the first node, so the databases run there; the web pods spread over both.
+ */
+const NODES = 2;
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
 /** The request loop around the rolling update. */
@@ -71,7 +85,7 @@ const LOCK = path.join(tmp, 'tree', 'images.lock.json');
 /** staging's and prod's logins, sealed for this cluster (SEALED_SECRETS_DIR of the synth). */
 const SEALED_DIR = path.join(tmp, 'sealed-secrets');
 let toolEnv: NodeJS.ProcessEnv = process.env;
-let cluster: RealCluster;
+let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let probeImage = '';
 let clients: ProbeClients;
@@ -151,8 +165,8 @@ async function psql(ns: string, database: string, sql: string): Promise<string> 
 async function deployEnvironment(env: string): Promise<[string, string]> {
   const objects = treeObjects(env);
   const ns = objects[0].metadata.namespace as string;
-  const pvs = await localPersistentVolumes(cluster, ns, objects);
-  check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (cluster.sh pv)`, pvs.length > 0);
+  const pvs = await nodeVolumes(cluster, ns, objects);
+  check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (the cluster program's pv)`, pvs.length > 0);
   const started = Date.now();
   await applyEnvironmentAsArgo(kube, env, namespaces, TREE);
   timing(`${env}: apply to every pod Ready`, await waitWorkloadsReady(ns, started));
@@ -204,19 +218,119 @@ async function deleteNamespaces(names: string[]): Promise<void> {
   }, 1000);
 }
 
+/** Where a local PersistentVolume's files are on this machine (its spec.local.path: a node's directory is the host's). */
+async function volumeDirectory(pv: string): Promise<string> {
+  return (await kube.json(['get', 'pv', pv])).spec.local.path;
+}
+
+/**
+ * What every pod of the cluster relies on, proven once with probe pods in a
+ * namespace enforcing "restricted", before any environment depends on it.
+ */
+async function clusterAsPodsSeeIt(): Promise<void> {
+  const ns = 'e2e-cluster';
+  await clients.start(ns, 'server');
+  await clients.start(ns, 'client', { serviceAccountToken: true });
+  for (const name of ['server', 'client']) {
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { 'app.kubernetes.io/name': name }, ports: [{ port: 80, targetPort: 8080 }] } };
+    const r = await kube.apply(YAML.stringify(service), 'e2e');
+    if (r.code !== 0) throw new Error(`Service ${ns}/${name}: ${r.stderr}`);
+  }
+  const probe = (args: string[]) => clients.run(ns, 'client', args, true);
+  const output = (r: { stdout: string; stderr: string }) => (r.stdout + r.stderr).trim();
+
+  const clusterIp = (await kube.json(['-n', ns, 'get', 'service', 'server'])).spec.clusterIP;
+  const fqdn = `server.${ns}.svc.cluster.local`;
+  const lookup = await probe(['lookup', fqdn]);
+  check(`${fqdn} resolves to the Service's ClusterIP ${clusterIp} (CoreDNS)`, lookup.code === 0 && lookup.stdout.trim().split(' ').slice(1).includes(clusterIp), output(lookup));
+  const short = await probe(['lookup', 'server']);
+  check(`the short name "server" resolves to it too (the pod's DNS search path): ${short.stdout.trim()}`, short.code === 0 && short.stdout.trim().split(' ').slice(1).includes(clusterIp), output(short));
+  const get = await clients.eventually(ns, 'client', ['get', `http://${fqdn}/`]);
+  check(`GET http://${fqdn}/ is answered by the server pod through the ClusterIP (kube-proxy)`, get.code === 0 && get.stdout.includes('probe server'), output(get));
+  // The FQDN: the short name "client" is the pod's own hostname in its /etc/hosts.
+  const hairpin = await clients.eventually(ns, 'client', ['get', `http://client.${ns}.svc.cluster.local/`]);
+  check('the client reaches itself through its own Service (hairpin: pod -> ClusterIP -> the same pod)', hairpin.code === 0 && hairpin.stdout.includes('probe client'), output(hairpin));
+
+  // A server of the test's own on the host end of the cluster's veth, as the git server and GOPROXY below are.
+  const token = randomBytes(8).toString('hex');
+  let from = '';
+  const server = http.createServer((req, res) => {
+    from = req.socket.remoteAddress ?? '';
+    res.end(`host ${token}\n`);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, cluster.hostIp, resolve);
+  });
+  try {
+    const host = await clients.eventually(ns, 'client', ['get', `http://${cluster.hostIp}:${port}/`], 10);
+    check(`the client GETs a server on the host end of the veth, http://${cluster.hostIp}:${port}/ (it sees the request from ${from || 'nowhere'})`, host.code === 0 && host.stdout.includes(token), output(host));
+  } finally {
+    server.close();
+  }
+
+  const ca = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+  const api = await probe(['get', 'https://kubernetes.default.svc/version', ca]);
+  check(`the client GETs https://kubernetes.default.svc/version with the service account's token, TLS verified with its CA: ${/"gitVersion": "([^"]+)"/.exec(api.stdout)?.[1]}`,
+    api.code === 0 && /"gitVersion": "v1\.\d+\.\d+/.test(api.stdout), output(api));
+  const unverified = await probe(['get', 'https://kubernetes.default.svc/version']);
+  const refusal = unverified.stderr.split('\n').find(l => l.startsWith('probe:')) ?? '';
+  check(`without that CA (the image's public roots) TLS is refused: ${refusal}`, unverified.code !== 0 && /certificate/.test(refusal), output(unverified));
+
+  const logs = await kube.run(['-n', ns, 'logs', 'server'], { allowFail: true });
+  check(`kubectl logs (the API server streaming from the kubelet): "${logs.stdout.trim()}"; kubectl exec ran every probe above`, logs.code === 0 && /^serving on :8080$/m.test(logs.stdout), logs.stderr);
+
+  const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+  const [pv] = await nodeVolumes(cluster, ns, [claim]);
+  const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+  const writer = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'writer', namespace: ns },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{ name: 'probe', image: probeImage, args: ['write', '/data/hello', 'written by uid 70'], securityContext: restricted, volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+    },
+  };
+  const applied = await kube.apply([claim, writer].map(o => YAML.stringify(o)).join('---\n'), 'e2e');
+  check('the claim and a uid-70 writer pod (fsGroup 70) applied under "restricted"', applied.code === 0, applied.stderr);
+  const done = await kube.run(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/writer', '--timeout=120s'], { allowFail: true });
+  const written = await kube.run(['-n', ns, 'logs', 'writer'], { allowFail: true });
+  check(`the writer pod succeeded: ${written.stdout.trim()}`, done.code === 0 && /^uid=70 gid=70 .*wrote "written by uid 70"/.test(written.stdout), done.stderr + written.stderr);
+  const pvc = await kube.json(['-n', ns, 'get', 'pvc', 'data']);
+  equal(`the claim is Bound to ${pv}`, [pvc.status?.phase, pvc.spec.volumeName], ['Bound', pv]);
+  const file = path.join(await volumeDirectory(pv), 'hello');
+  const stat = fs.existsSync(file) ? fs.statSync(file) : undefined;
+  check(`the file is in the volume's directory on its node, owned by 70:70 (${file})`, stat?.uid === 70 && stat?.gid === 70 && fs.readFileSync(file, 'utf-8') === 'written by uid 70',
+    stat ? `owner ${stat.uid}:${stat.gid}` : 'missing');
+  await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+}
+
 async function main(): Promise<void> {
   let staging: [string, string] = ['', ''];
   const ready = await section([
-    ['install/find tools: Kubernetes 1.27.16 with kubelet and kube-proxy, containerd, CoreDNS, kube-router, ko, crane (test/tools/install.sh)', async () => {
-      toolEnv = await installTools([...REAL_CLUSTER_TOOLS, 'netpol', 'sealed-secrets']);
-      const ok = await requireTools(toolEnv, ['kubectl', 'kubelet', 'kube-proxy', 'containerd', 'runc', 'coredns', 'kube-router', 'ko', 'crane', 'ipset']);
-      if (!ok) throw new Error('tools missing');
+    ['install/find tools: the cluster program\'s (Kubernetes v1.37.2 control plane, kubelet and kube-proxy; containerd; kube-router; CoreDNS), ko, crane, Sealed Secrets (test/tools/install.sh)', async () => {
+      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets']);
+      if (!await requireTools(toolEnv, ['kubectl', 'ko', 'crane', 'kubeseal'])) throw new Error('tools missing');
     }],
-    ['cluster.sh up: control plane, containerd, kubelet, kube-proxy, CoreDNS and a registry in network namespaces of their own', async () => {
+    [`cluster up: ${NODES} nodes (prod does not fit on one beside the platform), Ready; kube-router\'s firewall running in each; CoreDNS Ready`, async () => {
       const started = Date.now();
-      cluster = await startRealCluster(path.join(tmp, 'cluster'), toolEnv);
+      cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv, NODES);
       kube = cluster.kube;
-      timing('cluster.sh up', (Date.now() - started) / 1000);
+      timing(`cluster up (${NODES} nodes)`, (Date.now() - started) / 1000);
+      const nodes = (await kube.json(['get', 'nodes'])).items as K8sObject[];
+      const readyNodes = nodes.filter(n => (n.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
+      equal(`every node is Ready (kubelet ${[...new Set(nodes.map(n => n.status.nodeInfo.kubeletVersion))].join(', ')})`, readyNodes.map(n => n.metadata.name).sort(), [...cluster.nodes].sort());
+      // The firewall's chains exist once kube-router has started syncing the node's policies.
+      for (const node of cluster.nodes) {
+        const chains = async () => (await cluster.command(['exec', '--node', node, 'iptables-save', '-t', 'filter'])).stdout;
+        await waitFor(`kube-router's iptables chains in ${node}`, 60_000, async () => (await chains()).includes(':KUBE-ROUTER-FORWARD'), 1000).catch(() => undefined);
+        check(`kube-router (firewall only) runs in ${node}: its chain KUBE-ROUTER-FORWARD is in the node's iptables`, (await chains()).includes(':KUBE-ROUTER-FORWARD'));
+      }
       const dns = await kube.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'], { allowFail: true });
       check('CoreDNS is Ready', dns.code === 0, dns.stderr);
     }],
@@ -253,21 +367,12 @@ async function main(): Promise<void> {
         equal(`the registry serves ${repo.slice(cluster.registry.length + 1)}@${digest.slice(7, 19)}`, served, digest);
       }
     }],
-    ['NetworkPolicies: kube-router (firewall only) runs in the node, enforcing them', async () => {
-      const log = path.join(tmp, 'kube-router.log');
-      const out = fs.openSync(log, 'a');
-      const child = spawn('bash', [CLUSTER_SH, 'exec', cluster.dir, 'kube-router', '--run-firewall=true', '--run-router=false', '--run-service-proxy=false',
-        `--kubeconfig=${cluster.env.KUBECONFIG}`, `--hostname-override=${cluster.node}`, '--service-cluster-ip-range=10.96.0.0/16',
-        '--health-port=0'], { env: toolEnv, stdio: ['ignore', out, out] });
-      fs.closeSync(out);
-      onCleanup('stop kube-router', async () => { await stopProcess(child, 10_000); });
-      await sleep(5000);
-      const tail = () => fs.readFileSync(log, 'utf-8').trim().split('\n').slice(-10).join('\n');
-      check('kube-router is running', child.exitCode === null, tail());
+    ['the cluster as pods see it: names through CoreDNS (also the short name), a ClusterIP through kube-proxy, a pod through its own Service (hairpin), a server on the host end of the cluster\'s veth, the API server through the `kubernetes` Service (TLS verified), kubectl logs and exec, a local volume written by a uid-70 pod with fsGroup 70', async () => {
+      await clusterAsPodsSeeIt();
     }],
   ]);
   if (!ready) {
-    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'the cluster or the images are not there');
+    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'the cluster, the images or the pods\' plumbing are not there');
     return;
   }
 
@@ -350,9 +455,9 @@ async function main(): Promise<void> {
       const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', 'job/e2e-backup', '--timeout=180s'], { allowFail: true });
       const logs = await kube.run(['-n', ns, 'logs', 'job/e2e-backup'], { allowFail: true });
       check(`the backup Job completed: ${logs.stdout.trim()}`, done.code === 0, done.stderr + logs.stderr);
-      const pv = (await kube.json(['-n', ns, 'get', 'pvc', 'todo-db-backup'])).spec.volumeName;
-      const dumps = fs.readdirSync(path.join(cluster.dir, 'pv', pv)).filter(f => f.endsWith('.dump'));
-      check(`a dump is on the backup volume: ${dumps.join(', ')}`, dumps.length === 1 && fs.statSync(path.join(cluster.dir, 'pv', pv, dumps[0])).size > 0);
+      const volume = await volumeDirectory((await kube.json(['-n', ns, 'get', 'pvc', 'todo-db-backup'])).spec.volumeName);
+      const dumps = fs.readdirSync(volume).filter(f => f.endsWith('.dump'));
+      check(`a dump is on the backup volume: ${dumps.join(', ')}`, dumps.length === 1 && fs.statSync(path.join(volume, dumps[0])).size > 0);
 
       const restore = await run('bash', [path.join(ROOT, 'scripts', 'restore-postgres.sh'), ns, 'todo-db', 'todo_restored'], { env: kube.env, allowFail: true, echo: '    | ' });
       check(`scripts/restore-postgres.sh (the README's restore) exits 0: ${restore.stdout.trim().split('\n').pop()}`, restore.code === 0, restore.stderr);
@@ -511,7 +616,7 @@ async function main(): Promise<void> {
     await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
   }]]);
 
-  await section([['prod: dev and staging removed (the node has 2 CPUs); prod applied, every pod Ready, tasks through its Service', async () => {
+  await section([['prod: dev and staging removed (the database\'s node has 2 CPUs, prod\'s database requests 1.02); prod applied, every pod Ready, tasks through its Service', async () => {
     await deleteNamespaces([namespaces.dev, namespaces.staging, 'ingress-nginx', 'e2e-outsider']);
     await deployEnvironment('prod');
   }]]);

@@ -21,6 +21,11 @@ export interface ProbeClientOptions {
   readonly labels?: Record<string, string>;
   /** Pins the pod to this node (a drill's client must stay on a node it does not disturb). */
   readonly nodeName?: string;
+  /**
+   * Mounts the service account's token and CA, for a client of the API server through the `kubernetes` Service.
+   * @default false
+   */
+  readonly serviceAccountToken?: boolean;
 }
 
 /** Probe client pods of one cluster. */
@@ -36,7 +41,7 @@ export class ProbeClients {
       metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/name': name, ...options.labels } },
       spec: {
         ...(options.nodeName ? { nodeName: options.nodeName } : {}),
-        automountServiceAccountToken: false,
+        automountServiceAccountToken: options.serviceAccountToken ?? false,
         securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
         containers: [{
           name: 'probe',

@@ -1,79 +1,25 @@
 /**
- * A real single-node cluster for end-to-end suites whose pods must really run:
- * test/tools/cluster.sh (containerd, kubelet, kube-proxy, CoreDNS, a local
- * registry, all in a network namespace of their own; needs root). The kwok
- * based helpers of cluster-support.ts stay for the suites that only need an
- * API server.
+ * A real cluster for end-to-end suites whose pods must really run: the
+ * cluster program of test/tools/cluster/ (Kubernetes v1.37.2: a control plane
+ * and N worker nodes, each with containerd, kubelet, kube-proxy and
+ * kube-router, plus CoreDNS and a local registry, all in network namespaces
+ * of their own; needs root). The kwok based helpers of cluster-support.ts
+ * stay for the suites that only need an API server.
  *
- *   const toolEnv = await installTools(REAL_CLUSTER_TOOLS);
- *   const cluster = await startRealCluster(path.join(tmp, 'cluster'), toolEnv);
- *   // cluster.env has KUBECONFIG; images go to cluster.registry (plain HTTP, pulled by the node)
- *   await localPersistentVolumes(cluster, 'todo-dev', objects);  // PVs bound to the stack's claims
+ *   const toolEnv = await installTools(CLUSTER_TOOLS);
+ *   const cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv);   // one node
+ *   // cluster.env has KUBECONFIG; images go to cluster.registry (plain HTTP, pulled by the nodes)
+ *   await nodeVolumes(cluster, 'todo-dev', objects);  // PVs bound to the stack's claims, on the first node
  *
  * Everything started here registers its own cleanup with the harness.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { K8sObject, Kubectl, persistentVolumes } from './cluster-support';
+import { CLUSTER_PROGRAM, K8sObject, Kubectl, persistentVolumes } from './cluster-support';
 import { ROOT, RunResult, check, equal, onCleanup, progress, run, stopProcess } from './harness';
 import { makeBaseImage } from './registry-support';
 import { ImageLock, ImageLockDocument } from '../../src';
-
-export const CLUSTER_SH = path.join(ROOT, 'test', 'tools', 'cluster.sh');
-/** The install.sh tools cluster.sh needs (ko for building images into its registry). */
-export const REAL_CLUSTER_TOOLS = ['kube', 'node', 'coredns', 'crane', 'ko', 'debs'];
-
-export interface RealCluster {
-  /** The cluster's directory (cluster.sh up DIR). */
-  dir: string;
-  /** toolEnv with KUBECONFIG and CLUSTER_REGISTRY. */
-  env: NodeJS.ProcessEnv;
-  /** host:port of the cluster's registry, e.g. 10.254.12.34:5000: pushed to from here, pulled by the node. */
-  registry: string;
-  /** The host's address as pods reach it (the host end of the node's veth pair), for servers a test runs. */
-  hostIp: string;
-  /** The node's name. */
-  node: string;
-  kube: Kubectl;
-}
-
-/** Brings up a cluster in `dir` (torn down by a cleanup, also when `up` fails half-way). */
-export async function startRealCluster(dir: string, toolEnv: NodeJS.ProcessEnv): Promise<RealCluster> {
-  onCleanup('tear down the cluster', async () => {
-    const r = await run('bash', [CLUSTER_SH, 'down', dir], { env: toolEnv, allowFail: true, echo: '    | ' });
-    if (r.code !== 0) progress(`  cluster.sh down exited ${r.code}`);
-  });
-  const r = await run('bash', [CLUSTER_SH, 'up', dir], { env: toolEnv, echo: '    | ' });
-  const kubeconfig = /^export KUBECONFIG=(\S+)$/m.exec(r.stdout)?.[1];
-  const registry = /^export CLUSTER_REGISTRY=(\S+)$/m.exec(r.stdout)?.[1];
-  const hostIp = /^export CLUSTER_HOST_IP=(\S+)$/m.exec(r.stdout)?.[1];
-  if (!kubeconfig || !registry || !hostIp) throw new Error(`cluster.sh up printed no KUBECONFIG/CLUSTER_REGISTRY/CLUSTER_HOST_IP lines: ${r.stdout}`);
-  const env: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: kubeconfig, CLUSTER_REGISTRY: registry };
-  delete env.KUBECTL_EXTERNAL_DIFF;
-  const kube = new Kubectl(env);
-  const nodes = (await kube.json(['get', 'nodes'])).items as K8sObject[];
-  const ready = nodes.filter(n => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
-  check(`cluster node is Ready (${nodes.map(n => n.metadata.name).join(', ')})`, nodes.length === 1 && ready.length === 1);
-  return { dir, env, registry, hostIp, node: nodes[0]?.metadata.name, kube };
-}
-
-/**
- * Local PersistentVolumes (cluster.sh pv: a directory under the cluster's dir,
- * class "local") pre-bound to every claim of a stack deployed to `ns`: the
- * standalone PersistentVolumeClaims and the StatefulSets' claim templates, as
- * cluster-support.ts persistentVolumes() enumerates them. The kubelet applies
- * the pods' fsGroup to them.
- */
-export async function localPersistentVolumes(cluster: RealCluster, ns: string, objects: K8sObject[]): Promise<string[]> {
-  const names: string[] = [];
-  for (const pv of persistentVolumes(ns, objects)) {
-    const name = pv.metadata.name as string;
-    await run('bash', [CLUSTER_SH, 'pv', cluster.dir, name, pv.spec.capacity.storage, `${ns}/${pv.spec.claimRef.name}`], { env: cluster.env });
-    names.push(name);
-  }
-  return names;
-}
 
 /** test/tools/images/build.sh: images built here (cached) and pushed to a registry. */
 export const IMAGES_SH = path.join(ROOT, 'test', 'tools', 'images', 'build.sh');
@@ -120,7 +66,7 @@ export interface TodoImageOptions {
  * `baseImage`, pushed to the cluster's registry, pinned in the lock, and the
  * tree synthesized with it.
  */
-export async function buildTodoImage(cluster: Pick<RealCluster, 'registry'>, toolEnv: NodeJS.ProcessEnv, options: TodoImageOptions): Promise<void> {
+export async function buildTodoImage(cluster: Pick<NodesCluster, 'registry'>, toolEnv: NodeJS.ProcessEnv, options: TodoImageOptions): Promise<void> {
   const r = await run('npm', ['run', '--silent', 'build:image', '--', '--builder', 'ko', '--repository', `${cluster.registry}/acme/todo`, '--insecure',
     '--lock', options.lock, '--outdir', options.outdir, '--helm-dir', options.helmDir],
   { env: { ...toolEnv, KO_DEFAULTBASEIMAGE: options.baseImage, ...(options.sealedDir ? { SEALED_SECRETS_DIR: options.sealedDir } : {}) }, allowFail: true, echo: '    | ' });
@@ -136,7 +82,7 @@ export async function buildTodoImage(cluster: Pick<RealCluster, 'registry'>, too
  * written and the tree synthesized with every image pinned by digest in the
  * cluster's registry. Returns the base image (for further ko builds).
  */
-export async function buildLocalTodoTree(cluster: Pick<RealCluster, 'registry'>, toolEnv: NodeJS.ProcessEnv, tmp: string, options: Omit<TodoImageOptions, 'baseImage'>): Promise<string> {
+export async function buildLocalTodoTree(cluster: Pick<NodesCluster, 'registry'>, toolEnv: NodeJS.ProcessEnv, tmp: string, options: Omit<TodoImageOptions, 'baseImage'>): Promise<string> {
   const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
   fs.mkdirSync(path.dirname(options.lock), { recursive: true });
   ImageLock.write(options.lock, await withLocalImages(lock, cluster.registry, toolEnv));
@@ -169,38 +115,45 @@ export async function withPortForward<T>(kube: Kubectl, ns: string, target: stri
   }
 }
 
-/** The multi-node cluster program (test/tools/cluster/main.ts), run by Node through ts-node. */
-export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
-
-/** A cluster of the multi-node program: a control plane and worker nodes of the current Kubernetes. */
+/** A cluster of the cluster program: a control plane and worker nodes of the current Kubernetes. */
 export interface NodesCluster {
   /** The cluster's directory (`up DIR`). */
   readonly dir: string;
   /** The tool environment with KUBECONFIG and CLUSTER_REGISTRY. */
   readonly env: NodeJS.ProcessEnv;
-  /** host:port of the registry the nodes pull from over plain HTTP. */
+  /** host:port of the registry the nodes pull from over plain HTTP; pushed to from here. */
   readonly registry: string;
+  /** The host's address as pods reach it (the host end of the cluster's veth pair), for servers a test runs. */
+  readonly hostIp: string;
   /** The worker nodes, in order: kc-<id>-1 in zone-a, kc-<id>-2 in zone-b, ... */
   readonly nodes: string[];
   readonly kube: Kubectl;
-  /** Runs one of the program's commands on this cluster (`pv`, `stop-node`, `start-node`, `exec`). */
+  /** Runs one of the program's commands on this cluster (`pv`, `exec`, `stop-node`, `start-node`, `down`). */
   command(args: string[]): Promise<RunResult>;
 }
 
 /**
- * Local PersistentVolumes on `node` (the program's `pv`) pre-bound to every
- * claim of a stack deployed to `ns`, as cluster-support.ts persistentVolumes()
- * enumerates them; the pods that use them are pinned to that node.
+ * Local PersistentVolumes on `node` (the program's `pv`; default the first
+ * node) pre-bound to every claim of a stack deployed to `ns`, as
+ * cluster-support.ts persistentVolumes() enumerates them; the pods that use
+ * them are pinned to that node. Returns the volumes' names.
  */
-export async function nodeVolumes(cluster: NodesCluster, ns: string, objects: K8sObject[], node: string): Promise<void> {
+export async function nodeVolumes(cluster: NodesCluster, ns: string, objects: K8sObject[], node = cluster.nodes[0]): Promise<string[]> {
+  const names: string[] = [];
   for (const pv of persistentVolumes(ns, objects)) {
     const r = await cluster.command(['pv', pv.metadata.name, pv.spec.capacity.storage, `${ns}/${pv.spec.claimRef.name}`, '--node', node]);
     if (!check(`local PersistentVolume ${pv.metadata.name} on ${node}`, r.code === 0, r.stderr)) throw new Error(`PersistentVolume ${pv.metadata.name} not created`);
+    names.push(pv.metadata.name);
   }
+  return names;
 }
 
-/** Brings up `nodes` worker nodes in `dir` with the cluster program (torn down by a cleanup, also when `up` fails). */
-export async function startNodesCluster(dir: string, toolEnv: NodeJS.ProcessEnv, nodes: number): Promise<NodesCluster> {
+/**
+ * Brings up a cluster of `nodes` worker nodes (one unless a suite needs
+ * more: each node is a containerd, kubelet, kube-proxy and kube-router more
+ * on a 2-core machine) in `dir`; torn down by a cleanup, also when `up` fails.
+ */
+export async function startNodesCluster(dir: string, toolEnv: NodeJS.ProcessEnv, nodes = 1): Promise<NodesCluster> {
   const program = (args: string[], allowFail = false) => run(process.execPath, [...CLUSTER_PROGRAM, ...args], { env: toolEnv, allowFail, echo: '    | ' });
   onCleanup('tear down the cluster', async () => {
     const r = await program(['down', dir], true);
@@ -208,9 +161,11 @@ export async function startNodesCluster(dir: string, toolEnv: NodeJS.ProcessEnv,
   });
   const r = await program(['up', dir, '--nodes', String(nodes)]);
   const value = (name: string) => new RegExp(`^export ${name}=(\\S+)$`, 'm').exec(r.stdout)?.[1];
-  const [kubeconfig, registry, names] = [value('KUBECONFIG'), value('CLUSTER_REGISTRY'), value('CLUSTER_NODES')?.split(',')];
-  if (!kubeconfig || !registry || !names) throw new Error(`cluster up printed no KUBECONFIG/CLUSTER_REGISTRY/CLUSTER_NODES lines: ${r.stdout}`);
+  const [kubeconfig, registry, hostIp, names] = [value('KUBECONFIG'), value('CLUSTER_REGISTRY'), value('CLUSTER_HOST_IP'), value('CLUSTER_NODES')?.split(',')];
+  if (!kubeconfig || !registry || !hostIp || !names) throw new Error(`cluster up printed no KUBECONFIG/CLUSTER_REGISTRY/CLUSTER_HOST_IP/CLUSTER_NODES lines: ${r.stdout}`);
   const env: NodeJS.ProcessEnv = { ...toolEnv, KUBECONFIG: kubeconfig, CLUSTER_REGISTRY: registry };
+  // The suites read `kubectl diff`'s own output, not a user's diff program's.
+  delete env.KUBECTL_EXTERNAL_DIFF;
   const kube = new Kubectl(env);
-  return { dir, env, registry, nodes: names, kube, command: args => program([args[0], dir, ...args.slice(1)], true) };
+  return { dir, env, registry, hostIp, nodes: names, kube, command: args => program([args[0], dir, ...args.slice(1)], true) };
 }

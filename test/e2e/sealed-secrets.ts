@@ -1,6 +1,6 @@
 /**
- * End-to-end test of sealed Secrets on a real node (test/tools/cluster.sh, as
- * test/e2e/pods.ts): the Sealed Secrets controller v0.27.1, built here from
+ * End-to-end test of sealed Secrets on a real node (one node of the cluster
+ * program of test/tools/cluster/, as test/e2e/pods.ts): the Sealed Secrets controller v0.27.1, built here from
  * the Go module proxy, installed from the tree's platform part; credentials
  * sealed by `npm run secrets` and opened by it; no `kubectl create secret`.
  *
@@ -34,15 +34,14 @@ import { ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects }
 import {
   ROOT, RunResult, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, run, section, skipSteps, waitFor,
 } from './harness';
-import {
-  CLUSTER_SH, REAL_CLUSTER_TOOLS, RealCluster, buildTodoImage, localPersistentVolumes, startRealCluster, withLocalImages, withPortForward,
-} from './real-cluster-support';
+import { NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages, withPortForward } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import {
   applyPlatformAsArgo, backupKeys, controllerLog, npmSecrets, sealDatabaseLogins, sealed, sealedFileHashes, secretData, waitSealedStatus,
 } from './sealed-secrets-support';
 import { ImageLock, ImageLockDocument, SealedSecretFile, SealingCertificate, SealingScope } from '../../src';
 import { SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_NAMESPACE } from '../../src/sealed-secrets/controller';
+import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
 const STEPS = 10;
 const READY_LIMIT_S = 240;
@@ -55,7 +54,7 @@ const SEALED_DIR = path.join(tmp, 'sealed-secrets');
 const TREE = path.join(tmp, 'tree', 'dist');
 const LOCK = path.join(tmp, 'tree', 'images.lock.json');
 let toolEnv: NodeJS.ProcessEnv = process.env;
-let cluster: RealCluster;
+let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let baseImage = '';
 const timings: string[] = [];
@@ -83,9 +82,9 @@ async function synthTree(outdir = TREE, allowFail = false) {
 
 async function upCluster(name: string): Promise<void> {
   const started = Date.now();
-  cluster = await startRealCluster(path.join(tmp, name), toolEnv);
+  cluster = await startNodesCluster(path.join(tmp, name), toolEnv);
   kube = cluster.kube;
-  timing(`cluster.sh up (${name})`, (Date.now() - started) / 1000);
+  timing(`cluster up (${name}, 1 node)`, (Date.now() - started) / 1000);
 }
 
 /**
@@ -136,7 +135,7 @@ async function applyStagingByWaves(): Promise<void> {
 
 async function deployStaging(): Promise<void> {
   const objects = distObjects('staging', TREE);
-  await localPersistentVolumes(cluster, NS, objects);
+  await nodeVolumes(cluster, NS, objects);
   const started = Date.now();
   await applyStagingByWaves();
   await waitSealedStatus(kube, NS, SECRET, 'True');
@@ -148,9 +147,9 @@ async function deployStaging(): Promise<void> {
 async function main(): Promise<void> {
   let firstPassword = '';
   const ready = await section([
-    ['install/find tools: the real cluster\'s, and Sealed Secrets v0.27.1 (controller, kubeseal) from the Go module proxy', async () => {
-      toolEnv = await installTools([...REAL_CLUSTER_TOOLS, 'sealed-secrets']);
-      if (!(await requireTools(toolEnv, ['kubectl', 'kubelet', 'containerd', 'coredns', 'ko', 'crane', 'kubeseal', 'openssl', 'curl']))) throw new Error('tools missing');
+    ['install/find tools: the cluster program\'s, and Sealed Secrets v0.27.1 (controller, kubeseal) from the Go module proxy', async () => {
+      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets']);
+      if (!(await requireTools(toolEnv, ['kubectl', 'ko', 'crane', 'kubeseal', 'openssl', 'curl']))) throw new Error('tools missing');
     }],
     ['compatibility: values sealed by the library open with the real kubeseal --recovery-unseal (strict, namespace-wide); a strict value in another namespace does not', async () => {
       const dir = path.join(tmp, 'compat');
@@ -173,7 +172,7 @@ async function main(): Promise<void> {
       const r = await run('kubeseal', ['--recovery-unseal', '--recovery-private-key', path.join(dir, 'key.pem')], { env: toolEnv, input: moved, allowFail: true });
       check(`the strict value moved to namespace ns2 does not open: ${r.stderr.trim()}`, r.code !== 0 && /no key could decrypt/.test(r.stderr));
     }],
-    ['cluster.sh up; images built here and pushed to its registry: Postgres stand-in, the Sealed Secrets controller (build.sh), the todo service (ko)', async () => {
+    ['cluster up (one node); images built here and pushed to its registry: Postgres stand-in, the Sealed Secrets controller (build.sh), the todo service (ko)', async () => {
       await upCluster('cluster');
       await pushImages();
       baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
@@ -293,8 +292,8 @@ async function main(): Promise<void> {
       const opened = r.code === 0 ? Buffer.from(JSON.parse(r.stdout).data.password, 'base64').toString() : r.stderr;
       equal('kubeseal --recovery-unseal with the backup opens the committed file: the password the cluster uses', opened, firstPassword);
       hashes = sealedFileHashes(SEALED_DIR);
-      const down = await run('bash', [CLUSTER_SH, 'down', cluster.dir], { env: toolEnv, allowFail: true });
-      check('cluster.sh down: the first cluster and its key are gone', down.code === 0, down.stderr);
+      const down = await cluster.command(['down']);
+      check('cluster down: the first cluster and its key are gone', down.code === 0 && !fs.existsSync(cluster.dir), down.stderr);
       await upCluster('cluster-2');
       await pushImages();
       baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);

@@ -12,12 +12,11 @@
 #             opt-in (never in the default set): kube-latest (kube-apiserver, kube-controller-manager
 #             and kube-scheduler of the newest Kubernetes minor that builds here, test/tools/kube-latest/go.mod),
 #             netpol (kube-router, for its NetworkPolicy firewall only: test/tools/netpol/go.mod),
-#             node (kubelet, kube-proxy and k8s-pause, the sandbox binary, into kubernetes-<version>/;
-#             Debian containerd runc containernetworking-plugins iptables conntrack when missing),
-#             cluster (the whole Kubernetes of the multi-node cluster test/tools/cluster/: kube-apiserver,
+#             cluster (the whole Kubernetes of the cluster program test/tools/cluster/: kube-apiserver,
 #             kube-controller-manager, kube-scheduler, kubelet, kube-proxy of the kube-latest version and
-#             k8s-pause into kubernetes-<kube-latest version>/; the Debian packages of `node`),
-#             coredns (CoreDNS with the plugins test/tools/cluster.sh uses: test/tools/coredns),
+#             k8s-pause, the sandbox binary, into kubernetes-<kube-latest version>/; Debian containerd
+#             runc containernetworking-plugins iptables conntrack ipset when missing),
+#             coredns (CoreDNS with the plugins the cluster program's Corefile uses: test/tools/coredns),
 #             kaniko (the kaniko executor binary, from the vendored source tarball, for the image
 #             test/tools/images/build.sh kaniko makes; cached in kaniko-<version>/, NOT put on PATH),
 #             lifecycle (the Cloud Native Buildpacks lifecycle and launcher, for the builder image
@@ -98,8 +97,6 @@ KUBE_LATEST_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $
 KUBE_LATEST_BINS=(kube-apiserver kube-controller-manager kube-scheduler)
 NETPOL_MOD=$HERE/netpol
 NETPOL_VERSION=$(awk '$1 == "require" && $2 == "github.com/cloudnativelabs/kube-router" {print $3}' "$NETPOL_MOD/go.mod" | head -n1)
-# node: kubelet builds from test/tools/kube as is, kube-proxy needs its own module (see its go.mod).
-KUBE_PROXY_MOD=$HERE/kube-proxy
 PAUSE_MOD=$HERE/pause
 # cluster: every component of the kube-latest version (test/tools/kube-latest/tools.go).
 CLUSTER_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
@@ -110,7 +107,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol node cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw)   # known tools built only when named
 
 env_file=
 tools=()
@@ -144,7 +141,6 @@ total=0
 for t in "${tools[@]}"; do
   if [ "$t" = kube ]; then total=$((total + ${#KUBE_BINS[@]}))
   elif [ "$t" = kube-latest ]; then total=$((total + ${#KUBE_LATEST_BINS[@]}))
-  elif [ "$t" = node ]; then total=$((total + 4))   # debs, kubelet, kube-proxy, k8s-pause
   elif [ "$t" = cluster ]; then total=$((total + ${#CLUSTER_BINS[@]} + 2))   # debs, the binaries, k8s-pause
   elif [ "$t" = sealed-secrets ]; then total=$((total + 2))   # controller, kubeseal
   else total=$((total + 1)); fi
@@ -391,48 +387,34 @@ if want netpol; then
   add_path "$ndir"
 fi
 
-# ---- node: what test/tools/cluster.sh runs besides the control plane -------------------------
-# kubelet (test/tools/kube as is) and kube-proxy (test/tools/kube-proxy) go into
-# kubernetes-<kube version>/ next to the control plane, with the same version stamps. k8s-pause
-# is the sandbox ("pause") image's binary (test/tools/pause, standard library only); its stamp
-# holds the hash of its source, so an edit rebuilds it. The container runtime and CNI plugins
-# come from Debian (bookworm: containerd 1.6.20, runc 1.1.5, containernetworking-plugins 1.1.1
-# in /usr/lib/cni), apt-installed only when missing.
-node_debs() {
-  local node_missing=()
+# ---- cluster: the Kubernetes of test/tools/cluster/ (several nodes, kind-style) -----------------
+# Every component of the kube-latest version (test/tools/kube-latest) into kubernetes-<version>/,
+# with the same version stamps; the cluster program takes them from that directory whatever else
+# is on PATH. k8s-pause is the sandbox ("pause") image's binary (test/tools/pause, standard library
+# only); its stamp holds the hash of its source, so an edit rebuilds it. The nodes' container
+# runtime, CNI plugins and firewall tools come from Debian (bookworm: containerd 1.6.20, runc 1.1.5,
+# containernetworking-plugins 1.1.1 in /usr/lib/cni; ipset for kube-router), apt-installed only
+# when missing.
+if want cluster; then
+  node_missing=()
   command -v containerd >/dev/null || node_missing+=(containerd)
   command -v runc >/dev/null || node_missing+=(runc)
   [ -x /usr/lib/cni/bridge ] || node_missing+=(containernetworking-plugins)
   command -v iptables >/dev/null || node_missing+=(iptables)
   command -v conntrack >/dev/null || node_missing+=(conntrack)
+  command -v ipset >/dev/null || node_missing+=(ipset)
   if [ ${#node_missing[@]} -eq 0 ]; then
-    progress "installing debian packages containerd runc containernetworking-plugins iptables conntrack (cached: yes)"
+    progress "installing debian packages containerd runc containernetworking-plugins iptables conntrack ipset (cached: yes)"
   else
     progress "installing debian packages ${node_missing[*]} (cached: no)…"
     apt_install apt-node.log "${node_missing[@]}"
   fi
-}
-if want node; then
-  node_debs
-  build_k8s "$KUBE_MOD" "$KUBE_VERSION" kubelet
-  build_k8s "$KUBE_PROXY_MOD" "$KUBE_VERSION" kube-proxy
-  # The sandbox image's only file.
-  build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause k8s-pause
-fi
-
-# ---- cluster: the Kubernetes of test/tools/cluster/ (several nodes, kind-style) -----------------
-# Every component of the kube-latest version (test/tools/kube-latest) into kubernetes-<version>/,
-# with the same version stamps; the cluster program takes them from that directory whatever else
-# is on PATH. k8s-pause as for `node`, and the same Debian packages (plus ipset, for kube-router).
-if want cluster; then
-  node_debs
-  command -v ipset >/dev/null || apt_install apt-cluster.log ipset
   build_k8s "$KUBE_LATEST_MOD" "$KUBE_LATEST_VERSION" "${CLUSTER_BINS[@]}"
   build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_LATEST_VERSION" k8s-pause k8s-pause
 fi
 
-# ---- coredns: the cluster DNS of test/tools/cluster.sh (test/tools/coredns) ------------------
-# A static binary (cluster.sh packs it into a one-layer image); the stamp holds the hash of the
+# ---- coredns: the cluster DNS of test/tools/cluster/ (test/tools/coredns) --------------------
+# A static binary (the cluster program packs it into a one-layer image); the stamp holds the hash of the
 # wrapper module, whose main.go chooses the plugins.
 if want coredns; then
   [ -n "$COREDNS_VERSION" ] || { echo "install.sh: cannot read the coredns version from $COREDNS_MOD/go.mod" >&2; exit 1; }

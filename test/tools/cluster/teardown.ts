@@ -18,12 +18,12 @@ import { NODE_DAEMONS } from './node-runtime';
 import { progressLine, running, sh, sleep } from './sys';
 
 /** The global sysctls the kubelet sets at start (pkg/kubelet/cm setupKernelTunables). */
-const KUBELET_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops',
+export const KUBELET_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops',
   'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'];
 /** The host's values before the first cluster came up: outside any cluster's directory, as several may be up at once. */
-const SYSCTL_SAVE = '/run/todo-gitops-cluster.sysctls';
+export const SYSCTL_SAVE = '/run/todo-gitops-cluster.sysctls';
 /** A node's network namespace: only clusters with nodes run kubelets, which change the sysctls. */
-const NODE_NETNS = /^kc-[0-9a-f]{8}-\d+$/;
+export const NODE_NETNS = /^kc-[0-9a-f]{8}-\d+$/;
 
 const log = (line: string) => progressLine('cluster', line);
 

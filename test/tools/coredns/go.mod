@@ -1,13 +1,13 @@
-// Wrapper module: builds CoreDNS (the cluster DNS of test/tools/cluster.sh) from the Go module
+// Wrapper module: builds CoreDNS (the cluster DNS of test/tools/cluster/) from the Go module
 // proxy, for test/tools/install.sh (tool `coredns`):
 //   cd test/tools/coredns && CGO_ENABLED=0 GOFLAGS=-mod=mod go build .
 //
 // Version: github.com/coredns/coredns v1.15.0, the newest the proxy lists, tried first; it builds
 // with Go 1.26 as is (its go.mod says go 1.26.0: CoreDNS supports the last two Go releases, so
-// the next minor may need a newer Go). main.go imports only the plugins cluster.sh's Corefile
-// uses. Its k8s.io/client-go (v0.37) is far newer than test/tools/kube's (v0.27), hence a module
-// of its own; it talks to the 1.27 API server through core/v1 and discovery/v1 only (Services,
-// EndpointSlices, Pods, Namespaces), which 1.27 serves. Build time on 2 cores: ~2 min cold.
+// the next minor may need a newer Go). main.go imports only the plugins the cluster's Corefile
+// (test/tools/cluster/addons.ts) uses. Its k8s.io/client-go (v0.37) is far newer than
+// test/tools/kube's (v0.27), hence a module of its own; it talks to the API server through
+// core/v1 and discovery/v1 only (Services, EndpointSlices, Pods, Namespaces). Build time on 2 cores: ~2 min cold.
 // go.sum: `go mod tidy` with GONOSUMDB=k8s.io (the habit of test/tools/kube; nothing needed it).
 
 module todo-gitops/test/tools/coredns

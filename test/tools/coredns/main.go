@@ -1,7 +1,7 @@
 // Command coredns is CoreDNS with only the plugins the test cluster's Corefile uses
-// (test/tools/cluster.sh): the cluster DNS of a throw-away single-node cluster.
+// (test/tools/cluster/addons.ts): the cluster DNS of a throw-away cluster.
 //
-// Built by test/tools/install.sh (tool `coredns`) as a static binary, which cluster.sh packs
+// Built by test/tools/install.sh (tool `coredns`) as a static binary, which the cluster program packs
 // into a one-layer image and pushes to the cluster's local registry. Upstream's main package
 // (github.com/coredns/coredns, coredns.go) imports core/plugin, i.e. every plugin including the
 // route53/azure/clouddns ones and their cloud SDKs; importing the few plugins needed instead
@@ -12,7 +12,7 @@ package main
 import (
 	"github.com/coredns/coredns/coremain"
 
-	// The plugins of the Corefile in test/tools/cluster.sh.
+	// The plugins of the Corefile in test/tools/cluster/addons.ts.
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/health"

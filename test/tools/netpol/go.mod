@@ -8,7 +8,7 @@
 //     [--health-port=0] [--iptables-sync-period=5m]
 // It enforces policies for the pods whose status.hostIP is the Node's InternalIP, on traffic
 // that traverses iptables FORWARD/OUTPUT/INPUT (bridged pod-to-pod traffic needs
-// net.bridge.bridge-nf-call-iptables=1). test/e2e/pods.ts runs it in the node of test/tools/cluster.sh.
+// net.bridge.bridge-nf-call-iptables=1). The cluster program (test/tools/cluster/) runs it in every node.
 //
 // Version: kube-router v1.6.1 (client-go v0.25.9; Go 1.26.8 builds it as is, ~3.5 min cold on 2
 // shared cores). The module proxy reachable here refuses (403 "This module version is not

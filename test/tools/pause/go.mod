@@ -1,4 +1,4 @@
-// Wrapper module of the sandbox ("pause") image of test/tools/cluster.sh; standard library only.
+// Wrapper module of the sandbox ("pause") image of the cluster program (test/tools/cluster/); standard library only.
 module todo-gitops/test/tools/pause
 
 go 1.22

@@ -1,5 +1,5 @@
 // Command pause is the sandbox ("pause") container of the test cluster's pods
-// (test/tools/cluster.sh): PID 1 of each pod, holding its namespaces.
+// (test/tools/cluster/): PID 1 of each pod, holding its namespaces.
 //
 // It does what Kubernetes' build/pause/linux/pause.c does: wait for SIGINT or
 // SIGTERM and exit 0, and reap zombies (it is the init of pods that share their

@@ -1,4 +1,4 @@
-// Wrapper module of the smoke test's client (test/tools/cluster-smoke.sh); standard library only.
+// Wrapper module of the real-cluster suites' client (test/e2e/probe-support.ts); standard library only.
 module todo-gitops/test/tools/probe
 
 go 1.22

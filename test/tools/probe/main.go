@@ -1,6 +1,6 @@
-// Command probe is the client the cluster tests (test/tools/cluster-smoke.sh,
-// test/e2e/pods.ts) run in pods, built with ko into a scratch-based image: the test images
-// have no shell or curl.
+// Command probe is the client the cluster tests (test/e2e/pods.ts and the other
+// suites on the cluster program) run in pods, built with ko into a scratch-based
+// image: the test images have no shell or curl.
 //
 //	probe lookup NAME          resolve NAME (Go resolver: /etc/resolv.conf, i.e. cluster DNS)
 //	probe get URL [CAFILE]     HTTP(S) GET; prints the status line and body, fails unless 2xx
