@@ -46,6 +46,11 @@ describe('PostgresCluster defaults', () => {
     expect(spec.enablePDB).toBe(true);
   });
 
+  test('a rolling update switches over to an updated standby (not CloudNativePG\'s in-place restart of the primary), with no one to approve it', () => {
+    expect(spec.primaryUpdateMethod).toBe('switchover');
+    expect(spec.primaryUpdateStrategy).toBe('unsupervised');
+  });
+
   test('the image carries the version tag CloudNativePG reads, and the digest that is pulled', () => {
     expect(spec.imageName).toBe(`ghcr.io/acme/postgres-cnpg:16.4@${digestOf('cnpg')}`);
   });
@@ -96,7 +101,7 @@ describe('PostgresCluster defaults', () => {
 });
 
 describe('PostgresCluster options', () => {
-  test('synchronous replication, WAL storage, parameters, preferred anti-affinity on zones, no PDB, sync wave', () => {
+  test('synchronous replication, WAL storage, parameters, preferred anti-affinity on zones, no PDB, sync wave, the primary restarted in place', () => {
     const objects = cluster({
       instances: 3,
       synchronous: { method: 'first', number: 2, dataDurability: 'preferred' },
@@ -113,9 +118,11 @@ describe('PostgresCluster options', () => {
       operatorNamespace: 'postgres-operator',
       apiServer: NetworkPeer.ipBlock('172.18.0.0/16'),
       smartShutdownTimeout: Duration.seconds(20),
+      primaryUpdateMethod: 'restart',
     });
     const c = only(objects, 'Cluster');
     expect(c.spec.smartShutdownTimeout).toBe(20);
+    expect(c.spec).toMatchObject({ primaryUpdateMethod: 'restart', primaryUpdateStrategy: 'unsupervised' });
     for (const o of objects) expect(schema.errors(o)).toEqual([]);
     expect(c.spec.postgresql).toEqual({ parameters: { max_connections: '200' }, synchronous: { method: 'first', number: 2, dataDurability: 'preferred' } });
     expect(c.spec.storage).toEqual({ size: '20Gi', storageClass: 'local-path' });

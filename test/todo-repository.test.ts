@@ -150,10 +150,13 @@ describe('the synthesized GitOps tree', () => {
     expect(project.spec.destinations.map((d: any) => d.namespace).sort()).toEqual(ENVIRONMENTS.map(e => e.namespace).sort());
   });
 
-  test('the platform (the Sealed Secrets controller) has its own Application in wave -1, before the environments, and its own AppProject', () => {
+  test('the platform (the Sealed Secrets controller) has its own Application in wave -1, before the environments, and its own AppProject in wave -2', () => {
     const app = manifests.find(m => m.object.kind === 'Application' && m.object.spec.source.path === 'dist/platform')!.object;
     expect(app.metadata).toMatchObject({ name: 'todo-platform', annotations: { 'argocd.argoproj.io/sync-wave': '-1' } });
     expect(app.spec).toMatchObject({ project: 'todo-platform', destination: { namespace: 'sealed-secrets' } });
+    // Its project a wave earlier: an Application created before its AppProject waits for Argo CD's next refresh.
+    const project = manifests.find(m => m.object.kind === 'AppProject' && m.object.metadata.name === 'todo-platform')!.object;
+    expect(project.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '-2' });
     const objects = manifests.filter(m => m.file.startsWith('platform/')).map(m => m.object);
     expect(objects.find(o => o.kind === 'Deployment').spec.template.spec.containers[0].args).toContain('--update-status');
     expect(objects.find(o => o.kind === 'CustomResourceDefinition').metadata.name).toBe('sealedsecrets.bitnami.com');

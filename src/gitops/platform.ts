@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ArgoCdApplication } from '../argocd/application';
 import { ArgoCdProject } from '../argocd/project';
+import { setSyncWave } from '../common/labels';
 import { ContainerImage } from '../images/container-image';
 import { ImageLock } from '../images/image-lock';
 import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_WEBHOOK_SECRET, CloudNativePgOperator, CloudNativePgOperatorProps } from '../postgres/cloudnative-pg-operator';
@@ -156,6 +157,9 @@ export class PlatformApplication extends Construct {
       clusterResources: props.platform.clusterResources,
       unmanagedResources: props.platform.unmanagedResources,
     });
+    // A wave before its Application: Argo CD reconciles an Application as soon as it exists, and one
+    // whose project is not there yet waits for its next refresh (41 s in test/e2e/cloudnative-pg.ts).
+    setSyncWave(project, PLATFORM_SYNC_WAVE - 1);
     new ArgoCdApplication(this, 'Application', {
       name,
       project,

@@ -246,6 +246,17 @@ export interface PostgresClusterProps {
    */
   readonly smartShutdownTimeout?: Duration;
   /**
+   * How a rolling update (a new image, a setting that needs a restart) gets
+   * to the primary once every standby is updated. `switchover`: an updated
+   * standby is promoted and the old primary, stopped fast, rejoins as a
+   * standby; writes stop only for the promotion. `restart`: the primary's
+   * pod is recreated in place, and there is no primary until it is back
+   * (CloudNativePG's default). With `switchover` the operator refuses a
+   * change of the image and of `parameters` in one update: commit them apart.
+   * @default 'switchover'
+   */
+  readonly primaryUpdateMethod?: 'switchover' | 'restart';
+  /**
    * Continuous backup to an object store.
    * @default - no backup: losing the volumes loses the database
    */
@@ -378,6 +389,9 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
         // The operator's default too; explicit so the rendered pods' profile is visible in the tree.
         seccompProfile: { type: 'RuntimeDefault' },
         enablePdb: props.enablePodDisruptionBudget ?? true,
+        // Both explicit: the strategy is the operator's default, the method is not (see primaryUpdateMethod).
+        primaryUpdateStrategy: cnpg.ClusterSpecPrimaryUpdateStrategy.UNSUPERVISED,
+        primaryUpdateMethod: props.primaryUpdateMethod === 'restart' ? cnpg.ClusterSpecPrimaryUpdateMethod.RESTART : cnpg.ClusterSpecPrimaryUpdateMethod.SWITCHOVER,
         ...(props.smartShutdownTimeout ? { smartShutdownTimeout: this.smartShutdownTimeout(props.smartShutdownTimeout) } : {}),
         inheritedMetadata: { labels, ...(props.metrics && !props.metrics.enablePodMonitor ? { annotations: SCRAPE_ANNOTATIONS } : {}) },
         storage: this.storage('storage', props.storageSize ?? '1Gi', props.storageClassName),

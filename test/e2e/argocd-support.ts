@@ -220,6 +220,17 @@ export function describeApplication(app: any): string {
     `${unhealthyResources(app).length ? `, unhealthy: ${unhealthyResources(app).join('; ')}` : ''}`;
 }
 
+/** The resources of an Application that are not Synced, with their status. */
+export function outOfSyncResources(app: any): string[] {
+  return (app?.status?.resources ?? []).filter((r: any) => r.status !== 'Synced').map((r: any) => `${r.kind}/${r.name}: ${r.status}`);
+}
+
+/** An Application read after a hard refresh, and when it had been reconciled before the refresh. */
+export interface HardRefreshed {
+  readonly app: any;
+  readonly reconciledBefore?: string;
+}
+
 /** Plays the ingress controller a test cluster lacks: gives every Ingress of `ns` a load-balancer address. */
 export async function admitIngresses(kube: Kubectl, ns: string): Promise<void> {
   const list = await kube.run(['-n', ns, 'get', 'ingress', '-o', 'json'], { allowFail: true });
@@ -259,6 +270,35 @@ export class Applications {
   public async refresh(names: string[], kind: 'normal' | 'hard'): Promise<void> {
     for (const name of names) {
       await this.kube.run(['-n', ARGOCD_NS, 'annotate', 'application', name, `argocd.argoproj.io/refresh=${kind}`, '--overwrite']);
+    }
+  }
+
+  /**
+   * A hard refresh (`argocd.argoproj.io/refresh: hard`: the manifests generated
+   * again, not taken from the cache) of each Application; waits until Argo CD
+   * has taken the request (the annotation removed), then a second for its
+   * comparison. Returns each Application as it is then, with its `reconciledAt`
+   * before the refresh to tell that it was reconciled again.
+   */
+  public async hardRefresh(names: string[]): Promise<HardRefreshed[]> {
+    const before = await Promise.all(names.map(async n => (await this.get(n))?.status?.reconciledAt as string | undefined));
+    await this.refresh(names, 'hard');
+    await waitFor(`the hard refresh of ${names.join(', ')} to be processed`, 60_000, async () => {
+      const refreshed = await Promise.all(names.map(n => this.get(n)));
+      return refreshed.every(a => !a?.metadata?.annotations?.['argocd.argoproj.io/refresh']);
+    }, 500);
+    await sleep(1000);
+    return Promise.all(names.map(async (n, i) => ({ app: await this.get(n), reconciledBefore: before[i] })));
+  }
+
+  /**
+   * Turns automated sync (and with it self-heal) off, as before repairing by
+   * hand what git would otherwise put back; a root Application that syncs
+   * these must be among them, or it restores their syncPolicy from git.
+   */
+  public async disableAutoSync(names: string[]): Promise<void> {
+    for (const name of names) {
+      await this.kube.run(['-n', ARGOCD_NS, 'patch', 'application', name, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/syncPolicy/automated' }])]);
     }
   }
 

@@ -44,14 +44,14 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import {
   ARGOCD_NS, Applications, ServedRepository, admitIngresses, argoCdBaseObjects, describeApplication, onlyHpaWithoutMetrics,
-  prepareEnvironment, settled, startArgoCd, unhealthyResources,
+  outOfSyncResources, prepareEnvironment, settled, startArgoCd, unhealthyResources,
 } from './argocd-support';
 import {
   ARGOCD_CRDS, K8sObject, Kubectl, distObjects, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
 import {
   ROOT, check, e2eMain, equal, hashTree, installTools, onCleanup, progress, recordTiming, requireTools, run,
-  section, skipSteps, sleep, stopProcess, waitFor,
+  section, skipSteps, stopProcess, waitFor,
 } from './harness';
 import { makeBaseImage, startRegistry } from './registry-support';
 import { checkSameButSealed, sealWithOwnKey, startHostSealedSecrets, withSealedLogins } from './sealed-secrets-support';
@@ -344,19 +344,11 @@ async function main(): Promise<void> {
     [`no perpetual OutOfSync: ${HARD_REFRESHES} hard refreshes, each Application still Synced with 0 resources OutOfSync`, async () => {
       const names = [ROOT_APP, ...ENVS.map(appName)];
       for (let i = 1; i <= HARD_REFRESHES; i++) {
-        const before = Object.fromEntries(await Promise.all(names.map(async n => [n, (await apps.get(n)).status.reconciledAt])));
-        await apps.refresh(names, 'hard');
-        await waitFor(`hard refresh ${i} to be processed`, 60_000, async () => {
-          const refreshed = await Promise.all(names.map(n => apps.get(n)));
-          return refreshed.every(a => !a.metadata.annotations?.['argocd.argoproj.io/refresh']);
-        }, 500);
-        await sleep(1000);
-        for (const n of names) {
-          const app = await apps.get(n);
-          const outOfSync = (app.status.resources ?? []).filter((r: any) => r.status !== 'Synced').map((r: any) => `${r.kind}/${r.name}: ${r.status}`);
-          if (n === ROOT_APP) outOfSync.push(...await applicationDrift());
-          check(`hard refresh ${i}: ${n} Synced, ${(app.status.resources ?? []).length} resources, 0 OutOfSync, reconciled again`,
-            app.status.sync.status === 'Synced' && outOfSync.length === 0 && before[n] !== app.status.reconciledAt, outOfSync.join('\n') || describeApplication(app));
+        for (const [j, { app, reconciledBefore }] of (await apps.hardRefresh(names)).entries()) {
+          const outOfSync = outOfSyncResources(app);
+          if (names[j] === ROOT_APP) outOfSync.push(...await applicationDrift());
+          check(`hard refresh ${i}: ${names[j]} Synced, ${(app.status.resources ?? []).length} resources, 0 OutOfSync, reconciled again`,
+            app.status.sync.status === 'Synced' && outOfSync.length === 0 && reconciledBefore !== app.status.reconciledAt, outOfSync.join('\n') || describeApplication(app));
         }
       }
     }],

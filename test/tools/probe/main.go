@@ -18,6 +18,10 @@
 //	                           "failed NAME TIME: ERROR" for the rest (a failed write is never
 //	                           resent, so the names acknowledged are exactly what the service
 //	                           promised to keep), then "writes=N acked=N failed=N"
+//	probe writes URL SECONDS PREFIX until-eof
+//	                           the same, but also stops (and prints its summary) as soon as its
+//	                           stdin ends: `kubectl exec -i` and closing kubectl's stdin ends the
+//	                           writes once a drill is over, where SECONDS is only an upper bound
 //	probe dial HOST:PORT       open a TCP connection within 3 s (NetworkPolicy checks)
 //	probe write FILE TEXT      write TEXT to FILE, read it back, print uid/gid and the file mode
 //	probe serve                serve HTTP on $PORT (default 8080): "probe <hostname>" on every
@@ -102,14 +106,21 @@ func run(args []string) error {
 		}
 		return load(args[1], seconds)
 	case "writes":
-		if len(args) != 4 {
-			return fmt.Errorf("usage: probe writes URL SECONDS PREFIX")
+		if len(args) != 4 && !(len(args) == 5 && args[4] == "until-eof") {
+			return fmt.Errorf("usage: probe writes URL SECONDS PREFIX [until-eof]")
 		}
 		seconds, err := time.ParseDuration(args[2] + "s")
 		if err != nil {
 			return fmt.Errorf("SECONDS %q: %v", args[2], err)
 		}
-		return writes(args[1], seconds, args[3])
+		stop := make(chan struct{})
+		if len(args) == 5 {
+			go func() {
+				_, _ = io.Copy(io.Discard, os.Stdin)
+				close(stop)
+			}()
+		}
+		return writes(args[1], seconds, args[3], stop)
 	case "dial":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: probe dial HOST:PORT")
@@ -231,10 +242,19 @@ func load(url string, d time.Duration) error {
 // writes creates tasks one after another for d and reports each one the service acknowledged
 // (201 with its id) and each one it did not. The drills compare the acknowledged names with
 // what the database holds afterwards.
-func writes(url string, d time.Duration, prefix string) error {
+// writes sends until d has passed or stop is closed.
+func writes(url string, d time.Duration, prefix string, stop <-chan struct{}) error {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var sent, acked int
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
+	for deadline := time.Now().Add(d); time.Now().Before(deadline) && !stopped(); {
 		sent++
 		name := fmt.Sprintf("%s-%d", prefix, sent)
 		req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(fmt.Sprintf(`{"name":%q}`, name)))
