@@ -1,12 +1,10 @@
 /**
- * `npm run test:e2e`: every end-to-end suite, in two lanes at once.
- *
- *   lane 1: the suites that run pods on the cluster program's nodes or build images (they share
- *           the image cache and the node tools, and their drills measure seconds: one at a time);
- *   lane 2: the suites that only need an API server (a control plane without nodes, kwok) or npm.
- *
- * Each suite provisions its own tools; test/tools/install.sh takes a lock, so two suites never build
- * the same tool or run apt-get at once. Each suite's output goes to the terminal with
+ * `npm run test:e2e`: every end-to-end suite, in two lanes at once, each lane one suite at a time.
+ * The lanes are balanced by the suites' times on this machine (about 17 minutes each: lane 1 the
+ * image builders and the single-cluster suites, lane 2 the API-only suites, then CloudNativePG's
+ * three nodes). Every cluster lives in network namespaces and a directory of its own, so two run
+ * side by side; test/tools/install.sh and test/tools/images/build.sh take locks, so two suites never
+ * build the same tool or image, or run apt-get, at once. Each suite's output goes to the terminal with
  * its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end a table gives
  * each suite's status, time and "N passed, N failed" line. The exit status is 1 if any suite failed.
  *
@@ -30,8 +28,8 @@ interface Suite {
 
 /** Each lane's suites, in the order it runs them (see above). */
 const LANES = [
-  ['image-build', 'pods', 'sealed-secrets', 'live-view', 'cloudnative-pg', 'demo'],
-  ['cluster', 'tanka', 'api-latest', 'package', 'argocd', 'fleet'],
+  ['image-build', 'pods', 'sealed-secrets', 'live-view', 'demo'],
+  ['cluster', 'tanka', 'api-latest', 'package', 'argocd', 'fleet', 'cloudnative-pg'],
 ];
 const SUITES: Suite[] = LANES.flatMap((names, i) => names.map(name => ({ name, lane: i + 1 })));
 

@@ -100,6 +100,14 @@ if ! command -v crane >/dev/null; then
   eval "$("$REPO_ROOT/test/tools/install.sh" crane)"
 fi
 mkdir -p "$IMAGES_CACHE" "$IMAGES_LOGS"
+# One build.sh at a time per cache: suites run side by side (test/e2e/run.ts) must not build the
+# same image twice (the second would replace the directory the first pushes from). Cached images
+# only push, so a run holds it for seconds.
+exec 8>"$IMAGES_CACHE/.lock"
+if ! flock -n 8; then
+  note "waiting for another build.sh to finish ($IMAGES_CACHE/.lock)"
+  flock 8
+fi
 
 for i in "${images[@]}"; do
   case $i in
