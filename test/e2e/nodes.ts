@@ -13,7 +13,11 @@
  * - node loss (every process of a worker killed at once): failed requests,
  *   seconds until the lost pod leaves the Service's endpoints and until its
  *   replacement is Ready elsewhere (the construct's 30 s toleration);
- * - the node returns: it rejoins, and nothing is duplicated.
+ * - the node returns: it rejoins, and nothing is duplicated;
+ * - autoscaling: metrics-server (built here) gives the HorizontalPodAutoscaler
+ *   its CPU figures; a flood of requests scales the web tier out (seconds to
+ *   the first new replica Ready, failed requests), and after it the tier
+ *   scales back in to three under a light load with zero failed requests.
  *
  *   sudo npx ts-node test/e2e/nodes.ts   # root; a few minutes with tools cached
  *
@@ -23,16 +27,17 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as YAML from 'yaml';
 import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector } from './cluster-support';
 import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
-import { NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
+import { IMAGES_SH, NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
 import { ImageLock, ImageLockDocument } from '../../src';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
-const STEPS = 8;
+const STEPS = 11;
 const NODES = 3;
 const READY_LIMIT_S = 240;
 /** Seconds of load around a drain. */
@@ -43,6 +48,21 @@ const ENV = 'prod';
 /** The namespace prod's web NetworkPolicy admits clients from (the Ingress controller's). */
 const CLIENT_NS = 'ingress-nginx';
 const CLIENT = 'load';
+/** The client pod that floods the web tier in the autoscaling drill. */
+const FLOOD_CLIENT = 'flood';
+/** Concurrent connections of the flood: enough to keep every web pod's CPU busy. */
+const FLOOD_WORKERS = 32;
+/** Most seconds of flood before the first new replica must be Ready. */
+const SCALE_OUT_LIMIT_S = 300;
+/**
+ * Most seconds from the flood's end to three replicas: the autoscaler's default scale-down
+ * stabilization (300 s; prod's HorizontalPodAutoscaler sets no `behavior`) plus the metrics' delay.
+ */
+const SCALE_IN_LIMIT_S = 480;
+/** The autoscaler's default scale-down stabilization window (autoscaling/v2, no `behavior`). */
+const SCALE_DOWN_STABILIZATION_S = 300;
+/** The autoscaler's sync period (kube-controller-manager's default): how late a recommendation may be made. */
+const HPA_SYNC_PERIOD_S = 15;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-nodes-'));
 const TREE = path.join(tmp, 'tree', 'dist');
@@ -70,23 +90,38 @@ async function webPods(): Promise<Array<{ name: string; node: string; ip: string
   }));
 }
 
+/** What a load counted. */
+interface LoadResult { requests: number; failed: number; output: string }
+
 /**
- * Requests to the web Service from the client pod for `seconds`, counted. By
- * ClusterIP: a drill that drains or loses CoreDNS's nodes must not count DNS
- * failures as the web tier's.
+ * Requests to the web Service for up to `seconds`, counted: `probe load` from
+ * the client pod (one at a time, a new connection each, GET /tasks), or with
+ * `flood` `probe flood` from that client (many at once, pipelined, GET
+ * /healthz: CPU of the web tier, nothing of the database, and no access-log
+ * line per request for the nodes to write). By ClusterIP: a drill that drains or
+ * loses CoreDNS's nodes must not count DNS failures as the web tier's.
+ * `stop()` ends it before `seconds` (the probe's until-eof).
  */
-async function startLoad(seconds: number): Promise<{ done: Promise<{ requests: number; failed: number; output: string }> }> {
+async function startLoad(seconds: number, flood?: { client: string; workers: number }): Promise<{ done: Promise<LoadResult>; stop: () => void }> {
   const clusterIp = (await kube.json(['-n', namespaces[ENV], 'get', 'service', 'todo'])).spec.clusterIP;
+  const probeArgs = flood
+    ? ['flood', `http://${clusterIp}/healthz`, String(seconds), String(flood.workers), 'until-eof']
+    : ['load', `http://${clusterIp}/tasks`, String(seconds), 'until-eof'];
   const out: string[] = [];
-  const child = spawn('kubectl', ['-n', CLIENT_NS, 'exec', CLIENT, '--', PROBE, 'load', `http://${clusterIp}/tasks`, String(seconds)], { env: kube.env });
+  const child = spawn('kubectl', ['-n', CLIENT_NS, 'exec', '-i', flood?.client ?? CLIENT, '--', PROBE, ...probeArgs], { env: kube.env });
   child.stdout.on('data', d => out.push(String(d)));
   child.stderr.on('data', d => out.push(String(d)));
-  const done = new Promise<{ requests: number; failed: number; output: string }>(resolve => child.on('exit', () => {
+  const done = new Promise<LoadResult>(resolve => child.on('exit', () => {
     const output = out.join('').trim();
     const m = /requests=(\d+) failed=(\d+)/.exec(output);
     resolve({ requests: Number(m?.[1] ?? 0), failed: m ? Number(m[2]) : -1, output });
   }));
-  return { done };
+  const stop = () => {
+    child.stdin.end();
+    // Should the end of stdin not reach the probe, the load is not awaited for its whole time.
+    setTimeout(() => child.kill(), 15_000).unref();
+  };
+  return { done, stop };
 }
 
 /** Waits until prod's web Deployment has all its replicas Ready and up to date. */
@@ -97,6 +132,134 @@ async function webSettled(timeoutS = READY_LIMIT_S): Promise<void> {
     const pods = await webPods();
     return pods.length === 3 && pods.every(p => p.ready);
   }, 1000);
+}
+
+/**
+ * metrics-server in kube-system as upstream's manifests (manifests/base of
+ * sigs.k8s.io/metrics-server v0.9.0) give it: its ServiceAccount, the
+ * ClusterRoles system:metrics-server (node metrics, pods and nodes) and
+ * system:aggregated-metrics-reader (metrics.k8s.io for view/edit/admin), the
+ * auth-delegator binding and the extension-apiserver-authentication-reader
+ * RoleBinding (it authenticates the API server's proxied requests), its
+ * Service and the APIService v1beta1.metrics.k8s.io. Its Deployment differs:
+ * the image built here (user 65532, the pod meets "restricted"), and the
+ * flags a cluster without kubelet serving certificates signed for metrics-server
+ * needs (--kubelet-insecure-tls; the nodes are reached at their InternalIP).
+ */
+function metricsServerObjects(image: string): object[] {
+  const ns = 'kube-system';
+  const labels = { 'k8s-app': 'metrics-server' };
+  const subject = [{ kind: 'ServiceAccount', name: 'metrics-server', namespace: ns }];
+  const rbac = 'rbac.authorization.k8s.io';
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'metrics-server', namespace: ns, labels } },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRole',
+      metadata: {
+        name: 'system:aggregated-metrics-reader',
+        labels: { ...labels, [`${rbac}/aggregate-to-view`]: 'true', [`${rbac}/aggregate-to-edit`]: 'true', [`${rbac}/aggregate-to-admin`]: 'true' },
+      },
+      rules: [{ apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }],
+    },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRole',
+      metadata: { name: 'system:metrics-server', labels },
+      rules: [
+        { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      ],
+    },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'RoleBinding',
+      metadata: { name: 'metrics-server-auth-reader', namespace: ns, labels },
+      roleRef: { apiGroup: rbac, kind: 'Role', name: 'extension-apiserver-authentication-reader' },
+      subjects: subject,
+    },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'metrics-server:system:auth-delegator', labels },
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: subject,
+    },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'system:metrics-server', labels },
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: 'system:metrics-server' },
+      subjects: subject,
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'metrics-server', namespace: ns, labels },
+      spec: { selector: labels, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 'https', appProtocol: 'https' }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'metrics-server', namespace: ns, labels },
+      spec: {
+        selector: { matchLabels: labels },
+        strategy: { rollingUpdate: { maxUnavailable: 0 } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: 'metrics-server',
+            priorityClassName: 'system-cluster-critical',
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'metrics-server',
+              image,
+              args: ['--cert-dir=/tmp', '--secure-port=10250', '--kubelet-insecure-tls', '--kubelet-preferred-address-types=InternalIP', '--metric-resolution=15s'],
+              resources: { requests: { cpu: '100m', memory: '200Mi' } },
+              ports: [{ name: 'https', containerPort: 10250, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'https', scheme: 'HTTPS' }, periodSeconds: 10, failureThreshold: 3, initialDelaySeconds: 20 },
+              livenessProbe: { httpGet: { path: '/livez', port: 'https', scheme: 'HTTPS' }, periodSeconds: 10, failureThreshold: 3 },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'tmp-dir', mountPath: '/tmp' }],
+            }],
+            // Its serving certificate is written here: the root filesystem is read-only.
+            volumes: [{ name: 'tmp-dir', emptyDir: {} }],
+            nodeSelector: { 'kubernetes.io/os': 'linux' },
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'apiregistration.k8s.io/v1',
+      kind: 'APIService',
+      metadata: { name: 'v1beta1.metrics.k8s.io', labels },
+      spec: {
+        service: { name: 'metrics-server', namespace: ns },
+        group: 'metrics.k8s.io',
+        version: 'v1beta1',
+        insecureSkipTLSVerify: true,
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      },
+    },
+  ];
+}
+
+/** prod's HorizontalPodAutoscaler: the replicas it wants and the average CPU utilization it sees (undefined while it has none). */
+async function autoscaler(): Promise<{ desired: number; cpu?: number; spec: any; conditions: any[] }> {
+  const hpa = await kube.json(['-n', namespaces[ENV], 'get', 'horizontalpodautoscaler', 'todo']);
+  const cpu = (hpa.status.currentMetrics ?? []).find((m: any) => m.type === 'Resource' && m.resource?.name === 'cpu');
+  return {
+    desired: hpa.status.desiredReplicas ?? 0,
+    cpu: cpu?.resource?.current?.averageUtilization,
+    spec: hpa.spec,
+    conditions: hpa.status.conditions ?? [],
+  };
+}
+
+/** Every web pod of prod, terminating ones included. */
+async function allWebPodCount(): Promise<number> {
+  return ((await kube.json(['-n', namespaces[ENV], 'get', 'pods', '-l', WEB])).items as K8sObject[]).length;
 }
 
 async function main(): Promise<void> {
@@ -150,7 +313,7 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!ready) {
-    skipSteps(['placement', 'drain', 'pdb', 'loss', 'rejoin'], 'the cluster or prod is not there');
+    skipSteps(['placement', 'drain', 'pdb', 'metrics-server', 'scale-out', 'scale-in', 'loss', 'rejoin'], 'the cluster or prod is not there');
     return;
   }
 
@@ -203,6 +366,128 @@ async function main(): Promise<void> {
       equal('after uncordon and a restart, three web pods on three nodes again', new Set((await webPods()).map(p => p.node)).size, 3);
     }],
   ]);
+
+  // The autoscaling drill runs before the node loss: it needs every node, and a node loss that
+  // fails a check skips the rejoin.
+  let floodStoppedAt = 0;
+  /** The most replicas the autoscaler asked for, in the flood or after it (the metrics trail the load). */
+  let peakReplicas = 3;
+  let lightLoad: { done: Promise<LoadResult>; stop: () => void } | undefined;
+  await section([
+    ['metrics-server (image built here by build.sh) in kube-system, meeting "restricted": `kubectl top nodes` lists every node, prod\'s HorizontalPodAutoscaler sees its CPU', async () => {
+      const built = await run('bash', [IMAGES_SH, 'metrics-server', cluster.registry], { env: toolEnv, echo: '    | ' });
+      const image = built.stdout.trim().split('\n').pop()!;
+      check(`metrics-server image built here and pushed: ${image}`, /@sha256:[0-9a-f]{64}$/.test(image));
+      // Every node schedulable, whatever an earlier drill left cordoned: the new replicas need room.
+      for (const node of cluster.nodes) await kube.run(['uncordon', node]);
+      const started = Date.now();
+      const applied = await kube.apply(metricsServerObjects(image).map(o => YAML.stringify(o)).join('---\n'), 'e2e');
+      check('metrics-server\'s objects applied', applied.code === 0, applied.stderr);
+      const rollout = await kube.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/metrics-server', `--timeout=${READY_LIMIT_S}s`], { allowFail: true });
+      check('metrics-server Ready', rollout.code === 0, rollout.stderr);
+      // kube-system enforces no Pod Security level (CoreDNS, kube-router's peers): the pod is tried, server-side
+      // and dry, in the client's namespace, which enforces "restricted" (its service account and priority class
+      // exist only in kube-system, and Pod Security does not look at them).
+      const template = (metricsServerObjects(image) as any[]).find(o => o.kind === 'Deployment').spec.template;
+      const { serviceAccountName: _account, priorityClassName: _priority, ...podSpec } = template.spec;
+      const trial = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-server-restricted', namespace: CLIENT_NS }, spec: podSpec };
+      const restricted = await kube.run(['create', '--dry-run=server', '-f', '-'], { input: YAML.stringify(trial), allowFail: true });
+      check('metrics-server\'s pod is admitted where Pod Security "restricted" is enforced (server-side dry run)', restricted.code === 0 && !/warning/i.test(restricted.stderr),
+        restricted.stderr);
+      let top = '';
+      await waitFor('kubectl top nodes', 120_000, async () => {
+        const r = await kube.run(['top', 'nodes', '--no-headers'], { allowFail: true });
+        top = r.stdout;
+        return r.code === 0 && cluster.nodes.every(n => r.stdout.split('\n').some(l => l.split(/\s+/)[0] === n));
+      }, 2000);
+      timing('metrics-server applied to `kubectl top nodes` answering', (Date.now() - started) / 1000);
+      progress(top.trim().split('\n').map(l => `    | ${l}`).join('\n'));
+      check('kubectl top nodes lists every node', cluster.nodes.every(n => top.includes(n)), top);
+      let seen: Awaited<ReturnType<typeof autoscaler>> | undefined;
+      await waitFor('prod\'s HorizontalPodAutoscaler to see CPU', 120_000, async () => {
+        seen = await autoscaler();
+        return seen.cpu !== undefined;
+      }, 2000);
+      timing('metrics-server applied to the HorizontalPodAutoscaler seeing CPU', (Date.now() - started) / 1000);
+      const active = seen!.conditions.find((c: any) => c.type === 'ScalingActive');
+      check(`prod's HorizontalPodAutoscaler reads CPU: ${seen!.cpu}% of the request, ScalingActive ${active?.status} (${active?.reason})`,
+        typeof seen!.cpu === 'number' && active?.status === 'True', JSON.stringify(seen!.conditions));
+      equal('it keeps the three replicas of its minimum while idle', seen!.desired, 3);
+    }],
+    [`scale-out: a flood of requests (${FLOOD_WORKERS} connections, pipelined GET /healthz) from a client on the second node; seconds to the autoscaler's first scale-out and to the first new replica Ready; failed requests`, async () => {
+      const hpa = await autoscaler();
+      equal(`prod's autoscaler: ${hpa.spec.minReplicas} to ${hpa.spec.maxReplicas} replicas at ${hpa.spec.metrics[0].resource.target.averageUtilization}% CPU`,
+        [hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.target.averageUtilization], [3, 10, 70]);
+      // The flood's client gets a CPU request of its own, or the web pod beside it, loaded by it, would starve it.
+      // Not on the first node: Postgres' request leaves too little there.
+      await clients.start(CLIENT_NS, FLOOD_CLIENT, { nodeName: cluster.nodes[1], cpu: { request: '500m', limit: '1' } });
+      const before = new Set((await webPods()).map(p => p.name));
+      const flood = await startLoad(SCALE_OUT_LIMIT_S, { client: FLOOD_CLIENT, workers: FLOOD_WORKERS });
+      const started = Date.now();
+      const seconds = () => (Date.now() - started) / 1000;
+      let scaledOut = 0;
+      let newReady = 0;
+      let peakCpu = 0;
+      try {
+        while (seconds() < SCALE_OUT_LIMIT_S && !newReady) {
+          const now = await autoscaler();
+          peakCpu = Math.max(peakCpu, now.cpu ?? 0);
+          const replicas = (await kube.json(['-n', namespaces[ENV], 'get', 'deployment', 'todo'])).spec.replicas;
+          peakReplicas = Math.max(peakReplicas, replicas);
+          if (!scaledOut && replicas > 3) {
+            scaledOut = seconds();
+            progress(`  the autoscaler scaled out to ${replicas} after ${scaledOut.toFixed(0)}s`);
+          }
+          if (scaledOut && (await webPods()).some(p => p.ready && !before.has(p.name))) newReady = seconds();
+          await sleep(1000);
+        }
+        // The light load of the scale-in starts before the flood ends: the whole scale-in is under requests.
+        lightLoad = await startLoad(SCALE_IN_LIMIT_S + 60);
+      } finally {
+        flood.stop();
+        floodStoppedAt = Date.now();
+      }
+      const result = await flood.done;
+      progress(`  flood: requests=${result.requests} failed=${result.failed}`);
+      check(`the autoscaler scaled the web tier out beyond three replicas (to ${peakReplicas}, after ${scaledOut.toFixed(0)}s; CPU peaked at ${peakCpu}% of the request)`, scaledOut > 0);
+      check(`a new web replica Ready (after ${newReady.toFixed(0)}s of flood)`, newReady > 0);
+      check(`the flood's summary read (requests=${result.requests} failed=${result.failed})`, result.requests > 0, result.output.slice(0, 2000));
+      timing('flood to the autoscaler\'s first scale-out', scaledOut);
+      timing('flood to the first new replica Ready', newReady);
+      timings.push(`scale-out: replicas 3 -> ${peakReplicas}, CPU peak ${peakCpu}% of the request; flood requests=${result.requests} failed=${result.failed}`);
+    }],
+    [`scale-in: the flood over, the web tier back to three replicas (the default ${SCALE_DOWN_STABILIZATION_S} s scale-down stabilization: prod's autoscaler sets no behavior) under a light load (one request at a time); zero failed requests`, async () => {
+      const hpa = await autoscaler();
+      equal('prod\'s autoscaler sets no scale-down behavior (the default applies)', hpa.spec.behavior?.scaleDown, undefined);
+      const seconds = () => (Date.now() - floodStoppedAt) / 1000;
+      let decided = 0;
+      let settled = 0;
+      while (seconds() < SCALE_IN_LIMIT_S && !settled) {
+        const replicas = (await kube.json(['-n', namespaces[ENV], 'get', 'deployment', 'todo'])).spec.replicas;
+        peakReplicas = Math.max(peakReplicas, replicas);
+        if (!decided && replicas === 3) {
+          decided = seconds();
+          progress(`  the autoscaler scaled in to 3 after ${decided.toFixed(0)}s`);
+        }
+        if (decided && await allWebPodCount() === 3 && (await webPods()).every(p => p.ready)) settled = seconds();
+        await sleep(2000);
+      }
+      // A few more seconds of requests after the last pod is gone: kube-proxy's rules may trail it.
+      await sleep(10_000);
+      lightLoad!.stop();
+      const result = await lightLoad!.done;
+      progress(`  light load: requests=${result.requests} failed=${result.failed}`);
+      check(`the web tier back to three replicas, three pods Ready (scale-in after ${decided.toFixed(0)}s, the surplus pods gone after ${settled.toFixed(0)}s)`, decided > 0 && settled > 0);
+      check(`not before the stabilization window: ${decided.toFixed(0)}s >= ${SCALE_DOWN_STABILIZATION_S} - ${HPA_SYNC_PERIOD_S} s`, decided >= SCALE_DOWN_STABILIZATION_S - HPA_SYNC_PERIOD_S);
+      check(`zero failed requests during the scale-in (requests=${result.requests} failed=${result.failed})`, result.failed === 0 && result.requests > 0, result.output.slice(0, 2000));
+      timing('flood\'s end to the autoscaler\'s scale-in to three', decided);
+      timing('flood\'s end to three web pods', settled);
+      timings.push(`scale-in: from ${peakReplicas} replicas at most; light load requests=${result.requests} failed=${result.failed}`);
+      await kube.run(['-n', CLIENT_NS, 'delete', 'pod', FLOOD_CLIENT, '--wait=false'], { allowFail: true });
+    }],
+  ]);
+  // A scale-in step that failed early leaves the light load running: stop it.
+  lightLoad?.stop();
 
   let lost = '';
   let lostPod = '';

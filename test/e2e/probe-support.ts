@@ -26,6 +26,13 @@ export interface ProbeClientOptions {
    * @default false
    */
   readonly serviceAccountToken?: boolean;
+  /**
+   * The container's CPU request and limit: a client that must load a service hard (`probe flood`)
+   * needs more than a client that only checks it, and a request that keeps it from being starved
+   * by the pods it loads.
+   * @default { request: '10m', limit: '500m' }
+   */
+  readonly cpu?: { readonly request: string; readonly limit: string };
 }
 
 /** Probe client pods of one cluster. */
@@ -47,7 +54,7 @@ export class ProbeClients {
           name: 'probe',
           image: this.image,
           args: ['serve'],
-          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '500m', memory: '64Mi' } },
+          resources: { requests: { cpu: options.cpu?.request ?? '10m', memory: '16Mi' }, limits: { cpu: options.cpu?.limit ?? '500m', memory: '64Mi' } },
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
         }],
       },

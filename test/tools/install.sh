@@ -26,6 +26,8 @@
 #             cached in tanka-<version>/ and put on PATH)
 #             versitygw (the versitygw S3 gateway, static, for the image test/tools/images/build.sh
 #             versitygw makes and the backup drills' object store; cached in versitygw-<version>/, put on PATH)
+#             metrics-server (the Kubernetes resource metrics API server, static, for the image
+#             test/tools/images/build.sh metrics-server makes; cached in metrics-server-<version>/, NOT put on PATH)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
 # stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
@@ -83,6 +85,9 @@ CLOUDNATIVE_PG_VERSION=v1.30.0
 # object store CloudNativePG's barman-cloud backs up to in the drills (the MinIO server module is
 # refused by the proxy here). Served by the module proxy as this exact version.
 VERSITYGW_VERSION=v1.8.0
+# metrics-server: the resource metrics API (metrics.k8s.io) the HorizontalPodAutoscaler reads CPU
+# from (sigs.k8s.io/metrics-server, served by the module proxy as this exact version).
+METRICS_SERVER_VERSION=v0.9.0
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}
@@ -107,7 +112,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw)   # known tools built only when named
+OPT_TOOLS=(kube-latest netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw metrics-server)   # known tools built only when named
 
 env_file=
 tools=()
@@ -551,6 +556,17 @@ fi
 if want versitygw; then
   CGO_ENABLED=0 LDX="-X main.Version=$VERSITYGW_VERSION -X main.BuildTime=1970-01-01T00:00:00Z" \
     go_install versitygw "$VERSITYGW_VERSION" versitygw github.com/versity/versitygw/cmd/versitygw
+fi
+
+# ---- metrics-server, static (packed into an image by test/tools/images/build.sh, run on a
+# from-scratch base), with the version stamps of upstream's Makefile (k8s.io/client-go/pkg/version;
+# the commit is not in the module zip and stays empty, the build date is fixed at the epoch so the
+# binary, and the image, are the same on a rebuild). Never run on the host, so not put on PATH.
+# ~3 min on 2 cores.
+if want metrics-server; then
+  ms_pkg=k8s.io/client-go/pkg/version
+  CGO_ENABLED=0 LDX="-X $ms_pkg.gitVersion=$METRICS_SERVER_VERSION -X $ms_pkg.gitCommit= -X $ms_pkg.buildDate=1970-01-01T00:00:00Z" \
+    go_build_exact metrics-server "$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server metrics-server=cmd/metrics-server || exit 1
 fi
 
 line="export PATH=\""

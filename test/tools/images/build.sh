@@ -6,7 +6,7 @@
 # Usage:
 #   test/tools/images/build.sh IMAGE... REGISTRY
 #     IMAGE: postgres | postgres-exporter | kaniko | sealed-secrets-controller | cloudnative-pg |
-#            cloudnative-pg-postgresql | versitygw | all
+#            cloudnative-pg-postgresql | versitygw | metrics-server | all
 #     REGISTRY: host:port[/prefix] of an OCI registry, plain HTTP or HTTPS, e.g. 127.0.0.1:5000
 #
 # stdout: one line per image, the pushed reference by digest, in the order asked, e.g.
@@ -17,6 +17,7 @@
 #   127.0.0.1:5000/cloudnative-pg/cloudnative-pg@sha256:...
 #   127.0.0.1:5000/cloudnative-pg/postgresql@sha256:...
 #   127.0.0.1:5000/versity/versitygw@sha256:...
+#   127.0.0.1:5000/metrics-server/metrics-server@sha256:...
 # stderr: progress, "[images i/N] ...".
 #
 # Each image is built once and cached as an OCI layout under
@@ -38,7 +39,7 @@ REPO_ROOT=$(cd "$IMAGES_DIR/../../.." && pwd)
 IMAGES_CACHE=${TODO_GITOPS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/images}
 IMAGES_LOGS=$IMAGES_CACHE/logs
 IMAGES_INSECURE=${IMAGES_INSECURE-1}
-ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg cloudnative-pg-postgresql versitygw)
+ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg cloudnative-pg-postgresql versitygw metrics-server)
 
 # shellcheck source=lib.sh
 . "$IMAGES_DIR/lib.sh"
@@ -60,6 +61,8 @@ ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnat
 . "$IMAGES_DIR/cloudnative-pg-postgresql/recipe.sh"
 # shellcheck source=versitygw/recipe.sh
 . "$IMAGES_DIR/versitygw/recipe.sh"
+# shellcheck source=metrics-server/recipe.sh
+. "$IMAGES_DIR/metrics-server/recipe.sh"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 case "${1:-}" in -h|--help) usage 0 ;; esac
@@ -70,7 +73,7 @@ images=()
 for a in "${@:1:$#-1}"; do
   case $a in
     all) images+=("${ALL_IMAGES[@]}") ;;
-    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg|cloudnative-pg-postgresql|versitygw) images+=("$a") ;;
+    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg|cloudnative-pg-postgresql|versitygw|metrics-server) images+=("$a") ;;
     *) echo "build.sh: unknown image $a (known: ${ALL_IMAGES[*]} all)" >&2; exit 2 ;;
   esac
 done
@@ -118,5 +121,6 @@ for i in "${images[@]}"; do
     cloudnative-pg) image_cloudnative_pg ;;
     cloudnative-pg-postgresql) image_cloudnative_pg_postgresql ;;
     versitygw) image_versitygw ;;
+    metrics-server) image_metrics_server ;;
   esac
 done

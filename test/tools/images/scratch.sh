@@ -1,6 +1,6 @@
 # test/tools/images/scratch.sh — the from-scratch base of the images that hold one static Go
-# binary (sealed-secrets-controller, cloudnative-pg, versitygw); sourced by build.sh. Its own
-# file, not lib.sh, so that only those images' cache keys name it.
+# binary (sealed-secrets-controller, cloudnative-pg, versitygw, metrics-server); sourced by
+# build.sh. Its own file, not lib.sh, so that only those images' cache keys name it.
 # shellcheck shell=bash
 
 # scratch_base ROOT USER UID HOME: /etc/passwd and /etc/group with root and USER (UID, a group

@@ -9,9 +9,19 @@
 //	probe request METHOD URL [BODY]
 //	                           one HTTP request (BODY as JSON); prints the status code on the
 //	                           first line and the body after it, fails unless 2xx
-//	probe load URL SECONDS     GET URL back to back (a new connection each time, as separate
+//	probe load URL SECONDS [until-eof]
+//	                           GET URL back to back (a new connection each time, as separate
 //	                           clients would) for SECONDS; prints "requests=N failed=M" and
 //	                           the first 100 failures with their times, fails if any request failed
+//	                           (until-eof: also stops as soon as stdin ends, as writes does)
+//	probe flood URL SECONDS WORKERS [until-eof]
+//	                           GET URL (http only) on WORKERS concurrent connections, pipelined
+//	                           10 at a time, for SECONDS: enough requests to a cheap endpoint to
+//	                           keep the server's CPU busy for little of the client's (an
+//	                           autoscaling drill); every connection is replaced after 100
+//	                           requests, so the Service spreads them anew over its endpoints, new
+//	                           ones included. Prints "requests=N failed=M" and the first 100
+//	                           failures like load
 //	probe writes URL SECONDS PREFIX
 //	                           PUT URL {"name":"PREFIX-N"} one after another for SECONDS (a new
 //	                           connection each time); prints "acked N NAME TIME" for every 201,
@@ -29,6 +39,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -36,9 +47,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -54,7 +68,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: probe lookup NAME | get URL [CAFILE] | request METHOD URL [BODY] | load URL SECONDS | writes URL SECONDS PREFIX | dial HOST:PORT | write FILE TEXT | serve")
+		return fmt.Errorf("usage: probe lookup NAME | get URL [CAFILE] | request METHOD URL [BODY] | load URL SECONDS [until-eof] | flood URL SECONDS WORKERS [until-eof] | writes URL SECONDS PREFIX [until-eof] | dial HOST:PORT | write FILE TEXT | serve")
 	}
 	switch args[0] {
 	case "lookup":
@@ -97,14 +111,27 @@ func run(args []string) error {
 		}
 		return request(args[1], args[2], args[3:])
 	case "load":
-		if len(args) != 3 {
-			return fmt.Errorf("usage: probe load URL SECONDS")
+		if len(args) != 3 && !(len(args) == 4 && args[3] == "until-eof") {
+			return fmt.Errorf("usage: probe load URL SECONDS [until-eof]")
 		}
 		seconds, err := time.ParseDuration(args[2] + "s")
 		if err != nil {
 			return fmt.Errorf("SECONDS %q: %v", args[2], err)
 		}
-		return load(args[1], seconds)
+		return load(args[1], seconds, stopSignal(len(args) == 4))
+	case "flood":
+		if len(args) != 4 && !(len(args) == 5 && args[4] == "until-eof") {
+			return fmt.Errorf("usage: probe flood URL SECONDS WORKERS [until-eof]")
+		}
+		seconds, err := time.ParseDuration(args[2] + "s")
+		if err != nil {
+			return fmt.Errorf("SECONDS %q: %v", args[2], err)
+		}
+		workers, err := strconv.Atoi(args[3])
+		if err != nil || workers < 1 {
+			return fmt.Errorf("WORKERS %q: not a positive number", args[3])
+		}
+		return flood(args[1], seconds, workers, stopSignal(len(args) == 5))
 	case "writes":
 		if len(args) != 4 && !(len(args) == 5 && args[4] == "until-eof") {
 			return fmt.Errorf("usage: probe writes URL SECONDS PREFIX [until-eof]")
@@ -113,14 +140,7 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("SECONDS %q: %v", args[2], err)
 		}
-		stop := make(chan struct{})
-		if len(args) == 5 {
-			go func() {
-				_, _ = io.Copy(io.Discard, os.Stdin)
-				close(stop)
-			}()
-		}
-		return writes(args[1], seconds, args[3], stop)
+		return writes(args[1], seconds, args[3], stopSignal(len(args) == 5))
 	case "dial":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: probe dial HOST:PORT")
@@ -137,6 +157,29 @@ func run(args []string) error {
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 	return nil
+}
+
+// stopSignal is closed when stdin ends, if untilEOF: `kubectl exec -i` and closing kubectl's
+// stdin ends a load or writes once a drill is over, where SECONDS is only an upper bound.
+// Without untilEOF it is never closed.
+func stopSignal(untilEOF bool) <-chan struct{} {
+	stop := make(chan struct{})
+	if untilEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			close(stop)
+		}()
+	}
+	return stop
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func groups() []int {
@@ -207,34 +250,135 @@ func request(method, url string, body []string) error {
 
 // load sends GETs one after another for d. Keep-alives are off: each request opens its own
 // connection through the Service, so every request is routed anew, as separate clients' are.
-func load(url string, d time.Duration) error {
+// It sends until d has passed or stop is closed.
+func load(url string, d time.Duration, stop <-chan struct{}) error {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	var requests, failed int
-	var failures []string
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		requests++
-		resp, err := client.Get(url)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode/100 != 2 {
-				err = fmt.Errorf("status %s", resp.Status)
-			}
-		}
-		if err != nil {
-			failed++
-			if len(failures) < 100 {
-				failures = append(failures, fmt.Sprintf("%s: %v", time.Now().UTC().Format(time.RFC3339Nano), err))
-			}
-		}
+	var tally tally
+	for deadline := time.Now().Add(d); time.Now().Before(deadline) && !stopped(stop); {
+		tally.add(getOnce(client, url))
 		time.Sleep(20 * time.Millisecond)
 	}
-	fmt.Printf("requests=%d failed=%d\n", requests, failed)
-	for _, f := range failures {
+	return tally.report()
+}
+
+// flood keeps workers connections busy until d has passed or stop is closed. Each writes its
+// requests floodBatch at a time in one write (HTTP/1.1 pipelining; the server answers them in
+// order) and then reads the answers: the client spends little CPU per request, so the CPU the flood
+// costs is mostly the server's, which is the point. Each connection carries floodPerConnection
+// requests only, so the Service's routing, which is per connection, keeps spreading the load over
+// every endpoint, the ones added meanwhile too. A request whose answer does not come (refused,
+// reset, timed out) counts as failed.
+func flood(rawURL string, d time.Duration, workers int, stop <-chan struct{}) error {
+	const floodBatch, floodPerConnection = 10, 100
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" {
+		return fmt.Errorf("flood needs an http:// URL, got %q", rawURL)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	batch := []byte(strings.Repeat(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: probe-flood\r\n\r\n", u.RequestURI(), u.Host), floodBatch))
+	deadline := time.Now().Add(d)
+	going := func() bool { return time.Now().Before(deadline) && !stopped(stop) }
+	results := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for going() {
+				if err := floodConnection(addr, batch, floodBatch, floodPerConnection/floodBatch, going, results); err != nil {
+					// A refused or reset connection fails at once: no spinning on it.
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+	var tally tally
+	for err := range results {
+		tally.add(err)
+	}
+	return tally.report()
+}
+
+// floodConnection sends up to batches batches of n requests on one new connection, one result
+// per request to results; the connection's error, if it failed.
+func floodConnection(addr string, batch []byte, n, batches int, going func() bool, results chan<- error) error {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		results <- err
+		return err
+	}
+	defer conn.Close()
+	br := bufio.NewReaderSize(conn, 64<<10)
+	for b := 0; b < batches && going(); b++ {
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write(batch); err != nil {
+			for i := 0; i < n; i++ {
+				results <- err
+			}
+			return err
+		}
+		for i := 0; i < n; i++ {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				for ; i < n; i++ {
+					results <- err
+				}
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode/100 != 2 {
+				err = fmt.Errorf("status %s", resp.Status)
+			}
+			results <- err
+		}
+	}
+	return nil
+}
+
+// getOnce GETs url and reads the whole answer; an error unless 2xx.
+func getOnce(client *http.Client, url string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
+
+// tally counts requests and keeps the first 100 failures with their times.
+type tally struct {
+	requests, failed int
+	failures         []string
+}
+
+func (t *tally) add(err error) {
+	t.requests++
+	if err == nil {
+		return
+	}
+	t.failed++
+	if len(t.failures) < 100 {
+		t.failures = append(t.failures, fmt.Sprintf("%s: %v", time.Now().UTC().Format(time.RFC3339Nano), err))
+	}
+}
+
+// report prints "requests=N failed=M" and the failures kept; an error if any request failed.
+func (t *tally) report() error {
+	fmt.Printf("requests=%d failed=%d\n", t.requests, t.failed)
+	for _, f := range t.failures {
 		fmt.Println(f)
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d requests failed", failed, requests)
+	if t.failed > 0 {
+		return fmt.Errorf("%d of %d requests failed", t.failed, t.requests)
 	}
 	return nil
 }
@@ -246,15 +390,7 @@ func load(url string, d time.Duration) error {
 func writes(url string, d time.Duration, prefix string, stop <-chan struct{}) error {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var sent, acked int
-	stopped := func() bool {
-		select {
-		case <-stop:
-			return true
-		default:
-			return false
-		}
-	}
-	for deadline := time.Now().Add(d); time.Now().Before(deadline) && !stopped(); {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline) && !stopped(stop); {
 		sent++
 		name := fmt.Sprintf("%s-%d", prefix, sent)
 		req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(fmt.Sprintf(`{"name":%q}`, name)))
