@@ -14,7 +14,7 @@
  *
  * Environment: E2E_LANES (1 or 2, default 2), E2E_LOGS (default a new directory under /tmp).
  */
-import { execFileSync, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -37,12 +37,24 @@ interface Outcome { suite: Suite; code: number; seconds: number; summary: string
 
 const log = (line: string) => process.stderr.write(`[e2e-run] ${line}\n`);
 
+/** The suites running now; a signal is passed on to them, and no further suite starts. */
+const running = new Set<ChildProcess>();
+let interrupted: NodeJS.Signals | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted = signal;
+    log(`${signal}: passed on to ${running.size} running suite(s), which clean up; no further suite starts`);
+    for (const child of running) child.kill(signal);
+  });
+}
+
 /** Runs one suite, its lines prefixed with its name; resolves when it exits. */
 function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcome> {
   const started = Date.now();
   const file = fs.createWriteStream(path.join(logs, `${suite.name}.log`));
   const child = spawn(process.execPath, ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'),
     path.join(__dirname, `${suite.name}.ts`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
   let summary = '';
   let partial = '';
   const onData = (chunk: Buffer) => {
@@ -57,6 +69,7 @@ function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcom
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   return new Promise(resolve => child.on('close', (code, signal) => {
+    running.delete(child);
     if (partial) onData(Buffer.from('\n'));
     file.end();
     resolve({ suite, code: code ?? (signal ? 128 : 1), seconds: (Date.now() - started) / 1000, summary });
@@ -82,6 +95,7 @@ async function main(): Promise<number> {
   let done = 0;
   await Promise.all(queues.map(async queue => {
     for (const suite of queue) {
+      if (interrupted) break;
       log(`starting ${suite.name} (lane ${lanes === 1 ? 1 : suite.lane})`);
       const outcome = await runSuite(suite, logs, lanes > 1);
       outcomes.push(outcome);
@@ -90,10 +104,12 @@ async function main(): Promise<number> {
   }));
 
   log(`all suites in ${((Date.now() - started) / 1000 / 60).toFixed(1)} min:`);
-  for (const o of suites.map(s => outcomes.find(x => x.suite === s)!)) {
-    log(`  ${o.code === 0 ? 'ok  ' : 'FAIL'} ${o.suite.name.padEnd(15)} ${o.seconds.toFixed(0).padStart(5)} s  ${o.summary || '(no summary line)'}`);
+  for (const suite of suites) {
+    const o = outcomes.find(x => x.suite === suite);
+    if (!o) log(`  SKIP ${suite.name.padEnd(15)}     -    not run (${interrupted})`);
+    else log(`  ${o.code === 0 ? 'ok  ' : 'FAIL'} ${suite.name.padEnd(15)} ${o.seconds.toFixed(0).padStart(5)} s  ${o.summary || '(no summary line)'}`);
   }
-  return outcomes.every(o => o.code === 0) ? 0 : 1;
+  return !interrupted && outcomes.every(o => o.code === 0) ? 0 : 1;
 }
 
 main().then(code => process.exit(code), e => {
