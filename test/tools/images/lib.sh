@@ -17,6 +17,9 @@ die() { echo "[images] ERROR: $*" >&2; exit 1; }
 
 sha256_file() { sha256sum "$1" | cut -d' ' -f1; }
 
+# tool_dir TOOL VERSION: where test/tools/install.sh caches a tool's binaries.
+tool_dir() { echo "${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}/$1-$2"; }
+
 # key_of FILE...: a short hash of the recipe inputs, the cache key's last part. Any edit to a
 # recipe (even a comment) rebuilds; that is cheap compared with a stale image.
 key_of() { cat "$@" | sha256sum | cut -c1-12; }

@@ -14,13 +14,10 @@
 CLOUDNATIVE_PG_IMAGE_VERSION=v1.30.0   # keep in step with CLOUDNATIVE_PG_VERSION in test/tools/install.sh
 CLOUDNATIVE_PG_REPOSITORY=cloudnative-pg/cloudnative-pg
 
-cloudnative_pg_tool_dir() {
-  echo "${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}/cloudnative-pg-$CLOUDNATIVE_PG_IMAGE_VERSION"
-}
 
 build_cloudnative_pg() {
   local dir=$1 root=$1/root src arch
-  src=$(cloudnative_pg_tool_dir)
+  src=$(tool_dir cloudnative-pg "$CLOUDNATIVE_PG_IMAGE_VERSION")
   arch=$(go env GOARCH)
   scratch_base "$root" nonroot 65532 /home/nonroot
   install -d -m 0755 "$root/operator"
@@ -42,7 +39,7 @@ build_cloudnative_pg() {
 image_cloudnative_pg() {
   progress "cloudnative-pg manager binary (test/tools/install.sh cloudnative-pg)"
   "$REPO_ROOT/test/tools/install.sh" cloudnative-pg >/dev/null
-  local src; src=$(cloudnative_pg_tool_dir)
+  local src; src=$(tool_dir cloudnative-pg "$CLOUDNATIVE_PG_IMAGE_VERSION")
   [ -x "$src/manager" ] || die "install.sh cloudnative-pg left no $src/manager"
   cached_or_build cloudnative-pg "$CLOUDNATIVE_PG_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/cloudnative-pg/recipe.sh" "$src/manager")" build_cloudnative_pg

@@ -13,13 +13,10 @@ KANIKO_IMAGE_VERSION=v1.25.5   # keep in step with KANIKO_VERSION in test/tools/
 KANIKO_REPOSITORY=kaniko-project/executor
 KANIKO_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
-kaniko_tool_dir() {
-  echo "${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}/kaniko-$KANIKO_IMAGE_VERSION"
-}
 
 build_kaniko() {
   local dir=$1 root=$1/root src
-  src=$(kaniko_tool_dir)
+  src=$(tool_dir kaniko "$KANIKO_IMAGE_VERSION")
   [ -r "$KANIKO_CA_BUNDLE" ] || die "$KANIKO_CA_BUNDLE missing (apt-get install ca-certificates)"
   install -d -m 0777 "$root/kaniko"
   install -d -m 0755 "$root/kaniko/ssl/certs" "$root/kaniko/.docker" "$root/etc" "$root/workspace"
@@ -44,7 +41,7 @@ build_kaniko() {
 image_kaniko() {
   progress "kaniko executor binary (test/tools/install.sh kaniko)"
   "$REPO_ROOT/test/tools/install.sh" kaniko >/dev/null
-  local src; src=$(kaniko_tool_dir)
+  local src; src=$(tool_dir kaniko "$KANIKO_IMAGE_VERSION")
   if [ ! -x "$src/executor" ] || [ ! -r "$src/nsswitch.conf" ]; then die "install.sh kaniko left no $src/executor"; fi
   cached_or_build kaniko "$KANIKO_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/kaniko/recipe.sh" \
     "$src/executor" "$src/nsswitch.conf" "$KANIKO_CA_BUNDLE")" build_kaniko

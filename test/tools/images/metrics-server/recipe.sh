@@ -15,13 +15,10 @@
 METRICS_SERVER_IMAGE_VERSION=v0.9.0   # keep in step with METRICS_SERVER_VERSION in test/tools/install.sh
 METRICS_SERVER_REPOSITORY=metrics-server/metrics-server
 
-metrics_server_tool_dir() {
-  echo "${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}/metrics-server-$METRICS_SERVER_IMAGE_VERSION"
-}
 
 build_metrics_server() {
   local dir=$1 root=$1/root src
-  src=$(metrics_server_tool_dir)
+  src=$(tool_dir metrics-server "$METRICS_SERVER_IMAGE_VERSION")
   scratch_base "$root" nonroot 65532 /home/nonroot
   install -m 0755 "$src/metrics-server" "$root/metrics-server"
   scratch_layer "$root" "$dir/layer.tar"
@@ -41,7 +38,7 @@ build_metrics_server() {
 image_metrics_server() {
   progress "metrics-server binary (test/tools/install.sh metrics-server)"
   "$REPO_ROOT/test/tools/install.sh" metrics-server >/dev/null
-  local src; src=$(metrics_server_tool_dir)
+  local src; src=$(tool_dir metrics-server "$METRICS_SERVER_IMAGE_VERSION")
   [ -x "$src/metrics-server" ] || die "install.sh metrics-server left no $src/metrics-server"
   cached_or_build metrics-server "$METRICS_SERVER_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/metrics-server/recipe.sh" "$src/metrics-server")" build_metrics_server

@@ -12,13 +12,10 @@
 SEALED_SECRETS_IMAGE_VERSION=v0.27.1   # keep in step with SEALED_SECRETS_VERSION in test/tools/install.sh
 SEALED_SECRETS_REPOSITORY=bitnami/sealed-secrets-controller
 
-sealed_secrets_tool_dir() {
-  echo "${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}/sealed-secrets-$SEALED_SECRETS_IMAGE_VERSION"
-}
 
 build_sealed_secrets_controller() {
   local dir=$1 root=$1/root src
-  src=$(sealed_secrets_tool_dir)
+  src=$(tool_dir sealed-secrets "$SEALED_SECRETS_IMAGE_VERSION")
   scratch_base "$root" sealed-secrets 1001 /tmp
   install -d -m 0755 "$root/usr/local/bin"
   install -m 0755 "$src/controller" "$root/usr/local/bin/controller"
@@ -39,7 +36,7 @@ build_sealed_secrets_controller() {
 image_sealed_secrets_controller() {
   progress "sealed-secrets controller binary (test/tools/install.sh sealed-secrets)"
   "$REPO_ROOT/test/tools/install.sh" sealed-secrets >/dev/null
-  local src; src=$(sealed_secrets_tool_dir)
+  local src; src=$(tool_dir sealed-secrets "$SEALED_SECRETS_IMAGE_VERSION")
   [ -x "$src/controller" ] || die "install.sh sealed-secrets left no $src/controller"
   cached_or_build sealed-secrets-controller "$SEALED_SECRETS_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/sealed-secrets-controller/recipe.sh" "$src/controller")" build_sealed_secrets_controller

@@ -15,13 +15,10 @@
 VERSITYGW_IMAGE_VERSION=v1.8.0   # keep in step with VERSITYGW_VERSION in test/tools/install.sh
 VERSITYGW_REPOSITORY=versity/versitygw
 
-versitygw_tool_dir() {
-  echo "${TODO_GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/tools}/versitygw-$VERSITYGW_IMAGE_VERSION"
-}
 
 build_versitygw() {
   local dir=$1 root=$1/root src
-  src=$(versitygw_tool_dir)
+  src=$(tool_dir versitygw "$VERSITYGW_IMAGE_VERSION")
   scratch_base "$root" nonroot 65532 /home/nonroot
   install -d -m 0755 "$root/usr/local/bin"
   install -m 0755 "$src/versitygw" "$root/usr/local/bin/versitygw"
@@ -43,7 +40,7 @@ build_versitygw() {
 image_versitygw() {
   progress "versitygw binary (test/tools/install.sh versitygw)"
   "$REPO_ROOT/test/tools/install.sh" versitygw >/dev/null
-  local src; src=$(versitygw_tool_dir)
+  local src; src=$(tool_dir versitygw "$VERSITYGW_IMAGE_VERSION")
   [ -x "$src/versitygw" ] || die "install.sh versitygw left no $src/versitygw"
   cached_or_build versitygw "$VERSITYGW_IMAGE_VERSION-$(key_of "$IMAGES_DIR/lib.sh" "$IMAGES_DIR/scratch.sh" \
     "$IMAGES_DIR/versitygw/recipe.sh" "$src/versitygw")" build_versitygw
