@@ -1,6 +1,6 @@
 /**
  * What the end-to-end suites that need a Kubernetes cluster share
- * (test/e2e/cluster.ts, test/e2e/argocd.ts, test/e2e/api-latest.ts, ...): a throw-away control plane
+ * (test/e2e/cluster.ts, test/e2e/argocd.ts, test/e2e/tanka.ts, ...): a throw-away control plane
  * of the cluster program (test/tools/cluster/, without nodes), a kwok fake node that marks pods running,
  * PersistentVolumes pre-bound to the claims of a stack, kubectl helpers and
  * the reading of manifest directories as Argo CD reads them.
@@ -102,15 +102,11 @@ export async function goBinary(toolEnv: NodeJS.ProcessEnv): Promise<string> {
  * Starts a control plane without nodes (etcd, kube-apiserver, kube-controller-manager,
  * kube-scheduler) in `dir` with the cluster program (`up DIR --nodes 0`: in a network namespace
  * of its own, the API server at <net>.2:6443 from the host; root), torn down by a cleanup, also
- * when it fails half-way; returns `toolEnv` with its KUBECONFIG. Its Kubernetes is the one in
- * `kubernetesDir`, by default the directory of the kube-apiserver first on toolEnv's PATH
- * (install.sh kube: v1.27).
+ * when it fails half-way; returns `toolEnv` with its KUBECONFIG. Its Kubernetes is the cluster
+ * program's (install.sh kube, test/tools/kube/go.mod).
  */
-export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv, kubernetesDir?: string): Promise<NodeJS.ProcessEnv> {
-  const binaries = kubernetesDir ?? (toolEnv.PATH ?? '').split(':').find(d => d && isExecutable(path.join(d, 'kube-apiserver')));
-  if (!binaries) throw new Error('no kube-apiserver on PATH (test/tools/install.sh kube)');
-  const programEnv = { ...toolEnv, CLUSTER_KUBERNETES_DIR: binaries };
-  const program = (args: string[], allowFail = false) => run(process.execPath, [...CLUSTER_PROGRAM, ...args], { env: programEnv, allowFail, echo: '    | ' });
+export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const program = (args: string[], allowFail = false) => run(process.execPath, [...CLUSTER_PROGRAM, ...args], { env: toolEnv, allowFail, echo: '    | ' });
   onCleanup('stop the control plane', async () => {
     const r = await program(['down', dir], true);
     if (r.code !== 0) progress(`  cluster down exited ${r.code}`);
@@ -231,7 +227,7 @@ export async function installCrds(kube: Kubectl, dir: string): Promise<string[]>
 }
 
 // ------------------------------------------- applying dist/ as Argo CD does ---
-// (shared by test/e2e/cluster.ts and test/e2e/api-latest.ts)
+// (shared by the suites that apply dist/ as Argo CD does)
 
 /** The synthesized manifests: dist/<env>, dist/apps, dist/bootstrap. */
 export const DIST = path.join(ROOT, 'dist');

@@ -35,6 +35,7 @@ import {
   requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 import { applyPlatformAsArgo } from './sealed-secrets-support';
+import { kubernetesVersion } from '../tools/cluster/cluster';
 
 const CHART = path.join(ROOT, 'helm', 'todo');
 const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
@@ -45,6 +46,9 @@ const HELM_DIFF_ENV = 'prod';
 /** Where the non-compliant Deployment of the negative control goes. */
 const NEGATIVE_ENV = 'dev';
 const STEPS = 16;
+/** The components whose logs must name no flag their version deprecates or dropped. */
+const FLAG_CHECKED = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const KUBERNETES_VERSION = kubernetesVersion();
 
 // ------------------------------------------------------------ test state ---
 
@@ -188,6 +192,13 @@ function sortKeys(v: any): any {
   return v;
 }
 
+/** Lines of a component log that name a deprecated, removed or unknown flag. */
+function flagComplaints(logFile: string): string[] {
+  if (!fs.existsSync(logFile)) return [`${logFile} is missing`];
+  return fs.readFileSync(logFile, 'utf-8').split('\n')
+    .filter(l => /[Ff]lag --?\S+ has been deprecated|unknown flag|flag provided but not defined|will be removed/.test(l));
+}
+
 async function helmTemplate(env: string): Promise<string> {
   return (await run('helm', ['template', 'todo', CHART, '-f', path.join(CHART, `values-${env}.yaml`)], { env: toolEnv })).stdout;
 }
@@ -208,8 +219,18 @@ async function main(): Promise<void> {
   }
 
   clusterUp = await section([
-    ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler (the cluster program without nodes, --nodes 0)', async () => {
-      kube = new Kubectl(await startControlPlane(path.join(tmp, 'control-plane'), toolEnv));
+    [`start etcd, kube-apiserver, kube-controller-manager, kube-scheduler ${KUBERNETES_VERSION} (the cluster program without nodes, --nodes 0); kubectl of the same version; no deprecated flag in their logs`, async () => {
+      const planeDir = path.join(tmp, 'control-plane');
+      kube = new Kubectl(await startControlPlane(planeDir, toolEnv));
+      const server = JSON.parse((await kubectl(['get', '--raw', '/version'])).stdout);
+      progress(`  server ${server.gitVersion} (${server.goVersion}, ${server.platform})`);
+      equal('GET /version: gitVersion is test/tools/kube/go.mod\'s', server.gitVersion, KUBERNETES_VERSION);
+      const client = JSON.parse((await kubectl(['version', '--client', '-o', 'json'])).stdout).clientVersion;
+      equal('kubectl --client: the same version', client.gitVersion, KUBERNETES_VERSION);
+      for (const component of FLAG_CHECKED) {
+        const complaints = flagComplaints(path.join(planeDir, 'logs', `${component}.log`));
+        check(`${component}.log names no deprecated, removed or unknown flag of the cluster program`, complaints.length === 0, complaints.join('\n'));
+      }
     }],
   ]);
   if (!clusterUp) {

@@ -29,7 +29,7 @@ interface Suite {
 /** Each lane's suites, in the order it runs them (see above). */
 const LANES = [
   ['image-build', 'pods', 'sealed-secrets', 'live-view', 'demo'],
-  ['cluster', 'tanka', 'api-latest', 'package', 'argocd', 'fleet', 'cloudnative-pg'],
+  ['cluster', 'tanka', 'package', 'argocd', 'fleet', 'cloudnative-pg'],
 ];
 const SUITES: Suite[] = LANES.flatMap((names, i) => names.map(name => ({ name, lane: i + 1 })));
 

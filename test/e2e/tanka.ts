@@ -10,7 +10,7 @@
  *   field the plain Jsonnet way, and another uses the helpers of
  *   lib/todo/overrides.libsonnet: exactly the fields named change, and a
  *   helper naming a missing object fails instead of silently doing nothing;
- * - against a real kube-apiserver 1.27 (a control plane without nodes of the
+ * - against a real kube-apiserver (a control plane without nodes of the
  *   cluster program test/tools/cluster/), each environment applied with `tk apply`
  *   (server-side) shows no difference in `tk diff` (diffStrategy "server"),
  *   the overriding environment shows exactly its change, and `tk prune`

@@ -9,12 +9,12 @@
 # Arguments:
 #   -o FILE   also write the `export PATH=...` line to FILE (stdout gets it too)
 #   TOOL...   subset of: ko crane helm kube-linter kwok debs kube argocd   (default: all)
-#             opt-in (never in the default set): kube-latest (kube-apiserver, kube-controller-manager
-#             and kube-scheduler of the newest Kubernetes minor that builds here, test/tools/kube-latest/go.mod),
-#             netpol (kube-router, for its NetworkPolicy firewall only: test/tools/netpol/go.mod),
+#             (kube: kubectl, kube-apiserver, kube-controller-manager and kube-scheduler of the
+#             Kubernetes version of test/tools/kube/go.mod)
+#             opt-in (never in the default set): netpol (kube-router, for its NetworkPolicy firewall only: test/tools/netpol/go.mod),
 #             cluster (the whole Kubernetes of the cluster program test/tools/cluster/: kube-apiserver,
-#             kube-controller-manager, kube-scheduler, kubelet, kube-proxy of the kube-latest version and
-#             k8s-pause, the sandbox binary, into kubernetes-<kube-latest version>/; Debian containerd
+#             kube-controller-manager, kube-scheduler, kubelet, kube-proxy of the kube version and
+#             k8s-pause, the sandbox binary, into kubernetes-<kube version>/; Debian containerd
 #             runc containernetworking-plugins iptables conntrack ipset when missing),
 #             coredns (CoreDNS with the plugins the cluster program's Corefile uses: test/tools/coredns),
 #             kaniko (the kaniko executor binary, from the vendored source tarball, for the image
@@ -30,13 +30,13 @@
 #             test/tools/images/build.sh metrics-server makes; cached in metrics-server-<version>/, NOT put on PATH)
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
-# stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.28.15 (cached: no)…"
+# stderr: progress, e.g. "[tools 7/10] building kube-apiserver v1.37.2 (cached: no)…"
 #
 # Everything is built from registries only (Go module proxy, Debian apt) and cached
 # OUTSIDE the repo, keyed by version, so a re-run is instant:
 #   ${TODO_GITOPS_TOOLS_CACHE:-~/.cache/todo-gitops/tools}/
 #     ko-v0.19.1/ko  crane-v0.22.1/crane  helm-v3.22.0/helm  kwok-v0.8.0/kwok
-#     kubernetes-v1.28.15/{kube-apiserver,kubectl,kube-controller-manager,kube-scheduler}
+#     kubernetes-v1.37.2/{kube-apiserver,kubectl,kube-controller-manager,kube-scheduler,kubelet,kube-proxy,k8s-pause}
 #     argocd-v3.6.1/argocd + links argocd-{application-controller,repo-server,applicationset-controller},
 #       git-verify-wrapper.sh, gpg-wrapper.sh (the repo-server runs them from PATH)
 #     <dir>/.<binary>.ok   stamp written only after a successful build
@@ -95,15 +95,10 @@ LOGS=$CACHE/logs
 KUBE_MOD=$HERE/kube
 KUBE_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_MOD/go.mod" | head -n1)
 KUBE_BINS=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
-# kube-latest: the control plane of that version, cached as kubernetes-<version>/ like kube; no
-# kubectl (the 1.27 one of `kube` is used).
-KUBE_LATEST_MOD=$HERE/kube-latest
-KUBE_LATEST_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3} $1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$KUBE_LATEST_MOD/go.mod" | head -n1)
-KUBE_LATEST_BINS=(kube-apiserver kube-controller-manager kube-scheduler)
 NETPOL_MOD=$HERE/netpol
 NETPOL_VERSION=$(awk '$1 == "require" && $2 == "github.com/cloudnativelabs/kube-router" {print $3}' "$NETPOL_MOD/go.mod" | head -n1)
 PAUSE_MOD=$HERE/pause
-# cluster: every component of the kube-latest version (test/tools/kube-latest/tools.go).
+# cluster: the control plane, kubelet and kube-proxy of the kube version (test/tools/kube/tools.go).
 CLUSTER_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 COREDNS_MOD=$HERE/coredns
 COREDNS_VERSION=$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$COREDNS_MOD/go.mod" | head -n1)
@@ -112,7 +107,7 @@ ARGOCD_VERSION=$(awk '$1 == "require" && $2 == "github.com/argoproj/argo-cd/v3" 
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(kube-latest netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw metrics-server)   # known tools built only when named
+OPT_TOOLS=(netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw metrics-server)   # known tools built only when named
 
 env_file=
 tools=()
@@ -145,7 +140,6 @@ fi
 total=0
 for t in "${tools[@]}"; do
   if [ "$t" = kube ]; then total=$((total + ${#KUBE_BINS[@]}))
-  elif [ "$t" = kube-latest ]; then total=$((total + ${#KUBE_LATEST_BINS[@]}))
   elif [ "$t" = cluster ]; then total=$((total + ${#CLUSTER_BINS[@]} + 2))   # debs, the binaries, k8s-pause
   elif [ "$t" = sealed-secrets ]; then total=$((total + 2))   # controller, kubeseal
   else total=$((total + 1)); fi
@@ -353,12 +347,6 @@ fi
 # ---- Kubernetes control plane from Go modules (test/tools/kube) -------------------------
 if want kube; then build_k8s "$KUBE_MOD" "$KUBE_VERSION" "${KUBE_BINS[@]}"; fi
 
-# ---- kube-latest: the newest Kubernetes minor that builds here (test/tools/kube-latest) --
-# Same build as `kube` (same version stamps), from its own wrapper module; see the comments in
-# test/tools/kube-latest/go.mod. Its directory goes on PATH after kubernetes-<kube version>/ when
-# both are named (the cluster program picks it: CLUSTER_KUBERNETES_DIR=<cache>/kubernetes-<version>).
-if want kube-latest; then build_k8s "$KUBE_LATEST_MOD" "$KUBE_LATEST_VERSION" "${KUBE_LATEST_BINS[@]}"; fi
-
 # ---- netpol: kube-router's NetworkPolicy firewall (test/tools/netpol) --------------------
 # kube-router runs as a host process with only the firewall (see test/tools/netpol/go.mod):
 #   kube-router --run-firewall=true --run-router=false --run-service-proxy=false \
@@ -414,8 +402,8 @@ if want cluster; then
     progress "installing debian packages ${node_missing[*]} (cached: no)…"
     apt_install apt-node.log "${node_missing[@]}"
   fi
-  build_k8s "$KUBE_LATEST_MOD" "$KUBE_LATEST_VERSION" "${CLUSTER_BINS[@]}"
-  build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_LATEST_VERSION" k8s-pause k8s-pause
+  build_k8s "$KUBE_MOD" "$KUBE_VERSION" "${CLUSTER_BINS[@]}"
+  build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause k8s-pause
 fi
 
 # ---- coredns: the cluster DNS of test/tools/cluster/ (test/tools/coredns) --------------------

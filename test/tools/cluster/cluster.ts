@@ -34,17 +34,20 @@ export const REQUIRED_COMMANDS = [...CONTROL_PLANE_COMMANDS, 'iptables', 'ipset'
 /** The install.sh tools that put REQUIRED_COMMANDS on PATH (and ko, which builds images into the registry). */
 export const CLUSTER_TOOLS = ['kube', 'cluster', 'netpol', 'coredns', 'crane', 'ko', 'debs'];
 
+/** The Kubernetes version `install.sh kube cluster` builds: test/tools/kube/go.mod's k8s.io/kubernetes. */
+export function kubernetesVersion(): string {
+  const goMod = fs.readFileSync(path.join(__dirname, '..', 'kube', 'go.mod'), 'utf-8');
+  const version = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1];
+  if (!version) throw new Error('no "require k8s.io/kubernetes vX.Y.Z" line in test/tools/kube/go.mod');
+  return version;
+}
+
 /**
- * The directory `install.sh cluster` builds the cluster's Kubernetes into:
- * <tools cache>/kubernetes-<the k8s.io/kubernetes version of test/tools/kube-latest>.
- * Its binaries go first on PATH, whatever other Kubernetes install.sh put there
- * (kubectl comes from PATH). CLUSTER_KUBERNETES_DIR overrides it.
+ * The directory `install.sh kube cluster` builds the cluster's Kubernetes into:
+ * <tools cache>/kubernetes-<kubernetesVersion()>. Its binaries go first on PATH, whatever else is there.
  */
 export function kubernetesDir(): string {
-  if (process.env.CLUSTER_KUBERNETES_DIR) return process.env.CLUSTER_KUBERNETES_DIR;
-  const goMod = fs.readFileSync(path.join(__dirname, '..', 'kube-latest', 'go.mod'), 'utf-8');
-  const version = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1];
-  if (!version) throw new Error('no "require k8s.io/kubernetes vX.Y.Z" line in test/tools/kube-latest/go.mod');
+  const version = kubernetesVersion();
   const cache = process.env.TODO_GITOPS_TOOLS_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'todo-gitops', 'tools');
   return path.join(cache, `kubernetes-${version}`);
 }

@@ -18,8 +18,8 @@
  *
  * stdout: only the export lines; progress "[cluster i/N] ..." and errors on stderr.
  * Environment: CLUSTER_TIMEOUT (seconds per component, default 180), CLUSTER_KEEP_LOGS (a
- * directory the logs are copied to when up fails), CLUSTER_KUBERNETES_DIR (the directory of the
- * Kubernetes binaries; default the kube-latest version's in the tools cache).
+ * directory the logs are copied to when up fails), TODO_GITOPS_TOOLS_CACHE (where install.sh put
+ * the Kubernetes binaries, kubernetes-<version>/).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';

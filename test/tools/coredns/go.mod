@@ -5,8 +5,8 @@
 // Version: github.com/coredns/coredns v1.15.0, the newest the proxy lists, tried first; it builds
 // with Go 1.26 as is (its go.mod says go 1.26.0: CoreDNS supports the last two Go releases, so
 // the next minor may need a newer Go). main.go imports only the plugins the cluster's Corefile
-// (test/tools/cluster/addons.ts) uses. Its k8s.io/client-go (v0.37) is far newer than
-// test/tools/kube's (v0.27), hence a module of its own; it talks to the API server through
+// (test/tools/cluster/addons.ts) uses. Its k8s.io/client-go is the one CoreDNS pins, not
+// test/tools/kube's, hence a module of its own; it talks to the API server through
 // core/v1 and discovery/v1 only (Services, EndpointSlices, Pods, Namespaces). Build time on 2 cores: ~2 min cold.
 // go.sum: `go mod tidy` with GONOSUMDB=k8s.io (the habit of test/tools/kube; nothing needed it).
 
