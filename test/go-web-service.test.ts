@@ -105,6 +105,19 @@ describe('GoWebService options', () => {
     expect(schema.errors(hpa)).toEqual([]);
   });
 
+  test('autoscaling renders the stabilization windows that are set, and no behavior otherwise', () => {
+    const hpa = (windows: object) => only(synthChart(chart => new GoWebService(chart, 'todo', {
+      image: APP_IMAGE, autoscaling: { minReplicas: 3, maxReplicas: 9, ...windows },
+    })), 'HorizontalPodAutoscaler');
+    expect(hpa({}).spec.behavior).toBeUndefined();
+    const down = hpa({ scaleDownStabilizationSeconds: 60 });
+    expect(down.spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 60 } });
+    expect(schema.errors(down)).toEqual([]);
+    const both = hpa({ scaleDownStabilizationSeconds: 0, scaleUpStabilizationSeconds: 3600 });
+    expect(both.spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 0 }, scaleUp: { stabilizationWindowSeconds: 3600 } });
+    expect(schema.errors(both)).toEqual([]);
+  });
+
   test('config changes roll the pods through the checksum annotation', () => {
     const checksum = (env: Record<string, string>) => only(synthChart(chart => new GoWebService(chart, 'todo', { image: APP_IMAGE, env })), 'Deployment')
       .spec.template.metadata.annotations['checksum/config'];

@@ -14,7 +14,25 @@ export interface HorizontalAutoscaling {
    * @default 70
    */
   readonly targetCpuUtilization?: number;
+  /**
+   * Seconds the autoscaler looks back before it removes pods: it scales in
+   * only to the highest recommendation of that window, so a short dip in load
+   * does not remove pods that are needed again a minute later. Lower it to
+   * give back idle pods sooner; 0 scales in as soon as the load drops.
+   * @default - Kubernetes' default, 300 s (no `behavior` is rendered)
+   */
+  readonly scaleDownStabilizationSeconds?: number;
+  /**
+   * Seconds the autoscaler looks back before it adds pods: it scales out only
+   * to the lowest recommendation of that window. Raise it to ignore short
+   * spikes of load.
+   * @default - Kubernetes' default, 0 s: scale out at once (no `behavior` is rendered)
+   */
+  readonly scaleUpStabilizationSeconds?: number;
 }
+
+/** The HPA's limit on a stabilization window (autoscaling/v2 validation). */
+const MAX_STABILIZATION_SECONDS = 3600;
 
 /** Renders an autoscaling/v2 HorizontalPodAutoscaler for a Deployment. */
 export function renderAutoscaler(scope: Construct, props: {
@@ -28,6 +46,10 @@ export function renderAutoscaler(scope: Construct, props: {
   const max = checkInteger(scope, 'autoscaling.maxReplicas', a.maxReplicas, 1, 1000);
   if (max < min) ValidationError.fail(scope, `autoscaling.maxReplicas ${max} is below minReplicas ${min}`);
   const target = checkInteger(scope, 'autoscaling.targetCpuUtilization', a.targetCpuUtilization ?? 70, 1, 100);
+  const window = (what: 'scaleDown' | 'scaleUp', seconds: number | undefined) => seconds === undefined ? undefined
+    : { stabilizationWindowSeconds: checkInteger(scope, `autoscaling.${what}StabilizationSeconds`, seconds, 0, MAX_STABILIZATION_SECONDS) };
+  const scaleDown = window('scaleDown', a.scaleDownStabilizationSeconds);
+  const scaleUp = window('scaleUp', a.scaleUpStabilizationSeconds);
   return new k8s.KubeHorizontalPodAutoscalerV2(scope, 'Autoscaler', {
     metadata: { name: props.name, labels: props.labels },
     spec: {
@@ -35,6 +57,8 @@ export function renderAutoscaler(scope: Construct, props: {
       minReplicas: min,
       maxReplicas: max,
       metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } }],
+      // Only the windows that were set: without them the HPA keeps Kubernetes' defaults and the manifest stays as before.
+      ...(scaleDown || scaleUp ? { behavior: { scaleDown, scaleUp } } : {}),
     },
   });
 }
