@@ -19,7 +19,6 @@ import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
 /** The cluster program (test/tools/cluster/main.ts), run by Node through ts-node: `[...CLUSTER_PROGRAM, 'up', DIR]`. */
 export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
-export const INSTALL_SH = path.join(ROOT, 'test', 'tools', 'install.sh');
 /** The Argo CD CRDs the project vendors (the version test/tools/argocd builds). */
 export const ARGOCD_CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
 /** The fake node kwok runs. */
@@ -124,11 +123,12 @@ export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv)
 /**
  * The Stage objects kwok needs to run fake nodes and pods: the node and pod
  * stages kwok ships in its module (kustomize/stage/...), for the kwok version
- * install.sh pins, from the Go module cache.
+ * install.sh pins (its recipe test/tools/install/kwok.sh), from the Go module cache.
  */
 export async function kwokStages(tmp: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
-  const version = /^KWOK_VERSION=(\S+)$/m.exec(fs.readFileSync(INSTALL_SH, 'utf-8'))?.[1];
-  if (!version) throw new Error(`no KWOK_VERSION= line in ${INSTALL_SH}`);
+  const recipe = path.join(ROOT, 'test', 'tools', 'install', 'kwok.sh');
+  const version = /^KWOK_VERSION=(\S+)$/m.exec(fs.readFileSync(recipe, 'utf-8'))?.[1];
+  if (!version) throw new Error(`no KWOK_VERSION= line in ${recipe}`);
   const r = await run(await goBinary(toolEnv), ['mod', 'download', '-json', `sigs.k8s.io/kwok@${version}`],
     { cwd: tmp, env: { ...toolEnv, GOFLAGS: '-buildvcs=false' } });
   const dir = JSON.parse(r.stdout).Dir as string;
