@@ -18,7 +18,7 @@
  *
  * Needs: go, network to the Go module proxy and Debian apt (tools are
  * installed by test/tools/install.sh), root for buildah's chroot isolation and
- * for runc and dockerd (network namespaces); for kaniko also runc and jq, and the kaniko source tarball
+ * for runc and dockerd (network namespaces); for kaniko also runc, and the kaniko source tarball
  * (KANIKO_SOURCE_TARBALL, default <repo>/../shared/kaniko/kaniko-v1.25.5.tar.gz;
  * the kaniko steps are reported as skipped when it is missing).
  * Everything runs on 127.0.0.1 and in temporary directories; the real
@@ -396,7 +396,7 @@ async function main(): Promise<void> {
       ...pinnedAndRunSteps('kaniko', '/todo'),
     ];
     const titles = kanikoSteps.map(([title]) => title);
-    const missing = ['runc', 'jq'].filter(t => !isOnPath(t, toolEnv));
+    const missing = ['runc'].filter(t => !isOnPath(t, toolEnv));
     // Reported as skipped (and counted): the run then fails unless E2E_ALLOW_SKIP=1.
     if (SKIP_KANIKO) skipSteps(titles, 'E2E_SKIP_KANIKO=1');
     else if (!fs.existsSync(KANIKO_SOURCE_TARBALL)) skipSteps(titles, `kaniko source ${KANIKO_SOURCE_TARBALL} not found (set KANIKO_SOURCE_TARBALL)`);

@@ -25,7 +25,7 @@ export function progressLine(prefix: string, line: string): void {
 export interface CommandResult { stdout: string; stderr: string; code: number }
 
 /** Runs `file args`; throws with its stderr unless it exits 0 (or `allowFail`). */
-export interface CommandOptions { input?: string; allowFail?: boolean; env?: NodeJS.ProcessEnv }
+export interface CommandOptions { input?: string | Buffer; allowFail?: boolean; env?: NodeJS.ProcessEnv }
 
 export function sh(file: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   checkInterrupted(`${file} ${args.slice(0, 2).join(' ')}`);
