@@ -19,12 +19,7 @@ install_cluster() {
   command -v iptables >/dev/null || missing+=(iptables)
   command -v conntrack >/dev/null || missing+=(conntrack)
   command -v ipset >/dev/null || missing+=(ipset)
-  if [ ${#missing[@]} -eq 0 ]; then
-    progress "installing debian packages containerd runc containernetworking-plugins iptables conntrack ipset (cached: yes)"
-  else
-    progress "installing debian packages ${missing[*]} (cached: no)…"
-    apt_install apt-node.log "${missing[@]}"
-  fi
+  debian_packages apt-node.log "containerd runc containernetworking-plugins iptables conntrack ipset" "${missing[@]}"
   build_k8s "$KUBE_MOD" "$KUBE_VERSION" "${CLUSTER_BINS[@]}"
   build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause k8s-pause
 }

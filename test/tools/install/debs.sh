@@ -23,11 +23,6 @@ install_debs() {
   command -v git >/dev/null || missing+=(git)
   command -v runc >/dev/null || missing+=(runc)
   command -v jq >/dev/null || missing+=(jq)
-  if [ ${#missing[@]} -eq 0 ]; then
-    progress "installing debian packages etcd-server buildah postgresql redis-server git runc jq (cached: yes)"
-  else
-    progress "installing debian packages ${missing[*]} (cached: no)…"
-    apt_install apt.log "${missing[@]}"
-  fi
+  debian_packages apt.log "etcd-server buildah postgresql redis-server git runc jq" "${missing[@]}"
   if d=$(pg_bindir); then add_path "$d"; else warn "postgres not found after install"; fi
 }

@@ -48,3 +48,15 @@ apt_install() {
   [ $created_policy = 1 ] && $sudo rm -f $policy
   return $rc
 }
+
+# debian_packages LOG "ALL" [MISSING...] : one progress step for the Debian packages ALL, apt-installing
+# the MISSING ones (none: a cache hit), output to $LOGS/LOG.
+debian_packages() {
+  local log=$1 all=$2; shift 2
+  if [ $# -eq 0 ]; then
+    progress "installing debian packages $all (cached: yes)"
+  else
+    progress "installing debian packages $* (cached: no)…"
+    apt_install "$log" "$@"
+  fi
+}
