@@ -1,6 +1,6 @@
 import {
-  ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, PostgresClusterBackupOptions, PostgresClusterRestoreOptions, PostgresCredentials,
-  SealedSecretFile, WebIngressOptions,
+  ComputeResources, GitOpsEnvironment, HorizontalAutoscaling, NetworkPeer, ObjectStoreCredentials, PostgresClusterBackupOptions,
+  PostgresClusterRestoreOptions, PostgresCredentials, SealedSecretFile, SynchronousReplication, WebIngressOptions,
 } from '../src';
 
 /** What differs between the todo service's environments. */
@@ -22,6 +22,8 @@ export interface TodoSettings {
   readonly databaseEngine: 'statefulset' | 'cloudnative-pg';
   /** Instances of the CloudNativePG cluster (ignored with the StatefulSet). */
   readonly databaseInstances?: number;
+  /** CloudNativePG only: synchronous replication (needs 2 instances or more). */
+  readonly databaseSynchronous?: SynchronousReplication;
   /** CloudNativePG only: continuous backup (WAL archive and base backups) to an object store. */
   readonly databaseBackup?: PostgresClusterBackupOptions;
   /**
@@ -36,7 +38,7 @@ export interface TodoSettings {
   readonly credentials: PostgresCredentials;
   /** Dev only: tags instead of digests, and a plaintext dev Secret. */
   readonly devShortcuts: boolean;
-  /** Nightly pg_dump and the metrics exporter. */
+  /** The metrics exporter, and with the StatefulSet the nightly pg_dump. */
   readonly operations: boolean;
   /** LOG_LEVEL of the service. */
   readonly logLevel: 'debug' | 'info';
@@ -59,6 +61,27 @@ export const TODO_GIT = {
  * own clusters there).
  */
 const SEALED = process.env.SEALED_SECRETS_DIR ?? 'sealed-secrets';
+
+/**
+ * prod's backups: WAL archived continuously and a base backup daily, in an S3
+ * bucket outside the cluster, so losing the namespace, the volumes or the
+ * whole cluster loses at most `archive_timeout` (5 min) of writes. The key is
+ * sealed for prod (`npm run secrets -- seal --env prod --secret todo-db-backup
+ * --key ACCESS_KEY_ID`, then `--key ACCESS_SECRET_KEY`). TODO_BACKUP_ENDPOINT and
+ * TODO_BACKUP_BUCKET point the tree at another store without editing it.
+ */
+const PROD_BACKUP: PostgresClusterBackupOptions = {
+  objectStore: {
+    endpointUrl: process.env.TODO_BACKUP_ENDPOINT ?? 'https://s3.eu-west-1.amazonaws.com',
+    destinationPath: `s3://${process.env.TODO_BACKUP_BUCKET ?? 'acme-todo-backups'}/todo-prod`,
+    credentials: ObjectStoreCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/prod`, 'todo-db-backup')),
+    // S3's addresses are many and change: any address, on the endpoint's port only.
+    network: NetworkPeer.ipBlock('0.0.0.0/0'),
+  },
+  retention: '30d',
+  // 03:17 daily, with robfig/cron's seconds field first.
+  schedule: '0 17 3 * * *',
+};
 
 const SMALL: ComputeResources = { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '250m', memoryLimit: '128Mi' };
 
@@ -87,7 +110,10 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' },
       databaseResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '1Gi' },
       storageSize: '5Gi',
-      databaseEngine: 'statefulset',
+      // A primary and a standby; writes go on without the standby, since staging's data may be lost.
+      databaseEngine: 'cloudnative-pg',
+      databaseInstances: 2,
+      databaseSynchronous: { method: 'any', number: 1, dataDurability: 'preferred' },
       // Sealed with staging's certificate by `npm run secrets`; the controller in the cluster opens it.
       credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/staging`, 'todo-db-credentials')),
       devShortcuts: false,
@@ -105,7 +131,11 @@ export const TODO_ENVIRONMENTS: Array<GitOpsEnvironment<TodoSettings>> = [
       appResources: { cpuRequest: '250m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '512Mi' },
       databaseResources: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '2', memoryLimit: '4Gi' },
       storageSize: '20Gi',
-      databaseEngine: 'statefulset',
+      // Every commit waits for one of two standbys: a failover loses no acknowledged write.
+      databaseEngine: 'cloudnative-pg',
+      databaseInstances: 3,
+      databaseSynchronous: { method: 'any', number: 1, dataDurability: 'required' },
+      databaseBackup: PROD_BACKUP,
       credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(`${SEALED}/prod`, 'todo-db-credentials')),
       devShortcuts: false,
       operations: true,

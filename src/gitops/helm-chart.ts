@@ -48,14 +48,27 @@ const WORKLOADS: Record<string, { readonly values: string; readonly pod: string[
 
 /**
  * The fields a chart user tunes per install: replicas, each container's
- * image and CPU/memory, autoscaling bounds and claim sizes. Values are keyed
- * by kind and object name, e.g. `deployments.todo.containers.app.image`.
+ * image and CPU/memory, autoscaling bounds and claim sizes, and a CloudNativePG
+ * Cluster's instances, image, CPU/memory and volume sizes. Values are keyed
+ * by kind and object name, e.g. `deployments.todo.containers.app.image` or
+ * `postgresClusters.todo-db.instances`.
  */
 function valueFields(obj: any): ValueField[] {
   const name: string = obj.metadata?.name;
   if (obj.kind === 'HorizontalPodAutoscaler') {
     const target = ['deployments', obj.spec.scaleTargetRef.name, 'autoscaling'];
     return ['minReplicas', 'maxReplicas'].map(f => ({ at: ['spec', f], value: [...target, f] }));
+  }
+  if (obj.kind === 'Cluster' && String(obj.apiVersion).startsWith('postgresql.cnpg.io/')) {
+    // CloudNativePG renders the instances' pods itself, from these fields of the Cluster.
+    const base = ['postgresClusters', name];
+    return [
+      { at: ['spec', 'instances'], value: [...base, 'instances'] },
+      { at: ['spec', 'imageName'], value: [...base, 'image'] },
+      ...CPU_MEMORY.map(([level, resource]) => ({ at: ['spec', 'resources', level, resource], value: [...base, 'resources', level, resource] })),
+      { at: ['spec', 'storage', 'size'], value: [...base, 'storage', 'data'] },
+      { at: ['spec', 'walStorage', 'size'], value: [...base, 'storage', 'wal'] },
+    ];
   }
   const workload = WORKLOADS[obj.kind];
   if (!workload) return [];

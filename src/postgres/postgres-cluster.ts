@@ -22,6 +22,11 @@ const POSTGRES_PORT = 5432;
 const STATUS_PORT = 8000;
 /** The label CloudNativePG puts on every pod of a cluster (instances and its initdb, join and recovery Jobs). */
 const CLUSTER_LABEL = 'cnpg.io/cluster';
+/**
+ * The label that has CloudNativePG watch a Secret it reads: without it, a
+ * rotated login or object-store key never reaches the instances.
+ */
+const RELOAD_LABEL = { 'cnpg.io/reload': 'true' };
 /** CloudNativePG refuses longer cluster names: its objects append suffixes such as `-superuser`. */
 const MAX_NAME = 50;
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -163,7 +168,9 @@ export interface PostgresClusterProps {
   readonly owner?: string;
   /**
    * The login of `owner`, in a Secret with the keys `username` and `password`
-   * (what CloudNativePG reads): one created outside git, or sealed.
+   * (what CloudNativePG reads): one created outside git, or sealed. The
+   * sealed one is labelled `cnpg.io/reload`, so a rotated password reaches the
+   * database; label a Secret created outside git the same way.
    * @default - the operator generates a random password into the Secret `<name>-app`: none in git at all
    */
   readonly credentials?: PostgresCredentials;
@@ -364,10 +371,10 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
     const podSelector = { [CLUSTER_LABEL]: this.name };
     this.networkPeer = NetworkPeer.pods(podSelector);
 
-    const secret = this.credentialsSecret(props, owner, labels);
+    const secret = this.credentialsSecret(props, owner, { ...labels, ...RELOAD_LABEL });
     this.login = { secretName: secret.name, usernameKey: 'username', passwordKey: 'password', revision: secret.revision };
 
-    const backup = props.backup && renderObjectStore(this, 'backup.objectStore', props.backup.objectStore, labels);
+    const backup = props.backup && renderObjectStore(this, 'backup.objectStore', props.backup.objectStore, { ...labels, ...RELOAD_LABEL });
     const restore = this.restoreSource(props, backup);
     const parameters = { ...props.parameters };
     if (props.backup) {
@@ -596,16 +603,27 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
             ...(metricsRule ? [metricsRule] : []),
           ],
         }),
-        egress: [
+        egress: distinctRules([
           DNS_EGRESS,
           egressTo(self, POSTGRES_PORT),
           egressTo(self, STATUS_PORT),
           ...API_SERVER_PORTS.map(port => egressTo(apiServer, port)),
           ...stores.map(store => egressTo(store.peer.bind(this), store.port)),
-        ],
+        ]),
       },
     });
   }
+}
+
+/** The rules without repeats: an object store on the API server's peer and port (S3 anywhere on 443) is admitted once. */
+function distinctRules(rules: k8s.NetworkPolicyEgressRule[]): k8s.NetworkPolicyEgressRule[] {
+  const seen = new Set<string>();
+  return rules.filter(rule => {
+    const key = JSON.stringify(rule);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The Secret of the owner's login; `userSecret` when it is the user's, not the one the operator generates. */
