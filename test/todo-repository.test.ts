@@ -55,13 +55,15 @@ describe('the synthesized GitOps tree', () => {
     const prod = fs.readFileSync(path.join(tmp, 'helm', 'templates', 'prod.yaml'), 'utf-8');
     for (const value of [
       '.Values.deployments.todo.containers.app.image', '.Values.deployments.todo.containers.app.resources.limits.memory',
-      '.Values.deployments.todo.autoscaling.maxReplicas', 'index .Values "statefulSets" "todo-db" "containers" "postgres" "image"',
-      'index .Values "statefulSets" "todo-db" "storage" "data"', 'index .Values "cronJobs" "todo-db-backup" "containers" "pg-dump" "image"',
+      '.Values.deployments.todo.autoscaling.maxReplicas', 'index .Values "postgresClusters" "todo-db" "image"',
+      'index .Values "postgresClusters" "todo-db" "instances"', 'index .Values "postgresClusters" "todo-db" "storage" "data"',
+      'index .Values "postgresClusters" "todo-db" "resources" "requests" "memory"',
     ]) {
       expect(prod).toContain(`{{ ${value} | toJson }}`);
     }
     const dev = fs.readFileSync(path.join(tmp, 'helm', 'templates', 'dev.yaml'), 'utf-8');
     expect(dev).toContain('{{ .Values.deployments.todo.replicas | toJson }}');
+    expect(dev).toContain('{{ index .Values "statefulSets" "todo-db" "containers" "postgres" "image" | toJson }}');
     expect(fs.readFileSync(path.join(tmp, 'helm', 'values.yaml'), 'utf-8')).toContain('environment: prod');
   });
 
@@ -98,7 +100,8 @@ describe('the synthesized GitOps tree', () => {
 
   test('every pod meets the restricted Pod Security Standard', () => {
     const pods = manifests.flatMap(m => podSpecsOf(m.object).map(p => ({ file: m.file, name: m.object.metadata.name, p })));
-    expect(pods.length).toBeGreaterThanOrEqual(8);
+    // Two web tiers, dev's Postgres and the two controllers; CloudNativePG renders its instances' pods itself (postgres-cluster.test.ts).
+    expect(pods.length).toBeGreaterThanOrEqual(6);
     for (const { file, name, p } of pods) expect({ file, name, violations: restrictedViolations(p) }).toEqual({ file, name, violations: [] });
   });
 
@@ -110,8 +113,11 @@ describe('the synthesized GitOps tree', () => {
 
   test.each(['staging', 'prod'])('%s pins every image by digest and commits no Secret', env => {
     const objects = inEnv(env);
-    const images = objects.flatMap(o => podSpecsOf(o)).flatMap(p => p.containers.map((c: any) => c.image));
-    expect(images.length).toBeGreaterThanOrEqual(3);
+    const images = [
+      ...objects.flatMap(o => podSpecsOf(o)).flatMap(p => p.containers.map((c: any) => c.image)),
+      ...objects.filter(o => o.kind === 'Cluster').map(o => o.spec.imageName),
+    ];
+    expect(images.length).toBeGreaterThanOrEqual(2);
     for (const image of images) expect(image).toMatch(/@sha256:[a-f0-9]{64}$/);
     expect(objects.filter(o => o.kind === 'Secret')).toEqual([]);
     const literalSecrets = objects.flatMap(o => podSpecsOf(o)).flatMap(p => p.containers.flatMap((c: any) => c.env ?? []))
@@ -126,10 +132,47 @@ describe('the synthesized GitOps tree', () => {
   });
 
   test('prod scales with an HPA and stores more than dev', () => {
-    const storage = (env: string) => inEnv(env).find(o => o.kind === 'StatefulSet').spec.volumeClaimTemplates[0].spec.resources.requests.storage;
     expect(inEnv('prod').some(o => o.kind === 'HorizontalPodAutoscaler')).toBe(true);
-    expect(storage('prod')).toBe('20Gi');
-    expect(storage('dev')).toBe('1Gi');
+    expect(inEnv('prod').find(o => o.kind === 'Cluster').spec.storage.size).toBe('20Gi');
+    expect(inEnv('dev').find(o => o.kind === 'StatefulSet').spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
+  });
+
+  test('dev runs Postgres in a StatefulSet; staging and prod on CloudNativePG, prod with a synchronous standby required', () => {
+    const engine = (env: string) => inEnv(env).filter(o => ['StatefulSet', 'Cluster'].includes(o.kind)).map(o => o.kind);
+    expect(engine('dev')).toEqual(['StatefulSet']);
+    expect(engine('staging')).toEqual(['Cluster']);
+    expect(engine('prod')).toEqual(['Cluster']);
+    const cluster = (env: string) => inEnv(env).find(o => o.kind === 'Cluster').spec;
+    expect(cluster('staging')).toMatchObject({ instances: 2, postgresql: { synchronous: { method: 'any', number: 1, dataDurability: 'preferred' } } });
+    expect(cluster('prod')).toMatchObject({ instances: 3, postgresql: { synchronous: { method: 'any', number: 1, dataDurability: 'required' } } });
+    for (const env of ['staging', 'prod']) {
+      expect(cluster(env).affinity).toEqual({ enablePodAntiAffinity: true, podAntiAffinityType: 'required', topologyKey: 'kubernetes.io/hostname' });
+      const web = inEnv(env).find(o => o.kind === 'Deployment').spec.template.spec.containers[0].env;
+      expect(web).toContainEqual({ name: 'PGHOST', value: 'todo-db-rw' });
+    }
+    expect(cluster('staging').backup).toBeUndefined();
+  });
+
+  test('prod archives WAL and takes a daily base backup to S3 with a sealed key, kept 30 days', () => {
+    const objects = inEnv('prod');
+    const cluster = objects.find(o => o.kind === 'Cluster').spec;
+    expect(cluster.backup).toMatchObject({
+      retentionPolicy: '30d',
+      barmanObjectStore: {
+        endpointURL: 'https://s3.eu-west-1.amazonaws.com',
+        destinationPath: 's3://acme-todo-backups/todo-prod',
+        s3Credentials: { accessKeyId: { name: 'todo-db-backup', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'todo-db-backup', key: 'ACCESS_SECRET_KEY' } },
+      },
+    });
+    expect(cluster.postgresql.parameters.archive_timeout).toBe('5min');
+    expect(objects.find(o => o.kind === 'ScheduledBackup').spec).toMatchObject({ cluster: { name: 'todo-db' }, schedule: '0 17 3 * * *', immediate: true });
+    const key = objects.find(o => o.kind === 'SealedSecret' && o.metadata.name === 'todo-db-backup');
+    expect(Object.keys(key.spec.encryptedData).sort()).toEqual(['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY']);
+    expect(key.spec.template.metadata.labels['cnpg.io/reload']).toBe('true');
+    expect(outOfBandSecrets(objects)).toEqual([]);
+    // S3 anywhere on 443, which is also the API server's rule: one egress rule, not two.
+    const egress = objects.find(o => o.kind === 'NetworkPolicy' && o.metadata.name === 'todo-db').spec.egress;
+    expect(egress.filter((r: any) => r.to[0].ipBlock?.cidr === '0.0.0.0/0' && r.ports[0].port === 443)).toHaveLength(1);
   });
 
   test('each Application syncs its own environment directory into its namespace', () => {
@@ -164,13 +207,16 @@ describe('the synthesized GitOps tree', () => {
 
   test.each(['staging', 'prod'])('%s: the database login is a SealedSecret, sealed with the committed certificate, read by Postgres and the service', env => {
     const sealed = inEnv(env).filter(o => o.kind === 'SealedSecret');
-    expect(sealed.map(o => o.metadata.name)).toEqual(['todo-db-credentials']);
+    expect(sealed.map(o => o.metadata.name)).toEqual(env === 'prod' ? ['todo-db-credentials', 'todo-db-backup'] : ['todo-db-credentials']);
     const certificate = SealingCertificate.fromFile(path.join(ROOT, 'sealed-secrets', env, 'certificate.pem'));
-    expect(sealed[0].metadata.annotations['acme.io/sealed-with']).toBe(certificate.fingerprint);
-    expect(Object.keys(sealed[0].spec.encryptedData).sort()).toEqual(['password', 'username']);
-    const revision = (kind: string) => inEnv(env).find(o => o.kind === kind).spec.template.metadata.annotations['acme.io/secrets-revision'];
-    expect(revision('StatefulSet')).toMatch(/^[0-9a-f]{16}$/);
-    expect(revision('Deployment')).toBe(revision('StatefulSet'));
+    for (const s of sealed) expect(s.metadata.annotations['acme.io/sealed-with']).toBe(certificate.fingerprint);
+    const login = sealed[0];
+    expect(Object.keys(login.spec.encryptedData).sort()).toEqual(['password', 'username']);
+    // CloudNativePG applies a rotated password only to Secrets it watches: those labelled cnpg.io/reload.
+    expect(login.spec.template.metadata.labels['cnpg.io/reload']).toBe('true');
+    expect(inEnv(env).find(o => o.kind === 'Cluster').spec.bootstrap.initdb).toEqual({ database: 'todo', owner: 'todo', secret: { name: 'todo-db-credentials' } });
+    // The web pods restart when the sealed login changes.
+    expect(inEnv(env).find(o => o.kind === 'Deployment').spec.template.metadata.annotations['acme.io/secrets-revision']).toMatch(/^[0-9a-f]{16}$/);
   });
 
   test('the root app points at the directory holding the Applications', () => {
@@ -181,7 +227,10 @@ describe('the synthesized GitOps tree', () => {
 });
 
 describe('images are pinned per environment', () => {
-  const withoutTodo = ImageLock.fromDocument({ version: 1, images: { 'postgres': LOCK.tryGet('postgres')!, 'postgres-exporter': LOCK.tryGet('postgres-exporter')! } });
+  const withoutTodo = ImageLock.fromDocument({
+    version: 1,
+    images: Object.fromEntries(['postgres', 'postgres-exporter', 'cloudnative-pg-postgresql'].map(name => [name, LOCK.tryGet(name)!])),
+  });
   const only = (environment: string) => new GitOpsRepository<TodoSettings>({
     name: 'todo', ...TODO_GIT, environments: ENVIRONMENTS.filter(e => e.name === environment), stack: buildTodoStack,
   });
@@ -201,7 +250,7 @@ describe('images are pinned per environment', () => {
   });
 });
 
-describe('prod on CloudNativePG (databaseEngine: cloudnative-pg), backed up and restored', () => {
+describe('prod on CloudNativePG, backed up and restored', () => {
   const store = {
     endpointUrl: 'http://versitygw.backup-store.svc:7070',
     credentials: ObjectStoreCredentials.fromExistingSecret('todo-db-backup'),
@@ -209,7 +258,7 @@ describe('prod on CloudNativePG (databaseEngine: cloudnative-pg), backed up and 
   };
   const synthProd = (settings: Partial<TodoSettings>) => {
     const out = path.join(tmp, `cnpg-${Object.keys(settings).join('-')}`);
-    const environments = ENVIRONMENTS.filter(e => e.name === 'prod').map(e => ({ ...e, settings: { ...e.settings, databaseEngine: 'cloudnative-pg' as const, ...settings } }));
+    const environments = ENVIRONMENTS.filter(e => e.name === 'prod').map(e => ({ ...e, settings: { ...e.settings, ...settings } }));
     new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack, platform: TODO_PLATFORM }).synth({ outdir: out, lock: LOCK });
     return readManifests(out).map(m => m.object).filter(o => o.metadata?.namespace === 'todo-prod' || o.kind === 'Cluster');
   };
@@ -219,7 +268,6 @@ describe('prod on CloudNativePG (databaseEngine: cloudnative-pg), backed up and 
     const image = LOCK.tryGet('cloudnative-pg-postgresql')!;
     expect(cluster.spec.imageName).toBe(`${image.repository}:15@${image.digest}`);
     expect(cluster.spec).toMatchObject({ instances: 3, smartShutdownTimeout: 15, postgresql: { synchronous: { method: 'any', number: 1, dataDurability: 'required' } } });
-    expect(cluster.spec.backup).toBeUndefined();
   });
 
   test('databaseBackup archives to the store; databaseRestore bootstraps from another folder up to a time; the S3 Secret is out of band', () => {
@@ -244,9 +292,9 @@ describe('prod on CloudNativePG (databaseEngine: cloudnative-pg), backed up and 
     const image = LOCK.tryGet('cloudnative-pg-postgresql')!;
     const images = Object.fromEntries(['todo', 'postgres', 'postgres-exporter'].map(n => [n, LOCK.tryGet(n)!]));
     const lock = ImageLock.fromDocument({ version: 1, images: { ...images, 'cloudnative-pg-postgresql': { ...image, tag: 'latest' } } });
-    const environments = ENVIRONMENTS.filter(e => e.name === 'prod').map(e => ({ ...e, settings: { ...e.settings, databaseEngine: 'cloudnative-pg' as const } }));
+    const environments = ENVIRONMENTS.filter(e => e.name === 'prod');
     expect(() => new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack }).synth({ outdir: path.join(tmp, 'cnpg-latest'), lock }))
-      .toThrow(/the cloudnative-pg-postgresql image's tag "latest" does not start with its major version/);
+      .toThrow(/^todo-prod\/todo-db: image "cloudnative-pg-postgresql" of inline image lock: its tag "latest" does not start with its major version/);
   });
 });
 
@@ -260,7 +308,7 @@ describe('a failed synth leaves the output as it was', () => {
     fs.cpSync(path.join(ROOT, 'tanka'), tanka, { recursive: true });
     const before = [snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)];
     const lock = ImageLock.fromDocument({ version: 1, images: { postgres: LOCK.tryGet('postgres')! } });
-    expect(() => TODO_REPOSITORY.synth({ outdir: out, helmDir: helm, tankaDir: tanka, lock })).toThrow(/todo-staging\/todo-db: image "postgres-exporter" is not pinned/);
+    expect(() => TODO_REPOSITORY.synth({ outdir: out, helmDir: helm, tankaDir: tanka, lock })).toThrow(/todo-staging\/todo-db: image "cloudnative-pg-postgresql" of inline image lock: it is not pinned there/);
     expect([snapshotTree(out), snapshotTree(helm), snapshotTree(tanka)]).toEqual(before);
     expect(fs.readdirSync(tmp).filter(f => f.includes('.staging-') || f.includes('.old-'))).toEqual([]);
   });
@@ -286,25 +334,36 @@ describe('a failed synth leaves the output as it was', () => {
   });
 });
 
-test('TODO_REPO_URL points the root and every Application at another git server (npm run demo\'s git daemon)', async () => {
-  const url = 'git://127.0.0.1:9418/todo-gitops';
-  process.env.TODO_REPO_URL = url;
+/** Synthesizes the todo repository, freshly imported with `vars` in the environment, and hands `check` its dist/ (removed afterwards). */
+async function synthWithEnv(vars: Record<string, string>, check: (dist: string) => void): Promise<void> {
+  Object.assign(process.env, vars);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-env-'));
   try {
     await jest.isolateModulesAsync(async () => {
       const { TODO_REPOSITORY: repository } = await import('../todo/repository');
       const { ImageLock: Lock } = await import('../src');
-      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repo-url-'));
-      try {
-        repository.synth({ outdir: path.join(out, 'dist'), helmDir: path.join(out, 'helm'), lock: Lock.fromFile(path.join(ROOT, 'images.lock.json')) });
-        const urls = ['bootstrap', 'apps'].flatMap(dir => fs.readdirSync(path.join(out, 'dist', dir))
-          .flatMap(f => [...fs.readFileSync(path.join(out, 'dist', dir, f), 'utf-8').matchAll(/repoURL: (\S+)/g)].map(m => m[1])));
-        expect(urls.length).toBeGreaterThanOrEqual(5);
-        expect(new Set(urls)).toEqual(new Set([url]));
-      } finally {
-        fs.rmSync(out, { recursive: true, force: true });
-      }
+      repository.synth({ outdir: path.join(out, 'dist'), helmDir: path.join(out, 'helm'), lock: Lock.fromFile(path.join(ROOT, 'images.lock.json')) });
     });
+    check(path.join(out, 'dist'));
   } finally {
-    delete process.env.TODO_REPO_URL;
+    for (const name of Object.keys(vars)) delete process.env[name];
+    fs.rmSync(out, { recursive: true, force: true });
   }
+}
+
+test('TODO_REPO_URL points the root and every Application at another git server (npm run demo\'s git daemon)', async () => {
+  const url = 'git://127.0.0.1:9418/todo-gitops';
+  await synthWithEnv({ TODO_REPO_URL: url }, dist => {
+    const urls = ['bootstrap', 'apps'].flatMap(dir => fs.readdirSync(path.join(dist, dir))
+      .flatMap(f => [...fs.readFileSync(path.join(dist, dir, f), 'utf-8').matchAll(/repoURL: (\S+)/g)].map(m => m[1])));
+    expect(urls.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(urls)).toEqual(new Set([url]));
+  });
+});
+
+test('TODO_BACKUP_ENDPOINT and TODO_BACKUP_BUCKET point prod\'s backups at another object store', async () => {
+  await synthWithEnv({ TODO_BACKUP_ENDPOINT: 'http://versitygw.backup-store.svc:7070', TODO_BACKUP_BUCKET: 'drills' }, dist => {
+    const cluster = readManifests(dist).map(m => m.object).find(o => o.kind === 'Cluster' && o.metadata.namespace === 'todo-prod');
+    expect(cluster.spec.backup.barmanObjectStore).toMatchObject({ endpointURL: 'http://versitygw.backup-store.svc:7070', destinationPath: 's3://drills/todo-prod' });
+  });
 });

@@ -41,9 +41,14 @@ const CLUSTER_IMAGE = 'cloudnative-pg-postgresql';
  * version comes from the lock's tag (`15.15-bookworm`): the operator needs it.
  */
 function todoCluster(chart: Chart, env: TodoSettings, lock: ImageLock): IPostgresDatabase {
-  const tag = lock.tryGet(CLUSTER_IMAGE)?.tag;
-  const major = /^[0-9]+/.exec(tag ?? '')?.[0];
-  if (!major) throw new Error(`${lock.source}: the ${CLUSTER_IMAGE} image's tag "${tag ?? ''}" does not start with its major version, which CloudNativePG needs`);
+  const entry = lock.tryGet(CLUSTER_IMAGE);
+  const major = /^[0-9]+/.exec(entry?.tag ?? '')?.[0];
+  if (!major) {
+    const problem = entry
+      ? `its tag "${entry.tag ?? ''}" does not start with its major version, which CloudNativePG needs: record the image's version tag in the lock`
+      : 'it is not pinned there: record its repository, digest and version tag in the lock';
+    throw new Error(`${chart.node.path}/todo-db: image "${CLUSTER_IMAGE}" of ${lock.source}: ${problem}`);
+  }
   return new PostgresCluster(chart, 'todo-db', {
     image: ContainerImage.fromLock(lock, CLUSTER_IMAGE),
     postgresVersion: major,

@@ -57,6 +57,10 @@ export function objectId(directory: string, object: any): string {
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
 
+/** A CloudNativePG `Cluster`: a workload whose pods the operator renders from its spec. */
+const isPostgresCluster = (object: any) => object.kind === 'Cluster' && String(object.apiVersion ?? '').startsWith('postgresql.cnpg.io/');
+const isWorkload = (object: any) => WORKLOAD_KINDS.includes(object.kind) || isPostgresCluster(object);
+
 /**
  * Builds the topology of `tree`, with `changes` (from {@link diffTrees} against
  * a base) overlaid: removed objects appear as nodes of their own.
@@ -78,6 +82,7 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
     const change = changeOf.get(id);
     const pods = podSpecsOf(object);
     const violations = pods.flatMap(restrictedViolations);
+    const clusterImage = isPostgresCluster(object) ? object.spec?.imageName : undefined;
     nodes.set(id, {
       id,
       label: `${object.kind}\n${object.metadata?.name}`,
@@ -90,6 +95,7 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
         images: pods.flatMap(p => [...(p.initContainers ?? []), ...(p.containers ?? [])].map((c: any) => `${c.name}: ${c.image}`)),
         podSecurity: violations.length === 0 ? 'restricted' : `not restricted: ${violations.join('; ')}`,
       } : {}),
+      ...(clusterImage ? { images: [`postgres: ${clusterImage}`] } : {}),
       ...(change ? { diff: change.change, ...(change.fields.length ? { changedFields: change.fields.map(f => f.path) } : {}) } : {}),
     });
   }
@@ -105,7 +111,7 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
     return id;
   };
   const workloadsIn = (directory: string, namespace: string | undefined, labels: Record<string, string> | undefined) =>
-    all.filter(o => o.directory === directory && WORKLOAD_KINDS.includes(o.object.kind) && o.object.metadata?.namespace === namespace
+    all.filter(o => o.directory === directory && isWorkload(o.object) && o.object.metadata?.namespace === namespace
       && labels !== undefined && labelsMatch(podLabels(o.object), labels));
 
   for (const { directory, object } of all) {
@@ -137,11 +143,13 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
         networkEdges(directory, object, id);
         break;
     }
-    for (const pod of podSpecsOf(object)) {
-      for (const ref of podReferences(pod)) {
-        const target = objectId(directory, { kind: ref.kind, metadata: { namespace: ns, name: ref.name } });
-        edge(id, nodes.has(target) ? target : external(directory, `${ref.kind} ${ref.name}\n(outside git)`), 'uses');
-      }
+    const references = isPostgresCluster(object) ? clusterSecrets(object) : podSpecsOf(object).flatMap(podReferences);
+    for (const ref of references) {
+      const target = objectId(directory, { kind: ref.kind, metadata: { namespace: ns, name: ref.name } });
+      // A sealed Secret is in git as its SealedSecret, which the controller opens into the Secret.
+      const sealed = objectId(directory, { kind: 'SealedSecret', metadata: { namespace: ns, name: ref.name } });
+      const found = nodes.has(target) ? target : ref.kind === 'Secret' && nodes.has(sealed) ? sealed : undefined;
+      edge(id, found ?? external(directory, `${ref.kind} ${ref.name}\n(outside git)`), 'uses');
     }
   }
 
@@ -171,12 +179,25 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
 }
 
 function podLabels(workload: any): Record<string, string> {
+  // CloudNativePG labels every instance with its cluster's name, beside the Cluster's inherited labels.
+  if (isPostgresCluster(workload)) return { ...workload.spec?.inheritedMetadata?.labels, 'cnpg.io/cluster': workload.metadata?.name };
   return (workload.spec?.jobTemplate?.spec ?? workload.spec)?.template?.metadata?.labels ?? {};
 }
 
 /** Whether `labels` carry every label of a non-empty equality `selector` (a Service's, a PDB's matchLabels). */
 export function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
   return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** The Secrets a CloudNativePG Cluster reads: the owner's login and the object stores' keys. */
+function clusterSecrets(cluster: any): Array<{ kind: string; name: string }> {
+  const bootstrap = cluster.spec?.bootstrap ?? {};
+  const stores = [cluster.spec?.backup?.barmanObjectStore, ...(cluster.spec?.externalClusters ?? []).map((c: any) => c.barmanObjectStore)];
+  const names = [
+    bootstrap.initdb?.secret?.name, bootstrap.recovery?.secret?.name,
+    ...stores.flatMap(store => [store?.s3Credentials?.accessKeyId?.name, store?.s3Credentials?.secretAccessKey?.name]),
+  ].filter((name): name is string => typeof name === 'string');
+  return [...new Set(names)].map(name => ({ kind: 'Secret', name }));
 }
 
 /** Secrets, ConfigMaps and claims a pod reads. */

@@ -1,46 +1,25 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Chart, Testing } from 'cdk8s';
-import { ContainerImage, ImageLock, NetworkPeer, ObjectStoreCredentials, PostgresCluster } from '../../src';
+import { GitOpsRepository, ImageLock } from '../../src';
 import { Danger, DangerRule, findDangers } from '../../src/review/dangers';
 import { ManifestObject, ManifestTree } from '../../src/review/manifest-tree';
 import { diffTrees } from '../../src/review/object-diff';
-import { TODO_REPOSITORY } from '../../todo/repository';
+import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
+import { TODO_PLATFORM, TODO_REPOSITORY } from '../../todo/repository';
+import { buildTodoStack } from '../../todo/todo-stack';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dangers-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-TODO_REPOSITORY.synth({ outdir: path.join(tmp, 'dist'), helmDir: path.join(tmp, 'helm'), lock: ImageLock.fromFile(path.join(__dirname, '..', '..', 'images.lock.json')) });
-/** The real todo tree: every rule is tried on the objects the constructs render. */
+const LOCK = ImageLock.fromFile(path.join(__dirname, '..', '..', 'images.lock.json'));
+TODO_REPOSITORY.synth({ outdir: path.join(tmp, 'dist'), helmDir: path.join(tmp, 'helm'), lock: LOCK });
+/**
+ * The real todo tree: every rule is tried on the objects the constructs
+ * render (dev's StatefulSet Postgres, prod's CloudNativePG Cluster).
+ */
 const BASE = ManifestTree.fromDirectory(path.join(tmp, 'dist'));
 
 type Edit = (objects: ManifestObject[]) => ManifestObject[];
-
-/**
- * The todo tree with a CloudNativePG cluster in prod (the todo tree itself
- * runs the StatefulSet Postgres): 3 instances, synchronous replication, WAL
- * storage and a backup, as PostgresCluster renders them.
- */
-const CNPG_BASE = (() => {
-  const chart = new Chart(Testing.app(), 'prod', { namespace: 'todo-prod', disableResourceNameHashes: true });
-  new PostgresCluster(chart, 'pg', {
-    image: ContainerImage.fromDigest('ghcr.io/acme/postgres-cnpg', `sha256:${'c'.repeat(64)}`),
-    postgresVersion: '16',
-    synchronous: {},
-    storageSize: '20Gi',
-    walStorageSize: '5Gi',
-    backup: {
-      objectStore: {
-        endpointUrl: 'https://s3.example.com',
-        destinationPath: 's3://backups/todo',
-        credentials: ObjectStoreCredentials.fromExistingSecret('backup-s3'),
-        network: NetworkPeer.ipBlock('10.9.0.0/16'),
-      },
-    },
-  });
-  const added = Testing.synth(chart).map(object => ({ directory: 'prod', file: 'prod/pg.yaml', object }));
-  return new ManifestTree([...BASE.objects, ...added]);
-})();
 
 /** The base with `edit` applied to a deep copy. */
 function head(edit: Edit, base = BASE): ManifestTree {
@@ -71,13 +50,13 @@ const rules = (edit: Edit, base = BASE) => dangers(edit, base).map(d => d.rule);
 
 /** [rule, a change that triggers it, a change close to it that must not] */
 const RULES: Array<[DangerRule, Edit, Edit]> = [
-  ['prune-deletes-data', remove('prod', 'StatefulSet', 'todo-db'),
-    // The backup claim is annotated Prune=false, so Argo CD keeps it.
-    remove('prod', 'PersistentVolumeClaim', 'todo-db-backup')],
-  ['immutable-field', change('prod', 'StatefulSet', 'todo-db', o => { o.spec.serviceName = 'todo-db-peers'; }),
-    change('prod', 'StatefulSet', 'todo-db', o => { o.spec.template.spec.terminationGracePeriodSeconds = 90; })],
-  ['storage-shrink', change('prod', 'PersistentVolumeClaim', 'todo-db-backup', o => { o.spec.resources.requests.storage = '1Gi'; }),
-    change('prod', 'PersistentVolumeClaim', 'todo-db-backup', o => { o.spec.resources.requests.storage = '4Gi'; })],
+  ['prune-deletes-data', remove('dev', 'StatefulSet', 'todo-db'),
+    // Pruning an object that holds no data.
+    remove('dev', 'ConfigMap', 'todo-config')],
+  ['immutable-field', change('dev', 'StatefulSet', 'todo-db', o => { o.spec.serviceName = 'todo-db-peers'; }),
+    change('dev', 'StatefulSet', 'todo-db', o => { o.spec.template.spec.terminationGracePeriodSeconds = 90; })],
+  ['storage-shrink', change('dev', 'StatefulSet', 'todo-db', o => { o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '512Mi'; }),
+    change('dev', 'StatefulSet', 'todo-db', o => { o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '2Gi'; })],
   ['plaintext-credentials', change('prod', 'Deployment', 'todo', o => {
     const password = container(o, 'app').env.find((e: any) => e.name === 'PGPASSWORD');
     delete password.valueFrom;
@@ -85,8 +64,8 @@ const RULES: Array<[DangerRule, Edit, Edit]> = [
   }), change('prod', 'Deployment', 'todo', o => { container(o, 'app').env.find((e: any) => e.name === 'PGPASSWORD').valueFrom.secretKeyRef.name = 'other-login'; })],
   ['image-unpinned', change('prod', 'Deployment', 'todo', o => { container(o, 'app').image = 'ghcr.io/acme/todo:latest'; }),
     change('prod', 'Deployment', 'todo', o => { container(o, 'app').image = `ghcr.io/acme/todo@sha256:${'e'.repeat(64)}`; })],
-  ['pod-security', change('prod', 'CronJob', 'todo-db-backup', o => { container(o, 'pg-dump').securityContext.allowPrivilegeEscalation = true; }),
-    change('prod', 'CronJob', 'todo-db-backup', o => { container(o, 'pg-dump').resources.limits.memory = '1Gi'; })],
+  ['pod-security', change('dev', 'StatefulSet', 'todo-db', o => { container(o, 'postgres').securityContext.allowPrivilegeEscalation = true; }),
+    change('dev', 'StatefulSet', 'todo-db', o => { container(o, 'postgres').resources.limits.memory = '1Gi'; })],
   ['network-widened', change('prod', 'NetworkPolicy', 'todo-db', o => { delete o.spec.ingress[0].from; }),
     change('prod', 'NetworkPolicy', 'todo-db', o => { o.spec.ingress = o.spec.ingress.slice(0, 1); })],
   ['destination-changed', change('apps', 'Application', 'todo-prod', o => { o.spec.destination.namespace = 'todo-production'; }),
@@ -102,37 +81,37 @@ const RULES: Array<[DangerRule, Edit, Edit]> = [
     })],
 ];
 
-/** [rule, a change that triggers it, a change close to it that must not], on the tree with a CloudNativePG cluster. */
+/** [rule, a change that triggers it, a change close to it that must not], on prod's CloudNativePG cluster. */
 const CNPG_RULES: Array<[string, DangerRule, Edit, Edit]> = [
-  ['prune-deletes-data (Cluster)', 'prune-deletes-data', remove('prod', 'Cluster', 'pg'),
+  ['prune-deletes-data (Cluster)', 'prune-deletes-data', remove('prod', 'Cluster', 'todo-db'),
     // Annotated Prune=false: Argo CD leaves it in the cluster.
-    change('prod', 'Cluster', 'pg', o => { o.metadata.annotations['argocd.argoproj.io/sync-options'] = 'Prune=false'; })],
-  ['storage-shrink (Cluster)', 'storage-shrink', change('prod', 'Cluster', 'pg', o => { o.spec.walStorage.size = '2Gi'; }),
-    change('prod', 'Cluster', 'pg', o => { o.spec.storage.size = '40Gi'; })],
-  ['standby-removed', 'standby-removed', change('prod', 'Cluster', 'pg', o => { o.spec.instances = 1; }),
-    change('prod', 'Cluster', 'pg', o => { o.spec.instances = 4; })],
-  ['synchronous-replication-off', 'synchronous-replication-off', change('prod', 'Cluster', 'pg', o => { delete o.spec.postgresql.synchronous; }),
+    change('prod', 'Cluster', 'todo-db', o => { o.metadata.annotations['argocd.argoproj.io/sync-options'] = 'Prune=false'; })],
+  ['storage-shrink (Cluster)', 'storage-shrink', change('prod', 'Cluster', 'todo-db', o => { o.spec.storage.size = '10Gi'; }),
+    change('prod', 'Cluster', 'todo-db', o => { o.spec.storage.size = '40Gi'; })],
+  ['standby-removed', 'standby-removed', change('prod', 'Cluster', 'todo-db', o => { o.spec.instances = 1; }),
+    change('prod', 'Cluster', 'todo-db', o => { o.spec.instances = 4; })],
+  ['synchronous-replication-off', 'synchronous-replication-off', change('prod', 'Cluster', 'todo-db', o => { delete o.spec.postgresql.synchronous; }),
     // Quorum to priority with the same number of standbys: every acknowledged write is still on one.
-    change('prod', 'Cluster', 'pg', o => { o.spec.postgresql.synchronous.method = 'first'; })],
-  ['backup-removed', 'backup-removed', change('prod', 'Cluster', 'pg', o => { delete o.spec.backup; }),
-    change('prod', 'Cluster', 'pg', o => { o.spec.backup.retentionPolicy = '60d'; })],
-  ['backup-removed (ScheduledBackup)', 'backup-removed', remove('prod', 'ScheduledBackup', 'pg'),
-    change('prod', 'ScheduledBackup', 'pg', o => { o.spec.schedule = '0 0 3 * * *'; })],
+    change('prod', 'Cluster', 'todo-db', o => { o.spec.postgresql.synchronous.method = 'first'; })],
+  ['backup-removed', 'backup-removed', change('prod', 'Cluster', 'todo-db', o => { delete o.spec.backup; }),
+    change('prod', 'Cluster', 'todo-db', o => { o.spec.backup.retentionPolicy = '60d'; })],
+  ['backup-removed (ScheduledBackup)', 'backup-removed', remove('prod', 'ScheduledBackup', 'todo-db'),
+    change('prod', 'ScheduledBackup', 'todo-db', o => { o.spec.schedule = '0 0 3 * * *'; })],
 ];
 
 describe.each(CNPG_RULES)('%s', (_name, rule, trigger, harmless) => {
   test('a change that hurts is found, naming the directory, the object, why and what to do instead', () => {
-    const found = dangers(trigger, CNPG_BASE).filter(d => d.rule === rule);
+    const found = dangers(trigger).filter(d => d.rule === rule);
     expect(found).toHaveLength(1);
     expect(found[0].directory).toBe('prod');
-    expect(found[0].object).toMatch(/^(Cluster|ScheduledBackup) todo-prod\/pg$/);
+    expect(found[0].object).toMatch(/^(Cluster|ScheduledBackup) todo-prod\/todo-db$/);
     expect(found[0].reason.length).toBeGreaterThan(20);
     expect(found[0].advice.length).toBeGreaterThan(20);
   });
 
   test('a change close to it is not', () => {
-    expect(diffTrees(CNPG_BASE, head(harmless, CNPG_BASE)).length).toBeGreaterThan(0);
-    expect(rules(harmless, CNPG_BASE)).not.toContain(rule);
+    expect(diffTrees(BASE, head(harmless)).length).toBeGreaterThan(0);
+    expect(rules(harmless)).not.toContain(rule);
   });
 });
 
@@ -140,7 +119,7 @@ describe.each(RULES)('%s', (rule, trigger, harmless) => {
   test('a change that hurts is found, naming the directory, the object, why and what to do instead', () => {
     const found = dangers(trigger).filter(d => d.rule === rule);
     expect(found).toHaveLength(1);
-    expect(found[0].directory).toMatch(/^(prod|apps)$/);
+    expect(found[0].directory).toMatch(/^(dev|prod|apps)$/);
     expect(found[0].object).toMatch(/^[A-Za-z]+ [a-z-]+\/[a-z-]+$|^Application argocd\/todo-prod$/);
     expect(found[0].reason.length).toBeGreaterThan(20);
     expect(found[0].advice.length).toBeGreaterThan(20);
@@ -154,26 +133,42 @@ describe.each(RULES)('%s', (rule, trigger, harmless) => {
 
 describe('details of the rules', () => {
   test('CloudNativePG: 3 to 2 instances removes a standby but keeps one; weaker synchronous settings are found; a Cluster removed with its ScheduledBackup is one finding', () => {
-    const fewer = dangers(change('prod', 'Cluster', 'pg', o => { o.spec.instances = 2; }), CNPG_BASE);
+    const fewer = dangers(change('prod', 'Cluster', 'todo-db', o => { o.spec.instances = 2; }));
     expect(fewer.map(d => d.rule)).toEqual(['standby-removed']);
     expect(fewer[0].reason).toBe('instances drop from 3 to 2: the operator deletes 1 instance(s) with their volumes');
-    const weaker = dangers(change('prod', 'Cluster', 'pg', o => { o.spec.postgresql.synchronous.dataDurability = 'preferred'; }), CNPG_BASE);
+    const weaker = dangers(change('prod', 'Cluster', 'todo-db', o => { o.spec.postgresql.synchronous.dataDurability = 'preferred'; }));
     expect(weaker.map(d => d.rule)).toEqual(['synchronous-replication-off']);
     expect(weaker[0].reason).toContain('dataDurability required -> preferred');
-    const gone = dangers(objects => remove('prod', 'ScheduledBackup', 'pg')(remove('prod', 'Cluster', 'pg')(objects)), CNPG_BASE);
-    expect(gone.map(d => `${d.rule} ${d.object}`)).toEqual(['prune-deletes-data Cluster todo-prod/pg']);
+    const gone = dangers(objects => remove('prod', 'ScheduledBackup', 'todo-db')(remove('prod', 'Cluster', 'todo-db')(objects)));
+    expect(gone.map(d => `${d.rule} ${d.object}`)).toEqual(['prune-deletes-data Cluster todo-prod/todo-db']);
+  });
+
+  test('moving staging and prod from the StatefulSet to CloudNativePG is flagged: each StatefulSet\'s volume is pruned (migrate the data first)', () => {
+    const environments = TODO_ENVIRONMENTS.map(e => ({ ...e, settings: { ...e.settings, databaseEngine: 'statefulset' as const } }));
+    const before = path.join(tmp, 'statefulsets');
+    new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack, platform: TODO_PLATFORM }).synth({ outdir: before, lock: LOCK });
+    const base = ManifestTree.fromDirectory(before);
+    const found = findDangers(diffTrees(base, BASE), base, BASE).filter(d => d.rule === 'prune-deletes-data');
+    expect(found.map(d => d.object).sort()).toEqual(['StatefulSet todo-prod/todo-db', 'StatefulSet todo-staging/todo-db']);
+  });
+
+  test('a Cluster\'s WAL volume shrinking is found, with the sizes', () => {
+    const withWal = head(change('prod', 'Cluster', 'todo-db', o => { o.spec.walStorage = { size: '5Gi' }; }));
+    const found = dangers(change('prod', 'Cluster', 'todo-db', o => { o.spec.walStorage.size = '2Gi'; }), withWal);
+    expect(found.map(d => d.rule)).toEqual(['storage-shrink']);
+    expect(found[0].reason).toContain('from 5Gi to 2Gi');
   });
 
   test('deleting a StatefulSet whose Application does not prune is not data loss', () => {
-    const base = head(change('apps', 'Application', 'todo-prod', o => { o.spec.syncPolicy.automated.prune = false; }));
-    const after = new ManifestTree(base.objects.filter(o => !(o.directory === 'prod' && o.object.kind === 'StatefulSet')));
+    const base = head(change('apps', 'Application', 'todo-dev', o => { o.spec.syncPolicy.automated.prune = false; }));
+    const after = new ManifestTree(base.objects.filter(o => !(o.directory === 'dev' && o.object.kind === 'StatefulSet')));
     expect(findDangers(diffTrees(base, after), base, after).map(d => d.rule)).not.toContain('prune-deletes-data');
   });
 
   test('shrinking a StatefulSet\'s claim template is both immutable and a shrink, with the sizes', () => {
-    const found = dangers(change('prod', 'StatefulSet', 'todo-db', o => { o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '10Gi'; }));
+    const found = dangers(change('dev', 'StatefulSet', 'todo-db', o => { o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '512Mi'; }));
     expect(found.map(d => d.rule).sort()).toEqual(['immutable-field', 'storage-shrink']);
-    expect(found.find(d => d.rule === 'storage-shrink')!.reason).toContain('from 20Gi to 10Gi');
+    expect(found.find(d => d.rule === 'storage-shrink')!.reason).toContain('from 1Gi to 512Mi');
   });
 
   test('a Deployment selector change is immutable; its replicas are not', () => {
@@ -230,12 +225,12 @@ describe('diffTrees', () => {
   });
 
   test('names a changed field by its path, list items by name, with before and after', () => {
-    const changes = diffTrees(BASE, head(change('staging', 'Deployment', 'todo', o => {
+    const changes = diffTrees(BASE, head(change('dev', 'Deployment', 'todo', o => {
       container(o, 'app').env.find((e: any) => e.name === 'PGSSLMODE').value = 'require';
       o.metadata.labels['acme.io/team'] = 'web';
     })));
     expect(changes).toHaveLength(1);
-    expect(changes[0]).toMatchObject({ directory: 'staging', kind: 'Deployment', namespace: 'todo-staging', name: 'todo', change: 'changed' });
+    expect(changes[0]).toMatchObject({ directory: 'dev', kind: 'Deployment', namespace: 'todo-dev', name: 'todo', change: 'changed' });
     expect(changes[0].fields).toEqual([
       { path: 'metadata.labels["acme.io/team"]', after: 'web' },
       { path: 'spec.template.spec.containers[name=app].env[name=PGSSLMODE].value', before: 'prefer', after: 'require' },

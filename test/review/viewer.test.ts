@@ -75,24 +75,31 @@ test('the diff is overlaid: added, changed and removed objects are marked', asyn
 });
 
 test('clicking a node in the graph shows its YAML, sync wave, images and Pod Security level', async () => {
-  const id = 'prod/StatefulSet/todo-prod/todo-db';
-  // The page opens on dev; prod is one choice of the directory filter away.
+  /** Clicks the node `id` in the graph and returns the side panel's text. */
+  const click = async (id: string) => {
+    const at = await tab.evaluate(nodeId => {
+      const view = (globalThis as any).gitopsView;
+      const box = view.cy.container().getBoundingClientRect();
+      const position = view.cy.$id(nodeId).renderedPosition();
+      return { x: box.left + position.x, y: box.top + position.y };
+    }, id);
+    await tab.mouse.click(at.x, at.y);
+    return tab.locator('#panel').textContent();
+  };
+  // The page opens on dev: its Postgres is a StatefulSet.
+  const dev = await click('dev/StatefulSet/todo-dev/todo-db');
+  expect(await tab.locator('#panel #yaml').textContent()).toContain('kind: StatefulSet');
+  expect(dev).toContain('Pod Security: restricted');
+  expect(dev).toMatch(/image postgres: docker\.io\/library\/postgres@sha256:[0-9a-f]{64}/);
+  // prod, one choice of the directory filter away, runs CloudNativePG: the operator renders its pods from the Cluster.
   await tab.selectOption('#filter-env', 'prod');
-  const at = await tab.evaluate(nodeId => {
-    const view = (globalThis as any).gitopsView;
-    const box = view.cy.container().getBoundingClientRect();
-    const position = view.cy.$id(nodeId).renderedPosition();
-    return { x: box.left + position.x, y: box.top + position.y };
-  }, id);
-  await tab.mouse.click(at.x, at.y);
+  const prod = await click('prod/Cluster/todo-prod/todo-db');
   const yaml = await tab.locator('#panel #yaml').textContent();
-  expect(yaml).toContain('kind: StatefulSet');
+  expect(yaml).toContain('kind: Cluster');
   expect(yaml).toContain('name: todo-db');
   expect(yaml).toContain('namespace: todo-prod');
-  const panel = await tab.locator('#panel').textContent();
-  expect(panel).toContain('sync wave 0');
-  expect(panel).toContain('Pod Security: restricted');
-  expect(panel).toMatch(/image postgres: docker\.io\/library\/postgres@sha256:[0-9a-f]{64}/);
+  expect(prod).toContain('sync wave 0');
+  expect(prod).toMatch(/image postgres: ghcr\.io\/acme\/cloudnative-pg-postgresql:15@sha256:[0-9a-f]{64}/);
   fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await tab.screenshot({ path: SCREENSHOT });
   expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
@@ -103,9 +110,17 @@ test('relations are drawn: selectors, references, NetworkPolicy flows, Applicati
     (globalThis as any).gitopsView.cy.edges().map((e: any) => ({ source: e.data('source'), target: e.data('target'), label: e.data('label') })));
   const has = (source: string, target: string, label: string) => edges.some(e => e.source === source && e.target === target && e.label === label);
   expect(has('prod/Service/todo-prod/todo', 'prod/Deployment/todo-prod/todo', 'selects')).toBe(true);
-  expect(has('prod/Deployment/todo-prod/todo', 'prod/StatefulSet/todo-prod/todo-db', 'allows :5432/TCP')).toBe(true);
+  expect(has('prod/Deployment/todo-prod/todo', 'prod/Cluster/todo-prod/todo-db', 'allows :5432/TCP')).toBe(true);
+  expect(has('prod/Cluster/todo-prod/todo-db', 'prod/Cluster/todo-prod/todo-db', 'allows :5432/TCP')).toBe(true);
+  expect(has('dev/Deployment/todo-dev/todo', 'dev/StatefulSet/todo-dev/todo-db', 'allows :5432/TCP')).toBe(true);
   expect(has('ext:prod:namespace ingress-nginx', 'prod/Deployment/todo-prod/todo', 'allows :8080/TCP')).toBe(true);
-  expect(has('prod/Deployment/todo-prod/todo', 'ext:prod:Secret todo-db-credentials\n(outside git)', 'uses')).toBe(true);
+  // The sealed login and backup key are in git as SealedSecrets; dev's plaintext login is a Secret.
+  expect(has('prod/Deployment/todo-prod/todo', 'prod/SealedSecret/todo-prod/todo-db-credentials', 'uses')).toBe(true);
+  expect(has('prod/Cluster/todo-prod/todo-db', 'prod/SealedSecret/todo-prod/todo-db-credentials', 'uses')).toBe(true);
+  expect(has('prod/Cluster/todo-prod/todo-db', 'prod/SealedSecret/todo-prod/todo-db-backup', 'uses')).toBe(true);
+  expect(has('dev/Deployment/todo-dev/todo', 'dev/Secret/todo-dev/todo-db-dev-credentials', 'uses')).toBe(true);
+  // Only what no one commits: the webhook certificate CloudNativePG's operator generates for itself.
+  expect(edges.filter(e => e.target.endsWith('(outside git)')).map(e => e.target)).toEqual(['ext:platform:Secret cnpg-webhook-cert\n(outside git)']);
   expect(has('apps/Application/argocd/todo-prod', 'dir:prod', 'syncs')).toBe(true);
   expect(has('prod/Ingress/todo-prod/todo', 'prod/Service/todo-prod/todo', 'routes todo.acme.example/')).toBe(true);
 });
