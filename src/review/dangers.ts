@@ -1,5 +1,6 @@
 import { ManifestTree } from './manifest-tree';
 import { describeObject, ObjectChange } from './object-diff';
+import { selectedWorkloads } from './topology';
 import { DEV_ONLY_LABEL } from '../common/labels';
 import { SEALED_WITH_ANNOTATION } from '../sealed-secrets/sealed-secret-file';
 import { podSpecsOf, restrictedViolations } from '../security/pod-security-check';
@@ -84,15 +85,25 @@ export function findDangers(changes: readonly ObjectChange[], base: ManifestTree
       for (const v of plaintextCredentials(c.before, c.after)) {
         found(c, 'plaintext-credentials', `${v} moves from a Secret reference to a literal value in git`, 'keep reading it from a Secret created outside git (PostgresCredentials.fromExistingSecret, secretEnv)');
       }
-      for (const w of widenedRules(c)) {
-        found(c, 'network-widened', `the NetworkPolicy admits more than before: ${w}`, 'admit only the peers and ports that need it (NetworkPeer, httpClients, scrapers)');
+      if (c.kind === 'NetworkPolicy' && c.fields.some(f => f.path.startsWith('spec.podSelector'))) {
+        // A policy for other pods: its rules are theirs, not a change of the old pods' rules.
+        const now = selectedWorkloads(head, c.directory, c.namespace, c.after.spec?.podSelector);
+        if ([...selectedWorkloads(head, c.directory, c.namespace, c.before.spec?.podSelector)].some(w => !now.has(w))) {
+          found(c, 'network-widened', 'the NetworkPolicy no longer selects pods it selected, which remain: unless another policy selects them, they admit every connection',
+            'keep a NetworkPolicy for the pods that remain');
+        }
+      } else {
+        for (const w of widenedRules(c)) {
+          found(c, 'network-widened', `the NetworkPolicy admits more than before: ${w}`, 'admit only the peers and ports that need it (NetworkPeer, httpClients, scrapers)');
+        }
       }
       if (c.kind === 'Application' && c.fields.some(f => f.path.startsWith('spec.destination'))) {
         found(c, 'destination-changed', `the Application now deploys to ${JSON.stringify(c.after.spec?.destination)} instead of ${JSON.stringify(c.before.spec?.destination)}: everything is created anew there and pruned from the old destination`,
           'add a new environment for the new destination, move traffic and data, then remove the old one');
       }
     }
-    if (c.change === 'removed' && c.kind === 'NetworkPolicy') {
+    // Deleted with its pods (a workload replaced by another, with its own policy), it widens nothing.
+    if (c.change === 'removed' && c.kind === 'NetworkPolicy' && selectedWorkloads(head, c.directory, c.namespace, c.before.spec?.podSelector).size > 0) {
       found(c, 'network-widened', 'the NetworkPolicy is deleted: its pods admit every connection', 'keep a NetworkPolicy for the pods');
     }
     if (c.change === 'added' && c.kind === 'Secret' && c.after.metadata?.labels?.[DEV_ONLY_LABEL] !== 'true' && (c.after.data || c.after.stringData)) {

@@ -184,6 +184,21 @@ function podLabels(workload: any): Record<string, string> {
   return (workload.spec?.jobTemplate?.spec ?? workload.spec)?.template?.metadata?.labels ?? {};
 }
 
+/**
+ * The ids of the workloads of `tree` whose pods a NetworkPolicy's
+ * `podSelector` in `namespace` of `directory` selects. A selector with
+ * `matchExpressions` selects every workload of the namespace here (they are
+ * not evaluated), which errs towards a finding.
+ * @internal
+ */
+export function selectedWorkloads(tree: ManifestTree, directory: string, namespace: string | undefined, podSelector: any): Set<string> {
+  const selector: Record<string, string> = podSelector?.matchExpressions?.length ? {} : podSelector?.matchLabels ?? {};
+  return new Set(tree.objects
+    .filter(o => o.directory === directory && isWorkload(o.object) && o.object.metadata?.namespace === namespace
+      && Object.entries(selector).every(([k, v]) => podLabels(o.object)[k] === v))
+    .map(o => objectId(directory, o.object)));
+}
+
 /** Whether `labels` carry every label of a non-empty equality `selector` (a Service's, a PDB's matchLabels). */
 export function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
   return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);

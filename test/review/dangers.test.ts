@@ -148,8 +148,21 @@ describe('details of the rules', () => {
     const before = path.join(tmp, 'statefulsets');
     new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack, platform: TODO_PLATFORM }).synth({ outdir: before, lock: LOCK });
     const base = ManifestTree.fromDirectory(before);
-    const found = findDangers(diffTrees(base, BASE), base, BASE).filter(d => d.rule === 'prune-deletes-data');
-    expect(found.map(d => d.object).sort()).toEqual(['StatefulSet todo-prod/todo-db', 'StatefulSet todo-staging/todo-db']);
+    const found = findDangers(diffTrees(base, BASE), base, BASE);
+    expect(found.map(d => `${d.rule} ${d.object}`).sort()).toEqual([
+      'network-widened NetworkPolicy todo-prod/todo', 'network-widened NetworkPolicy todo-staging/todo',
+      'prune-deletes-data StatefulSet todo-prod/todo-db', 'prune-deletes-data StatefulSet todo-staging/todo-db',
+    ]);
+    // The web tier's egress names the instances by another label; the database's own policy follows its pods, and the pg_dump pods' policy goes with them.
+    expect(found.find(d => d.object === 'NetworkPolicy todo-prod/todo')!.reason).toContain('egress {"podSelector":{"matchLabels":{"cnpg.io/cluster":"todo-db"}}} on port 5432/TCP');
+  });
+
+  test('a NetworkPolicy deleted with its pods widens nothing; one moved off pods that remain does', () => {
+    const gone = rules(objects => remove('dev', 'NetworkPolicy', 'todo-db')(remove('dev', 'StatefulSet', 'todo-db')(objects)));
+    expect(gone).toEqual(['prune-deletes-data']);
+    const moved = dangers(change('prod', 'NetworkPolicy', 'todo', o => { o.spec.podSelector = { matchLabels: { 'app.kubernetes.io/name': 'other' } }; }));
+    expect(moved.map(d => d.rule)).toEqual(['network-widened']);
+    expect(moved[0].reason).toContain('no longer selects pods it selected, which remain');
   });
 
   test('a Cluster\'s WAL volume shrinking is found, with the sizes', () => {
