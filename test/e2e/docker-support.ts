@@ -79,14 +79,16 @@ export async function startDockerDaemon(tmp: string): Promise<DockerDaemon> {
   const servers: net.Server[] = [];
   let stopped = false;
 
+  // Done only once every part is gone: a stop a signal cut short (the harness starts no command
+  // after one, except in cleanups) is finished by the cleanup.
   const stop = async () => {
     if (stopped) return;
-    stopped = true;
     for (const s of servers) s.close();
     // Forwarders first, dockerd last: it stops its containerd and the containers it runs.
     for (const c of children) await stopProcess(c, 20_000);
     await run('ip', ['netns', 'del', netns], { allowFail: true });
     fs.rmSync(state, { recursive: true, force: true });
+    stopped = true;
   };
   onCleanup(`stop dockerd and remove netns ${netns}`, stop);
 
