@@ -2,18 +2,23 @@
  * End-to-end drills of the web tier on several nodes (issue 16): the
  * multi-node cluster program of test/tools/cluster/ (three worker nodes of
  * Kubernetes v1.37.2, zones a, b and c), prod of the todo tree applied as
- * Argo CD does, and a client on a node the drills never disturb sending
- * requests to the web Service the whole time, every one counted:
+ * Argo CD does (its database three CloudNativePG instances, one per node, the
+ * primary on the first node; backed up to an object store in the cluster
+ * through TODO_BACKUP_ENDPOINT), and a client on a node the drills never
+ * disturb sending requests to the web Service the whole time, every one counted:
  *
  * - placement: prod's web replicas land on three different nodes and zones;
- * - drain of a node running a replica: zero failed requests;
+ * - drain of a node running a replica (its web pods; the database instance,
+ *   on a node-local volume, stays: test/e2e/cloudnative-pg.ts drills the
+ *   database's faults): zero failed requests;
  * - two nodes drained at once: the PodDisruptionBudget makes the second
  *   eviction wait for the first replacement ("Cannot evict pod as it would
  *   violate the pod's disruption budget"); zero failed requests;
  * - node loss (every process of a worker killed at once): failed requests,
  *   seconds until the lost pod leaves the Service's endpoints and until its
  *   replacement is Ready elsewhere (the construct's 30 s toleration);
- * - the node returns: it rejoins, and nothing is duplicated;
+ * - the node returns: it rejoins, and nothing is duplicated (three web pods,
+ *   three database instances);
  * - autoscaling: metrics-server (built here) gives the HorizontalPodAutoscaler
  *   its CPU figures; a flood of requests scales the web tier out (seconds to
  *   the first new replica Ready, failed requests), and after it the tier
@@ -30,10 +35,11 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector } from './cluster-support';
 import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
+import { BARMAN_DEPRECATION, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
-import { IMAGES_SH, NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
+import { IMAGES_SH, NodesCluster, buildTodoImage, startNodesCluster, withLocalImages } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
-import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
+import { applyPlatformAsArgo, sealBackupKey, sealDatabaseLogins } from './sealed-secrets-support';
 import { ImageLock, ImageLockDocument } from '../../src';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
@@ -45,6 +51,14 @@ const DRAIN_LOAD_S = 45;
 /** Seconds of load around a node loss: the node controller's grace period, the 30 s toleration, the replacement's start. */
 const LOSS_LOAD_S = 150;
 const ENV = 'prod';
+/** prod's CloudNativePG cluster. */
+const DB_CLUSTER = 'todo-db';
+/** Its instances' pods (not its Jobs): a drain evicts the web tier's pods and leaves these. */
+const DB_INSTANCES = labelSelector({ 'cnpg.io/cluster': DB_CLUSTER, 'cnpg.io/podRole': 'instance' });
+/** What the drains evict: every pod but the database's, whose volumes are local to the node. */
+const DRAINED_PODS = '!cnpg.io/cluster';
+/** The object store prod backs up to (TODO_BACKUP_ENDPOINT), on the first node. */
+const STORE_NS = 'backup-store';
 /** The namespace prod's web NetworkPolicy admits clients from (the Ingress controller's). */
 const CLIENT_NS = 'ingress-nginx';
 const CLIENT = 'load';
@@ -262,10 +276,33 @@ async function allWebPodCount(): Promise<number> {
   return ((await kube.json(['-n', namespaces[ENV], 'get', 'pods', '-l', WEB])).items as K8sObject[]).length;
 }
 
+/** prod's database: its current primary and how many instances are ready. */
+async function databaseStatus(): Promise<{ primary: string; ready: number; phase: string }> {
+  const c = await kube.json(['-n', namespaces[ENV], 'get', 'clusters.postgresql.cnpg.io', DB_CLUSTER]);
+  return { primary: c.status?.currentPrimary ?? '', ready: c.status?.readyInstances ?? 0, phase: c.status?.phase ?? '' };
+}
+
+/** Waits until prod's database has three ready instances and is healthy. */
+async function databaseHealthy(timeoutS: number): Promise<void> {
+  let last = { primary: '', ready: 0, phase: '' };
+  await waitFor(`Cluster ${DB_CLUSTER} healthy with 3 ready instances`, timeoutS * 1000, async () => {
+    last = await databaseStatus();
+    return last.ready === 3 && last.phase === 'Cluster in healthy state';
+  }, 2000).catch(e => {
+    throw new Error(`${(e as Error).message}; last status ${JSON.stringify(last)}`);
+  });
+}
+
+/** prod's database instances that are not being deleted, with their node. */
+async function databaseInstances(): Promise<Array<{ name: string; node: string }>> {
+  const items = (await kube.json(['-n', namespaces[ENV], 'get', 'pods', '-l', DB_INSTANCES])).items as K8sObject[];
+  return items.filter(p => !p.metadata.deletionTimestamp).map(p => ({ name: p.metadata.name, node: p.spec.nodeName ?? '' }));
+}
+
 async function main(): Promise<void> {
   const ready = await section([
     ['install/find tools: the cluster program\'s (Kubernetes v1.37.2 control plane, kubelet and kube-proxy; containerd; kube-router; CoreDNS), ko, crane', async () => {
-      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets']);
+      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg']);
     }],
     [`cluster up --nodes ${NODES}: every node Ready, on v1.37.2, each in its own zone`, async () => {
       const started = Date.now();
@@ -278,7 +315,8 @@ async function main(): Promise<void> {
       equal('every kubelet is v1.37.2', [...new Set(nodes.map(n => n.status.nodeInfo.kubeletVersion))], ['v1.37.2']);
       equal('zones zone-a, zone-b, zone-c (topology.kubernetes.io/zone)', nodes.map(n => n.metadata.labels['topology.kubernetes.io/zone']).sort(), ['zone-a', 'zone-b', 'zone-c']);
     }],
-    ['prod applied as Argo CD does, with images built here (Postgres, exporter, Sealed Secrets controller, todo by ko), its login sealed for this cluster; Postgres\' volume on the first node; the client on the first node', async () => {
+    ['prod applied as Argo CD does, with images built here (Postgres, exporter, Sealed Secrets controller, CloudNativePG operator, todo by ko), its login and backup key '
+      + 'sealed for this cluster, backed up to an object store in the cluster; a local volume per node; the database\'s primary and the client on the first node', async () => {
       const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
       fs.mkdirSync(path.dirname(LOCK), { recursive: true });
       ImageLock.write(LOCK, await withLocalImages(lock, cluster.registry, toolEnv));
@@ -295,16 +333,36 @@ async function main(): Promise<void> {
       });
       if (!check('npm run synth with the local images', synth.code === 0, synth.stderr)) throw new Error('synth failed');
       await applyPlatformAsArgo(kube, path.join(platformTree, 'dist'));
+      const operator = await kube.run(['-n', 'cnpg-system', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=180s'], { allowFail: true });
+      check('the CloudNativePG operator is Ready', operator.code === 0, operator.stderr);
+      const prodApp = distObjects('apps', path.join(platformTree, 'dist'))
+        .find(o => o.kind === 'Application' && o.spec?.source?.path === `dist/${ENV}`)!;
+      const ns: string = prodApp.spec.destination.namespace;
+      const store = await startObjectStore(kube, {
+        namespace: STORE_NS, nodeName: cluster.nodes[0], clients: [ns], toolEnv, registry: cluster.registry,
+      });
       await sealDatabaseLogins(kube, SEALED_DIR, ['staging', 'prod']);
-      await buildTodoImage(cluster, toolEnv, { lock: LOCK, outdir: TREE, helmDir: path.join(tmp, 'tree', 'helm'), baseImage, sealedDir: SEALED_DIR });
+      await sealBackupKey(kube, SEALED_DIR, ENV, store.credentials);
+      await buildTodoImage(cluster, { ...toolEnv, TODO_BACKUP_ENDPOINT: store.endpointUrl },
+        { lock: LOCK, outdir: TREE, helmDir: path.join(tmp, 'tree', 'helm'), baseImage, sealedDir: SEALED_DIR });
 
-      const objects = distObjects(ENV, TREE);
-      const ns = objects[0].metadata.namespace as string;
-      await nodeVolumes(cluster, ns, objects, cluster.nodes[0]);
+      // One unbound local volume per node, for the instance the required anti-affinity puts there.
+      for (const node of cluster.nodes) {
+        const r = await cluster.command(['pv', `${node}-pv0`, '25Gi', '--node', node]);
+        check(`local PersistentVolume ${node}-pv0 (class local, unbound)`, r.code === 0, r.stderr);
+      }
       const started = Date.now();
-      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE);
-      const db = await kube.run(['-n', ns, 'rollout', 'status', 'statefulset/todo-db', `--timeout=${READY_LIMIT_S}s`], { allowFail: true });
-      check('Postgres Ready', db.code === 0, db.stderr);
+      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { expectedWarning: BARMAN_DEPRECATION });
+      await databaseHealthy(420);
+      // The drills drain and stop the other nodes: the primary goes to the first (a switchover, not a drill).
+      const first = (await databaseInstances()).find(p => p.node === cluster.nodes[0])!.name;
+      if ((await databaseStatus()).primary !== first) {
+        await kube.run(['-n', ns, 'patch', 'clusters.postgresql.cnpg.io', DB_CLUSTER, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { targetPrimary: first } })]);
+        await waitFor('the switchover to the first node\'s instance', 120_000, async () => (await databaseStatus()).primary === first, 1000);
+        await databaseHealthy(300);
+      }
+      check(`the database: three instances on three nodes, the primary ${first} on ${cluster.nodes[0]}`,
+        new Set((await databaseInstances()).map(p => p.node)).size === 3 && (await databaseStatus()).primary === first);
       await webSettled();
       timing('prod applied to every pod Ready', (Date.now() - started) / 1000);
       await clients.start(CLIENT_NS, CLIENT, { nodeName: cluster.nodes[0] });
@@ -333,7 +391,7 @@ async function main(): Promise<void> {
       const load = await startLoad(DRAIN_LOAD_S);
       await sleep(5000);
       const started = Date.now();
-      const drain = await kube.run(['drain', target, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=120s'], { allowFail: true });
+      const drain = await kube.run(['drain', target, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=${DRAINED_PODS}`, '--timeout=120s'], { allowFail: true });
       check(`kubectl drain ${target} exits 0`, drain.code === 0, drain.stderr);
       await webSettled();
       timing('drain to three web replicas Ready again', (Date.now() - started) / 1000);
@@ -351,7 +409,8 @@ async function main(): Promise<void> {
       const load = await startLoad(DRAIN_LOAD_S);
       await sleep(3000);
       // Two operators at once: both evict together, so one eviction must wait for the budget.
-      const drains = await Promise.all(targets.map(node => kube.run(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=150s'], { allowFail: true })));
+      const drains = await Promise.all(targets.map(node => kube.run(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=${DRAINED_PODS}`, '--timeout=150s'],
+        { allowFail: true })));
       drains.forEach((d, i) => check(`kubectl drain ${targets[i]} exits 0`, d.code === 0, d.stderr));
       const output = drains.map(d => d.stdout + d.stderr).join('\n');
       const blocked = output.split('\n').find(l => l.includes('Cannot evict pod as it would violate the pod\'s disruption budget'));
@@ -544,7 +603,7 @@ async function main(): Promise<void> {
       failedAt.length === Math.min(result.failed, 100) && outside.length < failedAt.length / 2 && result.failed <= result.requests / 50,
       result.output);
     }],
-    ['the node returns: it rejoins Ready; the lost pod is gone and nothing is duplicated (three web pods, one database)', async () => {
+    ['the node returns: it rejoins Ready; the lost pod is gone and nothing is duplicated (three web pods, three database instances, the primary unchanged)', async () => {
       const started = Date.now();
       const start = await cluster.command(['start-node', lost]);
       check(`${lost} started again`, start.code === 0, start.stderr);
@@ -556,8 +615,11 @@ async function main(): Promise<void> {
       await waitFor(`pod ${lostPod} gone`, 120_000, async () => (await kube.run(['-n', namespaces[ENV], 'get', 'pod', lostPod], { allowFail: true })).code !== 0, 1000);
       const pods = await webPods();
       equal('three web pods, all Ready', [pods.length, pods.every(p => p.ready)], [3, true]);
-      const db = (await kube.json(['-n', namespaces[ENV], 'get', 'pods', '-l', labelSelector({ 'app.kubernetes.io/component': 'database' })])).items as K8sObject[];
-      equal('one database pod', db.filter(p => !p.metadata.deletionTimestamp).length, 1);
+      await databaseHealthy(300);
+      const db = await databaseInstances();
+      const { primary } = await databaseStatus();
+      equal('three database instances on three nodes, the primary still on the first',
+        [db.length, new Set(db.map(p => p.node)).size, db.find(p => p.name === primary)?.node], [3, 3, cluster.nodes[0]]);
     }],
   ]);
 

@@ -133,6 +133,21 @@ export async function sealDatabaseLogins(kube: Kubectl, sealedDir: string, envs:
 }
 
 /**
+ * Seals an object store's access key for this cluster as todo/environments.ts
+ * tells (`npm run secrets -- seal --env ENV --secret todo-db-backup --key
+ * ACCESS_KEY_ID`, then `--key ACCESS_SECRET_KEY`, each value on standard input)
+ * into `sealedDir`, which holds the environment's certificate already
+ * ({@link sealDatabaseLogins} fetched it).
+ */
+export async function sealBackupKey(kube: Kubectl, sealedDir: string, env: string,
+  key: { readonly ACCESS_KEY_ID: string; readonly ACCESS_SECRET_KEY: string }): Promise<void> {
+  for (const [name, value] of Object.entries(key)) {
+    sealed(`seal --env ${env} --secret todo-db-backup --key ${name} (stdin)`,
+      await npmSecrets(['seal', '--env', env, '--secret', 'todo-db-backup', '--key', name], sealedDir, kube.env, `${value}\n`));
+  }
+}
+
+/**
  * The environments with their sealed database login read from `sealedDir`
  * (sealed for the test's own controller) instead of the committed files
  * (sealed for acme's clusters), as a fork that sealed its own has them.
