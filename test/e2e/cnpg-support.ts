@@ -210,7 +210,14 @@ export async function startHostCloudNativePg(
   } catch (e) {
     throw new Error(`${(e as Error).message}: ${last}\noperator log:\n${logTail()}`);
   }
-  if (child.exitCode !== null) throw new Error(`${name}: the operator exited ${child.exitCode}:\n${logTail()}`);
+  if (child.exitCode !== null) {
+    // Its certificate watcher needs an inotify instance: a per-user limit of the whole machine, which
+    // clusters running beside this suite (each kubelet, API server, controller manager) use up.
+    const inotify = /too many open files/.test(logTail())
+      ? ` (inotify instances of this machine used up: fs.inotify.max_user_instances is ${fs.readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf-8').trim()})`
+      : '';
+    throw new Error(`${name}: the operator exited ${child.exitCode}${inotify}:\n${logTail()}`);
+  }
   for (const configuration of WEBHOOK_CONFIGURATIONS) {
     const hooks = (await kube.json(['get', configuration])).webhooks as any[];
     check(`${name}: the operator wrote the caBundle of its ${hooks.length} webhooks in ${configuration}`, hooks.every(h => !!h.clientConfig.caBundle));
