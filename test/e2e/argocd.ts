@@ -25,7 +25,12 @@
  * plays the ingress controller (it sets each Ingress's status.loadBalancer, as
  * kwok plays the kubelet), and prod's HorizontalPodAutoscaler may be Degraded
  * ("failed to get cpu utilization"), accepted only as the single non-Healthy
- * resource of prod.
+ * resource of prod. staging's and prod's databases are CloudNativePG
+ * `Cluster`s: the real operator runs as a process and serves the admission
+ * webhooks every Cluster passes (test/e2e/cnpg-support.ts), but no node runs
+ * Postgres, so the test writes each Cluster's healthy status itself, for Argo
+ * CD to go on from the database's sync wave to the web tier: a named, checked
+ * exception (real health: test/e2e/cloudnative-pg.ts).
  *
  * Step 8 guards a finding of this test: Applications that carried
  * source.directory {recurse: false}, which Argo CD normalizes away, kept the
@@ -49,6 +54,7 @@ import {
 import {
   ARGOCD_CRDS, K8sObject, Kubectl, distObjects, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
+import { checkFakedClusterHealth, startHostCloudNativePg, writeHealthyClusterStatus } from './cnpg-support';
 import {
   ROOT, check, e2eMain, equal, hashTree, installTools, onCleanup, progress, recordTiming, requireTools, run,
   section, skipSteps, stopProcess, waitFor,
@@ -81,6 +87,8 @@ const HARD_REFRESHES = 3;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-argocd-'));
 const repo = path.join(tmp, 'todo-gitops');
+/** The control plane's directory (the cluster program's `up DIR`). */
+const PLANE_DIR = path.join(tmp, 'control-plane');
 const repoUrl = `file://${repo}`;
 /** staging's and prod's logins, sealed with the test's own controller key (the fork's sealed-secrets/). */
 const SEALED_DIR = path.join(repo, 'sealed-secrets');
@@ -176,10 +184,16 @@ function appName(env: string): string {
   return `todo-${env}`;
 }
 
-/** Waits until each Application has settled (at `revision`), playing the ingress controller meanwhile. */
+/**
+ * Waits until each Application has settled (at `revision`), playing the ingress controller
+ * meanwhile, and writing the healthy status of each CloudNativePG Cluster (checked as faked after the bootstrap).
+ */
 function waitSettled(names: string[], limitS: number, since: number, revision?: string): Promise<number> {
   return apps.waitSettled(names, limitS, since, revision, async () => {
-    for (const env of ENVS) await admitIngresses(kube, namespaces[env]);
+    for (const env of ENVS) {
+      await admitIngresses(kube, namespaces[env]);
+      await writeHealthyClusterStatus(kube, namespaces[env]);
+    }
   });
 }
 
@@ -234,15 +248,15 @@ async function liveFingerprint(env: string): Promise<Record<string, string>> {
 
 async function main(): Promise<void> {
   const ready = await section([
-    ['install/find tools (kube, kwok, ko, crane, argocd, redis-server, git) with test/tools/install.sh', async () => {
-      toolEnv = await installTools(['kube', 'debs', 'kwok', 'ko', 'crane', 'argocd', 'sealed-secrets']);
+    ['install/find tools (kube, kwok, ko, crane, argocd, the CloudNativePG manager, redis-server, git) with test/tools/install.sh', async () => {
+      toolEnv = await installTools(['kube', 'debs', 'kwok', 'ko', 'crane', 'argocd', 'sealed-secrets', 'cloudnative-pg']);
       served = new ServedRepository(repo, toolEnv);
-      const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'ko', 'crane', 'git', 'redis-server',
+      const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'ko', 'crane', 'git', 'redis-server', 'manager',
         'argocd-application-controller', 'argocd-repo-server', 'git-verify-wrapper.sh', 'gpg-wrapper.sh']);
       if (!ok) throw new Error('tools missing');
     }],
     ['start etcd, kube-apiserver, kube-controller-manager, kube-scheduler (the cluster program without nodes) and a kwok node', async () => {
-      kube = new Kubectl(await startControlPlane(path.join(tmp, 'control-plane'), toolEnv));
+      kube = new Kubectl(await startControlPlane(PLANE_DIR, toolEnv));
       apps = new Applications(kube);
       apps.onRead = recordSyncResult;
       await startKwok(tmp, kube, toolEnv);
@@ -263,10 +277,11 @@ async function main(): Promise<void> {
       const rev = await served.commitAll('e2e: serve this repository from file:// (synthesized with its own repoUrl)');
       await served.checkServed(TODO_GIT.targetRevision, rev);
     }],
-    ['Argo CD: CRDs (server-side), namespace argocd, argocd-cm, argocd-secret, default AppProject; start redis, repo-server, application-controller; the Sealed Secrets controller with the fork\'s key restored', async () => {
+    ['Argo CD: CRDs (server-side), namespace argocd, argocd-cm, argocd-secret, default AppProject; start redis, repo-server, application-controller; the Sealed Secrets controller with the fork\'s key restored; the CloudNativePG operator serving its webhooks', async () => {
       await installCrds(kube, ARGOCD_CRDS);
-      // The cluster has no node that runs pods: the controller runs as a process here (Argo CD syncs its objects all the same).
+      // The cluster has no node that runs pods: the controllers run as processes here (Argo CD syncs their objects all the same).
       await startHostSealedSecrets(tmp, 'sealed-secrets', kube, toolEnv, sealingKey, path.join(repo, 'dist'));
+      await startHostCloudNativePg(tmp, 'cloudnative-pg', PLANE_DIR, kube, toolEnv);
       const r = await kube.apply(argoCdBaseObjects(), 'e2e');
       check('argocd namespace, argocd-cm, argocd-secret and the default AppProject applied', r.code === 0, r.stderr);
       await startArgoCd(tmp, kube, toolEnv);
@@ -304,9 +319,16 @@ async function main(): Promise<void> {
         check(`${name}: Synced, Healthy${name === 'todo-prod' ? ' (or only the HPA without metrics Degraded)' : ''} — ${describeApplication(app)}`, settled(app));
         equal(`${name}: source.repoURL`, app.spec.source.repoURL, repoUrl);
       }
-      for (const name of ['todo-staging', 'todo-prod']) {
+      // staging's login; prod's login and the S3 key of its backups, both sealed with the fork's key.
+      for (const [name, secrets] of [['todo-staging', ['todo-db-credentials']], ['todo-prod', ['todo-db-backup', 'todo-db-credentials']]] as const) {
         const sealed = ((await apps.get(name)).status.resources ?? []).filter((resource: any) => resource.kind === 'SealedSecret');
-        equal(`${name}: Argo CD shows its SealedSecret Healthy (the controller opened it)`, sealed.map((resource: any) => `${resource.name} ${resource.health?.status}`), ['todo-db-credentials Healthy']);
+        equal(`${name}: Argo CD shows its SealedSecrets Healthy (the controller opened them)`, sealed.map((resource: any) => `${resource.name} ${resource.health?.status}`).sort(),
+          secrets.map(s => `${s} Healthy`));
+      }
+      for (const env of ['staging', 'prod']) {
+        equal(`${appName(env)}: Argo CD shows Cluster todo-db Healthy by its own check for postgresql.cnpg.io/Cluster`,
+          ((await apps.get(appName(env))).status.resources ?? []).filter((resource: any) => resource.kind === 'Cluster').map((resource: any) => `${resource.name} ${resource.health?.status}`), ['todo-db Healthy']);
+        await checkFakedClusterHealth(kube, namespaces[env], appName(env));
       }
       const prod = await apps.get('todo-prod');
       if (prod.status.health.status !== 'Healthy') {
@@ -317,18 +339,20 @@ async function main(): Promise<void> {
         equal(`namespace ${namespaces[env]}: PodSecurity enforce label from managedNamespaceMetadata`, ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
       }
     }],
-    ['sync waves: in Argo CD\'s operation state (of the bootstrap\'s full sync) the database (wave 0) was applied before the web service (wave 1)', async () => {
+    ['sync waves: in Argo CD\'s operation state (of the bootstrap\'s full sync) the database (wave 0: dev\'s StatefulSet, staging\'s and prod\'s Cluster) was applied before the web service (wave 1)', async () => {
       for (const env of ENVS) {
         const app = await apps.get(appName(env));
         const results: any[] = fullestSyncResult.get(appName(env)) ?? [];
         const waves = new Map<string, number>((app.status.resources ?? []).map((r: any) => [`${r.kind}/${r.name}`, r.syncWave ?? 0]));
         const at = (kind: string, name: string) => results.findIndex(r => r.kind === kind && r.name === name);
-        const db = at('StatefulSet', 'todo-db');
+        const kind = env === 'dev' ? 'StatefulSet' : 'Cluster';
+        equal(`dist/${env}: the database todo-db is a ${kind}`, servedObjects(env).filter(o => o.metadata.name === 'todo-db' && ['StatefulSet', 'Cluster'].includes(o.kind)).map(o => o.kind), [kind]);
+        const db = at(kind, 'todo-db');
         const web = at('Deployment', 'todo');
-        check(`${appName(env)}: syncResult lists StatefulSet todo-db (#${db}) before Deployment todo (#${web}), ${results.length} results`, db >= 0 && web > db);
-        check(`${appName(env)}: status.resources syncWave StatefulSet todo-db ${waves.get('StatefulSet/todo-db')} < Deployment todo ${waves.get('Deployment/todo')}`,
-          (waves.get('StatefulSet/todo-db') ?? NaN) < (waves.get('Deployment/todo') ?? NaN));
-        const dbWave = waves.get('StatefulSet/todo-db')!;
+        check(`${appName(env)}: syncResult lists ${kind} todo-db (#${db}) before Deployment todo (#${web}), ${results.length} results`, db >= 0 && web > db);
+        check(`${appName(env)}: status.resources syncWave ${kind} todo-db ${waves.get(`${kind}/todo-db`)} < Deployment todo ${waves.get('Deployment/todo')}`,
+          (waves.get(`${kind}/todo-db`) ?? NaN) < (waves.get('Deployment/todo') ?? NaN));
+        const dbWave = waves.get(`${kind}/todo-db`)!;
         const laterApplied = results.slice(0, db).filter(r => (waves.get(`${r.kind}/${r.name}`) ?? 0) > dbWave).map(r => `${r.kind}/${r.name}`);
         equal(`${appName(env)}: nothing of a later wave was applied before the database`, laterApplied, []);
         equal(`${appName(env)}: every sync result succeeded`, results.filter(r => r.status !== 'Synced').map(r => `${r.kind}/${r.name}: ${r.status} ${r.message}`), []);

@@ -23,6 +23,8 @@ export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node',
 export const ARGOCD_CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
 /** The fake node kwok runs. */
 export const KWOK_NODE = 'kwok-node-0';
+/** The addresses kwok gives the pods of its fake node (they reach nothing unless a test routes them). */
+export const KWOK_POD_CIDR = '10.244.0.0/16';
 
 export type K8sObject = Record<string, any>;
 
@@ -153,7 +155,7 @@ export async function startKwok(tmp: string, kube: Kubectl, toolEnv: NodeJS.Proc
   const out = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn('kwok', ['--kubeconfig', kube.env.KUBECONFIG!, '--config', config,
     '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-    '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1'], { env: kube.env, stdio: ['ignore', out, out] });
+    `--cidr=${KWOK_POD_CIDR}`, '--node-ip=127.0.0.1'], { env: kube.env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   onCleanup('stop kwok', async () => { await stopProcess(child, 5000); });
   const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-5).join('\n');

@@ -6,7 +6,10 @@
  * single warning, and must then show no diff. kube-controller-manager creates
  * the pods of the Deployments and StatefulSets and of a Job from each
  * CronJob, proving they are admitted under "restricted"; a deliberately
- * non-compliant Deployment proves the check can fail. (That the pods then run
+ * non-compliant Deployment proves the check can fail. staging's and prod's
+ * databases are CloudNativePG `Cluster`s: the real operator serves its
+ * admission webhooks (test/e2e/cnpg-support.ts), so each Cluster is defaulted
+ * and validated as in a real cluster, and must still show no diff. (That the pods then run
  * is test/e2e/pods.ts's part, on a real node.) Then kube-score (accepted
  * findings: test/tools/kube-score.yaml) and the Helm chart: lint, same objects
  * as dist/<env>, no diff against the cluster.
@@ -30,11 +33,13 @@ import {
   ARGOCD_CRDS, DIST, K8sObject, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, checkPodsAdmitted,
   distObjects, goBinary, installCrds, keyOf, manifestFiles, refusedPods, startControlPlane, toolsCache,
 } from './cluster-support';
+import { expectedClusterWarning, startHostCloudNativePg } from './cnpg-support';
 import {
   ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, progress,
   requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 import { applyPlatformAsArgo } from './sealed-secrets-support';
+import { TODO_ENVIRONMENTS } from '../../todo/environments';
 import { kubernetesVersion } from '../tools/cluster/cluster';
 
 const CHART = path.join(ROOT, 'helm', 'todo');
@@ -53,6 +58,8 @@ const KUBERNETES_VERSION = kubernetesVersion();
 // ------------------------------------------------------------ test state ---
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cluster-'));
+/** The control plane's directory (the cluster program's `up DIR`). */
+const PLANE_DIR = path.join(tmp, 'control-plane');
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let kube = new Kubectl(process.env);
 let kubeScore = '';
@@ -69,9 +76,12 @@ function applyText(text: string, manager: string): Promise<RunResult> {
   return kube.apply(text, manager);
 }
 
-/** Asserts `kubectl diff --server-side` as Argo CD's field manager finds nothing to change. */
-function assertNoDiff(label: string, files: string[]): Promise<void> {
-  return assertNoDiffAsArgo(kube, label, files);
+/**
+ * Asserts `kubectl diff --server-side` as Argo CD's field manager finds nothing to change; the
+ * operator's deprecation warning for a Cluster of `env` backing up with Barman Cloud is expected.
+ */
+function assertNoDiff(label: string, files: string[], env?: string): Promise<void> {
+  return assertNoDiffAsArgo(kube, label, files, env ? expectedClusterWarning(distObjects(env)) : undefined);
 }
 
 // ------------------------------------------------------------ kube-score ---
@@ -117,7 +127,7 @@ async function ensureKubeScore(version: string): Promise<string> {
 
 /** dist/<env> applied as Argo CD syncs it, then no diff (test/e2e/cluster-support.ts). */
 function applyEnvironment(env: string): Promise<void> {
-  return applyEnvironmentAsArgo(kube, env, namespaces);
+  return applyEnvironmentAsArgo(kube, env, namespaces, DIST, { expectedWarning: expectedClusterWarning(distObjects(env)) });
 }
 
 function podsOf(ns: string, selector: Record<string, string>): Promise<any[]> {
@@ -174,6 +184,43 @@ async function scoreAll(): Promise<void> {
   }
 }
 
+/**
+ * Each environment's database as its settings say, live: dev's StatefulSet; staging's and prod's
+ * CloudNativePG Cluster (instances and synchronous replication of todo/environments.ts, fields git
+ * leaves out defaulted by the CRD and the operator's webhook) and no StatefulSet or CronJob; prod's
+ * ScheduledBackup and the sealed S3 key its Cluster reads.
+ */
+async function checkDatabases(): Promise<void> {
+  for (const environment of TODO_ENVIRONMENTS.filter(e => namespaces[e.name])) {
+    const { name: env, settings } = environment;
+    const ns = namespaces[env];
+    const kinds = distObjects(env).filter(o => o.metadata.name.startsWith('todo-db')).map(o => `${o.kind}/${o.metadata.name}`).sort();
+    if (settings.databaseEngine === 'statefulset') {
+      check(`dist/${env}: the database is the StatefulSet todo-db (no Cluster): ${kinds.join(', ')}`, kinds.includes('StatefulSet/todo-db') && !kinds.includes('Cluster/todo-db'));
+      continue;
+    }
+    const backup = settings.databaseBackup !== undefined;
+    equal(`dist/${env}: the database's objects: a CloudNativePG Cluster, its login, ${backup ? 'a ScheduledBackup and its sealed S3 key, ' : ''}its NetworkPolicy; no StatefulSet, no CronJob`,
+      kinds, ['Cluster/todo-db', 'NetworkPolicy/todo-db', ...(backup ? ['ScheduledBackup/todo-db', 'SealedSecret/todo-db-backup'] : []), 'SealedSecret/todo-db-credentials'].sort());
+    const git = distObjects(env).find(o => o.kind === 'Cluster')!;
+    const live = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', 'todo-db']);
+    const synchronous = settings.databaseSynchronous ?? {};
+    const liveSynchronous = Object.fromEntries(Object.keys(synchronous).map(k => [k, live.spec.postgresql?.synchronous?.[k]]));
+    equal(`${ns}: live Cluster todo-db has the instances and synchronous replication of todo/environments.ts (${JSON.stringify(synchronous)})`,
+      sortKeys([live.spec.instances, liveSynchronous]), sortKeys([settings.databaseInstances, synchronous]));
+    const defaulted = Object.keys(live.spec).filter(k => !(k in git.spec)).sort();
+    check(`${ns}: the API server defaulted fields git leaves out (the CRD's defaults, the operator's mutating webhook): ${defaulted.join(', ')}`, defaulted.length > 0);
+    if (!backup) continue;
+    const scheduled = await kube.json(['-n', ns, 'get', 'scheduledbackups.postgresql.cnpg.io', 'todo-db']);
+    equal(`${ns}: live ScheduledBackup todo-db backs up Cluster todo-db to its object store on todo/environments.ts's schedule`,
+      [scheduled.spec.cluster?.name, scheduled.spec.method, scheduled.spec.schedule], ['todo-db', 'barmanObjectStore', settings.databaseBackup!.schedule]);
+    const credentials = live.spec.backup?.barmanObjectStore?.s3Credentials ?? {};
+    const sealed = await kube.run(['-n', ns, 'get', 'sealedsecret', 'todo-db-backup'], { allowFail: true });
+    check(`${ns}: the Cluster's S3 key is the SealedSecret todo-db-backup from git (${credentials.accessKeyId?.key}, ${credentials.secretAccessKey?.key})`,
+      sealed.code === 0 && credentials.accessKeyId?.name === 'todo-db-backup' && credentials.secretAccessKey?.name === 'todo-db-backup', sealed.stderr);
+  }
+}
+
 /** First path where two values differ, or undefined. */
 function firstDifference(a: any, b: any, at = ''): string | undefined {
   if (JSON.stringify(a) === JSON.stringify(b)) return undefined;
@@ -205,9 +252,9 @@ async function helmTemplate(env: string): Promise<string> {
 
 async function main(): Promise<void> {
   const tools = await section([
-    ['install/find tools (kubectl, kube-apiserver, etcd, helm) with test/tools/install.sh, and kube-score', async () => {
-      toolEnv = await installTools(['kube', 'debs', 'helm']);
-      await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'helm', 'openssl', 'curl', 'diff']);
+    ['install/find tools (kubectl, kube-apiserver, etcd, helm, the CloudNativePG manager) with test/tools/install.sh, and kube-score', async () => {
+      toolEnv = await installTools(['kube', 'debs', 'helm', 'cloudnative-pg']);
+      await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'helm', 'manager', 'openssl', 'curl', 'diff']);
       kubeScore = await ensureKubeScore(kubeScoreConfig().version);
       const v = (await run(kubeScore, ['version'])).stdout.trim();
       check(`kube-score runs (${v})`, v.startsWith('kube-score version'));
@@ -220,15 +267,14 @@ async function main(): Promise<void> {
 
   clusterUp = await section([
     [`start etcd, kube-apiserver, kube-controller-manager, kube-scheduler ${KUBERNETES_VERSION} (the cluster program without nodes, --nodes 0); kubectl of the same version; no deprecated flag in their logs`, async () => {
-      const planeDir = path.join(tmp, 'control-plane');
-      kube = new Kubectl(await startControlPlane(planeDir, toolEnv));
+      kube = new Kubectl(await startControlPlane(PLANE_DIR, toolEnv));
       const server = JSON.parse((await kubectl(['get', '--raw', '/version'])).stdout);
       progress(`  server ${server.gitVersion} (${server.goVersion}, ${server.platform})`);
       equal('GET /version: gitVersion is test/tools/kube/go.mod\'s', server.gitVersion, KUBERNETES_VERSION);
       const client = JSON.parse((await kubectl(['version', '--client', '-o', 'json'])).stdout).clientVersion;
       equal('kubectl --client: the same version', client.gitVersion, KUBERNETES_VERSION);
       for (const component of FLAG_CHECKED) {
-        const complaints = flagComplaints(path.join(planeDir, 'logs', `${component}.log`));
+        const complaints = flagComplaints(path.join(PLANE_DIR, 'logs', `${component}.log`));
         check(`${component}.log names no deprecated, removed or unknown flag of the cluster program`, complaints.length === 0, complaints.join('\n'));
       }
     }],
@@ -237,11 +283,13 @@ async function main(): Promise<void> {
     skipSteps(['CRDs', ...ENVS, 'apps', 'pods', 'admission', 're-diff', 'diff --cluster', 'negative control'], 'no control plane');
   } else {
     const crds = await section([
-      [`install the Argo CD CRDs from ${path.relative(ROOT, CRDS)} (server-side) and wait until Established`, async () => {
+      [`install the Argo CD CRDs from ${path.relative(ROOT, CRDS)} (server-side) and wait until Established; dist/platform; the CloudNativePG operator serving its webhooks`, async () => {
         const names = await installCrds(kube, CRDS);
         check(`${names.length} CRDs in ${CRDS} (${names.join(', ')})`, names.includes('applications.argoproj.io') && names.includes('appprojects.argoproj.io'));
-        // The environments' SealedSecrets need the platform's CRD (Argo CD syncs dist/platform first, wave -1).
+        // The environments' SealedSecrets and Clusters need the platform's CRDs (Argo CD syncs dist/platform first, wave -1),
+        // and every Cluster the operator's webhooks (failurePolicy Fail).
         await applyPlatformAsArgo(kube, DIST, { waitReady: false });
+        await startHostCloudNativePg(tmp, 'cloudnative-pg', PLANE_DIR, kube, toolEnv);
       }],
     ]);
     if (!crds) {
@@ -260,8 +308,9 @@ async function main(): Promise<void> {
         await applyAsArgo(kube, 'dist/apps + dist/bootstrap', files, objects);
         await assertNoDiff('dist/apps + dist/bootstrap', files);
       }]]);
-      await section([['workloads: the controller manager creates every Deployment\'s and StatefulSet\'s pods and a Job\'s from each CronJob; PodSecurity admits them', async () => {
+      await section([['workloads: the controller manager creates every Deployment\'s and StatefulSet\'s pods and a Job\'s from each CronJob; PodSecurity admits them; each environment\'s database as its settings say', async () => {
         for (const env of ENVS.filter(e => namespaces[e])) await checkPodsAdmitted(kube, namespaces[env], distObjects(env), 180_000);
+        await checkDatabases();
       }]]);
       await section([['admission: no pod creation was refused (FailedCreate / "violates PodSecurity") in any environment', async () => {
         for (const env of ENVS.filter(e => namespaces[e])) {
@@ -270,7 +319,7 @@ async function main(): Promise<void> {
         }
       }]]);
       await section([['after the controllers ran (pods, HPA, StatefulSet claims): still no diff for any environment or the apps', async () => {
-        for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after the controllers`, manifestFiles(path.join(DIST, env)));
+        for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after the controllers`, manifestFiles(path.join(DIST, env)), env);
         await assertNoDiff('dist/apps + dist/bootstrap after the controllers',
           [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))]);
       }]]);
@@ -357,7 +406,7 @@ async function main(): Promise<void> {
     await section([[`helm template for ${HELM_DIFF_ENV}: kubectl diff --server-side against what dist/${HELM_DIFF_ENV} applied shows no changes`, async () => {
       const file = path.join(tmp, `helm-${HELM_DIFF_ENV}.yaml`);
       fs.writeFileSync(file, await helmTemplate(HELM_DIFF_ENV));
-      await assertNoDiff(`helm template (values-${HELM_DIFF_ENV}.yaml)`, [file]);
+      await assertNoDiff(`helm template (values-${HELM_DIFF_ENV}.yaml)`, [file], HELM_DIFF_ENV);
     }]]);
   }
 }

@@ -5,8 +5,12 @@
  * environments to two more clusters registered as cluster Secrets.
  *
  * Three throw-away control planes (the cluster program without nodes, each in
- * its own network namespace; root), each with a kwok fake node
- * (so the StatefulSet becomes Healthy and the sync waves go on):
+ * its own network namespace; root), each with a kwok fake node (so the
+ * Deployments and dev's StatefulSet become Healthy and the sync waves go on);
+ * on staging-1 and prod-1 the real CloudNativePG operator as a process serving
+ * the admission webhooks every `Cluster` passes (test/e2e/cnpg-support.ts), and,
+ * as no node runs Postgres, each Cluster's healthy status written by the test:
+ * a named, checked exception (real health: test/e2e/cloudnative-pg.ts):
  *   hub        Argo CD; later joins the fleet as dev
  *   staging-1  labelled acme.io/environment=staging
  *   prod-1     labelled acme.io/environment=prod
@@ -44,6 +48,7 @@ import {
 import {
   ARGOCD_CRDS, K8sObject, Kubectl, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
 } from './cluster-support';
+import { checkFakedClusterHealth, startHostCloudNativePg, writeHealthyClusterStatus } from './cnpg-support';
 import {
   ROOT, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, section, skipSteps, sleep, waitFor,
 } from './harness';
@@ -87,6 +92,11 @@ let apps = new Applications(hub.kube);
 const namespaces: Record<string, string> = Object.fromEntries(TODO_ENVIRONMENTS.map(e => [e.name, e.namespace]));
 const timings: string[] = [];
 
+/** The directory of the cluster program's control plane of `cluster` (`up DIR`). */
+function planeDir(cluster: Cluster): string {
+  return path.join(tmp, cluster.name, 'control-plane');
+}
+
 function appName(cluster: Cluster): string {
   return `todo-${cluster.environment}-${cluster.name}`;
 }
@@ -113,10 +123,18 @@ function clusterSecret(cluster: Cluster, labels: Record<string, string>): K8sObj
   };
 }
 
-/** Waits until each Application has settled, playing every cluster's ingress controller meanwhile. */
+/**
+ * Waits until each Application has settled, playing every cluster's ingress controller meanwhile
+ * and writing the healthy status of each CloudNativePG Cluster (checked as faked after the bootstrap).
+ */
 function waitSettled(names: string[], limitS: number, since: number): Promise<number> {
   return apps.waitSettled(names, limitS, since, undefined, async () => {
-    for (const c of [hub, ...spokes]) for (const ns of Object.values(namespaces)) await admitIngresses(c.kube, ns);
+    for (const c of [hub, ...spokes]) {
+      for (const ns of Object.values(namespaces)) {
+        await admitIngresses(c.kube, ns);
+        await writeHealthyClusterStatus(c.kube, ns);
+      }
+    }
   });
 }
 
@@ -127,10 +145,10 @@ async function hasWebService(cluster: Cluster, ns: string): Promise<boolean> {
 
 async function main(): Promise<void> {
   const ready = await section([
-    ['install/find tools (kube, kwok, argocd, redis-server, git) with test/tools/install.sh', async () => {
-      toolEnv = await installTools(['kube', 'debs', 'kwok', 'argocd', 'sealed-secrets']);
+    ['install/find tools (kube, kwok, argocd, the CloudNativePG manager, redis-server, git) with test/tools/install.sh', async () => {
+      toolEnv = await installTools(['kube', 'debs', 'kwok', 'argocd', 'sealed-secrets', 'cloudnative-pg']);
       served = new ServedRepository(repo, toolEnv);
-      const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'git', 'redis-server',
+      const ok = await requireTools(toolEnv, ['kubectl', 'kube-apiserver', 'etcd', 'kwok', 'git', 'redis-server', 'manager',
         'argocd-application-controller', 'argocd-repo-server', 'argocd-applicationset-controller', 'git-verify-wrapper.sh']);
       if (!ok) throw new Error('tools missing');
     }],
@@ -138,7 +156,7 @@ async function main(): Promise<void> {
       for (const cluster of [hub, ...spokes]) {
         const dir = path.join(tmp, cluster.name);
         fs.mkdirSync(dir);
-        cluster.kube = new Kubectl(await startControlPlane(path.join(dir, 'control-plane'), toolEnv));
+        cluster.kube = new Kubectl(await startControlPlane(planeDir(cluster), toolEnv));
         await startKwok(dir, cluster.kube, toolEnv);
         if (cluster !== hub) cluster.server = YAML.parse(fs.readFileSync(cluster.kube.env.KUBECONFIG!, 'utf-8')).clusters[0].cluster.server;
       }
@@ -177,7 +195,7 @@ async function main(): Promise<void> {
   }
 
   const bootstrapped = await section([
-    ['register staging-1 and prod-1 as cluster Secrets labelled with their environment; on each, the README\'s before-bootstrap steps', async () => {
+    ['register staging-1 and prod-1 as cluster Secrets labelled with their environment; on each, the README\'s before-bootstrap steps and the CloudNativePG operator', async () => {
       for (const spoke of spokes) {
         const r = await hub.kube.apply(YAML.stringify(clusterSecret(spoke, { [FLEET_LABEL]: spoke.environment })), 'e2e');
         check(`Secret cluster-${spoke.name} (server ${spoke.server}, ${FLEET_LABEL}=${spoke.environment}) applied`, r.code === 0, r.stderr);
@@ -185,6 +203,8 @@ async function main(): Promise<void> {
         // What a fleet installs on each cluster before its environments: the Sealed Secrets controller
         // (a process here: the cluster's node runs no pods) with the fork's key, and its CRD and RBAC.
         await startHostSealedSecrets(tmp, `sealed-secrets-${spoke.name}`, spoke.kube, toolEnv, sealingKey, path.join(ROOT, 'dist'));
+        // And the CloudNativePG operator of the same platform part (applied just now), for the Clusters' webhooks.
+        await startHostCloudNativePg(tmp, `cloudnative-pg-${spoke.name}`, planeDir(spoke), spoke.kube, toolEnv);
       }
     }],
     [`bootstrap: kubectl apply -f dist/bootstrap/ on the hub; the ApplicationSet generates one Application per cluster, Synced and Healthy within ${BOOTSTRAP_LIMIT_S}s`, async () => {
@@ -205,6 +225,9 @@ async function main(): Promise<void> {
         equal(`${appName(spoke)}: no conditions`, (app.status.conditions ?? []).map((c: any) => `${c.type}: ${c.message}`), []);
         const owner = app.metadata.ownerReferences?.[0];
         equal(`${appName(spoke)}: owned by ApplicationSet todo`, [owner?.kind, owner?.name], ['ApplicationSet', 'todo']);
+        equal(`${appName(spoke)}: Argo CD shows Cluster todo-db Healthy by its own check for postgresql.cnpg.io/Cluster`,
+          (app.status.resources ?? []).filter((resource: any) => resource.kind === 'Cluster').map((resource: any) => `${resource.name} ${resource.health?.status}`), ['todo-db Healthy']);
+        await checkFakedClusterHealth(spoke.kube, namespaces[spoke.environment], spoke.name);
       }
     }],
     ['each environment runs on its own cluster and nowhere else', async () => {
@@ -250,8 +273,8 @@ async function main(): Promise<void> {
       await sleep(5000);
       const after = await staging.kube.run(['-n', ns, 'get', 'deployment', 'todo', '-o', 'jsonpath={.metadata.uid}'], { allowFail: true });
       equal(`${staging.name}: Deployment todo in ${ns} is still there, the same object`, after.stdout, uid);
-      const db = await staging.kube.run(['-n', ns, 'get', 'statefulset', 'todo-db'], { allowFail: true });
-      check(`${staging.name}: StatefulSet todo-db in ${ns} is still there`, db.code === 0, db.stderr);
+      const db = await staging.kube.run(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', 'todo-db'], { allowFail: true });
+      check(`${staging.name}: the database, Cluster todo-db in ${ns}, is still there`, db.code === 0, db.stderr);
       check(`${appName(spokes[1])} is untouched: ${describeApplication(await apps.get(appName(spokes[1])))}`, settled(await apps.get(appName(spokes[1]))));
     }],
   ]);

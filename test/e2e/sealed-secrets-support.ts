@@ -11,7 +11,9 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ARGO_MANAGER, K8sObject, Kubectl, applyAsArgo, assertNoDiffAsArgo, distObjects, manifestFiles } from './cluster-support';
 import { ROOT, RunResult, check, freePort, onCleanup, run, stopProcess, waitFor } from './harness';
-import { CredentialsSource, GitOpsEnvironment, GitOpsRepository, PostgresCredentials, SealedSecretFile } from '../../src';
+import {
+  CredentialsSource, GitOpsEnvironment, GitOpsRepository, ObjectStoreCredentials, PostgresClusterBackupOptions, PostgresCredentials, SealedSecretFile,
+} from '../../src';
 import { SEALED_SECRETS_CONTROLLER, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_NAMESPACE } from '../../src/sealed-secrets/controller';
 import { CERTIFICATE_FILE } from '../../src/sealed-secrets/sealed-secret-file';
 import { secretsCommand } from '../../src/sealed-secrets/secrets-command';
@@ -148,16 +150,37 @@ export async function sealBackupKey(kube: Kubectl, sealedDir: string, env: strin
 }
 
 /**
- * The environments with their sealed database login read from `sealedDir`
- * (sealed for the test's own controller) instead of the committed files
- * (sealed for acme's clusters), as a fork that sealed its own has them.
+ * The environments with their sealed database login, and the sealed S3 key of a
+ * `databaseBackup` if they have one, read from `sealedDir` (sealed for the test's
+ * own controller) instead of the committed files (sealed for acme's clusters), as
+ * a fork that sealed its own has them.
  */
-export function withSealedLogins<S extends { credentials: PostgresCredentials }>(
+export function withSealedLogins<S extends { credentials: PostgresCredentials; databaseBackup?: PostgresClusterBackupOptions }>(
   environments: ReadonlyArray<GitOpsEnvironment<S>>, sealedDir: string,
 ): Array<GitOpsEnvironment<S>> {
-  return environments.map(e => e.settings.credentials.source !== CredentialsSource.SEALED_SECRET ? e : {
-    ...e,
-    settings: { ...e.settings, credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(path.join(sealedDir, e.name), 'todo-db-credentials')) },
+  return environments.map(e => {
+    const folder = path.join(sealedDir, e.name);
+    const backup = e.settings.databaseBackup;
+    const backupKey = backup?.objectStore.credentials.sealedFile;
+    return e.settings.credentials.source !== CredentialsSource.SEALED_SECRET ? e : {
+      ...e,
+      settings: {
+        ...e.settings,
+        credentials: PostgresCredentials.fromSealedSecret(SealedSecretFile.inFolder(folder, 'todo-db-credentials')),
+        ...(backup && backupKey ? {
+          databaseBackup: {
+            ...backup,
+            objectStore: {
+              ...backup.objectStore,
+              credentials: ObjectStoreCredentials.fromSealedSecret(SealedSecretFile.inFolder(folder, path.basename(backupKey.path, '.yaml')), {
+                accessKeyIdKey: backup.objectStore.credentials.accessKeyIdKey,
+                secretAccessKeyKey: backup.objectStore.credentials.secretAccessKeyKey,
+              }),
+            },
+          },
+        } : {}),
+      },
+    };
   });
 }
 
@@ -165,7 +188,9 @@ export function withSealedLogins<S extends { credentials: PostgresCredentials }>
  * A controller key made here (as a team that brings its own key does), its
  * certificate written as each environment's `certificate.pem` in `sealedDir`,
  * and the todo login sealed with it for each environment by the library's
- * `secretsCommand` (what `npm run secrets` runs). Returns the key as the Secret the
+ * `secretsCommand` (what `npm run secrets` runs); every other sealed file the
+ * environment had in `sealedDir` (prod's S3 key for its backups) sealed again
+ * with the same keys, generated values. Returns the key as the Secret the
  * controller reads (label sealedsecrets.bitnami.com/sealed-secrets-key=active).
  */
 export async function sealWithOwnKey(dir: string, sealedDir: string, repository: GitOpsRepository<any>, envs: string[]): Promise<K8sObject> {
@@ -174,16 +199,20 @@ export async function sealWithOwnKey(dir: string, sealedDir: string, repository:
   const cert = path.join(dir, 'cert.pem');
   await run('openssl', ['req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/O=sealed-secret/CN=sealed-secret']);
   for (const env of envs) {
+    // The other secrets the fork has sealed (name -> keys), sealed again below with values of its own.
+    const others = otherSealedSecrets(path.join(sealedDir, env), 'todo-db-credentials');
     // The files sealed for someone else's cluster go: the fork seals its own.
     fs.rmSync(path.join(sealedDir, env), { recursive: true, force: true });
     fs.mkdirSync(path.join(sealedDir, env), { recursive: true });
     fs.copyFileSync(cert, path.join(sealedDir, env, CERTIFICATE_FILE));
-    for (const [argv, stdin] of [
-      [['--key', 'username', '--type', 'kubernetes.io/basic-auth'], 'todo'],
-      [['--key', 'password', '--generate', 'password'], ''],
-    ] as const) {
+    const seals: Array<[string, readonly string[], string]> = [
+      ['todo-db-credentials', ['--key', 'username', '--type', 'kubernetes.io/basic-auth'], 'todo'],
+      ['todo-db-credentials', ['--key', 'password', '--generate', 'password'], ''],
+      ...Object.entries(others).flatMap(([secret, keys]) => keys.map(k => [secret, ['--key', k, '--generate', 'password'], ''] as [string, readonly string[], string])),
+    ];
+    for (const [secret, argv, stdin] of seals) {
       const err: string[] = [];
-      const code = secretsCommand(repository, ['seal', '--env', env, '--secret', 'todo-db-credentials', ...argv], {
+      const code = secretsCommand(repository, ['seal', '--env', env, '--secret', secret, ...argv], {
         stdout: () => undefined,
         stderr: t => err.push(t),
         color: false,
@@ -191,7 +220,7 @@ export async function sealWithOwnKey(dir: string, sealedDir: string, repository:
         env: { SEALED_SECRETS_DIR: sealedDir },
         stdin: () => Buffer.from(stdin),
       });
-      check(`${env}: the login's ${argv[1]} sealed with the test's key (${err.join('').trim()})`, code === 0);
+      check(`${env}: ${secret === 'todo-db-credentials' ? 'the login\'s' : `${secret}'s`} ${argv[1]} sealed with the test's key (${err.join('').trim()})`, code === 0);
     }
   }
   return {
@@ -201,6 +230,17 @@ export async function sealWithOwnKey(dir: string, sealedDir: string, repository:
     metadata: { name: 'sealed-secrets-key-e2e', namespace: SEALED_SECRETS_NAMESPACE, labels: { [SEALED_SECRETS_KEY_LABEL]: 'active' } },
     data: { 'tls.crt': fs.readFileSync(cert).toString('base64'), 'tls.key': fs.readFileSync(key).toString('base64') },
   };
+}
+
+/** The sealed files in `folder` but `except`'s: each Secret's name and the keys it seals. */
+function otherSealedSecrets(folder: string, except: string): Record<string, string[]> {
+  if (!fs.existsSync(folder)) return {};
+  const out: Record<string, string[]> = {};
+  for (const f of fs.readdirSync(folder).filter(n => n.endsWith('.yaml') && n !== `${except}.yaml`).sort()) {
+    const file = YAML.parse(fs.readFileSync(path.join(folder, f), 'utf-8'));
+    if (file?.kind === 'SealedSecret') out[file.metadata.name] = Object.keys(file.spec.encryptedData ?? {}).sort();
+  }
+  return out;
 }
 
 /**
@@ -249,9 +289,13 @@ export async function startHostSealedSecrets(
   check(`${name}: the Sealed Secrets controller runs (its ServiceAccount's token, the restored key)`, true);
 }
 
-/** A manifest's text without what sealing with another key changes: the ciphertexts, the key fingerprint, the revision hashes. */
+/**
+ * A manifest's text without what sealing with another key changes: the ciphertexts (of any key:
+ * a sealed value is long base64 starting with "Ag"), the key fingerprint, the revision hashes.
+ */
 function withoutCiphertext(text: string): string {
-  return text.replace(/^(\s+(?:password|username|acme\.io\/sealed-with|acme\.io\/secrets-revision)): .*$/gm, '$1: <sealed>');
+  return text.replace(/^(\s+(?:password|username|acme\.io\/sealed-with|acme\.io\/secrets-revision)): .*$/gm, '$1: <sealed>')
+    .replace(/^(\s+[A-Za-z0-9_.-]+): Ag[A-Za-z0-9+/=]{100,}$/gm, '$1: <sealed>');
 }
 
 /**

@@ -11,7 +11,9 @@
  *   lib/todo/overrides.libsonnet: exactly the fields named change, and a
  *   helper naming a missing object fails instead of silently doing nothing;
  * - against a real kube-apiserver (a control plane without nodes of the
- *   cluster program test/tools/cluster/), each environment applied with `tk apply`
+ *   cluster program test/tools/cluster/; the real CloudNativePG operator
+ *   serving the webhooks staging's and prod's `Cluster`s pass,
+ *   test/e2e/cnpg-support.ts), each environment applied with `tk apply`
  *   (server-side) shows no difference in `tk diff` (diffStrategy "server"),
  *   the overriding environment shows exactly its change, and `tk prune`
  *   deletes exactly the object a user's environment leaves out.
@@ -28,6 +30,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { DIST, K8sObject, Kubectl, createOutOfBandSecrets, distObjects, keyOf, startControlPlane } from './cluster-support';
+import { startHostCloudNativePg } from './cnpg-support';
 import {
   ROOT, check, e2eMain, equal, installTools, progress, requireTools, run, section, skipSteps,
 } from './harness';
@@ -43,6 +46,8 @@ const PINNED = `registry.example/todo@sha256:${'a'.repeat(64)}`;
 const STEPS = 8;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-tanka-'));
+/** The control plane's directory (the cluster program's `up DIR`). */
+const PLANE_DIR = path.join(tmp, 'control-plane');
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let kube = new Kubectl(process.env);
 /** Seconds each measured command took, for the closing summary. */
@@ -96,9 +101,10 @@ function objectChanges(before: K8sObject[], after: K8sObject[]): string[] {
   });
 }
 
-/** The kinds an environment of the todo stack holds (`kubectl get` names). */
+/** The kinds an environment of the todo stack holds (`kubectl get` names), CloudNativePG's Cluster and ScheduledBackup among them. */
 const STACK_KINDS = 'configmaps,cronjobs,deployments,horizontalpodautoscalers,ingresses,networkpolicies,persistentvolumeclaims,'
-  + 'poddisruptionbudgets,sealedsecrets,secrets,services,serviceaccounts,statefulsets';
+  + 'poddisruptionbudgets,sealedsecrets,secrets,services,serviceaccounts,statefulsets,'
+  + 'clusters.postgresql.cnpg.io,scheduledbackups.postgresql.cnpg.io';
 
 /** Keys of the live objects in `ns` that carry the environment label tk prune selects by, sorted. */
 async function labelledObjects(ns: string): Promise<string[]> {
@@ -123,9 +129,9 @@ function userProject(name: string, env: string, mainJsonnet: string): string {
 }
 
 async function main(): Promise<void> {
-  const tools = await section([['install/find tools (tk, kubectl, kube-apiserver, etcd) with test/tools/install.sh tanka kube debs', async () => {
-    toolEnv = await installTools(['tanka', 'kube', 'debs']);
-    await requireTools(toolEnv, ['tk', 'kubectl', 'kube-apiserver', 'etcd', 'openssl']);
+  const tools = await section([['install/find tools (tk, kubectl, kube-apiserver, etcd, the CloudNativePG manager) with test/tools/install.sh tanka kube debs cloudnative-pg', async () => {
+    toolEnv = await installTools(['tanka', 'kube', 'debs', 'cloudnative-pg']);
+    await requireTools(toolEnv, ['tk', 'kubectl', 'kube-apiserver', 'etcd', 'manager', 'openssl']);
     // tk logs its version on stderr, after a timestamp.
     const version = await run('tk', ['--version'], { env: toolEnv });
     check('tk --version says v0.38.0', / tk version v0\.38\.0$/m.test(version.stderr), version.stderr.trim());
@@ -162,26 +168,39 @@ async function main(): Promise<void> {
     equal('the only change', objectChanges(distObjects(USER_ENV), objects), [`Deployment/todo-${USER_ENV}/todo .spec.replicas: ${before} -> 5`]);
   }]]);
 
-  await section([['the helpers of lib/todo/overrides.libsonnet change exactly the image, memory limit and replicas they name; a misspelled name fails', async () => {
+  await section([['the helpers of lib/todo/overrides.libsonnet change exactly the image, memory limit and replicas they name (a StatefulSet\'s in dev); a misspelled name, and staging\'s database taken for a StatefulSet, fail', async () => {
     const dir = userProject('user-helpers', USER_ENV, [
       'local o = import \'todo/overrides.libsonnet\';',
       `(import 'todo/${USER_ENV}.json')`,
       `+ o.image('todo', 'app', '${PINNED}')`,
       '+ o.resources(\'todo\', \'app\', { limits: { memory: \'512Mi\' } })',
-      '+ o.replicas(\'todo-db\', 2, kind=\'statefulSets\')',
+      '+ o.replicas(\'todo\', 4)',
       '',
     ].join('\n'));
     const objects = await exported(path.join('environments', USER_ENV), dir);
     stripEnvironmentLabel(objects);
     const want = distObjects(USER_ENV);
-    const app = want.find(o => o.kind === 'Deployment' && o.metadata.name === 'todo')!.spec.template.spec.containers.findIndex((c: any) => c.name === 'app');
-    const container = want.find(o => o.kind === 'Deployment' && o.metadata.name === 'todo')!.spec.template.spec.containers[app];
-    const database = want.find(o => o.kind === 'StatefulSet' && o.metadata.name === 'todo-db')!;
+    const web = want.find(o => o.kind === 'Deployment' && o.metadata.name === 'todo')!;
+    const app = web.spec.template.spec.containers.findIndex((c: any) => c.name === 'app');
+    const container = web.spec.template.spec.containers[app];
     equal('the only changes', objectChanges(want, objects), [
+      `Deployment/todo-${USER_ENV}/todo .spec.replicas: ${web.spec.replicas} -> 4`,
       `Deployment/todo-${USER_ENV}/todo .spec.template.spec.containers.${app}.image: ${JSON.stringify(container.image)} -> "${PINNED}"`,
       `Deployment/todo-${USER_ENV}/todo .spec.template.spec.containers.${app}.resources.limits.memory: ${JSON.stringify(container.resources.limits.memory)} -> "512Mi"`,
-      `StatefulSet/todo-${USER_ENV}/todo-db .spec.replicas: ${database.spec.replicas} -> 2`,
     ]);
+
+    // dev's database is the StatefulSet; staging's and prod's are CloudNativePG Clusters (instances in git, no replicas).
+    const devDir = userProject('user-helpers-dev', 'dev', "(import 'todo/dev.json') + (import 'todo/overrides.libsonnet').replicas('todo-db', 2, kind='statefulSets')\n");
+    const devObjects = await exported(path.join('environments', 'dev'), devDir);
+    stripEnvironmentLabel(devObjects);
+    const database = distObjects('dev').find(o => o.kind === 'StatefulSet' && o.metadata.name === 'todo-db')!;
+    equal('dev: the only change', objectChanges(distObjects('dev'), devObjects), [`StatefulSet/todo-dev/todo-db .spec.replicas: ${database.spec.replicas} -> 2`]);
+    equal(`${USER_ENV}: the database is the Cluster todo-db of lib/todo/${USER_ENV}.json (clusters.todo-db), no StatefulSet`,
+      want.filter(o => o.metadata.name === 'todo-db' && ['Cluster', 'StatefulSet'].includes(o.kind)).map(o => `${o.kind} ${o.spec.instances}`), ['Cluster 2']);
+    const noStatefulSet = userProject('user-statefulset', USER_ENV, `(import 'todo/${USER_ENV}.json') + (import 'todo/overrides.libsonnet').replicas('todo-db', 3, kind='statefulSets')\n`);
+    const refused = await tk(['show', '--dangerous-allow-redirect', path.join('environments', USER_ENV)], { cwd: noStatefulSet, allowFail: true });
+    check(`${USER_ENV}: the replicas helper on a StatefulSet todo-db fails, there being none`, refused.code !== 0 && /there is no statefulSets named todo-db \(there are: \[ ?\]\)/.test(refused.stderr),
+      `exit ${refused.code}: ${refused.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
 
     const typo = userProject('user-typo', USER_ENV, `(import 'todo/${USER_ENV}.json') + (import 'todo/overrides.libsonnet').replicas('todoo', 3)\n`);
     const r = await tk(['show', '--dangerous-allow-redirect', path.join('environments', USER_ENV)], { cwd: typo, allowFail: true });
@@ -189,8 +208,8 @@ async function main(): Promise<void> {
       `exit ${r.code}: ${r.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
   }]]);
 
-  const clusterUp = await section([['start a control plane without nodes (the cluster program, --nodes 0); kubeconfig contexts dev, staging, prod', async () => {
-    const kubeEnv = await startControlPlane(path.join(tmp, 'control-plane'), toolEnv);
+  const clusterUp = await section([['start a control plane without nodes (the cluster program, --nodes 0); kubeconfig contexts dev, staging, prod; dist/platform and the CloudNativePG operator serving its webhooks', async () => {
+    const kubeEnv = await startControlPlane(PLANE_DIR, toolEnv);
     // tk runs kubectl with this KUBECONFIG from here on.
     toolEnv = kubeEnv;
     kube = new Kubectl(kubeEnv);
@@ -202,8 +221,10 @@ async function main(): Promise<void> {
       await kube.run(['config', 'set-context', env, `--cluster=${cluster}`, `--user=${user}`]);
     }
     check('contexts created', true);
-    // The environments' SealedSecrets need the CRD of the tree's platform part, installed before them.
+    // The environments' SealedSecrets and Clusters need the CRDs of the tree's platform part, installed before them,
+    // and every Cluster the operator's webhooks (failurePolicy Fail).
     await applyPlatformAsArgo(kube, DIST, { waitReady: false });
+    await startHostCloudNativePg(tmp, 'cloudnative-pg', PLANE_DIR, kube, toolEnv);
   }]]);
   if (!clusterUp) {
     skipSteps(['every environment: tk apply, then tk diff', 'override diff', 'tk prune'], 'no API server');
