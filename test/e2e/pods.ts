@@ -95,6 +95,8 @@ const DATABASE = 'todo-db';
 const SEALED_LOGIN = 'todo-db-credentials';
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
+/** A Cluster's instances start one after another (initdb, then each standby cloned from the primary): per instance. */
+const CLUSTER_READY_LIMIT_S = 150;
 /** The request loop around the rolling update. */
 const LOAD_SECONDS = 40;
 
@@ -139,18 +141,22 @@ function clientNamespace(env: string): string {
 }
 
 /**
- * Waits until every CloudNativePG Cluster of `ns` is healthy with all its instances and every
- * Deployment and StatefulSet has all its replicas Ready; returns the seconds it took since `since`.
+ * Waits until every CloudNativePG Cluster of `ns` is healthy with all its instances (within
+ * {@link CLUSTER_READY_LIMIT_S} per instance), then until every Deployment and StatefulSet has all
+ * its replicas Ready (within {@link READY_LIMIT_S}); returns the seconds it took since `since`.
  */
 async function waitWorkloadsReady(ns: string, since: number): Promise<number> {
+  let from = since;
   for (const c of (await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io'])).items as K8sObject[]) {
-    await waitClusterHealthy(kube, ns, c.metadata.name, c.spec.instances, Math.max(1, Math.round(READY_LIMIT_S - (Date.now() - since) / 1000)));
+    await waitClusterHealthy(kube, ns, c.metadata.name, c.spec.instances, CLUSTER_READY_LIMIT_S * c.spec.instances);
+    // The web pods' readiness needs the database: their time starts once it is there.
+    from = Date.now();
   }
   const kinds = ['deployment', 'statefulset'];
   for (const kind of kinds) {
     const items = (await kube.json(['-n', ns, 'get', kind])).items as K8sObject[];
     for (const w of items) {
-      const left = Math.max(1, Math.round(READY_LIMIT_S - (Date.now() - since) / 1000));
+      const left = Math.max(1, Math.round(READY_LIMIT_S - (Date.now() - from) / 1000));
       const r = await kube.run(['-n', ns, 'rollout', 'status', `${kind}/${w.metadata.name}`, `--timeout=${left}s`], { allowFail: true });
       if (r.code !== 0) {
         const pods = await kube.run(['-n', ns, 'get', 'pods', '-o', 'wide'], { allowFail: true });
