@@ -12,7 +12,8 @@
  * Images are built here and pushed to that registry: the
  * Postgres stand-in (Debian's PostgreSQL with the official image's
  * entrypoint, uid 70), postgres_exporter, the CloudNativePG operator and its
- * Postgres image by test/tools/images/build.sh, the todo service with `npm run build:image -- --builder ko`, whose lock and
+ * Postgres image by test/tools/images/build.sh, the todo service with
+ * `npm run build:image -- --builder ko`, whose lock and
  * re-synthesized tree (every image pinned by digest) are what is applied.
  *
  * Each environment is applied the way Argo CD applies it (server-side, into
