@@ -1,7 +1,7 @@
 /**
  * End-to-end test on real nodes: every environment's pods start, serve
  * traffic and keep their data. The cluster program of test/tools/cluster/
- * runs two nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
+ * runs three nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
  * bridge CNI, kube-proxy, kube-router enforcing the NetworkPolicies) beside
  * its control plane, CoreDNS and a local registry, in network namespaces of
  * its own. First, what the cluster gives every pod: names through CoreDNS
@@ -11,25 +11,32 @@
  * logs` and `exec`, a local volume written by a uid-70 pod with fsGroup 70.
  * Images are built here and pushed to that registry: the
  * Postgres stand-in (Debian's PostgreSQL with the official image's
- * entrypoint, uid 70) and postgres_exporter by test/tools/images/build.sh,
- * the todo service with `npm run build:image -- --builder ko`, whose lock and
+ * entrypoint, uid 70), postgres_exporter, the CloudNativePG operator and its
+ * Postgres image by test/tools/images/build.sh, the todo service with
+ * `npm run build:image -- --builder ko`, whose lock and
  * re-synthesized tree (every image pinned by digest) are what is applied.
  *
  * Each environment is applied the way Argo CD applies it (server-side, into
  * a namespace enforcing PodSecurity "restricted"), one environment at a time,
  * after the platform part (the Sealed Secrets controller and the CloudNativePG
- * operator, built here), with staging's and prod's logins sealed for this
- * cluster by `npm run secrets` as the README says (no `kubectl create
- * secret`): each node has 2 CPUs and prod alone requests 1.77, its database
- * 1.02 on the node of its volume. Then, from a client pod, through the
- * Service's DNS name: add, list and delete tasks. In staging also:
- * - the Postgres pod deleted: back on the same volume, the tasks still there;
- * - the web Deployment rolled to a new digest under a request loop: zero
- *   failed requests;
- * - the backup CronJob run now, the dump restored into a fresh database by
- *   the README's procedure, rows compared;
- * - NetworkPolicies: an unconnected pod cannot reach Postgres, the web pods
- *   can, Postgres cannot open connections out.
+ * operator, built here), with staging's and prod's logins (and prod's
+ * object store key) sealed for this cluster by `npm run secrets` as the
+ * README says (no `kubectl create secret`). dev runs Postgres as a
+ * StatefulSet on a volume of the first node; staging (two instances) and
+ * prod (three, required anti-affinity: one per node) run CloudNativePG
+ * Clusters on unbound local volumes of every node: primary and standbys on
+ * different nodes, the web tier on `todo-db-rw` with the sealed login. Then,
+ * from a client pod, through the Service's DNS name: add, list and delete
+ * tasks. Also:
+ * - dev: the Postgres pod deleted, back on the same volume, the tasks still
+ *   there; the pg_dump CronJob (dev with `operations` on: staging, on
+ *   CloudNativePG, has none) run now, the dump restored into a fresh
+ *   database by the README's procedure, rows compared;
+ * - staging: the web Deployment rolled to a new digest under a request
+ *   loop: zero failed requests, the tasks still there, the new pods on the
+ *   primary;
+ * - staging's NetworkPolicies: an unconnected pod cannot reach Postgres, the
+ *   web pods can, Postgres cannot open connections out.
  * Then images built inside the cluster from this repository (a git server on
  * the host): a KanikoBuildJob (Pod Security "baseline") and a
  * BuildpacksBuildJob (builder made by buildpacks/build-builder.sh, a GOPROXY
@@ -53,28 +60,45 @@ import * as YAML from 'yaml';
 import {
   K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, labelSelector,
 } from './cluster-support';
+import { expectedClusterWarning } from './cnpg-support';
 import { startGitHttpServer } from './git-http-server';
 import {
   ROOT, check, e2eMain, equal, freePort, installTools, progress, recordTiming, requireTools, run,
   section, skipSteps, sleep, waitFor,
 } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
-import { IMAGES_SH, NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages } from './real-cluster-support';
+import {
+  IMAGES_SH, NodesCluster, buildTodoImage, checkWebOnCluster, clusterStatus, nodeVolumes, psqlOnPrimary, startNodesCluster,
+  volumesOnEveryNode, waitClusterHealthy, withLocalImages,
+} from './real-cluster-support';
 import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGitImage, makeGoBuilderImage, startGoProxy } from './registry-support';
-import { applyPlatformAsArgo, sealDatabaseLogins } from './sealed-secrets-support';
-import { BuildpacksBuildJob, ContainerImage, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
+import { applyPlatformAsArgo, sealTodoSecrets } from './sealed-secrets-support';
+import { BuildpacksBuildJob, ContainerImage, GitOpsEnvironment, GitOpsRepository, ImageLock, ImageLockDocument, KanikoBuildJob } from '../../src';
 import { KANIKO_POD_SECURITY_LEVEL } from '../../src/image-build/kaniko-build-job';
+import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environments';
+import { TODO_PLATFORM } from '../../todo/repository';
+import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
 const STEPS = 13;
 /**
- * Two nodes: on one node of 2 CPUs, the platform's controllers (Sealed Secrets 50m, CloudNativePG's two
- * operator replicas 200m) and CoreDNS (50m) leave less than prod's 1.77 (its database stays Pending).
- * The volumes are on the first node, so the databases run there; the web pods spread over both.
+ * Three nodes: prod's three database instances (1 CPU each) must run on three different nodes (required
+ * anti-affinity); staging's two on two. dev's volumes are on the first node, so its database runs there.
  */
-const NODES = 2;
+const NODES = 3;
+/**
+ * Unbound local volumes per node for the Clusters' instances: staging takes one on two nodes,
+ * prod one on each (staging's stay Released, Retain).
+ */
+const CLUSTER_VOLUMES_PER_NODE = 2;
+/** The name of the todo stack's database, a StatefulSet or a CloudNativePG Cluster. */
+const DATABASE = 'todo-db';
+/** staging's and prod's login, sealed (SealedSecret todo-db-credentials). */
+const SEALED_LOGIN = 'todo-db-credentials';
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
+/** A Cluster's instances start one after another (initdb, then each standby cloned from the primary): per instance. */
+const CLUSTER_READY_LIMIT_S = 150;
 /** The request loop around the rolling update. */
 const LOAD_SECONDS = 40;
 
@@ -82,6 +106,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-pods-'));
 /** The tree applied: dist/ as `npm run build:image` synthesized it with the local images. */
 const TREE = path.join(tmp, 'tree', 'dist');
 const LOCK = path.join(tmp, 'tree', 'images.lock.json');
+/**
+ * dev with `operations` on (the nightly pg_dump CronJob and its volume, the metrics exporter): the
+ * backup the StatefulSet engine has, which staging, now on CloudNativePG, no longer runs.
+ */
+const DEV_WITH_BACKUP_TREE = path.join(tmp, 'dev-with-backup', 'dist');
 /** staging's and prod's logins, sealed for this cluster (SEALED_SECRETS_DIR of the synth). */
 const SEALED_DIR = path.join(tmp, 'sealed-secrets');
 let toolEnv: NodeJS.ProcessEnv = process.env;
@@ -113,13 +142,23 @@ function clientNamespace(env: string): string {
   return from?.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] ?? namespaces[env];
 }
 
-/** Waits until every Deployment and StatefulSet of `ns` has all its replicas Ready; returns the seconds it took since `since`. */
+/**
+ * Waits until every CloudNativePG Cluster of `ns` is healthy with all its instances (within
+ * {@link CLUSTER_READY_LIMIT_S} per instance), then until every Deployment and StatefulSet has all
+ * its replicas Ready (within {@link READY_LIMIT_S}); returns the seconds it took since `since`.
+ */
 async function waitWorkloadsReady(ns: string, since: number): Promise<number> {
+  let from = since;
+  for (const c of (await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io'])).items as K8sObject[]) {
+    await waitClusterHealthy(kube, ns, c.metadata.name, c.spec.instances, CLUSTER_READY_LIMIT_S * c.spec.instances);
+    // The web pods' readiness needs the database: their time starts once it is there.
+    from = Date.now();
+  }
   const kinds = ['deployment', 'statefulset'];
   for (const kind of kinds) {
     const items = (await kube.json(['-n', ns, 'get', kind])).items as K8sObject[];
     for (const w of items) {
-      const left = Math.max(1, Math.round(READY_LIMIT_S - (Date.now() - since) / 1000));
+      const left = Math.max(1, Math.round(READY_LIMIT_S - (Date.now() - from) / 1000));
       const r = await kube.run(['-n', ns, 'rollout', 'status', `${kind}/${w.metadata.name}`, `--timeout=${left}s`], { allowFail: true });
       if (r.code !== 0) {
         const pods = await kube.run(['-n', ns, 'get', 'pods', '-o', 'wide'], { allowFail: true });
@@ -151,25 +190,44 @@ async function listTasks(env: string, client: [string, string]): Promise<Array<{
   return JSON.parse(r.stdout.trim().split('\n').slice(1).join('\n'));
 }
 
-/** psql in the database pod, over its local socket. */
+/** psql in the StatefulSet's database pod, over its local socket. */
 async function psql(ns: string, database: string, sql: string): Promise<string> {
-  const r = await kube.run(['-n', ns, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'psql', '-U', 'todo', '-d', database, '-AtX', '-c', sql]);
+  const r = await kube.run(['-n', ns, 'exec', `${DATABASE}-0`, '-c', 'postgres', '--', 'psql', '-U', 'todo', '-d', database, '-AtX', '-c', sql]);
   return r.stdout.trim();
+}
+
+/** The environment's CloudNativePG Cluster, if its database is one. */
+function databaseCluster(env: string): K8sObject | undefined {
+  return treeObjects(env).find(o => o.kind === 'Cluster' && o.metadata.name === DATABASE);
 }
 
 /**
  * Applies an environment as Argo CD does, waits for every pod, and proves the
  * service answers through its Service's DNS name: add, list, delete a task.
+ * A StatefulSet's claims get volumes pre-bound on the first node; a
+ * Cluster's instances take the unbound volumes of the nodes the scheduler
+ * picks, and are checked: one per node, one primary, the web tier on it.
  * Returns the client pod ([namespace, name]).
  */
 async function deployEnvironment(env: string): Promise<[string, string]> {
   const objects = treeObjects(env);
   const ns = objects[0].metadata.namespace as string;
-  const pvs = await nodeVolumes(cluster, ns, objects);
-  check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (the cluster program's pv)`, pvs.length > 0);
+  const db = databaseCluster(env);
+  if (!db) {
+    const pvs = await nodeVolumes(cluster, ns, objects);
+    check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (the cluster program's pv)`, pvs.length > 0);
+  }
   const started = Date.now();
-  await applyEnvironmentAsArgo(kube, env, namespaces, TREE);
+  // prod's backup (barmanObjectStore) draws CloudNativePG 1.30's deprecation warning.
+  await applyEnvironmentAsArgo(kube, env, namespaces, TREE, { expectedWarning: expectedClusterWarning(objects) });
   timing(`${env}: apply to every pod Ready`, await waitWorkloadsReady(ns, started));
+  if (db) {
+    await checkWebOnCluster(kube, ns, DATABASE, db.spec.instances, db.spec.bootstrap.initdb.secret.name);
+    const synchronous = (await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', DATABASE])).spec.postgresql?.synchronous;
+    const standbys = (await psqlOnPrimary(kube, ns, DATABASE, 'postgres', 'SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1')).map(l => l.replace('|', ' '));
+    check(`${ns}: synchronous replication (${JSON.stringify(synchronous)}): the primary streams to ${standbys.join(', ')}`,
+      standbys.length === db.spec.instances - 1 && standbys.some(l => / (sync|quorum)$/.test(l)), standbys.join('\n'));
+  }
   const pods = (await kube.json(['-n', ns, 'get', 'pods'])).items as K8sObject[];
   const running = pods.filter(p => p.status.phase === 'Running');
   check(`${ns}: every pod Running and Ready (${running.map(p => p.metadata.name).join(', ')})`,
@@ -310,18 +368,31 @@ async function clusterAsPodsSeeIt(): Promise<void> {
   await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
 }
 
+/**
+ * dev with `operations` on ({@link DEV_WITH_BACKUP_TREE}), synthesized with the suite's lock: the
+ * committed dev's objects plus the pg_dump CronJob, its volume and the exporter.
+ */
+function synthDevWithBackup(): void {
+  const environments: Array<GitOpsEnvironment<TodoSettings>> = TODO_ENVIRONMENTS.filter(e => e.name === 'dev')
+    .map(e => ({ ...e, settings: { ...e.settings, operations: true } }));
+  new GitOpsRepository<TodoSettings>({ name: 'todo', ...TODO_GIT, environments, stack: buildTodoStack, platform: TODO_PLATFORM })
+    .synth({ outdir: DEV_WITH_BACKUP_TREE, lock: ImageLock.fromFile(LOCK) });
+}
+
 async function main(): Promise<void> {
+  let dev: [string, string] = ['', ''];
   let staging: [string, string] = ['', ''];
   const ready = await section([
-    ['install/find tools: the cluster program\'s (Kubernetes v1.37.2 control plane, kubelet and kube-proxy; containerd; kube-router; CoreDNS), ko, crane, Sealed Secrets (test/tools/install.sh)', async () => {
-      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets']);
+    ['install/find tools: the cluster program\'s (Kubernetes v1.37.2 control plane, kubelet and kube-proxy; containerd; kube-router; CoreDNS), ko, crane, Sealed Secrets, the CloudNativePG manager (test/tools/install.sh)', async () => {
+      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg']);
       if (!await requireTools(toolEnv, ['kubectl', 'ko', 'crane', 'kubeseal'])) throw new Error('tools missing');
     }],
-    [`cluster up: ${NODES} nodes (prod does not fit on one beside the platform), Ready; kube-router\'s firewall running in each; CoreDNS Ready`, async () => {
+    [`cluster up: ${NODES} nodes (prod's three database instances, one per node), Ready, ${CLUSTER_VOLUMES_PER_NODE} unbound local volumes each; kube-router\'s firewall running in each; CoreDNS Ready`, async () => {
       const started = Date.now();
       cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv, NODES);
       kube = cluster.kube;
       timing(`cluster up (${NODES} nodes)`, (Date.now() - started) / 1000);
+      for (let i = 1; i <= CLUSTER_VOLUMES_PER_NODE; i++) await volumesOnEveryNode(cluster, `instance-${i}`, '25Gi');
       const nodes = (await kube.json(['get', 'nodes'])).items as K8sObject[];
       const readyNodes = nodes.filter(n => (n.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
       equal(`every node is Ready (kubelet ${[...new Set(nodes.map(n => n.status.nodeInfo.kubeletVersion))].join(', ')})`, readyNodes.map(n => n.metadata.name).sort(), [...cluster.nodes].sort());
@@ -334,7 +405,7 @@ async function main(): Promise<void> {
       const dns = await kube.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'], { allowFail: true });
       check('CoreDNS is Ready', dns.code === 0, dns.stderr);
     }],
-    ['images, built here and pushed to the cluster\'s registry: Postgres stand-in, postgres_exporter and the Sealed Secrets controller (build.sh), the probe client and the todo service (ko); the controller applied from dist/platform, logins sealed; the tree re-synthesized with the digests', async () => {
+    ['images, built here and pushed to the cluster\'s registry: Postgres stand-in, postgres_exporter, the Sealed Secrets controller, the CloudNativePG operator and its Postgres (build.sh), the probe client and the todo service (ko); the controller and the operator applied from dist/platform, logins and prod\'s backup key sealed; the tree re-synthesized with the digests', async () => {
       baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
       const ko = await run('ko', ['build', '--bare', '--insecure-registry', '.'], {
         cwd: path.join(ROOT, 'test', 'tools', 'probe'),
@@ -355,7 +426,7 @@ async function main(): Promise<void> {
       });
       if (!check('npm run synth with the local images', synth.code === 0, synth.stderr)) throw new Error('synth failed');
       await applyPlatformAsArgo(kube, path.join(platformTree, 'dist'));
-      await sealDatabaseLogins(kube, SEALED_DIR, ['staging', 'prod']);
+      await sealTodoSecrets(kube, SEALED_DIR);
       await buildTodoImage(cluster, toolEnv, { lock: LOCK, outdir: TREE, helmDir: path.join(tmp, 'tree', 'helm'), baseImage, sealedDir: SEALED_DIR });
       for (const env of ['dev', 'staging', 'prod']) {
         const all = imagesOf(treeObjects(env));
@@ -376,11 +447,12 @@ async function main(): Promise<void> {
     return;
   }
 
-  await section([[`dev: applied as Argo CD does; every pod Ready within ${READY_LIMIT_S}s; add, list, delete a task through todo.todo-dev.svc`, async () => {
-    await deployEnvironment('dev');
+  await section([[`dev: applied as Argo CD does (Postgres a StatefulSet); every pod Ready within ${READY_LIMIT_S}s; add, list, delete a task through todo.todo-dev.svc`, async () => {
+    dev = await deployEnvironment('dev');
   }]]);
 
-  const stagingUp = await section([[`staging: applied as Argo CD does (its login sealed, opened by the controller); every pod Ready within ${READY_LIMIT_S}s; tasks through the Service, from the Ingress controller's namespace`, async () => {
+  const stagingUp = await section([[`staging: applied as Argo CD does (its login sealed, opened by the controller); a CloudNativePG Cluster of two instances on two nodes, every pod Ready within ${READY_LIMIT_S}s; `
+    + 'the web tier on todo-db-rw with the sealed login; tasks through the Service, from the Ingress controller\'s namespace', async () => {
     staging = await deployEnvironment('staging');
   }]]);
   if (!stagingUp) {
@@ -389,10 +461,10 @@ async function main(): Promise<void> {
   }
 
   await section([
-    ['data: delete the Postgres pod; the StatefulSet brings it back on the same volume and the tasks are still there', async () => {
-      const ns = namespaces.staging;
+    ['data (dev, the StatefulSet): delete the Postgres pod; the StatefulSet brings it back on the same volume and the tasks are still there', async () => {
+      const ns = namespaces.dev;
       const ids = [];
-      for (const n of ['survives 1', 'survives 2', 'survives 3']) ids.push(await addTask('staging', staging, n));
+      for (const n of ['survives 1', 'survives 2', 'survives 3']) ids.push(await addTask('dev', dev, n));
       const before = await kube.json(['-n', ns, 'get', 'pod', 'todo-db-0']);
       const volume = (await kube.json(['-n', ns, 'get', 'pvc', 'data-todo-db-0'])).spec.volumeName;
       const started = Date.now();
@@ -405,13 +477,16 @@ async function main(): Promise<void> {
       }, 1000);
       timing('Postgres pod deleted to its replacement Ready', (Date.now() - started) / 1000);
       equal('the new pod mounts the same PersistentVolume', (await kube.json(['-n', ns, 'get', 'pvc', 'data-todo-db-0'])).spec.volumeName, volume);
-      const health = await clients.eventually(staging[0], staging[1], ['get', serviceUrl('staging', '/readyz')], 60);
+      const health = await clients.eventually(dev[0], dev[1], ['get', serviceUrl('dev', '/readyz')], 60);
       check('the web service is ready again', health.code === 0, health.stdout + health.stderr);
-      const listed = await listTasks('staging', staging);
+      const listed = await listTasks('dev', dev);
       equal('the three tasks are still there', ids.map(id => listed.find(t => t.id === id)?.name), ['survives 1', 'survives 2', 'survives 3']);
     }],
-    [`rollout: the web Deployment rolled to a new image digest while a client sends requests for ${LOAD_SECONDS}s; zero failed requests`, async () => {
+    [`rollout (staging): the web Deployment rolled to a new image digest while a client sends requests for ${LOAD_SECONDS}s; zero failed requests; `
+      + 'the tasks written before are still there, the new web pods connected to the primary', async () => {
       const ns = namespaces.staging;
+      const ids = [];
+      for (const n of ['survives 1', 'survives 2', 'survives 3']) ids.push(await addTask('staging', staging, n));
       const lock = ImageLock.fromFile(LOCK);
       const todo = lock.tryGet('todo')!;
       // Same binary, new digest: a label on the image config, as a rebuild with new metadata gives.
@@ -447,9 +522,21 @@ async function main(): Promise<void> {
       const pods = (await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'app.kubernetes.io/component': 'web' })])).items as K8sObject[];
       const images = [...new Set(pods.filter(p => !p.metadata.deletionTimestamp).map(p => p.spec.containers[0].image))];
       equal('every web pod runs the new digest', images, [`${todo.repository}@${digest}`]);
+      const listed = await listTasks('staging', staging);
+      equal('the three tasks written before the rollout are still there', ids.map(id => listed.find(t => t.id === id)?.name), ['survives 1', 'survives 2', 'survives 3']);
+      const settled = await kube.settle(ns, 'deployment/todo', READY_LIMIT_S);
+      check('the replaced web pods are gone', settled.code === 0, settled.stderr);
+      await checkWebOnCluster(kube, ns, DATABASE, databaseCluster('staging')!.spec.instances, SEALED_LOGIN);
     }],
-    ['backup: the CronJob run now writes a dump to its volume; the README\'s restore puts it into a fresh database with the same rows', async () => {
-      const ns = namespaces.staging;
+    ['backup (dev with operations on: staging on CloudNativePG has no pg_dump CronJob): re-applied, the CronJob run now writes a dump to its volume; the README\'s restore puts it into a fresh database with the same rows', async () => {
+      synthDevWithBackup();
+      const objects = distObjects('dev', DEV_WITH_BACKUP_TREE);
+      check('the override adds the CronJob todo-db-backup to dev', objects.some(o => o.kind === 'CronJob' && o.metadata.name === 'todo-db-backup') && !treeObjects('dev').some(o => o.kind === 'CronJob'));
+      const ns = namespaces.dev;
+      await nodeVolumes(cluster, ns, objects.filter(o => o.kind === 'PersistentVolumeClaim'));
+      const started = Date.now();
+      await applyEnvironmentAsArgo(kube, 'dev', namespaces, DEV_WITH_BACKUP_TREE);
+      timing('dev with operations: apply to every pod Ready', await waitWorkloadsReady(ns, started));
       const job = await kube.run(['-n', ns, 'create', 'job', 'e2e-backup', '--from=cronjob/todo-db-backup']);
       check('kubectl create job --from=cronjob/todo-db-backup', job.code === 0, job.stderr);
       const done = await kube.run(['-n', ns, 'wait', '--for=condition=Complete', 'job/e2e-backup', '--timeout=180s'], { allowFail: true });
@@ -466,9 +553,9 @@ async function main(): Promise<void> {
       const restored = await psql(ns, 'todo_restored', rows);
       check(`the restored database has the same ${live.split('\n').length} rows as the live one`, live !== '' && restored === live, `live:\n${live}\nrestored:\n${restored}`);
     }],
-    ['NetworkPolicies enforced: an unconnected pod cannot reach Postgres, the web pods can, Postgres cannot open connections out', async () => {
+    ['NetworkPolicies enforced (staging): an unconnected pod cannot reach Postgres (todo-db-rw), the web pods can, Postgres (the primary) cannot open connections out', async () => {
       const ns = namespaces.staging;
-      const db = `todo-db.${ns}.svc.cluster.local:5432`;
+      const db = `${DATABASE}-rw.${ns}.svc.cluster.local:5432`;
       await clients.start('e2e-outsider', 'outsider');
       const outsider = await clients.run('e2e-outsider', 'outsider', ['dial', db], true);
       const firstLine = (r: { stdout: string; stderr: string }) => (r.stderr || r.stdout).trim().split('\n')[0];
@@ -484,7 +571,8 @@ async function main(): Promise<void> {
       const outsiderIp = (await kube.json(['-n', 'e2e-outsider', 'get', 'pod', 'outsider'])).status.podIP;
       const control = await clients.run(ns, 'unlabelled', ['dial', `${outsiderIp}:8080`], true);
       check(`positive control: a pod of ${ns} that no policy selects connects to the outsider (${outsiderIp}:8080)`, control.code === 0, control.stderr);
-      const out = await kube.run(['-n', ns, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'bash', '-c',
+      const { primary } = await clusterStatus(kube, ns, DATABASE);
+      const out = await kube.run(['-n', ns, 'exec', primary, '-c', 'postgres', '--', 'bash', '-c',
         `timeout 3 bash -c '</dev/tcp/${outsiderIp}/8080' && echo connected`], { allowFail: true });
       check(`Postgres cannot open a connection out, to the same address (${outsiderIp}:8080)`, out.code !== 0 && !out.stdout.includes('connected'), out.stdout + out.stderr);
     }],
@@ -616,7 +704,8 @@ async function main(): Promise<void> {
     await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
   }]]);
 
-  await section([['prod: dev and staging removed (the database\'s node has 2 CPUs, prod\'s database requests 1.02); prod applied, every pod Ready, tasks through its Service', async () => {
+  await section([['prod: dev and staging removed (each node has 2 CPUs; prod\'s instances request 1 each, one per node, beside the platform and its web pods); prod applied: '
+    + 'a Cluster of three instances on three nodes, synchronous replication required, the web tier on todo-db-rw with the sealed login; every pod Ready, tasks through its Service', async () => {
     await deleteNamespaces([namespaces.dev, namespaces.staging, 'ingress-nginx', 'e2e-outsider']);
     await deployEnvironment('prod');
   }]]);

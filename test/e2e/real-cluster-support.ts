@@ -10,14 +10,16 @@
  *   const cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv);   // one node
  *   // cluster.env has KUBECONFIG; images go to cluster.registry (plain HTTP, pulled by the nodes)
  *   await nodeVolumes(cluster, 'todo-dev', objects);  // PVs bound to the stack's claims, on the first node
+ *   await volumesOnEveryNode(cluster, 'spare', '25Gi');  // unbound PVs, for a CloudNativePG Cluster's instances
+ *   await waitClusterHealthy(kube, 'todo-staging', 'todo-db', 2, 300);  // its instances, one primary
  *
  * Everything started here registers its own cleanup with the harness.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CLUSTER_PROGRAM, K8sObject, Kubectl, persistentVolumes } from './cluster-support';
-import { ROOT, RunResult, check, equal, onCleanup, progress, run, stopProcess } from './harness';
+import { CLUSTER_PROGRAM, K8sObject, Kubectl, labelSelector, persistentVolumes } from './cluster-support';
+import { ROOT, RunResult, check, equal, onCleanup, progress, run, stopProcess, waitFor } from './harness';
 import { makeBaseImage } from './registry-support';
 import { ImageLock, ImageLockDocument } from '../../src';
 
@@ -168,4 +170,104 @@ export async function startNodesCluster(dir: string, toolEnv: NodeJS.ProcessEnv,
   delete env.KUBECTL_EXTERNAL_DIFF;
   const kube = new Kubectl(env);
   return { dir, env, registry, hostIp, nodes: names, kube, command: args => program([args[0], dir, ...args.slice(1)], true) };
+}
+
+/**
+ * One unbound local PersistentVolume of `size` on every node, `<prefix>-<node>` (the program's `pv
+ * --per-node`), for claims the scheduler places (class "local" binds on the pod's node): a
+ * CloudNativePG Cluster's instances, one per node by their required anti-affinity. Returns their names.
+ */
+export async function volumesOnEveryNode(cluster: NodesCluster, prefix: string, size: string): Promise<string[]> {
+  const r = await cluster.command(['pv', prefix, size, '--per-node']);
+  const names = cluster.nodes.map(n => `${prefix}-${n}`);
+  if (!check(`unbound local PersistentVolumes ${names.join(', ')} (${size}, one per node)`, r.code === 0, r.stderr)) throw new Error(`PersistentVolumes ${prefix}-* not created`);
+  return names;
+}
+
+/** A CloudNativePG instance pod. */
+export interface ClusterInstance {
+  readonly name: string;
+  /** The node it runs on. */
+  readonly node: string;
+  /** `primary` or `replica` (the operator's cnpg.io/instanceRole label). */
+  readonly role: string;
+  readonly ready: boolean;
+  /** The image of its Postgres container, as the pod spec names it. */
+  readonly image: string;
+  /** The image its Postgres container runs, by digest (the kubelet's imageID). */
+  readonly imageId: string;
+  /** The pod's address. */
+  readonly ip: string;
+}
+
+/** The instance pods (not the Jobs) of the CloudNativePG Cluster `name` in `ns` that are not being deleted. */
+export async function clusterInstances(kube: Kubectl, ns: string, name: string): Promise<ClusterInstance[]> {
+  const pods = (await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'cnpg.io/cluster': name, 'cnpg.io/podRole': 'instance' })])).items as K8sObject[];
+  return pods.filter(p => !p.metadata.deletionTimestamp).map(p => ({
+    name: p.metadata.name,
+    node: p.spec.nodeName ?? '',
+    role: p.metadata.labels['cnpg.io/instanceRole'] ?? p.metadata.labels.role ?? '',
+    ready: (p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    image: p.spec.containers.find((c: any) => c.name === 'postgres')?.image ?? '',
+    imageId: (p.status.containerStatuses ?? []).find((c: any) => c.name === 'postgres')?.imageID ?? '',
+    ip: p.status.podIP ?? '',
+  }));
+}
+
+/** A CloudNativePG Cluster's status: its current primary, ready instances and phase. */
+export async function clusterStatus(kube: Kubectl, ns: string, name: string): Promise<{ primary: string; ready: number; phase: string }> {
+  const c = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', name]);
+  return { primary: c.status?.currentPrimary ?? '', ready: c.status?.readyInstances ?? 0, phase: c.status?.phase ?? '' };
+}
+
+/** Waits until the Cluster has `instances` ready instances and says it is healthy; the error names its last status and pods. */
+export async function waitClusterHealthy(kube: Kubectl, ns: string, name: string, instances: number, timeoutS: number): Promise<void> {
+  let last = { primary: '', ready: 0, phase: '' };
+  await waitFor(`Cluster ${ns}/${name} healthy with ${instances} ready instances`, timeoutS * 1000, async () => {
+    last = await clusterStatus(kube, ns, name);
+    return last.ready === instances && last.phase === 'Cluster in healthy state';
+  }, 2000).catch(async e => {
+    const pods = (await kube.run(['-n', ns, 'get', 'pods,pvc', '-o', 'wide'], { allowFail: true })).stdout;
+    throw new Error(`${(e as Error).message}; last status ${JSON.stringify(last)}\n${pods}`);
+  });
+}
+
+/** psql as the superuser over the local socket of the Cluster's current primary: the rows, one per line. */
+export async function psqlOnPrimary(kube: Kubectl, ns: string, name: string, database: string, sql: string): Promise<string[]> {
+  const { primary } = await clusterStatus(kube, ns, name);
+  const r = await kube.run(['-n', ns, 'exec', primary, '-c', 'postgres', '--', 'psql', '-d', database, '-AtX', '-c', sql]);
+  return r.stdout.split('\n').filter(l => l !== '');
+}
+
+/**
+ * Checks the todo stack's database on CloudNativePG in `ns`: `instances` instances on as many
+ * nodes, one primary, the others replicas; the web Deployment pointed at `<name>-rw` with the
+ * login of `secret`, whose endpoints are the primary; and every web pod connected to the
+ * primary as that login's user (pg_stat_activity: the readiness probe's pooled connection).
+ * Returns the instances.
+ */
+export async function checkWebOnCluster(kube: Kubectl, ns: string, name: string, instances: number, secret: string): Promise<ClusterInstance[]> {
+  const pods = await clusterInstances(kube, ns, name);
+  const primary = pods.filter(p => p.role === 'primary');
+  equal(`${ns}: ${instances} instances, on ${instances} different nodes (${pods.map(p => `${p.name} on ${p.node}`).join(', ')})`,
+    [pods.length, new Set(pods.map(p => p.node)).size], [instances, instances]);
+  equal(`${ns}: one primary, ${instances - 1} replica(s)`, pods.map(p => p.role).sort(), ['primary', ...Array(instances - 1).fill('replica')]);
+  const env = Object.fromEntries(((await kube.json(['-n', ns, 'get', 'deployment', 'todo'])).spec.template.spec.containers[0].env as any[]).map(e => [e.name, e]));
+  equal(`${ns}: the web pods connect to ${name}-rw with the user and password of Secret ${secret}`,
+    [env.PGHOST?.value, env.PGUSER?.valueFrom?.secretKeyRef?.name, env.PGPASSWORD?.valueFrom?.secretKeyRef?.name], [`${name}-rw`, secret, secret]);
+  const endpoints = ((await kube.json(['-n', ns, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${name}-rw`])).items as K8sObject[])
+    .flatMap(s => (s.endpoints ?? []).flatMap((e: any) => e.addresses));
+  equal(`${ns}: Service ${name}-rw leads to the primary ${primary[0]?.name} only`, endpoints, primary.map(p => p.ip));
+  const user = (await kube.run(['-n', ns, 'get', 'secret', secret, '-o', 'jsonpath={.data.username}'])).stdout;
+  const login = Buffer.from(user, 'base64').toString();
+  const webIps = ((await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'app.kubernetes.io/component': 'web' })])).items as K8sObject[])
+    .filter(p => !p.metadata.deletionTimestamp).map(p => p.status.podIP as string).sort();
+  let clients: string[] = [];
+  await waitFor(`every web pod connected to the primary as ${login}`, 30_000, async () => {
+    clients = await psqlOnPrimary(kube, ns, name, 'postgres', `SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE usename = '${login}' AND datname = 'todo' ORDER BY 1`);
+    return webIps.every(ip => clients.includes(ip));
+  }, 1000).catch(() => undefined);
+  check(`${ns}: every web pod (${webIps.join(', ')}) has a connection to the primary as ${login} (pg_stat_activity: ${clients.join(', ') || 'none'})`,
+    webIps.length > 0 && webIps.every(ip => clients.includes(ip)));
+  return pods;
 }

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
@@ -14,6 +15,7 @@ import { ROOT, RunResult, check, freePort, onCleanup, run, stopProcess, waitFor 
 import {
   CredentialsSource, GitOpsEnvironment, GitOpsRepository, ObjectStoreCredentials, PostgresClusterBackupOptions, PostgresCredentials, SealedSecretFile,
 } from '../../src';
+import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_OPERATOR } from '../../src/postgres/cloudnative-pg-operator';
 import { SEALED_SECRETS_CONTROLLER, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_NAMESPACE } from '../../src/sealed-secrets/controller';
 import { CERTIFICATE_FILE } from '../../src/sealed-secrets/sealed-secret-file';
 import { secretsCommand } from '../../src/sealed-secrets/secrets-command';
@@ -22,7 +24,8 @@ import { secretsCommand } from '../../src/sealed-secrets/secrets-command';
  * Applies `<root>/platform` as its Argo CD Application would (namespace with
  * the Application's labels, server-side apply, no diff after), waits for the
  * SealedSecret CRD to be Established and, unless the cluster runs no pods
- * (`waitReady: false`), for the controller to be Ready.
+ * (`waitReady: false`), for the controller, and the CloudNativePG operator
+ * when the platform part holds it, to be Ready.
  */
 export async function applyPlatformAsArgo(kube: Kubectl, root: string, options: { waitReady?: boolean } = {}): Promise<void> {
   const app = distObjects('apps', root).find(o => o.kind === 'Application' && o.spec?.source?.path === 'dist/platform');
@@ -43,6 +46,13 @@ export async function applyPlatformAsArgo(kube: Kubectl, root: string, options: 
   const ready = await kube.run(['-n', ns, 'rollout', 'status', `deployment/${SEALED_SECRETS_CONTROLLER}`, '--timeout=180s'], { allowFail: true });
   if (!check(`the controller ${ns}/${SEALED_SECRETS_CONTROLLER} is Ready (restricted Pod Security)`, ready.code === 0, ready.stderr + (await controllerLog(kube)))) {
     throw new Error('controller not Ready');
+  }
+  // The Clusters of the environments applied next need the operator's webhooks serving.
+  if (distObjects('platform', root).some(o => o.kind === 'Deployment' && o.metadata.name === CLOUDNATIVE_PG_OPERATOR)) {
+    const operator = await kube.run(['-n', CLOUDNATIVE_PG_NAMESPACE, 'rollout', 'status', `deployment/${CLOUDNATIVE_PG_OPERATOR}`, '--timeout=180s'], { allowFail: true });
+    if (!check(`the CloudNativePG operator ${CLOUDNATIVE_PG_NAMESPACE}/${CLOUDNATIVE_PG_OPERATOR} is Ready (restricted Pod Security, its webhooks serving)`, operator.code === 0, operator.stderr)) {
+      throw new Error('operator not Ready');
+    }
   }
   await assertNoDiffAsArgo(kube, 'dist/platform', files);
 }
@@ -132,6 +142,16 @@ export async function sealDatabaseLogins(kube: Kubectl, sealedDir: string, envs:
     sealed(`seal --env ${env} --key password --generate password`,
       await npmSecrets(['seal', '--env', env, '--secret', 'todo-db-credentials', '--key', 'password', '--generate', 'password'], sealedDir, kube.env));
   }
+}
+
+/**
+ * Seals for this cluster every file the todo tree reads from `sealedDir` (SEALED_SECRETS_DIR):
+ * staging's and prod's logins ({@link sealDatabaseLogins}) and prod's object store key
+ * ({@link sealBackupKey}), for the placeholder store of the committed tree, which nothing here reaches.
+ */
+export async function sealTodoSecrets(kube: Kubectl, sealedDir: string): Promise<void> {
+  await sealDatabaseLogins(kube, sealedDir, ['staging', 'prod']);
+  await sealBackupKey(kube, sealedDir, 'prod', { ACCESS_KEY_ID: 'e2e-placeholder-key', ACCESS_SECRET_KEY: crypto.randomBytes(24).toString('base64url') });
 }
 
 /**

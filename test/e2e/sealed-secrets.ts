@@ -1,8 +1,10 @@
 /**
- * End-to-end test of sealed Secrets on a real node (one node of the cluster
+ * End-to-end test of sealed Secrets on real nodes (two nodes of the cluster
  * program of test/tools/cluster/, as test/e2e/pods.ts): the Sealed Secrets controller v0.27.1, built here from
- * the Go module proxy, installed from the tree's platform part; credentials
- * sealed by `npm run secrets` and opened by it; no `kubectl create secret`.
+ * the Go module proxy, installed from the tree's platform part with the
+ * CloudNativePG operator; credentials sealed by `npm run secrets` and opened
+ * by it; no `kubectl create secret`. staging's database is a CloudNativePG
+ * Cluster of two instances (one per node) whose login is the sealed Secret.
  *
  * - compatibility: values sealed by the library (Node's crypto) open with the
  *   real `kubeseal --recovery-unseal`, strict and namespace-wide; a strict
@@ -10,11 +12,13 @@
  * - bootstrap from git alone: dist/platform applied as Argo CD does, the
  *   controller makes its key; `npm run secrets -- fetch-cert`, `seal` (username
  *   from stdin, password generated), `list`; the tree re-synthesized; staging
- *   applied as Argo CD does: the SealedSecret Synced, Postgres starts with the
- *   unsealed password (a TCP login with it works), the service serves tasks;
- * - rotation: a new password sealed and the tree re-synthesized; applying it
- *   rolls Postgres, whose start applies the new password, and the web pods:
- *   the new password logs in, the old one is refused, the tasks are there;
+ *   applied as Argo CD does: the SealedSecret Synced, the Cluster initialized
+ *   with the unsealed password (a TCP login with it works), the web tier
+ *   connected to the primary, the service serves tasks;
+ * - rotation: a new password sealed and the tree re-synthesized; applied, the
+ *   operator sets it in Postgres (the Secret is labelled cnpg.io/reload) and
+ *   the web pods roll: the new password logs in, the old one is refused, the
+ *   rolled web pods are connected with it, the tasks are there;
  * - a sealed file copied to prod is refused at synth; a SealedSecret forced
  *   into another namespace is refused by the controller (Synced=False, which
  *   Argo CD shows Degraded) and no Secret appears;
@@ -34,10 +38,13 @@ import { ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects }
 import {
   ROOT, RunResult, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, run, section, skipSteps, waitFor,
 } from './harness';
-import { NodesCluster, buildTodoImage, nodeVolumes, startNodesCluster, withLocalImages, withPortForward } from './real-cluster-support';
+import {
+  NodesCluster, buildTodoImage, checkWebOnCluster, clusterInstances, clusterStatus, startNodesCluster, volumesOnEveryNode, waitClusterHealthy,
+  withLocalImages, withPortForward,
+} from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import {
-  applyPlatformAsArgo, backupKeys, controllerLog, npmSecrets, sealDatabaseLogins, sealed, sealedFileHashes, secretData, waitSealedStatus,
+  applyPlatformAsArgo, backupKeys, controllerLog, npmSecrets, sealTodoSecrets, sealed, sealedFileHashes, secretData, waitSealedStatus,
 } from './sealed-secrets-support';
 import { ImageLock, ImageLockDocument, SealedSecretFile, SealingCertificate, SealingScope } from '../../src';
 import { SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_NAMESPACE } from '../../src/sealed-secrets/controller';
@@ -47,6 +54,12 @@ const STEPS = 10;
 const READY_LIMIT_S = 240;
 const NS = 'todo-staging';
 const SECRET = 'todo-db-credentials';
+/** staging's CloudNativePG Cluster. */
+const DATABASE = 'todo-db';
+/** Its instances, each on a node of its own (required anti-affinity): as many nodes. */
+const INSTANCES = 2;
+/** The operator applies a rotated password within seconds of the Secret's change. */
+const ROTATION_LIMIT_S = 60;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-sealed-'));
 /** The sealed files and certificates `npm run secrets` writes for this test's clusters (SEALED_SECRETS_DIR). */
@@ -61,7 +74,7 @@ const timings: string[] = [];
 
 const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
-/** Builds (cached) and pushes Postgres, its metrics exporter and the controller to the cluster's registry; writes the lock with them. */
+/** Builds (cached) and pushes Postgres, its metrics exporter, the controller, the operator and its Postgres to the cluster's registry; writes the lock with them. */
 async function pushImages(): Promise<void> {
   const lock: ImageLockDocument = JSON.parse(fs.readFileSync(fs.existsSync(LOCK) ? LOCK : path.join(ROOT, 'images.lock.json'), 'utf-8'));
   fs.mkdirSync(path.dirname(LOCK), { recursive: true });
@@ -80,22 +93,25 @@ async function synthTree(outdir = TREE, allowFail = false) {
   });
 }
 
+/** A cluster of {@link INSTANCES} nodes, an unbound local volume on each for the Cluster's instances. */
 async function upCluster(name: string): Promise<void> {
   const started = Date.now();
-  cluster = await startNodesCluster(path.join(tmp, name), toolEnv);
+  cluster = await startNodesCluster(path.join(tmp, name), toolEnv, INSTANCES);
   kube = cluster.kube;
-  timing(`cluster up (${name}, 1 node)`, (Date.now() - started) / 1000);
+  await volumesOnEveryNode(cluster, 'instance', '25Gi');
+  timing(`cluster up (${name}, ${INSTANCES} nodes)`, (Date.now() - started) / 1000);
 }
 
 /**
- * psql over TCP to the pod's own address from inside the database pod: password
- * authentication (scram-sha-256), unlike the socket and 127.0.0.1, which the
- * image's initdb trusts.
+ * psql over TCP to the primary's own address from inside its pod: password
+ * authentication (scram-sha-256, CloudNativePG's rule for every host), unlike
+ * the socket, which the operator's rules leave to the postgres user.
  */
 async function tcpLogin(password: string) {
-  const podIp = (await kube.json(['-n', NS, 'get', 'pod', 'todo-db-0'])).status.podIP;
-  return kube.run(['-n', NS, 'exec', 'todo-db-0', '-c', 'postgres', '--', 'env', `PGPASSWORD=${password}`,
-    'psql', '-h', podIp, '-U', 'todo', '-d', 'todo', '-AtX', '-c', 'select 1'], { allowFail: true });
+  const { primary } = await clusterStatus(kube, NS, DATABASE);
+  const ip = (await clusterInstances(kube, NS, DATABASE)).find(p => p.name === primary)?.ip ?? '';
+  return kube.run(['-n', NS, 'exec', primary, '-c', 'postgres', '--', 'env', `PGPASSWORD=${password}`,
+    'psql', '-h', ip, '-U', 'todo', '-d', 'todo', '-AtX', '-c', 'select 1'], { allowFail: true });
 }
 
 /**
@@ -108,12 +124,13 @@ async function web(method: string, urlPath: string, body?: string): Promise<RunR
     run('curl', ['-sS', '--max-time', '10', '-X', method, ...(body ? ['-d', body] : []), `http://127.0.0.1:${port}${urlPath}`], { allowFail: true }));
 }
 
+/** Waits for the Cluster healthy with its instances, then the web Deployment rolled out; returns the seconds since `since`. */
 async function waitStagingReady(since: number): Promise<number> {
-  for (const w of ['statefulset/todo-db', 'deployment/todo']) {
-    const r = await kube.settle(NS, w, READY_LIMIT_S);
-    if (!check(`${NS} ${w} rolled out and Ready, replaced pods gone`, r.code === 0, r.stderr + (await kube.run(['-n', NS, 'get', 'pods,events'], { allowFail: true })).stdout.slice(-2500))) {
-      throw new Error(`${w} not Ready`);
-    }
+  await waitClusterHealthy(kube, NS, DATABASE, INSTANCES, READY_LIMIT_S);
+  check(`${NS}: Cluster ${DATABASE} healthy, ${INSTANCES} instances ready`, true);
+  const r = await kube.settle(NS, 'deployment/todo', READY_LIMIT_S);
+  if (!check(`${NS} deployment/todo rolled out and Ready, replaced pods gone`, r.code === 0, r.stderr + (await kube.run(['-n', NS, 'get', 'pods,events'], { allowFail: true })).stdout.slice(-2500))) {
+    throw new Error('deployment/todo not Ready');
   }
   return (Date.now() - since) / 1000;
 }
@@ -133,22 +150,27 @@ async function applyStagingByWaves(): Promise<void> {
   await applyEnvironmentAsArgo(kube, 'staging', {}, TREE);
 }
 
+/**
+ * Applies staging by waves and waits for it; checks the controller made the login Secret, labelled
+ * for the operator, and the web tier connected to the primary with it.
+ */
 async function deployStaging(): Promise<void> {
-  const objects = distObjects('staging', TREE);
-  await nodeVolumes(cluster, NS, objects);
   const started = Date.now();
   await applyStagingByWaves();
   await waitSealedStatus(kube, NS, SECRET, 'True');
-  const owner = (await kube.json(['-n', NS, 'get', 'secret', SECRET])).metadata.ownerReferences?.[0];
+  const secret = (await kube.json(['-n', NS, 'get', 'secret', SECRET])).metadata;
+  const owner = secret.ownerReferences?.[0];
   check(`Secret ${NS}/${SECRET} was made by the controller (owned by the SealedSecret)`, owner?.kind === 'SealedSecret' && owner?.name === SECRET, JSON.stringify(owner));
+  equal(`Secret ${NS}/${SECRET} is labelled cnpg.io/reload (the operator applies its changes)`, secret.labels?.['cnpg.io/reload'], 'true');
   timing('staging: apply to every pod Ready', await waitStagingReady(started));
+  await checkWebOnCluster(kube, NS, DATABASE, INSTANCES, SECRET);
 }
 
 async function main(): Promise<void> {
   let firstPassword = '';
   const ready = await section([
-    ['install/find tools: the cluster program\'s, and Sealed Secrets v0.27.1 (controller, kubeseal) from the Go module proxy', async () => {
-      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets']);
+    ['install/find tools: the cluster program\'s, and Sealed Secrets v0.27.1 (controller, kubeseal) and the CloudNativePG manager v1.30.0 from the Go module proxy', async () => {
+      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg']);
       if (!(await requireTools(toolEnv, ['kubectl', 'ko', 'crane', 'kubeseal', 'openssl', 'curl']))) throw new Error('tools missing');
     }],
     ['compatibility: values sealed by the library open with the real kubeseal --recovery-unseal (strict, namespace-wide); a strict value in another namespace does not', async () => {
@@ -172,7 +194,7 @@ async function main(): Promise<void> {
       const r = await run('kubeseal', ['--recovery-unseal', '--recovery-private-key', path.join(dir, 'key.pem')], { env: toolEnv, input: moved, allowFail: true });
       check(`the strict value moved to namespace ns2 does not open: ${r.stderr.trim()}`, r.code !== 0 && /no key could decrypt/.test(r.stderr));
     }],
-    ['cluster up (one node); images built here and pushed to its registry: Postgres stand-in, the Sealed Secrets controller (build.sh), the todo service (ko)', async () => {
+    [`cluster up (${INSTANCES} nodes); images built here and pushed to its registry: Postgres stand-in, the Sealed Secrets controller, the CloudNativePG operator and its Postgres (build.sh), the todo service (ko)`, async () => {
       await upCluster('cluster');
       await pushImages();
       baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
@@ -184,7 +206,7 @@ async function main(): Promise<void> {
   }
 
   const bootstrapped = await section([
-    ['bootstrap from git: dist/platform applied as Argo CD does; the controller makes its key; npm run secrets -- fetch-cert, seal (stdin, --generate password), list; the tree re-synthesized', async () => {
+    ['bootstrap from git: dist/platform applied as Argo CD does (the controller and the CloudNativePG operator Ready); the controller makes its key; npm run secrets -- fetch-cert, seal (stdin, --generate password), list; the tree re-synthesized', async () => {
       // The platform part first, from a tree synthesized with the local images (the sealed files come next).
       fs.mkdirSync(path.join(SEALED_DIR, 'staging'), { recursive: true });
       const platformTree = path.join(tmp, 'platform-tree', 'dist');
@@ -198,8 +220,8 @@ async function main(): Promise<void> {
       await waitFor('the controller\'s first key', 60_000, async () => (await kube.json(['-n', SEALED_SECRETS_NAMESPACE, 'get', 'secret', '-l', SEALED_SECRETS_KEY_LABEL])).items.length === 1, 1000);
       check('the controller made one key (a Secret labelled sealedsecrets.bitnami.com/sealed-secrets-key)', true);
 
-      // The whole tree is synthesized, so prod's login is sealed for this cluster too; staging is the one applied.
-      await sealDatabaseLogins(kube, SEALED_DIR, ['staging', 'prod']);
+      // The whole tree is synthesized, so prod's login and backup key are sealed for this cluster too; staging is the one applied.
+      await sealTodoSecrets(kube, SEALED_DIR);
       const key = (await kube.json(['-n', SEALED_SECRETS_NAMESPACE, 'get', 'secret', '-l', SEALED_SECRETS_KEY_LABEL])).items[0] as K8sObject;
       const fetched = SealingCertificate.fromFile(path.join(SEALED_DIR, 'staging', 'certificate.pem'));
       equal('the fetched certificate is the one of the controller\'s key', fetched.fingerprint, SealingCertificate.fromPem(Buffer.from(key.data['tls.crt'], 'base64').toString()).fingerprint);
@@ -212,7 +234,7 @@ async function main(): Promise<void> {
       const objects = distObjects('staging', TREE);
       check('dist/staging holds a SealedSecret and no Secret', objects.some(o => o.kind === 'SealedSecret' && o.metadata.name === SECRET) && !objects.some(o => o.kind === 'Secret'));
     }],
-    ['staging from git alone: applied as Argo CD does (no kubectl create secret); the controller unseals; Postgres starts with the unsealed password; the service serves tasks', async () => {
+    ['staging from git alone: applied as Argo CD does (no kubectl create secret); the controller unseals; the Cluster (two instances, two nodes) is initialized with the unsealed password; the web tier connected with it; the service serves tasks', async () => {
       await deployStaging();
       const data = await secretData(kube, NS, SECRET);
       firstPassword = data.password;
@@ -231,7 +253,7 @@ async function main(): Promise<void> {
   }
 
   await section([
-    ['rotation: a new password sealed and the tree re-synthesized; applied, Postgres and the web pods roll; the new password logs in, the old one is refused, the tasks are there', async () => {
+    ['rotation: a new password sealed and the tree re-synthesized; applied, the operator sets it in Postgres (cnpg.io/reload) and the web pods roll; the new password logs in, the old one is refused, the rolled web pods are connected, the tasks are there', async () => {
       const before = fs.readFileSync(path.join(TREE, 'staging', 'todo-staging.k8s.yaml'), 'utf-8');
       sealed('seal --key password --generate password (rotation)', await npmSecrets(['seal', '--env', 'staging', '--secret', SECRET, '--key', 'password', '--generate', 'password'], SEALED_DIR, kube.env));
       const s = await synthTree();
@@ -241,11 +263,14 @@ async function main(): Promise<void> {
       check(`the pod templates' acme.io/secrets-revision changed (${revision(before)} -> ${revision(after)})`, revision(before) !== undefined && revision(before) !== revision(after));
       const started = Date.now();
       await applyStagingByWaves();
-      timing('rotation: apply to Postgres and the web pods rolled and Ready', await waitStagingReady(started));
       const data = await secretData(kube, NS, SECRET);
       check('the Secret holds a new password', data.password !== firstPassword && data.password.length === 43);
-      const fresh = await tcpLogin(data.password);
-      check('Postgres accepts the new password (applied by the postStart hook at the pod\'s start)', fresh.code === 0, fresh.stderr);
+      let fresh = await tcpLogin(data.password);
+      await waitFor('Postgres to accept the new password', ROTATION_LIMIT_S * 1000, async () => (fresh = await tcpLogin(data.password)).code === 0, 1000).catch(() => undefined);
+      check('Postgres accepts the new password (set by the operator\'s instance manager: the Secret\'s change, cnpg.io/reload)', fresh.code === 0, fresh.stderr);
+      timing('rotation: apply to the new password accepted by Postgres', (Date.now() - started) / 1000);
+      timing('rotation: apply to the web pods rolled and Ready', await waitStagingReady(started));
+      await checkWebOnCluster(kube, NS, DATABASE, INSTANCES, SECRET);
       const stale = await tcpLogin(firstPassword);
       check(`and refuses the old one: ${stale.stderr.trim().split('\n').pop()}`, stale.code !== 0 && /password authentication failed/.test(stale.stderr));
       const list = await web('GET', '/tasks');
@@ -300,7 +325,7 @@ async function main(): Promise<void> {
       // The same images in the new registry: the tree is synthesized again with its address.
       await buildTree();
     }],
-    ['the key restored, the platform and staging applied from the same sealed files: everything unseals, Postgres starts with the same password, the service serves', async () => {
+    ['the key restored, the platform and staging applied from the same sealed files: everything unseals, the Cluster is initialized with the same password, the service serves', async () => {
       await kube.apply(YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SEALED_SECRETS_NAMESPACE } }), 'e2e');
       const restored = await kube.run(['apply', '-f', path.join(tmp, 'sealed-secrets-keys.yaml')], { allowFail: true });
       check('kubectl apply -f sealed-secrets-keys.yaml (the backup) restores the key', restored.code === 0, restored.stderr);

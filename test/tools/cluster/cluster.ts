@@ -24,7 +24,7 @@ import { nodeCgroup, startContainerd, startNodeAgents, waitForKubeProxy } from '
 import { CNI_BIN_DIR, createControlPlaneNetwork, createNodeNetwork, pickSubnet, startMountHolder } from './pod-network';
 import { pushBinaryImage, registryAddress, startRegistry } from './registry';
 import { onPath, progressLine, sh, succeeds } from './sys';
-import { down, saveSysctls } from './teardown';
+import { down, raiseInotifyInstances, saveSysctls } from './teardown';
 
 /** What the control plane alone needs (`up DIR --nodes 0`). */
 export const CONTROL_PLANE_COMMANDS = ['openssl', 'curl', 'ip', 'nsenter', 'unshare', 'sysctl', 'etcd',
@@ -149,7 +149,10 @@ export async function up(dirArg: string, options: UpOptions = {}): Promise<Clust
 
     progress(`namespaces and cgroups: control plane kc-${c.id} (${c.apiIp}, host end ${c.hostIp})${nodeCount ? `, nodes ${c.nodes.map(n => `${n.name} (${n.ip}, ${n.zone})`).join(', ')}` : ''}`);
     // A control plane alone runs no kubelet, which is what changes them.
-    if (nodeCount) await saveSysctls();
+    if (nodeCount) {
+      await saveSysctls();
+      await raiseInotifyInstances();
+    }
     makeCgroup(`${c.cgroup}/control-plane`);
     await createControlPlaneNetwork(c);
     for (const n of c.nodes) await createNodeNetwork(c, n);

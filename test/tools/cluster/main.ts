@@ -11,6 +11,9 @@
  *   cluster env DIR                re-prints the export lines
  *   cluster pv DIR NAME SIZE [NAMESPACE/CLAIM] [--node NODE]
  *                                  a local PersistentVolume on NODE (name or index; default the first)
+ *   cluster pv DIR NAME SIZE --per-node
+ *                                  one unbound local PersistentVolume on every node, NAME-<node>: the
+ *                                  scheduler picks the node (an operator's instances, spread by anti-affinity)
  *   cluster exec DIR [--node NODE] CMD...
  *                                  CMD in the node's namespaces and cgroup (down stops what it leaves)
  *   cluster stop-node DIR NODE     every process of the node killed at once (a power loss)
@@ -33,7 +36,7 @@ import { createLocalVolume, findNode } from './storage';
 import { interrupt, progressLine } from './sys';
 import { down } from './teardown';
 
-const USAGE = 'usage: cluster up DIR [--nodes N] | down DIR | env DIR | pv DIR NAME SIZE [NAMESPACE/CLAIM] [--node NODE] | exec DIR [--node NODE] CMD... | stop-node DIR NODE | start-node DIR NODE';
+const USAGE = 'usage: cluster up DIR [--nodes N] | down DIR | env DIR | pv DIR NAME SIZE [NAMESPACE/CLAIM] [--node NODE | --per-node] | exec DIR [--node NODE] CMD... | stop-node DIR NODE | start-node DIR NODE';
 
 /** Removes `--flag value` from args; returns the value. */
 function option(args: string[], flag: string): string | undefined {
@@ -41,6 +44,13 @@ function option(args: string[], flag: string): string | undefined {
   if (i < 0) return undefined;
   if (i + 1 >= args.length) throw new Error(`${flag} needs a value`);
   return args.splice(i, 2)[1];
+}
+
+/** Removes `--flag` (one without a value) from args; returns whether it was there. */
+function switchOption(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i >= 0) args.splice(i, 1);
+  return i >= 0;
 }
 
 /** Runs CMD in a node's namespaces, in its daemons' cgroup; resolves to its exit status. */
@@ -81,8 +91,16 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       return 0;
     case 'pv': {
       const node = option(args, '--node');
+      const perNode = switchOption(args, '--per-node');
       if (args.length !== 3 && args.length !== 4) throw new Error(USAGE);
-      await createLocalVolume(readLayout(path.resolve(args[0])), { name: args[1], size: args[2], claim: args[3], node });
+      const c = readLayout(path.resolve(args[0]));
+      if (!perNode) {
+        await createLocalVolume(c, { name: args[1], size: args[2], claim: args[3], node });
+        return 0;
+      }
+      // One claim binds one volume: volumes on every node are for claims the scheduler places.
+      if (node !== undefined || args.length !== 3) throw new Error(USAGE);
+      for (const n of c.nodes) await createLocalVolume(c, { name: `${args[1]}-${n.name}`, size: args[2], node: n.name });
       return 0;
     }
     case 'exec': {

@@ -5,7 +5,7 @@
  * process left in it (shims, containers, holders) SIGKILLed; the cgroups are
  * removed depth-first, the network namespaces deleted (their veths, bridges,
  * iptables rules and routes go with them), the host end of the veth pair
- * removed, the host sysctls the kubelet changed restored when no node of any cluster is
+ * removed, the host sysctls the kubelet and `up` changed restored when no node of any cluster is
  * left, and the directory removed.
  */
 import * as fs from 'fs';
@@ -27,13 +27,33 @@ export const NODE_NETNS = /^kc-[0-9a-f]{8}-\d+$/;
 
 const log = (line: string) => progressLine('cluster', line);
 
-/** Saves the kubelet's sysctls unless a running cluster already did. */
+/**
+ * inotify instances per user, raised by `up` to at least this: each node's containerd and kubelet
+ * hold several, and with a few clusters up at once the default 128 runs out (containerd's CRI
+ * plugin then fails: "failed to create fsnotify watcher: too many open files").
+ */
+export const INOTIFY_INSTANCES = { sysctl: 'fs.inotify.max_user_instances', atLeast: 1024 };
+/** The host sysctls a cluster with nodes changes: the kubelet's, and the inotify limit `up` raises. */
+const CHANGED_SYSCTLS = [...KUBELET_SYSCTLS, INOTIFY_INSTANCES.sysctl];
+
+/**
+ * Saves the host's values of the sysctls a cluster changes, unless a running cluster already
+ * did; adds those it did not save (a cluster of an earlier version of this program).
+ */
 export async function saveSysctls(): Promise<void> {
-  if (fs.existsSync(SYSCTL_SAVE)) return;
-  const lines: string[] = [];
-  for (const s of KUBELET_SYSCTLS) lines.push(`${s}=${(await sh('sysctl', ['-n', s], { allowFail: true })).stdout.trim()}`);
+  const saved = fs.existsSync(SYSCTL_SAVE) ? fs.readFileSync(SYSCTL_SAVE, 'utf-8').split('\n').filter(l => l.includes('=')) : [];
+  const missing = CHANGED_SYSCTLS.filter(s => !saved.some(l => l.startsWith(`${s}=`)));
+  if (!missing.length) return;
+  const lines = [...saved];
+  for (const s of missing) lines.push(`${s}=${(await sh('sysctl', ['-n', s], { allowFail: true })).stdout.trim()}`);
   fs.writeFileSync(`${SYSCTL_SAVE}.${process.pid}`, `${lines.join('\n')}\n`);
   fs.renameSync(`${SYSCTL_SAVE}.${process.pid}`, SYSCTL_SAVE);
+}
+
+/** Raises the host's inotify instances to {@link INOTIFY_INSTANCES} (after {@link saveSysctls}: `down` restores it). */
+export async function raiseInotifyInstances(): Promise<void> {
+  const now = Number((await sh('sysctl', ['-n', INOTIFY_INSTANCES.sysctl], { allowFail: true })).stdout.trim());
+  if (now < INOTIFY_INSTANCES.atLeast) await sh('sysctl', ['-qw', `${INOTIFY_INSTANCES.sysctl}=${INOTIFY_INSTANCES.atLeast}`]);
 }
 
 function clusterNetnses(id: string): string[] {
