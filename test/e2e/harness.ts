@@ -301,6 +301,11 @@ export function e2eMain(options: { steps: number; tmp: string }, main: () => Pro
         void finish(options.tmp, 130);
         return;
       }
+      // Already cleaning up: the commands running are the cleanups' (a cluster's down); killing one would leave what it removes.
+      if (finishing) {
+        progress(`\n${signal} while cleaning up: the cleanups finish first`);
+        return;
+      }
       interrupted = signal;
       check(`not interrupted by ${signal}`, false);
       progress(`\n${signal}: stopping running commands, then cleaning up`);
