@@ -79,6 +79,7 @@ import { TODO_ENVIRONMENTS, TODO_GIT, TodoSettings } from '../../todo/environmen
 import { TODO_PLATFORM } from '../../todo/repository';
 import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
+import { logFile } from '../tools/cluster/daemons';
 
 const STEPS = 13;
 /**
@@ -399,8 +400,11 @@ async function main(): Promise<void> {
       // The firewall's chains exist once kube-router has started syncing the node's policies.
       for (const node of cluster.nodes) {
         const chains = async () => (await cluster.command(['exec', '--node', node, 'iptables-save', '-t', 'filter'])).stdout;
-        await waitFor(`kube-router's iptables chains in ${node}`, 60_000, async () => (await chains()).includes(':KUBE-ROUTER-FORWARD'), 1000).catch(() => undefined);
-        check(`kube-router (firewall only) runs in ${node}: its chain KUBE-ROUTER-FORWARD is in the node's iptables`, (await chains()).includes(':KUBE-ROUTER-FORWARD'));
+        // Its first sync waits for the API server's informers: on a loaded machine, a minute or more.
+        await waitFor(`kube-router's iptables chains in ${node}`, 120_000, async () => (await chains()).includes(':KUBE-ROUTER-FORWARD'), 1000).catch(() => undefined);
+        const routerLog = logFile(cluster.dir, `${node}.kube-router`);
+        check(`kube-router (firewall only) runs in ${node}: its chain KUBE-ROUTER-FORWARD is in the node's iptables`, (await chains()).includes(':KUBE-ROUTER-FORWARD'),
+          fs.existsSync(routerLog) ? fs.readFileSync(routerLog, 'utf-8').split('\n').slice(-15).join('\n') : `no log at ${routerLog}`);
       }
       const dns = await kube.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'], { allowFail: true });
       check('CoreDNS is Ready', dns.code === 0, dns.stderr);

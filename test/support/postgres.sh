@@ -82,6 +82,9 @@ start() {
     || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   rm -f "$pwfile"
   as_pg mkdir -p "$dir/sock"
+  # TLS too, as production serves it: clients with PGSSLMODE=require (the prod tree's) connect as well.
+  as_pg openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$dir/server.key" -out "$dir/server.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
 
   # A port can be taken between the probe and the bind, so retry with another.
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
@@ -90,7 +93,7 @@ start() {
     log "starting on 127.0.0.1:$port (attempt $attempt)"
     # Durability settings are off: the cluster is disposable and speed matters.
     if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
-      "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
       >&2; then
       break
     fi
