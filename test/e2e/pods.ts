@@ -225,7 +225,12 @@ async function deployEnvironment(env: string): Promise<[string, string]> {
   if (db) {
     await checkWebOnCluster(kube, ns, DATABASE, db.spec.instances, db.spec.bootstrap.initdb.secret.name);
     const synchronous = (await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', DATABASE])).spec.postgresql?.synchronous;
-    const standbys = (await psqlOnPrimary(kube, ns, DATABASE, 'postgres', 'SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1')).map(l => l.replace('|', ' '));
+    // The last standby to join may not stream yet when the Cluster reports its instances ready.
+    let standbys: string[] = [];
+    await waitFor(`${ns}: ${db.spec.instances - 1} standbys streaming from the primary`, 90_000, async () => {
+      standbys = (await psqlOnPrimary(kube, ns, DATABASE, 'postgres', 'SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1')).map(l => l.replace('|', ' '));
+      return standbys.length === db.spec.instances - 1;
+    }, 2000).catch(() => undefined);
     check(`${ns}: synchronous replication (${JSON.stringify(synchronous)}): the primary streams to ${standbys.join(', ')}`,
       standbys.length === db.spec.instances - 1 && standbys.some(l => / (sync|quorum)$/.test(l)), standbys.join('\n'));
   }
