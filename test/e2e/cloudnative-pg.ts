@@ -45,11 +45,14 @@ import * as path from 'path';
 import {
   Applications, ServedRepository, admitIngresses, argoCdBaseObjects, describeApplication, outOfSyncResources, settled, startArgoCd,
 } from './argocd-support';
-import { ARGOCD_CRDS, ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, installCrds, labelSelector } from './cluster-support';
+import { ARGOCD_CRDS, ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, installCrds } from './cluster-support';
 import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
 import { BARMAN_DEPRECATION, ClusterObjectStore, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
-import { NodesCluster, buildTodoImage, startNodesCluster, withLocalImages } from './real-cluster-support';
+import {
+  ClusterInstance, NodesCluster, buildTodoImage, clusterInstances, clusterStatus as clusterStatusOf, startNodesCluster, waitClusterHealthy,
+  withLocalImages,
+} from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo, sealBackupKey, sealDatabaseLogins, waitSealedStatus } from './sealed-secrets-support';
 import { CredentialsSource, GitOpsEnvironment, GitOpsPlatform, GitOpsRepository, ImageLock, ImageLockDocument } from '../../src';
@@ -161,26 +164,11 @@ async function withPostgresTag(lock: ImageLockDocument): Promise<ImageLockDocume
   return { ...lock, images: { ...lock.images, [CLUSTER_IMAGE]: { ...image, tag: tag! } } };
 }
 
-interface Instance { name: string; node: string; role: string; ready: boolean; image: string; imageId: string }
-
-/** The Cluster's instance pods (not its Jobs), with their node, role label, readiness and the image of Postgres's container. */
-async function instances(): Promise<Instance[]> {
-  const pods = (await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'cnpg.io/cluster': CLUSTER_NAME, 'cnpg.io/podRole': 'instance' })])).items as K8sObject[];
-  return pods.filter(p => !p.metadata.deletionTimestamp).map(p => ({
-    name: p.metadata.name,
-    node: p.spec.nodeName ?? '',
-    role: p.metadata.labels['cnpg.io/instanceRole'] ?? p.metadata.labels.role ?? '',
-    ready: (p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
-    image: p.spec.containers.find((c: any) => c.name === 'postgres')?.image ?? '',
-    imageId: (p.status.containerStatuses ?? []).find((c: any) => c.name === 'postgres')?.imageID ?? '',
-  }));
-}
+/** The Cluster's instance pods, with their node, role, readiness and Postgres image (real-cluster-support's, for this suite's cluster). */
+const instances = () => clusterInstances(kube, ns, CLUSTER_NAME);
 
 /** The Cluster's status: current primary, ready instances and phase. */
-async function clusterStatus(): Promise<{ primary: string; ready: number; phase: string }> {
-  const c = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', CLUSTER_NAME]);
-  return { primary: c.status?.currentPrimary ?? '', ready: c.status?.readyInstances ?? 0, phase: c.status?.phase ?? '' };
-}
+const clusterStatus = () => clusterStatusOf(kube, ns, CLUSTER_NAME);
 
 /** The operator's last log lines about the cluster, for failure messages. */
 async function operatorLog(): Promise<string> {
@@ -197,15 +185,8 @@ async function operatorNodes(): Promise<{ leader: string; others: string[] }> {
   return { leader: leader?.spec.nodeName ?? '(none)', others: pods.filter(p => p !== leader).map(p => p.spec.nodeName) };
 }
 
-async function healthy(timeoutS: number): Promise<void> {
-  let last = { primary: '', ready: 0, phase: '' };
-  await waitFor(`Cluster ${CLUSTER_NAME} healthy with 3 ready instances`, timeoutS * 1000, async () => {
-    last = await clusterStatus();
-    return last.ready === 3 && last.phase === 'Cluster in healthy state';
-  }, 2000).catch(e => {
-    throw new Error(`${(e as Error).message}; last status ${JSON.stringify(last)}`);
-  });
-}
+/** Waits for the Cluster's three instances ready and its phase healthy. */
+const healthy = (timeoutS: number) => waitClusterHealthy(kube, ns, CLUSTER_NAME, 3, timeoutS);
 
 interface WriteResult { sent: number; acked: string[]; failedAt: number[]; ackedAt: number[]; output: string }
 
@@ -384,7 +365,7 @@ async function rollingUpdate(): Promise<void> {
   synthProd();
   const newImage: string = distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!.spec.imageName;
   check(`dist/${ENV}'s Cluster pins the new digest: ${newImage} (the instances run ${oldImage})`, newImage.endsWith(`@${digest}`) && newImage !== oldImage);
-  const onNewDigest = (p: Instance) => p.image === newImage;
+  const onNewDigest = (p: ClusterInstance) => p.image === newImage;
 
   const oldPrimaryLog = followLog(before.primary);
   const writes = await startWrites(ROLLING_UPDATE_LIMIT_S + 30, 'rolling', true);
