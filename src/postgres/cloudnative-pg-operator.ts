@@ -126,9 +126,11 @@ export class CloudNativePgOperator extends Construct {
   }
 }
 
-/** A manifest object moved from upstream's namespace to `namespace`, wherever it names it, without empty subresources. */
-function relocate(doc: any, namespace: string): any {
-  const object = JSON.parse(JSON.stringify(doc));
+/**
+ * A manifest object moved from upstream's namespace to `namespace`, wherever it names it, without
+ * empty subresources. Changes `object` itself: each construct parses the manifest afresh.
+ */
+function relocate(object: any, namespace: string): any {
   if (object.metadata.namespace === UPSTREAM_NAMESPACE) object.metadata.namespace = namespace;
   for (const subject of object.subjects ?? []) {
     if (subject.namespace === UPSTREAM_NAMESPACE) subject.namespace = namespace;

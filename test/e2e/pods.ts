@@ -1,7 +1,8 @@
 /**
- * End-to-end test on real nodes: every environment's pods start, serve
- * traffic and keep their data. The cluster program of test/tools/cluster/
- * runs three nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
+ * End-to-end test on real nodes: the pods of dev and staging start, serve
+ * traffic and keep their data (prod, three database instances on three
+ * nodes, is test/e2e/cloudnative-pg.ts's and test/e2e/nodes.ts's). The
+ * cluster program of test/tools/cluster/ runs three nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
  * bridge CNI, kube-proxy, kube-router enforcing the NetworkPolicies) beside
  * its control plane, CoreDNS and a local registry, in network namespaces of
  * its own. First, what the cluster gives every pod: names through CoreDNS
@@ -19,13 +20,13 @@
  * Each environment is applied the way Argo CD applies it (server-side, into
  * a namespace enforcing PodSecurity "restricted"), one environment at a time,
  * after the platform part (the Sealed Secrets controller and the CloudNativePG
- * operator, built here), with staging's and prod's logins (and prod's
- * object store key) sealed for this cluster by `npm run secrets` as the
- * README says (no `kubectl create secret`). dev runs Postgres as a
- * StatefulSet on a volume of the first node; staging (two instances) and
- * prod (three, required anti-affinity: one per node) run CloudNativePG
- * Clusters on unbound local volumes of every node: primary and standbys on
- * different nodes, the web tier on `todo-db-rw` with the sealed login. Then,
+ * operator, built here), with the logins (and prod's object store key)
+ * sealed for this cluster by `npm run secrets` as the README says (no
+ * `kubectl create secret`). dev runs Postgres as a StatefulSet on a volume
+ * of the first node; staging runs a CloudNativePG Cluster of two instances
+ * on unbound local volumes (required anti-affinity: primary and standby on
+ * different nodes), the web tier on `todo-db-rw` with the
+ * sealed login. Then,
  * from a client pod, through the Service's DNS name: add, list and delete
  * tasks. Also:
  * - dev: the Postgres pod deleted, back on the same volume, the tasks still
@@ -81,20 +82,18 @@ import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 import { logFile } from '../tools/cluster/daemons';
 
-const STEPS = 13;
+const STEPS = 12;
 /**
- * Three nodes: prod's three database instances (1 CPU each) must run on three different nodes (required
- * anti-affinity); staging's two on two. dev's volumes are on the first node, so its database runs there.
+ * Three nodes of 2 CPUs: staging's two database instances (1 CPU each) must run on two different
+ * nodes (required anti-affinity), and dev's database (0.6 CPU) runs on the first node, where its
+ * volumes are, beside the platform's controllers and CoreDNS; the image-build Jobs need room too.
  */
 const NODES = 3;
-/**
- * Unbound local volumes per node for the Clusters' instances: staging takes one on two nodes,
- * prod one on each (staging's stay Released, Retain).
- */
-const CLUSTER_VOLUMES_PER_NODE = 2;
+/** Unbound local volumes per node for the Cluster's instances: staging takes one on two of them. */
+const CLUSTER_VOLUMES_PER_NODE = 1;
 /** The name of the todo stack's database, a StatefulSet or a CloudNativePG Cluster. */
 const DATABASE = 'todo-db';
-/** staging's and prod's login, sealed (SealedSecret todo-db-credentials). */
+/** staging's login, sealed (SealedSecret todo-db-credentials). */
 const SEALED_LOGIN = 'todo-db-credentials';
 /** apply to every pod of an environment Ready. */
 const READY_LIMIT_S = 240;
@@ -112,7 +111,7 @@ const LOCK = path.join(tmp, 'tree', 'images.lock.json');
  * backup the StatefulSet engine has, which staging, now on CloudNativePG, no longer runs.
  */
 const DEV_WITH_BACKUP_TREE = path.join(tmp, 'dev-with-backup', 'dist');
-/** staging's and prod's logins, sealed for this cluster (SEALED_SECRETS_DIR of the synth). */
+/** The logins (and prod's object store key), sealed for this cluster (SEALED_SECRETS_DIR of the synth). */
 const SEALED_DIR = path.join(tmp, 'sealed-secrets');
 let toolEnv: NodeJS.ProcessEnv = process.env;
 let cluster: NodesCluster;
@@ -219,7 +218,6 @@ async function deployEnvironment(env: string): Promise<[string, string]> {
     check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (the cluster program's pv)`, pvs.length > 0);
   }
   const started = Date.now();
-  // prod's backup (barmanObjectStore) draws CloudNativePG 1.30's deprecation warning.
   await applyEnvironmentAsArgo(kube, env, namespaces, TREE, { expectedWarning: expectedClusterWarning(objects) });
   timing(`${env}: apply to every pod Ready`, await waitWorkloadsReady(ns, started));
   if (db) {
@@ -272,14 +270,6 @@ function repositoryServer(): Promise<{ url: string; head: string }> {
     return { url: `${cluster.hostIp}:${port}/todo-gitops.git`, head };
   })();
   return gitServer;
-}
-
-async function deleteNamespaces(names: string[]): Promise<void> {
-  for (const ns of names) await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
-  await waitFor(`namespaces ${names.join(', ')} to be deleted`, 180_000, async () => {
-    const r = await kube.run(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
-    return names.every(n => !r.stdout.split(' ').includes(n));
-  }, 1000);
 }
 
 /** Where a local PersistentVolume's files are on this machine (its spec.local.path: a node's directory is the host's). */
@@ -393,7 +383,7 @@ async function main(): Promise<void> {
       toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg']);
       if (!await requireTools(toolEnv, ['kubectl', 'ko', 'crane', 'kubeseal'])) throw new Error('tools missing');
     }],
-    [`cluster up: ${NODES} nodes (prod's three database instances, one per node), Ready, ${CLUSTER_VOLUMES_PER_NODE} unbound local volumes each; kube-router\'s firewall running in each; CoreDNS Ready`, async () => {
+    [`cluster up: ${NODES} nodes (staging's two database instances on two of them), Ready, ${CLUSTER_VOLUMES_PER_NODE} unbound local volumes each; kube-router\'s firewall running in each; CoreDNS Ready`, async () => {
       const started = Date.now();
       cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv, NODES);
       kube = cluster.kube;
@@ -452,7 +442,7 @@ async function main(): Promise<void> {
     }],
   ]);
   if (!ready) {
-    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'the cluster, the images or the pods\' plumbing are not there');
+    skipSteps(['dev', 'staging', 'data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks'], 'the cluster, the images or the pods\' plumbing are not there');
     return;
   }
 
@@ -465,7 +455,7 @@ async function main(): Promise<void> {
     staging = await deployEnvironment('staging');
   }]]);
   if (!stagingUp) {
-    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks', 'prod'], 'staging did not come up');
+    skipSteps(['data', 'rollout', 'backup', 'netpol', 'kaniko', 'buildpacks'], 'staging did not come up');
     return;
   }
 
@@ -711,12 +701,6 @@ async function main(): Promise<void> {
       again.creatorLog.includes('Restoring data for "acme/go:go" from cache') && again.creatorLog.includes('reusing the cached toolchain layer'), again.creatorLog);
     equal('the rebuild reports the digest the registry serves, the same as the first build\'s', [again.reported, again.served], [reported, reported]);
     await kube.run(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
-  }]]);
-
-  await section([['prod: dev and staging removed (each node has 2 CPUs; prod\'s instances request 1 each, one per node, beside the platform and its web pods); prod applied: '
-    + 'a Cluster of three instances on three nodes, synchronous replication required, the web tier on todo-db-rw with the sealed login; every pod Ready, tasks through its Service', async () => {
-    await deleteNamespaces([namespaces.dev, namespaces.staging, 'ingress-nginx', 'e2e-outsider']);
-    await deployEnvironment('prod');
   }]]);
 
   progress('\nmeasured:');
