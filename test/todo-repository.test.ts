@@ -164,7 +164,7 @@ describe('the synthesized GitOps tree', () => {
         s3Credentials: { accessKeyId: { name: 'todo-db-backup', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'todo-db-backup', key: 'ACCESS_SECRET_KEY' } },
       },
     });
-    expect(cluster.postgresql.parameters.archive_timeout).toBe('5min');
+    expect(cluster.postgresql.parameters.archive_timeout).toBe('1min');
     expect(objects.find(o => o.kind === 'ScheduledBackup').spec).toMatchObject({ cluster: { name: 'todo-db' }, schedule: '0 17 3 * * *', immediate: true });
     const key = objects.find(o => o.kind === 'SealedSecret' && o.metadata.name === 'todo-db-backup');
     expect(Object.keys(key.spec.encryptedData).sort()).toEqual(['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY']);

@@ -26,13 +26,18 @@
  *   seconds until writes succeed again, failed writes, 0 acknowledged missing;
  * - node loss: every process of the primary's node killed under writes:
  *   the same figures, and the cluster healed once the node returns;
- * - total loss and point-in-time restore, as the README's runbook says: the
- *   cluster archives its WAL and base backups to an object store in the
- *   cluster (versitygw); Argo CD's auto-sync turned off, the whole namespace
- *   deleted, instances and volumes; prod's restore to a moment between two
- *   batches of writes synthesized and committed, `dist/bootstrap/` applied
- *   (auto-sync back on): Argo CD creates the restored cluster, which must hold
- *   exactly what was committed before that moment.
+ * - point-in-time restore after a bad write, as the README's runbook says:
+ *   the cluster archives its WAL and base backups to an object store in the
+ *   cluster (versitygw); writes, a moment T, more writes, the table dropped;
+ *   Argo CD's auto-sync turned off, the Cluster deleted; prod's restore to T
+ *   synthesized and committed, `dist/bootstrap/` applied (auto-sync back on):
+ *   Argo CD creates the restored cluster, which must hold exactly what was
+ *   committed before T;
+ * - unplanned total loss: the whole namespace deleted (instances, volumes,
+ *   Secrets) while the writer writes, with no WAL switch first; restored
+ *   through git to the end of the archived WAL: every earlier task back, the
+ *   restored writes a prefix of the acknowledged ones, the acknowledged
+ *   writes lost (the RPO) and the time to serve again (the RTO).
  *
  *   sudo npx ts-node test/e2e/cloudnative-pg.ts   # root; a few minutes with tools cached
  *
@@ -61,7 +66,7 @@ import type { TodoSettings } from '../../todo/environments';
 import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
-const STEPS = 9;
+const STEPS = 10;
 const NODES = 3;
 const ENV = 'prod';
 const CLUSTER_NAME = 'todo-db';
@@ -72,8 +77,8 @@ const CLIENT = 'writer';
 const FAILOVER_WRITES_S = 60;
 /** Around a node loss: the operator notices the primary unreachable sooner than the node controller. */
 const NODE_LOSS_WRITES_S = 120;
-/** Local volumes per node: an instance each, and spares for the instances the drills recreate and the restored cluster. */
-const VOLUMES_PER_NODE = 3;
+/** Local volumes per node: an instance each, the two restored clusters', and a spare for an instance a drill recreates. */
+const VOLUMES_PER_NODE = 4;
 /** The object store's namespace; its pod runs on the writer's node, which no drill stops. */
 const STORE_NS = 'backup-store';
 /** prod's sealed Secrets: the login and the object store's key. */
@@ -94,8 +99,15 @@ const HARD_REFRESH_SPACING_S = 5;
  * recreated one after another and a switchover. The writes around it stop as soon as it is over.
  */
 const ROLLING_UPDATE_LIMIT_S = 240;
-/** At most this long from the restore's commit to prod Synced and Healthy: the Cluster recovered to T (base backup, WAL replayed) and two standbys cloned. */
+/** At most this long from the restore's commit to prod Synced and Healthy: the Cluster recovered (base backup, WAL replayed) and two standbys cloned. */
 const RESTORE_LIMIT_S = 600;
+/**
+ * Seconds of writes, beyond prod's `archive_timeout`, before the unplanned total loss: long enough
+ * for the timeout to archive a segment in the middle of them, and for what follows to be lost.
+ */
+const TOTAL_LOSS_EXTRA_WRITES_S = 20;
+/** At most this long from a WAL segment's switch to its upload by barman-cloud-wal-archive being acknowledged. */
+const ARCHIVE_LAG_S = 15;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cnpg-'));
 /** The repository Argo CD clones (from file://): the tree the suite synthesizes, and its lock, committed. */
@@ -235,9 +247,9 @@ async function storedNames(): Promise<Set<string>> {
 }
 
 /** The Cluster's Backups that completed. */
-async function completedBackups(): Promise<string[]> {
+async function completedBackups(): Promise<Array<{ name: string; destinationPath: string }>> {
   const backups = (await kube.json(['-n', ns, 'get', 'backups.postgresql.cnpg.io'])).items as K8sObject[];
-  return backups.filter(b => b.status?.phase === 'completed').map(b => b.metadata.name);
+  return backups.filter(b => b.status?.phase === 'completed').map(b => ({ name: b.metadata.name, destinationPath: b.status.destinationPath }));
 }
 
 /**
@@ -445,19 +457,83 @@ async function rollingUpdate(): Promise<void> {
   await reportWrites('rolling update', committed, result);
 }
 
-/**
- * The total-loss drill, as the README's runbook restores prod: automated sync
- * off (Argo CD would otherwise put back a new, empty database the moment the
- * namespace is gone: a Cluster reads its bootstrap only when created), the
- * namespace lost, then prod's restore to T (and a new folder for the restored
- * cluster's backups) synthesized and committed, and `dist/bootstrap/` applied,
- * which turns automated sync back on: Argo CD creates the restored Cluster.
- */
-async function totalLossAndRestore(): Promise<void> {
-  await apps.disableAutoSync([ROOT_APP, PROD_APP]);
-  const automated = async () => Promise.all([ROOT_APP, PROD_APP].map(async n => (await apps.get(n))?.spec?.syncPolicy?.automated ?? null));
-  equal(`runbook step 1: automated sync of ${ROOT_APP} and ${PROD_APP} turned off before the loss`, await automated(), [null, null]);
+/** Seconds of a Postgres duration like `5min`, `60s` or `1h` (what `walArchiveTimeout` accepts). */
+function durationSeconds(duration: string): number {
+  const m = /^(\d+)\s*(s|min|h)$/.exec(duration);
+  if (!m) throw new Error(`not a Postgres duration in s, min or h: ${duration}`);
+  return Number(m[1]) * { s: 1, min: 60, h: 3600 }[m[2] as 's' | 'min' | 'h'];
+}
 
+/** Runbook step 1: automated sync of the root and prod off, checked. */
+async function automatedSyncOff(drill: string): Promise<void> {
+  await apps.disableAutoSync([ROOT_APP, PROD_APP]);
+  equal(`${drill}: runbook step 1: automated sync of ${ROOT_APP} and ${PROD_APP} turned off`, await automatedSync(), [null, null]);
+}
+
+/** The automated sync policy of the root and prod (null where off). */
+async function automatedSync(): Promise<unknown[]> {
+  return Promise.all([ROOT_APP, PROD_APP].map(async n => (await apps.get(n))?.spec?.syncPolicy?.automated ?? null));
+}
+
+/**
+ * Runbook steps 2-4: prod's restore from the backup in `from` (up to `targetTime`, or to the end of
+ * its archived WAL), the restored cluster backing up to `backupTo` (barman archives only into an
+ * empty folder), synthesized and committed; `dist/bootstrap/` applied, which turns automated sync
+ * back on. Argo CD creates the restored Cluster; returns when the restore was committed, once prod is
+ * Synced and Healthy and the Cluster healthy.
+ */
+async function restoreThroughGit(drill: string, from: string, backupTo: string, targetTime?: string): Promise<number> {
+  const backup = todo.prod.settings.databaseBackup!;
+  synthProd({
+    databaseRestore: { fromBackupOf: { ...backup.objectStore, destinationPath: from, clusterName: CLUSTER_NAME }, targetTime },
+    databaseBackup: { ...backup, objectStore: { ...backup.objectStore, destinationPath: backupTo } },
+  });
+  const restoring = distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!;
+  const recovery = restoring.spec.bootstrap.recovery;
+  const source = restoring.spec.externalClusters?.find((x: any) => x.name === recovery?.source)?.barmanObjectStore?.destinationPath;
+  const archive = restoring.spec.backup?.barmanObjectStore?.destinationPath;
+  equal(`${drill}: runbook step 2: the Cluster bootstraps by recovery from ${source} ${targetTime ? `up to ${targetTime}` : 'to the end of its archived WAL'}, and backs up to ${archive}`,
+    [recovery?.source, recovery?.recoveryTarget?.targetTime ?? null, source, archive], [CLUSTER_NAME, targetTime ?? null, from, backupTo]);
+  // Runbook step 4: commit, and dist/bootstrap/ applied (the object store's key is sealed in git: nothing to create by hand).
+  const revision = await served.commitAll(`${ENV}: restore ${CLUSTER_NAME} from its backup in ${from}${targetTime ? ` up to ${targetTime}` : ''}`);
+  const committedAt = Date.now();
+  const changed = (await served.git(['diff', '--name-only', 'HEAD~1', 'HEAD'])).stdout.trim().split('\n');
+  check(`${drill}: the restore's commit changes dist/${ENV} only: ${changed.join(', ')}`, changed.every(f => f.startsWith(`dist/${ENV}/`)));
+  const applied = await kube.run(['apply', '-f', path.join(TREE, 'bootstrap')]);
+  check(`${drill}: runbook step 4: kubectl apply -f dist/bootstrap/ configured ${ROOT_APP}`, new RegExp(`${ROOT_APP} configured`).test(applied.stdout), applied.stdout + applied.stderr);
+  // What git's push webhook asks of Argo CD.
+  await apps.refresh([ROOT_APP, PROD_APP], 'normal');
+  await waitFor(`automated sync of ${ROOT_APP} and ${PROD_APP} back on (${PROD_APP}'s from git, by the root)`, 120_000,
+    async () => (await automatedSync()).every(a => a !== null), 1000);
+  check(`${drill}: automated sync of ${ROOT_APP} and ${PROD_APP} back on`, true);
+  timing(`${drill}: commit to ${PROD_APP} Synced and Healthy (Argo CD created the Cluster; base backup restored, WAL replayed, two standbys cloned)`,
+    await apps.waitSettled([PROD_APP], RESTORE_LIMIT_S, committedAt, revision, () => admitIngresses(kube, ns)));
+  await healthy(120);
+  const inArgo = clusterInArgo(await apps.get(PROD_APP));
+  equal(`${drill}: the restored Cluster Synced and Healthy by Argo CD's check (${inArgo.message ?? 'no message'})`, [inArgo.status, inArgo.health], ['Synced', 'Healthy']);
+  for (const name of SEALED_SECRETS) await waitSealedStatus(kube, ns, name, 'True');
+  const web = await kube.settle(ns, 'deployment/todo', 240);
+  check(`${drill}: the web Deployment is Ready again, on the restored database`, web.code === 0, web.stderr);
+  return committedAt;
+}
+
+/** Waits until the service lists `name` (read through its Service, as a user would). */
+async function serviceLists(drill: string, name: string): Promise<void> {
+  const list = await clients.eventually(CLIENT_NS, CLIENT, ['request', 'GET', `http://todo.${ns}.svc.cluster.local/tasks`], 60);
+  check(`${drill}: the service lists the restored tasks`, list.code === 0 && list.stdout.includes(name), list.stdout.slice(-500) + list.stderr);
+}
+
+/**
+ * The point-in-time restore, after a bad write: writes, a moment T, more writes, then the table
+ * dropped (a migration gone wrong). As the README's runbook says: automated sync off, the damaged
+ * Cluster and its ScheduledBackup deleted (the namespace, its sealed Secrets and the web tier stay;
+ * the ScheduledBackup comes back from git and makes the restored cluster's first base backup), prod's
+ * restore to T committed. The restored database must hold exactly what was committed before T.
+ * Returns where the restored cluster backs up, once its first base backup is complete.
+ */
+async function pointInTimeRestore(): Promise<string> {
+  const drill = 'point-in-time restore';
+  await automatedSyncOff(drill);
   const before = await (await startWrites(10, 'pitr-before')).done;
   check(`writes before T acknowledged (${before.acked.length})`, before.acked.length > 5, before.output.slice(-1500));
   // T on whole seconds, with a second of quiet on each side of it.
@@ -467,67 +543,95 @@ async function totalLossAndRestore(): Promise<void> {
   await sleep(target.getTime() - Date.now() + 1000);
   const after = await (await startWrites(10, 'pitr-after')).done;
   check(`writes after T acknowledged (${after.acked.length})`, after.acked.length > 5, after.output.slice(-1500));
-  // What T needs is archived once the WAL segment holding the last write is: close it now.
+  // Recovery to T must see WAL past T: close the segment holding the last write and wait for its archive.
   const [segment] = await onPrimary('SELECT pg_walfile_name(pg_switch_wal())');
   await waitFor(`WAL segment ${segment} archived`, 120_000, async () => ((await onPrimary('SELECT last_archived_wal FROM pg_stat_archiver'))[0] ?? '') >= segment, 2000);
   const committed = await storedNames();
   const expected = [...committed].filter(n => !n.startsWith('pitr-after')).sort();
 
-  const lost = Date.now();
-  await kube.run(['delete', 'namespace', ns, '--wait=false']);
-  // A disaster, not a shutdown: nothing gets to flush or archive anything more.
-  await kube.run(['-n', ns, 'delete', 'pods', '--all', '--grace-period=0', '--force'], { allowFail: true });
-  await waitFor(`namespace ${ns} gone`, 300_000, async () => (await kube.run(['get', 'namespace', ns], { allowFail: true })).code !== 0, 2000);
-  timing('total loss: namespace deleted to gone', (Date.now() - lost) / 1000);
+  await onPrimary('DROP TABLE tasks');
+  equal('the bad write: table tasks dropped', await onPrimary('SELECT to_regclass(\'tasks\') IS NULL'), ['t']);
+  const damaged = Date.now();
+  // Runbook step 3 for a damaged database: the Cluster and its ScheduledBackup deleted (backups stay in the store).
+  for (const kind of ['scheduledbackups.postgresql.cnpg.io', 'clusters.postgresql.cnpg.io']) {
+    const r = await kube.run(['-n', ns, 'delete', kind, CLUSTER_NAME, '--timeout=180s'], { allowFail: true });
+    check(`runbook step 3: kubectl delete ${kind.split('.')[0]} ${CLUSTER_NAME}`, r.code === 0, r.stderr);
+  }
+  await waitFor('the Cluster\'s pods and volume claims gone', 180_000, async () => {
+    const left = await kube.json(['-n', ns, 'get', 'pods,persistentvolumeclaims', '-l', `cnpg.io/cluster=${CLUSTER_NAME}`]);
+    return left.items.length === 0;
+  }, 2000);
 
-  // Runbook step 2: the restore in prod's settings, from the committed backup's store, and the
-  // restored cluster's backups in a new folder (barman archives only into an empty one).
-  const backup = todo.prod.settings.databaseBackup!;
-  synthProd({
-    databaseRestore: { fromBackupOf: { ...backup.objectStore, clusterName: CLUSTER_NAME }, targetTime },
-    databaseBackup: { ...backup, objectStore: { ...backup.objectStore, destinationPath: `${backup.objectStore.destinationPath}-restored` } },
-  });
-  const restoring = distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!;
-  const recovery = restoring.spec.bootstrap.recovery;
-  const source = restoring.spec.externalClusters?.find((x: any) => x.name === recovery?.source)?.barmanObjectStore?.destinationPath;
-  equal(`runbook step 2: the Cluster bootstraps by recovery from ${source} up to T, and backs up to ${restoring.spec.backup?.barmanObjectStore?.destinationPath}`,
-    [recovery?.source, recovery?.recoveryTarget?.targetTime, source], [CLUSTER_NAME, targetTime, backup.objectStore.destinationPath]);
-  // Runbook step 4: commit, and dist/bootstrap/ applied (the object store's key is sealed in git: nothing to create by hand).
-  const revision = await served.commitAll(`${ENV}: restore ${CLUSTER_NAME} from its backup up to ${targetTime}`);
-  const committedAt = Date.now();
-  const changed = (await served.git(['diff', '--name-only', 'HEAD~1', 'HEAD'])).stdout.trim().split('\n');
-  check(`the restore's commit changes dist/${ENV} only: ${changed.join(', ')}`, changed.every(f => f.startsWith(`dist/${ENV}/`)));
-  const applied = await kube.run(['apply', '-f', path.join(TREE, 'bootstrap')]);
-  check(`runbook step 4: kubectl apply -f dist/bootstrap/ configured ${ROOT_APP}`, new RegExp(`${ROOT_APP} configured`).test(applied.stdout), applied.stdout + applied.stderr);
-  // What git's push webhook asks of Argo CD.
-  await apps.refresh([ROOT_APP, PROD_APP], 'normal');
-  await waitFor(`automated sync of ${ROOT_APP} and ${PROD_APP} back on (${PROD_APP}'s from git, by the root)`, 120_000,
-    async () => (await automated()).every(a => a !== null), 1000);
-  check(`automated sync of ${ROOT_APP} and ${PROD_APP} back on`, true);
-  timing(`restore: commit to ${PROD_APP} Synced and Healthy (Argo CD created the Cluster; base backup restored, WAL replayed to T, two standbys cloned)`,
-    await apps.waitSettled([PROD_APP], RESTORE_LIMIT_S, committedAt, revision, () => admitIngresses(kube, ns)));
-  await healthy(120);
-  const inArgo = clusterInArgo(await apps.get(PROD_APP));
-  equal(`${PROD_APP}: the restored Cluster Synced and Healthy by Argo CD's check (${inArgo.message ?? 'no message'})`, [inArgo.status, inArgo.health], ['Synced', 'Healthy']);
-  for (const name of SEALED_SECRETS) await waitSealedStatus(kube, ns, name, 'True');
-
+  const backup = todo.prod.settings.databaseBackup!.objectStore.destinationPath;
+  const restoredTo = `${backup}-restored`;
+  const committedAt = await restoreThroughGit(drill, backup, restoredTo, targetTime);
   const restored = [...await storedNames()].sort();
   const missing = expected.filter(n => !restored.includes(n));
   const extra = restored.filter(n => !expected.includes(n));
-  timings.push(`restore to T: ${committed.size} tasks committed before the loss, ${expected.length} before T; restored ${restored.length}, missing ${missing.length}, after T ${extra.length}`);
+  timings.push(`${drill}: ${committed.size} tasks committed before the table was dropped, ${expected.length} before T; restored ${restored.length}, missing ${missing.length}, after T ${extra.length}`);
   equal(`tasks committed before T missing after the restore (of ${expected.length})`, missing, []);
   equal(`tasks committed after T present after the restore (of ${committed.size - expected.length})`, extra, []);
   const lostBeforeT = before.acked.filter(n => !restored.includes(n));
   check(`every write acknowledged before T is back (${before.acked.length} of the last batch)`, lostBeforeT.length === 0, lostBeforeT.join(' '));
-  const web = await kube.settle(ns, 'deployment/todo', 240);
-  check('the web Deployment is Ready again, on the restored database', web.code === 0, web.stderr);
-  const list = await clients.eventually(CLIENT_NS, CLIENT, ['request', 'GET', `http://todo.${ns}.svc.cluster.local/tasks`], 60);
-  check('the service lists the restored tasks', list.code === 0 && list.stdout.includes(before.acked[0]), list.stdout.slice(-500) + list.stderr);
+  await serviceLists(drill, before.acked[0]);
   const serving = Date.now();
-  // RPO to T: what was acknowledged before T and not restored (none), and how long before T the newest restored write was acknowledged.
-  timings.push(`restore RPO: ${lostBeforeT.length} acknowledged writes before T lost; the newest, acknowledged ${((target.getTime() - Math.max(...before.ackedAt)) / 1000).toFixed(1)} s before T, restored`);
-  timing('restore RTO: the loss (namespace delete) to the service serving the restored tasks', (serving - lost) / 1000);
-  timing('restore RTO: the restore\'s commit to the service serving the restored tasks', (serving - committedAt) / 1000);
+  timings.push(`${drill}: the newest write before T, acknowledged ${((target.getTime() - Math.max(...before.ackedAt)) / 1000).toFixed(1)} s before T, restored`);
+  timing(`${drill}: the Cluster deleted to the service serving the restored tasks`, (serving - damaged) / 1000);
+  timing(`${drill}: the restore's commit to the service serving the restored tasks`, (serving - committedAt) / 1000);
+
+  // The next drill restores from the restored cluster's own backup.
+  await waitFor(`the restored cluster's first base backup (into ${restoredTo}) completed`, 300_000,
+    async () => (await completedBackups()).some(b => b.destinationPath === restoredTo), 3000);
+  check(`the restored cluster's first base backup is in ${restoredTo}`, true);
+  return restoredTo;
+}
+
+/**
+ * The unplanned total loss: the namespace deleted (every instance, volume and Secret; the pods
+ * force-deleted: nothing gets to flush or archive) while the writer is writing, with no WAL switch
+ * first. Restored, through git, to the end of the archived WAL. What was acknowledged and not
+ * archived is lost: the RPO, which `archive_timeout` (prod: 1 min) bounds.
+ * The restored writes must be the ones acknowledged first, without a gap.
+ */
+async function unplannedTotalLoss(from: string): Promise<void> {
+  const drill = 'total loss';
+  // Before the loss: with it on, Argo CD would put back a new, empty database the moment the namespace is gone.
+  await automatedSyncOff(drill);
+  const stored = await storedNames();
+  const archiveTimeout = String(distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!.spec.postgresql.parameters.archive_timeout);
+  const timeoutS = durationSeconds(archiveTimeout);
+  const writingS = timeoutS + TOTAL_LOSS_EXTRA_WRITES_S;
+  const writes = await startWrites(writingS + 60, 'loss', true);
+  await sleep(writingS * 1000);
+  const lost = Date.now();
+  await kube.run(['delete', 'namespace', ns, '--wait=false']);
+  await kube.run(['-n', ns, 'delete', 'pods', '--all', '--grace-period=0', '--force'], { allowFail: true });
+  await sleep(3000);
+  writes.stop();
+  const result = await writes.done;
+  await waitFor(`namespace ${ns} gone`, 300_000, async () => (await kube.run(['get', 'namespace', ns], { allowFail: true })).code !== 0, 2000);
+  timing(`${drill}: namespace deleted to gone`, (Date.now() - lost) / 1000);
+
+  const committedAt = await restoreThroughGit(drill, from, `${from}-2`);
+  const restored = await storedNames();
+  equal(`${drill}: tasks stored before the writes began, missing after the restore (of ${stored.size})`, [...stored].filter(n => !restored.has(n)), []);
+  const acked = result.acked.map((name, i) => ({ name, at: result.ackedAt[i], back: restored.has(name) }));
+  const missing = acked.filter(w => !w.back);
+  // The writer writes one at a time, so what was archived is a prefix of what it was told: no gap.
+  const firstMissing = acked.findIndex(w => !w.back);
+  check(`${drill}: the restored writes are the first ${firstMissing < 0 ? acked.length : firstMissing} acknowledged, without a gap`,
+    firstMissing < 0 || acked.slice(firstMissing).every(w => !w.back), acked.map(w => `${w.name}:${w.back ? 'back' : 'lost'}`).join(' ').slice(-1500));
+  const rpo = missing.length ? (lost - missing[0].at) / 1000 : 0;
+  progress(`  writes: sent=${result.sent} acknowledged=${acked.length} restored=${acked.length - missing.length} lost=${missing.length}`);
+  timings.push(`${drill}: writes sent ${result.sent}, acknowledged ${acked.length}, restored ${acked.length - missing.length}, acknowledged but lost ${missing.length}`);
+  timing(`${drill}: RPO, the oldest lost acknowledged write to the loss (archive_timeout ${archiveTimeout}; ${writingS} s of writes)`, rpo);
+  check(`${drill}: archive_timeout archived the first writes while the writer wrote (${acked.length - missing.length} of ${acked.length} restored)`,
+    missing.length < acked.length);
+  check(`${drill}: archive_timeout bounds the loss: RPO ${rpo.toFixed(1)} s <= ${archiveTimeout} + ${ARCHIVE_LAG_S} s for the upload`, rpo <= timeoutS + ARCHIVE_LAG_S);
+  await serviceLists(drill, [...stored][0]);
+  const serving = Date.now();
+  timing(`${drill}: RTO, the loss (namespace delete) to the service serving the restored tasks`, (serving - lost) / 1000);
+  timing(`${drill}: RTO, the restore's commit to the service serving the restored tasks`, (serving - committedAt) / 1000);
 }
 
 async function main(): Promise<void> {
@@ -632,7 +736,7 @@ async function main(): Promise<void> {
   if (!ready) {
     // Nothing may start after the cleanups have run.
     await argoStarting;
-    skipSteps(['Argo CD', 'rolling update', 'failover', 'node loss', 'total loss'], 'the cluster, the operator or prod is not there');
+    skipSteps(['Argo CD', 'rolling update', 'failover', 'node loss', 'point-in-time restore', 'total loss'], 'the cluster, the operator or prod is not there');
     return;
   }
 
@@ -755,11 +859,18 @@ async function main(): Promise<void> {
     }],
   ]);
   if (argoUp) {
-    await section([['total loss and point-in-time restore through git and Argo CD (the README\'s runbook): automated sync off; writes, a moment T, more writes; '
-      + 'the namespace deleted (instances, volumes, Secrets); prod\'s restore to T committed, dist/bootstrap/ applied (automated sync back on); Argo CD creates '
-      + 'the restored Cluster, which holds exactly what was committed before T; the service serves it', totalLossAndRestore]]);
+    let restoredTo = '';
+    const restoredOk = await section([['point-in-time restore through git and Argo CD after a bad write (the README\'s runbook): automated sync off; writes, a moment T, more writes, '
+      + 'the table dropped; the Cluster and its ScheduledBackup deleted; prod\'s restore to T committed, dist/bootstrap/ applied (automated sync back on); Argo CD creates the '
+      + 'restored Cluster, which holds exactly what was committed before T; the service serves it', async () => { restoredTo = await pointInTimeRestore(); }]]);
+    if (restoredOk) {
+      await section([['unplanned total loss: the namespace deleted (instances, volumes, Secrets) under writes, no WAL switch first; restored through git to the end of the '
+        + 'archived WAL; every task from before the writes back, the restored writes a prefix of the acknowledged ones; the RPO (acknowledged writes lost) and the RTO', async () => unplannedTotalLoss(restoredTo)]]);
+    } else {
+      skipSteps(['total loss'], 'the point-in-time restore, whose backup it restores, failed');
+    }
   } else {
-    skipSteps(['total loss'], 'Argo CD is not syncing prod');
+    skipSteps(['point-in-time restore', 'total loss'], 'Argo CD is not syncing prod');
   }
 
   progress('\nmeasured:');
