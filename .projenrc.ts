@@ -43,6 +43,9 @@ const project = new typescript.TypeScriptProject({
       // Stryker's sandbox is a copy of the project: jest must not see a second package.json and test/.
       modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
       moduleNameMapper: { '^@acme/cdk8s-go-postgres$': '<rootDir>/src/index.ts' },
+      // A temporary directory per run, removed at its end (see test/support/jest-global-setup.ts).
+      globalSetup: '<rootDir>/test/support/jest-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/jest-global-teardown.ts',
     },
   },
   sampleCode: false,

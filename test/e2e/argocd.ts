@@ -73,6 +73,13 @@ const ENVS = TODO_ENVIRONMENTS.map(e => e.name);
 const BOOTSTRAP_LIMIT_S = 240;
 /** A commit to its Applications Synced (at that revision) and Healthy. */
 const COMMIT_LIMIT_S = 120;
+/**
+ * A commit of a new image digest to every environment rolled out, Synced and Healthy: prod's three
+ * web replicas replaced one at a time. Measured 28.6 s on a quiet machine, 105.5 s beside CloudNativePG's
+ * drills on a cold one, and once not yet begun after 119 s (the Deployment at "0 out of 3 new replicas
+ * updated") beside them (cause not yet found; that run passed every other step).
+ */
+const ROLLOUT_LIMIT_S = 240;
 /** Self-heal of a change made by hand. */
 const SELF_HEAL_LIMIT_S = 60;
 /**
@@ -409,7 +416,7 @@ async function main(): Promise<void> {
       const rev = await served.commitAll(`deploy todo ${reference.split('@')[1]}`);
       const started = Date.now();
       await apps.refresh([ROOT_APP, ...ENVS.map(appName)], 'normal');
-      timing('commit (new image digest) to every environment Synced and Healthy', await waitSettled(ENVS.map(appName), COMMIT_LIMIT_S, started, rev));
+      timing('commit (new image digest) to every environment Synced and Healthy', await waitSettled(ENVS.map(appName), ROLLOUT_LIMIT_S, started, rev));
       for (const env of ENVS) {
         const ns = namespaces[env];
         const want = webImage(servedObjects(env));

@@ -51,8 +51,13 @@ const NODES = 3;
 const READY_LIMIT_S = 240;
 /** Seconds of load around a drain. */
 const DRAIN_LOAD_S = 45;
-/** Seconds of load around a node loss: the node controller's grace period, the 30 s toleration, the replacement's start. */
+/**
+ * Most seconds of load around a node loss: the node controller's grace period, the 30 s toleration,
+ * the replacement's start. The load stops LOSS_STEADY_S after the replacement is Ready.
+ */
 const LOSS_LOAD_S = 150;
+/** Seconds of load after a node loss's replacement is Ready: requests to the healed web tier. */
+const LOSS_STEADY_S = 10;
 const ENV = 'prod';
 /** prod's CloudNativePG cluster. */
 const DB_CLUSTER = 'todo-db';
@@ -565,7 +570,7 @@ async function main(): Promise<void> {
   let lost = '';
   let lostPod = '';
   await section([
-    [`node loss: every process of a worker running a web replica killed at once under ${LOSS_LOAD_S}s of requests; failed requests, time to leave the endpoints, time to a replacement`, async () => {
+    [`node loss: every process of a worker running a web replica killed at once under requests (until ${LOSS_STEADY_S}s after a replacement is Ready, at most ${LOSS_LOAD_S}s); failed requests, time to leave the endpoints, time to a replacement`, async () => {
       const pods = await webPods();
       const victim = pods.find(p => p.node !== cluster.nodes[0])!;
       lost = victim.node;
@@ -594,6 +599,10 @@ async function main(): Promise<void> {
           if (now.filter(p => p.node !== lost && p.ready).length === 3) replaced = seconds();
         }
         await sleep(1000);
+      }
+      if (replaced) {
+        await sleep(LOSS_STEADY_S * 1000);
+        load.stop();
       }
       const result = await load.done;
       progress(`  client: requests=${result.requests} failed=${result.failed}`);
