@@ -12,8 +12,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { apiGet } from './api-get';
 import {
-  ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, run, sleep, stopProcess, waitFor,
+  ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, refuseIfInterrupted, run, sleep, stopProcess, waitFor,
 } from './harness';
 import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
@@ -52,7 +53,16 @@ export function labelSelector(matchLabels: Record<string, string>): string {
 export class Kubectl {
   constructor(public readonly env: NodeJS.ProcessEnv) {}
 
-  public run(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  /** Runs kubectl; a plain `get ... -o json` is answered by the API server directly (see api-get.ts). */
+  public async run(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    if (options.input === undefined) {
+      refuseIfInterrupted('kubectl');
+      const answered = await apiGet(this.env.KUBECONFIG, args);
+      if (answered) {
+        if (answered.code !== 0 && !options.allowFail) throw new Error(`kubectl ${args.slice(0, 3).join(' ')} exited 1:\n${answered.stderr.trim()}`);
+        return answered;
+      }
+    }
     return run('kubectl', args, { env: this.env, ...options });
   }
 

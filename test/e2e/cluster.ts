@@ -29,6 +29,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { apiGet } from './api-get';
 import {
   ARGOCD_CRDS, DIST, K8sObject, Kubectl, applyAsArgo, applyEnvironmentAsArgo, assertNoDiffAsArgo, checkPodsAdmitted,
   distObjects, goBinary, installCrds, keyOf, manifestFiles, refusedPods, startControlPlane, toolsCache,
@@ -69,6 +70,36 @@ const namespaces: Record<string, string> = {};
 
 function kubectl(args: string[], options: RunOptions = {}): Promise<RunResult> {
   return kube.run(args, options);
+}
+
+/**
+ * The forms the suites poll with (test/e2e/api-get.ts answers them without kubectl) give, byte for
+ * byte, what kubectl itself prints (parsed and printed compactly); a NotFound fails the same way.
+ */
+async function checkApiGets(): Promise<void> {
+  const prod = namespaces.prod;
+  const forms = [
+    ['get', 'nodes'], ['get', 'namespace', prod], ['-n', prod, 'get', 'pods'], ['-n', prod, 'get', 'deployment', 'todo'],
+    ['-n', prod, 'get', 'pods', '-l', 'app.kubernetes.io/component=web'], ['-n', prod, 'get', 'clusters.postgresql.cnpg.io', 'todo-db'],
+    ['-n', prod, 'get', 'HorizontalPodAutoscaler'], ['-n', 'argocd', 'get', 'application/todo-root'], ['get', 'pv', '-A'],
+  ].map(f => [...f, '-o', 'json']);
+  for (const args of forms) {
+    let answered: RunResult | undefined;
+    let printed = '';
+    // An object may change between the two reads (a controller's status update): read again.
+    for (let attempt = 0; attempt < 3 && (!answered || answered.stdout !== printed); attempt++) {
+      answered = await apiGet(kube.env.KUBECONFIG, args);
+      printed = JSON.stringify(JSON.parse((await run('kubectl', args, { env: kube.env })).stdout));
+    }
+    check(`kubectl ${args.join(' ')}: the API server's answer is kubectl's (${printed.length} bytes)`, answered?.code === 0 && answered.stdout === printed,
+      answered ? answered.stdout.slice(0, 300) : 'left to kubectl');
+  }
+  const missing = ['-n', prod, 'get', 'deployment', 'no-such-deployment', '-o', 'json'];
+  const answered = await apiGet(kube.env.KUBECONFIG, missing);
+  const printed = await run('kubectl', missing, { env: kube.env, allowFail: true });
+  equal('a missing object: exit status and message as kubectl\'s', [answered?.code, answered?.stderr], [printed.code, printed.stderr]);
+  equal('a form the API server does not answer (two types, jsonpath) is left to kubectl',
+    [await apiGet(kube.env.KUBECONFIG, ['get', 'pods,services', '-o', 'json']), await apiGet(kube.env.KUBECONFIG, ['get', 'pods', '-o', 'jsonpath={.items}'])], [undefined, undefined]);
 }
 
 /** Applies YAML from a string, server-side, and returns the result (kubectl's warnings are on stderr). */
@@ -318,10 +349,12 @@ async function main(): Promise<void> {
           check(`${namespaces[env]}: no refused pod creations`, refused.length === 0, refused.join('\n'));
         }
       }]]);
-      await section([['after the controllers ran (pods, HPA, StatefulSet claims): still no diff for any environment or the apps', async () => {
+      await section([['after the controllers ran (pods, HPA, StatefulSet claims): still no diff for any environment or the apps; '
+        + 'the suites\' polls answered by the API server print what kubectl prints', async () => {
         for (const env of ENVS.filter(e => namespaces[e])) await assertNoDiff(`dist/${env} after the controllers`, manifestFiles(path.join(DIST, env)), env);
         await assertNoDiff('dist/apps + dist/bootstrap after the controllers',
           [...manifestFiles(path.join(DIST, 'apps')), ...manifestFiles(path.join(DIST, 'bootstrap'))]);
+        await checkApiGets();
       }]]);
       await section([['npm run diff -- --cluster: the live cluster against a server-side dry run of the working tree; a hand edit shows, with its field', async () => {
         const diffCluster = () => run(process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'todo/cli.ts', 'diff', '--cluster', '--format', 'json'],

@@ -118,12 +118,23 @@ export interface RunResult { stdout: string; stderr: string; code: number | null
 /** Commands started by run() and still running; stopped first when the test is interrupted. */
 const active = new Set<ChildProcess>();
 
+/**
+ * Throws once a signal came, unless the cleanups are running: only they start commands (or
+ * requests) then, and the interrupted step ends at its next one.
+ */
+export function refuseIfInterrupted(what: string): void {
+  if (interrupted && !finishing) throw new Error(`interrupted by ${interrupted}; not starting ${what}`);
+}
+
 /** Runs a command to completion; throws with the tail of its output on failure unless `allowFail`. */
 export interface RunOptions { cwd?: string; env?: NodeJS.ProcessEnv; allowFail?: boolean; echo?: string; input?: string }
 
 export function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  // After a signal only the cleanups start commands: the interrupted step ends at its next one.
-  if (interrupted && !finishing) return Promise.reject(new Error(`interrupted by ${interrupted}; not starting ${path.basename(file)}`));
+  try {
+    refuseIfInterrupted(path.basename(file));
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     active.add(child);
