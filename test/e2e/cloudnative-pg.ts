@@ -13,6 +13,9 @@
  *
  * - the cluster: three instances on three nodes, one primary, the login
  *   sealed for the suite's controller, the web tier connected through `todo-db-rw`;
+ * - the web tier's drills (test/e2e/web-tier-drills.ts) in the same cluster:
+ *   placement, drains under the PodDisruptionBudget, autoscaling with
+ *   metrics-server, a node loss and its return;
  * - Argo CD (v3.6.1, real: redis, repo-server and application-controller as
  *   processes here) takes over from a git repository holding the suite's tree:
  *   the platform and prod Applications Synced and Healthy, the `Cluster`
@@ -39,7 +42,7 @@
  *   restored writes a prefix of the acknowledged ones, the acknowledged
  *   writes lost (the RPO) and the time to serve again (the RTO).
  *
- *   sudo npx ts-node test/e2e/cloudnative-pg.ts   # root; a few minutes with tools cached
+ *   sudo npx ts-node test/e2e/cloudnative-pg.ts   # root; about 20 minutes with tools cached
  *
  * Prints "[e2e i/N] ..." and ends with "N passed, N failed".
  */
@@ -60,13 +63,14 @@ import {
 } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo, sealBackupKey, sealDatabaseLogins, waitSealedStatus } from './sealed-secrets-support';
+import { WEB_TIER_STEPS, webTierDrills } from './web-tier-drills';
 import { CredentialsSource, GitOpsEnvironment, GitOpsPlatform, GitOpsRepository, ImageLock, ImageLockDocument } from '../../src';
 // Types only: the tree's modules are loaded by loadTodoTree, once the knobs they read are set.
 import type { TodoSettings } from '../../todo/environments';
 import { buildTodoStack } from '../../todo/todo-stack';
 import { CLUSTER_TOOLS } from '../tools/cluster/cluster';
 
-const STEPS = 10;
+const STEPS = 10 + WEB_TIER_STEPS.length;
 const NODES = 3;
 const ENV = 'prod';
 const CLUSTER_NAME = 'todo-db';
@@ -75,8 +79,13 @@ const CLIENT_NS = 'ingress-nginx';
 const CLIENT = 'writer';
 /** Seconds of writes around a failover: detection, promotion, the Service following, then steady writes. */
 const FAILOVER_WRITES_S = 60;
-/** Around a node loss: the operator notices the primary unreachable sooner than the node controller. */
-const NODE_LOSS_WRITES_S = 120;
+/**
+ * Most seconds of writes around a node loss: the node controller's grace period, the promotion, the
+ * Service following. They stop NODE_LOSS_STEADY_S after the first write acknowledged by the new primary.
+ */
+const NODE_LOSS_WRITES_S = 150;
+/** Seconds of writes to the new primary before the node loss's writes stop. */
+const NODE_LOSS_STEADY_S = 10;
 /** Local volumes per node: an instance each, the two restored clusters', and a spare for an instance a drill recreates. */
 const VOLUMES_PER_NODE = 4;
 /** The object store's namespace; its pod runs on the writer's node, which no drill stops. */
@@ -202,6 +211,9 @@ const healthy = (timeoutS: number) => waitClusterHealthy(kube, ns, CLUSTER_NAME,
 
 interface WriteResult { sent: number; acked: string[]; failedAt: number[]; ackedAt: number[]; output: string }
 
+/** Writes under way: `done` when they end, `stop()` to end them, `lastAck()` the time of the newest acknowledged so far. */
+interface Writes { done: Promise<WriteResult>; stop: () => void; lastAck: () => number }
+
 /**
  * Starts `probe writes` from the client pod to the web Service's ClusterIP
  * for `seconds`; `done` resolves when it ends (a bare Promise would be
@@ -209,7 +221,7 @@ interface WriteResult { sent: number; acked: string[]; failedAt: number[]; acked
  * With `untilStopped`, `seconds` is an upper bound and `stop()` ends the
  * writes (kubectl's stdin closed: the probe stops at its end).
  */
-async function startWrites(seconds: number, prefix: string, untilStopped = false): Promise<{ done: Promise<WriteResult>; stop: () => void }> {
+async function startWrites(seconds: number, prefix: string, untilStopped = false): Promise<Writes> {
   const clusterIp = (await kube.json(['-n', ns, 'get', 'service', 'todo'])).spec.clusterIP;
   const out: string[] = [];
   const child = spawn('kubectl', ['-n', CLIENT_NS, 'exec', ...(untilStopped ? ['-i'] : []), CLIENT, '--', PROBE, 'writes', `http://${clusterIp}/tasks`, String(seconds), prefix,
@@ -231,7 +243,9 @@ async function startWrites(seconds: number, prefix: string, untilStopped = false
     // Should the end of stdin not reach the probe, the writes are not awaited for their whole time.
     setTimeout(() => child.kill(), 15_000).unref();
   };
-  return { done, stop };
+  const lastAck = () => Math.max(0, ...out.join('').split('\n').filter(l => l.startsWith('acked '))
+    .map(l => Date.parse(l.split(' ')[2])).filter(t => !Number.isNaN(t)));
+  return { done, stop, lastAck };
 }
 
 /** Runs `sql` with psql on the current primary; its rows, one per line. */
@@ -736,15 +750,20 @@ async function main(): Promise<void> {
   if (!ready) {
     // Nothing may start after the cleanups have run.
     await argoStarting;
-    skipSteps(['Argo CD', 'rolling update', 'failover', 'node loss', 'point-in-time restore', 'total loss'], 'the cluster, the operator or prod is not there');
+    skipSteps([...WEB_TIER_STEPS, 'Argo CD', 'rolling update', 'failover', 'node loss', 'point-in-time restore', 'total loss'], 'the cluster, the operator or prod is not there');
     return;
   }
+
+  // The web tier's drills first: they drain and stop nodes under prod as applied, before Argo CD syncs it.
+  await webTierDrills({ cluster, toolEnv, namespace: ns, clients, timings });
 
   await section([
     [`Argo CD v3.6.1 takes over: the tree committed to a repository it clones (file://), dist/bootstrap/ applied; todo-platform and ${PROD_APP} Synced and Healthy, `
       + `the Cluster Healthy by Argo CD's own check; ${HARD_REFRESHES} hard refreshes ${HARD_REFRESH_SPACING_S}s apart: still Synced, 0 resources OutOfSync`, async () => {
       const failed = await argoStarting;
       if (failed) throw failed;
+      // Whatever the web tier's drills left: the database whole again before Argo CD compares it.
+      await healthy(420);
       await served.git(['init', '-q', '-b', todo.git.targetRevision]);
       const revision = await served.commitAll('e2e: prod on CloudNativePG, images built here');
       await served.checkServed(todo.git.targetRevision, revision);
@@ -818,7 +837,8 @@ async function main(): Promise<void> {
       await healthy(300);
       timing('failover: to three ready instances again (the old primary rejoins as a standby)', (Date.now() - healed) / 1000 + FAILOVER_WRITES_S - 8);
     }],
-    [`node loss: every process of the primary's node killed under ${NODE_LOSS_WRITES_S}s of writes; a standby promoted; 0 acknowledged writes missing; the node returns and the cluster heals`, async () => {
+    [`node loss: every process of the primary's node killed under writes (until ${NODE_LOSS_STEADY_S}s after the new primary's first, at most ${NODE_LOSS_WRITES_S}s); `
+      + 'a standby promoted; 0 acknowledged writes missing; the node returns and the cluster heals', async () => {
       const before = await clusterStatus();
       const node = (await instances()).find(p => p.name === before.primary)!.node;
       if (node === cluster.nodes[0]) {
@@ -832,7 +852,7 @@ async function main(): Promise<void> {
       const lost = (await instances()).find(p => p.name === primary)!.node;
       const operators = await operatorNodes();
       progress(`  operators: leader on ${operators.leader}, others on ${operators.others.join(', ')}; the lost node is ${lost}`);
-      const writes = await startWrites(NODE_LOSS_WRITES_S, 'nodeloss');
+      const writes = await startWrites(NODE_LOSS_WRITES_S, 'nodeloss', true);
       await sleep(8000);
       const started = Date.now();
       const stop = await cluster.command(['stop-node', lost]);
@@ -849,6 +869,11 @@ async function main(): Promise<void> {
       });
       check(`${(await clusterStatus()).primary} promoted in place of ${primary} on the lost node ${lost} (after ${promoted.toFixed(1)}s)`, promoted > 0);
       timing('node loss: to a new primary', promoted);
+      const promotedAt = started + promoted * 1000;
+      await waitFor('a write acknowledged by the new primary', (NODE_LOSS_WRITES_S - promoted) * 1000, async () => writes.lastAck() > promotedAt, 500)
+        .catch(() => undefined);
+      await sleep(NODE_LOSS_STEADY_S * 1000);
+      writes.stop();
       await reportWrites('node loss', started, await writes.done);
       const back = Date.now();
       const start = await cluster.command(['start-node', lost]);

@@ -1,7 +1,7 @@
 /**
  * End-to-end test on real nodes: the pods of dev and staging start, serve
  * traffic and keep their data (prod, three database instances on three
- * nodes, is test/e2e/cloudnative-pg.ts's and test/e2e/nodes.ts's). The
+ * nodes, and the web tier's drills are test/e2e/cloudnative-pg.ts's). The
  * cluster program of test/tools/cluster/ runs three nodes of Kubernetes v1.37.2 (kubelet on containerd and runc,
  * bridge CNI, kube-proxy, kube-router enforcing the NetworkPolicies) beside
  * its control plane, CoreDNS and a local registry, in network namespaces of

@@ -6,9 +6,11 @@
  * public registry.
  */
 import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import { toolsCache } from './cluster-support';
 import { ROOT, check, equal, freePort, onCleanup, progress, run, stopProcess, waitFor } from './harness';
 
 /**
@@ -71,11 +73,29 @@ export async function makeBaseImage(tmp: string, registry: string, toolEnv: Node
 }
 
 /**
+ * A Go build cache with the standard library and the dependencies of `moduleDir` compiled as
+ * app/Dockerfile's `go build` compiles them (CGO_ENABLED=0, -trimpath, linux/amd64), kept in the
+ * tools cache per Go version and go.sum: compiled once (about 50 CPU-seconds), then only checked.
+ * The Go image carries it, so each build compiles just the module's own packages: about 11
+ * CPU-seconds instead of 44, four builds a run (buildah, kaniko, Docker, the kaniko Job).
+ */
+async function goBuildCache(moduleDir: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
+  const goVersion = (await run('go', ['env', 'GOVERSION'], { env: toolEnv })).stdout.trim();
+  const sum = createHash('sha256').update(fs.readFileSync(path.join(moduleDir, 'go.sum'))).digest('hex').slice(0, 12);
+  const cache = path.join(toolsCache(), 'go-builder-cache', `${goVersion}-${sum}`);
+  const env = { ...toolEnv, GOCACHE: cache, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'amd64', GOFLAGS: '-mod=mod' };
+  const listed = await run('go', ['list', '-deps', '-f', '{{if or .Standard (and .Module (not .Module.Main))}}{{.ImportPath}}{{end}}', '.'], { cwd: moduleDir, env });
+  await run('go', ['build', '-trimpath', ...listed.stdout.split('\n').filter(Boolean)], { cwd: moduleDir, env });
+  return cache;
+}
+
+/**
  * Makes the Go image `app/Dockerfile`'s build stage runs in (its GO_IMAGE
  * argument), pushes it to `registry` as e2e/go and returns it by digest:
- * busybox-static, this machine's Go toolchain, and the module cache of
+ * busybox-static, this machine's Go toolchain, the module cache of
  * `moduleDir` downloaded here from the Go module proxy, with GOPROXY=off, as
- * the builds it serves have no network.
+ * the builds it serves have no network, and a build cache of what the module
+ * imports ({@link goBuildCache}).
  */
 export async function makeGoBuilderImage(tmp: string, registry: string, moduleDir: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
   const insecure = craneInsecure(registry);
@@ -95,11 +115,13 @@ export async function makeGoBuilderImage(tmp: string, registry: string, moduleDi
   const modcache = path.join(root, 'go', 'pkg', 'mod');
   await run('go', ['mod', 'download'], { cwd: moduleDir, env: { ...toolEnv, GOMODCACHE: modcache, GOFLAGS: '-modcacherw' } });
   const goroot = (await run('go', ['env', 'GOROOT'], { env: toolEnv })).stdout.trim();
-  const layers = [`${root}.base.tar`, `${root}.toolchain.tar`];
+  const buildCache = await goBuildCache(moduleDir, toolEnv);
+  const layers = [`${root}.base.tar`, `${root}.toolchain.tar`, `${root}.build-cache.tar`];
   try {
     await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', root, '-cf', layers[0], '.']);
     await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--exclude=./test', '-C', goroot, '--transform', 's,^\\.,usr/local/go,', '-cf', layers[1], '.']);
-    await run('crane', ['append', ...insecure, '-f', layers[0], '-f', layers[1], '-t', `${registry}/e2e/go:layers`], { env: toolEnv });
+    await run('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', buildCache, '--transform', 's,^\\.,tmp/go-cache,', '-cf', layers[2], '.']);
+    await run('crane', ['append', ...insecure, ...layers.flatMap(l => ['-f', l]), '-t', `${registry}/e2e/go:layers`], { env: toolEnv });
   } finally {
     for (const l of layers) fs.rmSync(l, { force: true });
     fs.rmSync(root, { recursive: true, force: true });
