@@ -57,6 +57,22 @@ test('a changed source is compiled before synth, so dist/ follows it', () => {
   expect(stagingReplicas()).toBe(4);
 });
 
+test('a change that keeps the size and puts an older mtime back is compiled too (the stat cache keys on ctime; tsc runs with --force)', () => {
+  // Whole seconds, which utimes sets exactly; the launcher remembers the file with this mtime.
+  const mtime = 1_700_000_000;
+  fs.utimesSync(environments, mtime, mtime);
+  expect(synth().stderr).not.toContain('[compile]');
+  const before = fs.statSync(environments);
+  fs.writeFileSync(environments, original.replace(/replicas: 2,/, 'replicas: 3,'));
+  fs.utimesSync(environments, mtime, mtime);
+  const after = fs.statSync(environments);
+  expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+  const run = synth();
+  expect(run.status).toBe(0);
+  expect(run.stderr).toContain('[compile] sources changed since the last compile');
+  expect(stagingReplicas()).toBe(3);
+});
+
 test('a compile error stops synth and leaves dist/ and the chart as they were', () => {
   const before = [snapshotTree(outdir), snapshotTree(helmDir), snapshotTree(tankaDir)];
   expect(Object.keys(before[1])).toContain('values-prod.yaml');
