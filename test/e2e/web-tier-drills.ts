@@ -40,6 +40,10 @@ export interface WebTierContext {
   readonly toolEnv: NodeJS.ProcessEnv;
   /** prod's namespace. */
   readonly namespace: string;
+  /** The namespace prod's web NetworkPolicy admits clients from: the drills' clients run there. */
+  readonly clientNamespace: string;
+  /** prod's CloudNativePG cluster. */
+  readonly databaseCluster: string;
   /** The suite's client pods (the probe image in the cluster's registry). */
   readonly clients: ProbeClients;
   /** The suite's measured durations, printed again at its end. */
@@ -59,14 +63,9 @@ const DRAIN_LOAD_S = 45;
 const LOSS_LOAD_S = 150;
 /** Seconds of load after a node loss's replacement is Ready: requests to the healed web tier. */
 const LOSS_STEADY_S = 10;
-/** prod's CloudNativePG cluster. */
-const DB_CLUSTER = 'todo-db';
-/** Its instances' pods (not its Jobs): a drain evicts the web tier's pods and leaves these. */
-const DB_INSTANCES = labelSelector({ 'cnpg.io/cluster': DB_CLUSTER, 'cnpg.io/podRole': 'instance' });
 /** What the drains evict: every pod but the database's, whose volumes are local to the node. */
 const DRAINED_PODS = '!cnpg.io/cluster';
-/** The namespace prod's web NetworkPolicy admits clients from (the Ingress controller's). */
-const CLIENT_NS = 'ingress-nginx';
+/** The client pod that loads the web tier through every drill. */
 const CLIENT = 'load';
 /** The client pod that floods the web tier in the autoscaling drill. */
 const FLOOD_CLIENT = 'flood';
@@ -92,6 +91,8 @@ let cluster: NodesCluster;
 let kube: Kubectl;
 let clients: ProbeClients;
 let ns = '';
+let clientNs = '';
+let dbCluster = '';
 let timings: string[] = [];
 
 const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
@@ -127,7 +128,7 @@ async function startLoad(seconds: number, flood?: { client: string; workers: num
     ? ['flood', `http://${clusterIp}/healthz`, String(seconds), String(flood.workers), 'until-eof']
     : ['load', `http://${clusterIp}/tasks`, String(seconds), 'until-eof'];
   const out: string[] = [];
-  const child = spawn('kubectl', ['-n', CLIENT_NS, 'exec', '-i', flood?.client ?? CLIENT, '--', PROBE, ...probeArgs], { env: kube.env });
+  const child = spawn('kubectl', ['-n', clientNs, 'exec', '-i', flood?.client ?? CLIENT, '--', PROBE, ...probeArgs], { env: kube.env });
   child.stdout.on('data', d => out.push(String(d)));
   child.stderr.on('data', d => out.push(String(d)));
   const done = new Promise<LoadResult>(resolve => child.on('exit', () => {
@@ -283,14 +284,14 @@ async function allWebPodCount(): Promise<number> {
 
 /** prod's database: its current primary and how many instances are ready. */
 async function databaseStatus(): Promise<{ primary: string; ready: number; phase: string }> {
-  const c = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', DB_CLUSTER]);
+  const c = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', dbCluster]);
   return { primary: c.status?.currentPrimary ?? '', ready: c.status?.readyInstances ?? 0, phase: c.status?.phase ?? '' };
 }
 
 /** Waits until prod's database has three ready instances and is healthy. */
 async function databaseHealthy(timeoutS: number): Promise<void> {
   let last = { primary: '', ready: 0, phase: '' };
-  await waitFor(`Cluster ${DB_CLUSTER} healthy with 3 ready instances`, timeoutS * 1000, async () => {
+  await waitFor(`Cluster ${dbCluster} healthy with 3 ready instances`, timeoutS * 1000, async () => {
     last = await databaseStatus();
     return last.ready === 3 && last.phase === 'Cluster in healthy state';
   }, 2000).catch(e => {
@@ -300,7 +301,7 @@ async function databaseHealthy(timeoutS: number): Promise<void> {
 
 /** prod's database instances that are not being deleted, with their node. */
 async function databaseInstances(): Promise<Array<{ name: string; node: string }>> {
-  const items = (await kube.json(['-n', ns, 'get', 'pods', '-l', DB_INSTANCES])).items as K8sObject[];
+  const items = (await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'cnpg.io/cluster': dbCluster, 'cnpg.io/podRole': 'instance' })])).items as K8sObject[];
   return items.filter(p => !p.metadata.deletionTimestamp).map(p => ({ name: p.metadata.name, node: p.spec.nodeName ?? '' }));
 }
 
@@ -310,7 +311,7 @@ async function databaseInstances(): Promise<Array<{ name: string; node: string }
  * its return. A failed step skips the rest of its group (drains, autoscaling, node loss).
  */
 export async function webTierDrills(context: WebTierContext): Promise<void> {
-  ({ cluster, toolEnv, clients, timings, namespace: ns } = context);
+  ({ cluster, toolEnv, clients, timings, namespace: ns, clientNamespace: clientNs, databaseCluster: dbCluster } = context);
   kube = cluster.kube;
   await section([
     ['placement: prod\'s three web replicas run on three different nodes, in three zones; the database\'s primary moved to the first node, '
@@ -318,15 +319,15 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       // The drills drain and stop the other nodes: the primary goes to the first (a switchover, not a drill).
       const first = (await databaseInstances()).find(p => p.node === cluster.nodes[0])!.name;
       if ((await databaseStatus()).primary !== first) {
-        await kube.run(['-n', ns, 'patch', 'clusters.postgresql.cnpg.io', DB_CLUSTER, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { targetPrimary: first } })]);
+        await kube.run(['-n', ns, 'patch', 'clusters.postgresql.cnpg.io', dbCluster, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { targetPrimary: first } })]);
         await waitFor('the switchover to the first node\'s instance', 120_000, async () => (await databaseStatus()).primary === first, 1000);
         await databaseHealthy(300);
       }
       check(`the database: three instances on three nodes, the primary ${first} on ${cluster.nodes[0]}`,
         new Set((await databaseInstances()).map(p => p.node)).size === 3 && (await databaseStatus()).primary === first);
       await webSettled();
-      await clients.start(CLIENT_NS, CLIENT, { nodeName: cluster.nodes[0] });
-      const health = await clients.eventually(CLIENT_NS, CLIENT, ['get', `http://todo.${ns}.svc.cluster.local/readyz`], 60);
+      await clients.start(clientNs, CLIENT, { nodeName: cluster.nodes[0] });
+      const health = await clients.eventually(clientNs, CLIENT, ['get', `http://todo.${ns}.svc.cluster.local/readyz`], 60);
       check(`the client on ${cluster.nodes[0]} reaches the web Service`, health.code === 0, health.stdout + health.stderr);
       const pods = await webPods();
       const zones = new Map((await kube.json(['get', 'nodes'])).items.map((n: K8sObject) => [n.metadata.name, n.metadata.labels['topology.kubernetes.io/zone']]));
@@ -402,7 +403,7 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       // exist only in kube-system, and Pod Security does not look at them).
       const template = (metricsServerObjects(image) as any[]).find(o => o.kind === 'Deployment').spec.template;
       const { serviceAccountName: _account, priorityClassName: _priority, ...podSpec } = template.spec;
-      const trial = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-server-restricted', namespace: CLIENT_NS }, spec: podSpec };
+      const trial = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-server-restricted', namespace: clientNs }, spec: podSpec };
       const restricted = await kube.run(['create', '--dry-run=server', '-f', '-'], { input: YAML.stringify(trial), allowFail: true });
       check('metrics-server\'s pod is admitted where Pod Security "restricted" is enforced (server-side dry run)', restricted.code === 0 && !/warning/i.test(restricted.stderr),
         restricted.stderr);
@@ -437,7 +438,7 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       check(`the drill sets the scale-down window to ${SCALE_DOWN_STABILIZATION_S} s (kubectl patch)`, patched.code === 0, patched.stderr);
       // The flood's client gets a CPU request of its own, or the web pod beside it, loaded by it, would starve it.
       // Not on the first node: Postgres' request leaves too little there.
-      await clients.start(CLIENT_NS, FLOOD_CLIENT, { nodeName: cluster.nodes[1], cpu: { request: '500m', limit: '1' } });
+      await clients.start(clientNs, FLOOD_CLIENT, { nodeName: cluster.nodes[1], cpu: { request: '500m', limit: '1' } });
       const before = new Set((await webPods()).map(p => p.name));
       const flood = await startLoad(SCALE_OUT_LIMIT_S, { client: FLOOD_CLIENT, workers: FLOOD_WORKERS });
       const started = Date.now();
@@ -502,7 +503,7 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       timing('flood\'s end to the autoscaler\'s scale-in to three', decided);
       timing('flood\'s end to three web pods', settled);
       timings.push(`scale-in: from ${peakReplicas} replicas at most; light load requests=${result.requests} failed=${result.failed}`);
-      await kube.run(['-n', CLIENT_NS, 'delete', 'pod', FLOOD_CLIENT, '--wait=false'], { allowFail: true });
+      await kube.run(['-n', clientNs, 'delete', 'pod', FLOOD_CLIENT, '--wait=false'], { allowFail: true });
     }],
   ]);
   // A scale-in step that failed early leaves the light load running: stop it.
