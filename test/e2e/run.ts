@@ -1,11 +1,12 @@
 /**
  * `npm run test:e2e`: every end-to-end suite, in two lanes at once, each lane one suite at a time.
- * The lanes are balanced by the suites' times on this machine (lane 1 the image builders, the pods
- * of dev and staging, Sealed Secrets, Argo CD and the fleet; lane 2 the short suites, the demo, then
- * the drills on three nodes: CloudNativePG's suite, which runs the web tier's drills in the same
- * cluster). Every cluster lives in network namespaces and a directory of its own, so two run
- * side by side; test/tools/install.sh and test/tools/images/build.sh take locks, so two suites never
- * build the same tool or image, or run apt-get, at once. Each suite's output goes to the terminal with
+ * The lanes are balanced by the suites' times on this machine (about 25 minutes each: lane 1 the
+ * image builders, the pods of dev and staging, Sealed Secrets, Argo CD, the fleet and the short
+ * suites; lane 2 the API server's suite, the demo, then the drills on three nodes: CloudNativePG's
+ * suite, which runs the web tier's drills in the same cluster). Every cluster lives in network
+ * namespaces and a directory of its own, so two run side by side; test/tools/install.sh and
+ * test/tools/images/build.sh take locks, so two suites never build the same tool or image, or run
+ * apt-get, at once. Each suite's output goes to the terminal with
  * its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end a table gives
  * each suite's status, time and "N passed, N failed" line. The exit status is 1 if any suite failed.
  *
@@ -29,8 +30,8 @@ interface Suite {
 
 /** Each lane's suites, in the order it runs them (see above). */
 const LANES = [
-  ['image-build', 'pods', 'sealed-secrets', 'argocd', 'fleet'],
-  ['cluster', 'package', 'live-view', 'tanka', 'demo', 'cloudnative-pg'],
+  ['image-build', 'pods', 'sealed-secrets', 'argocd', 'fleet', 'live-view', 'package', 'tanka'],
+  ['cluster', 'demo', 'cloudnative-pg'],
 ];
 const SUITES: Suite[] = LANES.flatMap((names, i) => names.map(name => ({ name, lane: i + 1 })));
 
