@@ -21,7 +21,7 @@
  * - node loss (every process of a worker killed at once): failed requests,
  *   seconds until the lost pod leaves the Service's endpoints and until its
  *   replacement is Ready elsewhere (the construct's 30 s toleration);
- * - the node returns: it rejoins, and nothing is duplicated (three web pods,
+ * - the node returns: it rejoins, and nothing is duplicated (the web pods the Deployment wants,
  *   three database instances).
  *
  * One cluster and one prod for both tiers' drills: each took a three-node cluster and prod of its
@@ -63,6 +63,8 @@ const DRAIN_LOAD_S = 45;
 const LOSS_LOAD_S = 150;
 /** Seconds of load after a node loss's replacement is Ready: requests to the healed web tier. */
 const LOSS_STEADY_S = 10;
+/** Most failed requests after the lost pod left the endpoints (kube-proxy's rules trail them; two to five seen). */
+const MAX_STRAGGLERS = 5;
 /** What the drains evict: every pod but the database's, whose volumes are local to the node. */
 const DRAINED_PODS = '!cnpg.io/cluster';
 /** The client pod that loads the web tier through every drill. */
@@ -542,8 +544,9 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
           if (!serving.includes(victim.ip)) leftEndpoints = seconds();
         }
         if (!replaced) {
-          const now = await webPods();
-          if (now.filter(p => p.node !== lost && p.ready).length === 3) replaced = seconds();
+          // As many Ready elsewhere as the Deployment wants (the autoscaler may want more than three).
+          const wanted = (await kube.json(['-n', ns, 'get', 'deployment', 'todo'])).spec.replicas;
+          if ((await webPods()).filter(p => p.node !== lost && p.ready).length >= wanted) replaced = seconds();
         }
         await sleep(1000);
       }
@@ -555,25 +558,26 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       progress(`  client: requests=${result.requests} failed=${result.failed}`);
       check(`the node controller marked ${lost} NotReady (after ${notReady.toFixed(0)}s)`, notReady > 0);
       check(`the lost pod left the Service's ready endpoints (after ${leftEndpoints.toFixed(0)}s)`, leftEndpoints > 0);
-      check(`three web replicas Ready on the other nodes (after ${replaced.toFixed(0)}s)`, replaced > 0);
+      check(`the Deployment's replicas Ready on the other nodes (after ${replaced.toFixed(0)}s)`, replaced > 0);
       timing('node loss to NotReady', notReady);
       timing('node loss to the lost pod out of the endpoints', leftEndpoints);
       timing('node loss to three web replicas Ready elsewhere', replaced);
       timings.push(`node loss: requests=${result.requests} failed=${result.failed}`);
       // Requests kube-proxy sends to the lost pod fail until the pod leaves the endpoints: the node
       // controller's grace period, not the construct, sets that window, and most failures must fall in it.
-      // A few stragglers after it (two to five per run so far, not yet explained) are reported by time;
-      // all failures together stay under 2% of the requests.
+      // A few stragglers after it (two to five per run so far, not yet explained) are reported by time,
+      // at most MAX_STRAGGLERS. (Not a share of the requests: each failure takes about 3 s, "no route
+      // to host", so how many requests a run sends depends on the machine's load: 2,136 or 415.)
       const failedAt = result.output.split('\n').map(l => /^(\d{4}-\d\d-\d\dT[^ ]+Z): /.exec(l)?.[1]).filter((t): t is string => !!t).map(t => Date.parse(t));
       const windowEnd = started + (leftEndpoints + 5) * 1000;
       const outside = failedAt.filter(t => t < started - 1000 || t > windowEnd).map(t => `+${((t - started) / 1000).toFixed(1)}s`);
       timings.push(`node loss: failed requests after the lost pod left the endpoints: ${outside.length ? outside.join(', ') : 'none'}`);
       check(`${result.failed} of ${result.requests} requests failed, ${failedAt.length - outside.length} of them while the lost pod was still an endpoint`
         + `${outside.length ? `, ${outside.length} after it (${outside.join(', ')})` : ''}`,
-      failedAt.length === Math.min(result.failed, 100) && outside.length < failedAt.length / 2 && result.failed <= result.requests / 50,
+      failedAt.length === Math.min(result.failed, 100) && outside.length < failedAt.length / 2 && outside.length <= MAX_STRAGGLERS,
       result.output);
     }],
-    ['the node returns: it rejoins Ready; the lost pod is gone and nothing is duplicated (three web pods, three database instances, the primary unchanged)', async () => {
+    ['the node returns: it rejoins Ready; the lost pod is gone and nothing is duplicated (the web pods the Deployment wants, three database instances, the primary unchanged)', async () => {
       const started = Date.now();
       const start = await cluster.command(['start-node', lost]);
       returned = start.code === 0;
@@ -585,7 +589,9 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       timing('node back to Ready', (Date.now() - started) / 1000);
       await waitFor(`pod ${lostPod} gone`, 120_000, async () => (await kube.run(['-n', ns, 'get', 'pod', lostPod], { allowFail: true })).code !== 0, 1000);
       const pods = await webPods();
-      equal('three web pods, all Ready', [pods.length, pods.every(p => p.ready)], [3, true]);
+      const wanted = (await kube.json(['-n', ns, 'get', 'deployment', 'todo'])).spec.replicas;
+      equal(`as many web pods as the Deployment wants (${wanted}: three, or more if the autoscaler scaled out under the load), all Ready`,
+        [pods.length, pods.every(p => p.ready)], [wanted, true]);
       await databaseHealthy(300);
       const db = await databaseInstances();
       const { primary } = await databaseStatus();
