@@ -32,7 +32,7 @@ import * as YAML from 'yaml';
 import { K8sObject, Kubectl, labelSelector } from './cluster-support';
 import { check, equal, progress, recordTiming, run, section, sleep, waitFor } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
-import { IMAGES_SH, NodesCluster } from './real-cluster-support';
+import { IMAGES_SH, NodesCluster, clusterInstances, clusterStatus, waitClusterHealthy } from './real-cluster-support';
 
 /** What the drills need from the suite that runs them: its cluster with prod applied, and where it keeps its timings. */
 export interface WebTierContext {
@@ -284,28 +284,14 @@ async function allWebPodCount(): Promise<number> {
   return ((await kube.json(['-n', ns, 'get', 'pods', '-l', WEB])).items as K8sObject[]).length;
 }
 
-/** prod's database: its current primary and how many instances are ready. */
-async function databaseStatus(): Promise<{ primary: string; ready: number; phase: string }> {
-  const c = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', dbCluster]);
-  return { primary: c.status?.currentPrimary ?? '', ready: c.status?.readyInstances ?? 0, phase: c.status?.phase ?? '' };
-}
+/** prod's database: its current primary, ready instances and phase (real-cluster-support's, for prod's Cluster). */
+const databaseStatus = () => clusterStatus(kube, ns, dbCluster);
 
 /** Waits until prod's database has three ready instances and is healthy. */
-async function databaseHealthy(timeoutS: number): Promise<void> {
-  let last = { primary: '', ready: 0, phase: '' };
-  await waitFor(`Cluster ${dbCluster} healthy with 3 ready instances`, timeoutS * 1000, async () => {
-    last = await databaseStatus();
-    return last.ready === 3 && last.phase === 'Cluster in healthy state';
-  }, 2000).catch(e => {
-    throw new Error(`${(e as Error).message}; last status ${JSON.stringify(last)}`);
-  });
-}
+const databaseHealthy = (timeoutS: number) => waitClusterHealthy(kube, ns, dbCluster, 3, timeoutS);
 
 /** prod's database instances that are not being deleted, with their node. */
-async function databaseInstances(): Promise<Array<{ name: string; node: string }>> {
-  const items = (await kube.json(['-n', ns, 'get', 'pods', '-l', labelSelector({ 'cnpg.io/cluster': dbCluster, 'cnpg.io/podRole': 'instance' })])).items as K8sObject[];
-  return items.filter(p => !p.metadata.deletionTimestamp).map(p => ({ name: p.metadata.name, node: p.spec.nodeName ?? '' }));
-}
+const databaseInstances = () => clusterInstances(kube, ns, dbCluster);
 
 /**
  * Runs the drills (their steps numbered in the suite's): the database's primary moved to the first
