@@ -870,6 +870,7 @@ async function main(): Promise<void> {
       check(`${(await clusterStatus()).primary} promoted in place of ${primary} on the lost node ${lost} (after ${promoted.toFixed(1)}s)`, promoted > 0);
       timing('node loss: to a new primary', promoted);
       const promotedAt = started + promoted * 1000;
+      // Should none come, the writes run to their end and reportWrites' "writes went on after it" fails.
       await waitFor('a write acknowledged by the new primary', (NODE_LOSS_WRITES_S - promoted) * 1000, async () => writes.lastAck() > promotedAt, 500)
         .catch(() => undefined);
       await sleep(NODE_LOSS_STEADY_S * 1000);
