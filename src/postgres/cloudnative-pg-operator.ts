@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { checkDnsLabel, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
 import { ComputeResources, renderResources } from '../common/resources';
 import { vendoredFile } from '../common/vendored-file';
+import { VendoredObject } from '../common/vendored-object';
 import { ContainerImage } from '../images/container-image';
 
 /** Version of CloudNativePG whose release manifest is vendored and whose operator image the lock pins. */
@@ -104,7 +104,7 @@ export class CloudNativePgOperator extends Construct {
       if (object.kind.endsWith('WebhookConfiguration')) {
         object.metadata.annotations = { ...object.metadata.annotations, 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' };
       }
-      new ApiObject(this, `${object.kind}-${object.metadata.name}`, object);
+      new VendoredObject(this, `${object.kind}-${object.metadata.name}`, object);
     }
     if (replicas > 1) {
       // A drain takes one at a time, so a leader is always there to take over.

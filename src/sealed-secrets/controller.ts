@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
 import { checkDnsLabel } from '../common/checks';
@@ -9,6 +8,7 @@ import { objectLabels, selectorLabels } from '../common/labels';
 import { ComputeResources, renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
 import { vendoredFile } from '../common/vendored-file';
+import { VendoredObject } from '../common/vendored-object';
 import { ContainerImage } from '../images/container-image';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
 
@@ -85,7 +85,7 @@ export class SealedSecretsController extends Construct {
 
     // Read here rather than with cdk8s's Include, which loads files in a child process that the
     // synth bundle does not carry.
-    new ApiObject(this, 'Crd', YAML.parse(fs.readFileSync(vendoredFile(CRD_PATH), 'utf-8'), { version: '1.1' }));
+    new VendoredObject(this, 'Crd', YAML.parse(fs.readFileSync(vendoredFile(CRD_PATH), 'utf-8'), { version: '1.1' }));
 
     const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });
     const subject = { kind: 'ServiceAccount', name: account.name, namespace };
