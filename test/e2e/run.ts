@@ -8,7 +8,8 @@
  * test/tools/images/build.sh take locks, so two suites never build the same tool or image, or run
  * apt-get, at once. Each suite's output goes to the terminal with
  * its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end a table gives
- * each suite's status, time and "N passed, N failed" line. The exit status is 1 if any suite failed.
+ * each suite's status, time and "N passed, N failed" line, then every failed check again with its
+ * step and detail (a CI log's tail is often all there is). The exit status is 1 if any suite failed.
  *
  *   npx ts-node test/e2e/run.ts                      # all, two lanes (root)
  *   E2E_LANES=1 npx ts-node test/e2e/run.ts          # all, one after another
@@ -35,7 +36,14 @@ const LANES = [
 ];
 const SUITES: Suite[] = LANES.flatMap((names, i) => names.map(name => ({ name, lane: i + 1 })));
 
-interface Outcome { suite: Suite; code: number; seconds: number; summary: string }
+interface Outcome { suite: Suite; code: number; seconds: number; summary: string; failures: string[][] }
+
+/** How a check's detail is indented under its "  FAIL" line (harness.ts's check). */
+const FAILURE_DETAIL = '       ';
+/** At most this many lines of a failed check (its step, itself, its detail) are repeated at the end. */
+const FAILURE_LINES = 14;
+/** At most this many failed checks of a suite are repeated at the end. */
+const MAX_FAILURES_SHOWN = 5;
 
 const log = (line: string) => process.stderr.write(`[e2e-run] ${line}\n`);
 
@@ -59,12 +67,27 @@ function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcom
   running.add(child);
   let summary = '';
   let partial = '';
+  let step = '';
+  /** Each failed check: its step's heading, its line, then its indented detail (the array grows while collected). */
+  const failures: string[][] = [];
+  /** The failure being collected. */
+  let failure: string[] | undefined;
   const onData = (chunk: Buffer) => {
     file.write(chunk);
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop()!;
     for (const line of lines) {
       if (/^\d+ passed, \d+ failed/.test(line)) summary = line;
+      if (/^\[e2e \d+\/\d+\] /.test(line)) step = line;
+      if (failure && line.startsWith(FAILURE_DETAIL) && failure.length < FAILURE_LINES) {
+        failure.push(line);
+      } else {
+        failure = undefined;
+      }
+      if (line.startsWith('  FAIL ')) {
+        failure = [step.slice(0, 200), line];
+        failures.push(failure);
+      }
       process.stderr.write(prefixed ? `${suite.name.padEnd(14)}| ${line}\n` : `${line}\n`);
     }
   };
@@ -74,7 +97,7 @@ function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcom
     running.delete(child);
     if (partial) onData(Buffer.from('\n'));
     file.end();
-    resolve({ suite, code: code ?? (signal ? 128 : 1), seconds: (Date.now() - started) / 1000, summary });
+    resolve({ suite, code: code ?? (signal ? 128 : 1), seconds: (Date.now() - started) / 1000, summary, failures });
   }));
 }
 
@@ -110,6 +133,11 @@ async function main(): Promise<number> {
     const o = outcomes.find(x => x.suite === suite);
     if (!o) log(`  SKIP ${suite.name.padEnd(15)}     -    not run (${interrupted})`);
     else log(`  ${o.code === 0 ? 'ok  ' : 'FAIL'} ${suite.name.padEnd(15)} ${o.seconds.toFixed(0).padStart(5)} s  ${o.summary || '(no summary line)'}`);
+  }
+  // Again at the very end, where a CI log's tail shows them: what failed, in which step, with its detail.
+  for (const o of outcomes.filter(x => x.failures.length)) {
+    log(`${o.suite.name}: ${o.failures.length} failed check(s) (whole log: ${path.join(logs, `${o.suite.name}.log`)})`);
+    for (const lines of o.failures.slice(0, MAX_FAILURES_SHOWN)) for (const line of lines) log(`  ${line}`);
   }
   return !interrupted && outcomes.every(o => o.code === 0) ? 0 : 1;
 }
