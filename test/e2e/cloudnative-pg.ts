@@ -77,15 +77,16 @@ const CLUSTER_NAME = 'todo-db';
 /** The namespace prod's web NetworkPolicy admits clients from (the Ingress controller's). */
 const CLIENT_NS = 'ingress-nginx';
 const CLIENT = 'writer';
-/** Seconds of writes around a failover: detection, promotion, the Service following, then steady writes. */
-const FAILOVER_WRITES_S = 60;
 /**
- * Most seconds of writes around a node loss: the node controller's grace period, the promotion, the
- * Service following. They stop NODE_LOSS_STEADY_S after the first write acknowledged by the new primary.
+ * Most seconds of writes around a failover (the primary's pod killed): the operator's detection,
+ * the promotion, the Service following. They stop STEADY_WRITES_S after the first write the new
+ * primary acknowledged.
  */
+const FAILOVER_WRITES_S = 90;
+/** Most seconds of writes around a node loss: as a failover's, with the node controller's grace period before it. */
 const NODE_LOSS_WRITES_S = 150;
-/** Seconds of writes to the new primary before the node loss's writes stop. */
-const NODE_LOSS_STEADY_S = 10;
+/** Seconds of writes to the new primary before a failover's writes stop. */
+const STEADY_WRITES_S = 10;
 /** Local volumes per node: an instance each, the two restored clusters', and a spare for an instance a drill recreates. */
 const VOLUMES_PER_NODE = 4;
 /** The object store's namespace; its pod runs on the writer's node, which no drill stops. */
@@ -286,6 +287,31 @@ async function reportWrites(drill: string, started: number, result: WriteResult)
   timing(`${drill}: longest time without an acknowledged write`, outage / 1000);
   check(`${drill}: writes went on after it (${after.length} acknowledged after the fault)`, after.length > 10, result.output.slice(-2000));
   equal(`${drill}: acknowledged writes missing from the database (of ${result.acked.length})`, missing, []);
+}
+
+/**
+ * Waits (polling every `pollMs`) for a primary other than `previous`, then for the first write it
+ * acknowledged, then STEADY_WRITES_S more, and stops the writes; the seconds from `started` to the
+ * promotion. Should no write be acknowledged, the writes run to their end and reportWrites' "writes
+ * went on after it" fails.
+ */
+async function promotedUnderWrites(writes: Writes, previous: string, started: number, limitS: number, pollMs: number): Promise<number> {
+  let promoted = 0;
+  await waitFor('a new primary', limitS * 1000, async () => {
+    const now = await clusterStatus();
+    if (now.primary && now.primary !== previous) promoted = (Date.now() - started) / 1000;
+    return promoted > 0;
+  }, pollMs).catch(async e => {
+    const nodes = (await kube.run(['get', 'nodes', '-o', 'wide'], { allowFail: true })).stdout;
+    const pods = (await kube.run(['-n', ns, 'get', 'pods', '-o', 'wide'], { allowFail: true })).stdout;
+    writes.stop();
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(await clusterStatus())}\n${nodes}\n${pods}\n${await operatorLog()}`);
+  });
+  const promotedAt = started + promoted * 1000;
+  await waitFor('a write acknowledged by the new primary', limitS * 1000, async () => writes.lastAck() > promotedAt, 500).catch(() => undefined);
+  await sleep(STEADY_WRITES_S * 1000);
+  writes.stop();
+  return promoted;
 }
 
 /** Argo CD's CRDs and base objects in the cluster (what its processes, started later, need there). */
@@ -813,31 +839,24 @@ async function main(): Promise<void> {
   }
 
   await section([
-    [`failover: the primary's pod killed (deleted, 1 s grace) under ${FAILOVER_WRITES_S}s of writes; a standby promoted; 0 acknowledged writes missing`, async () => {
+    [`failover: the primary's pod killed (deleted, 1 s grace) under writes (until ${STEADY_WRITES_S}s after the new primary's first, at most ${FAILOVER_WRITES_S}s); `
+      + 'a standby promoted; 0 acknowledged writes missing', async () => {
       const before = await clusterStatus();
-      const writes = await startWrites(FAILOVER_WRITES_S, 'failover');
+      const writes = await startWrites(FAILOVER_WRITES_S, 'failover', true);
       await sleep(8000);
       const started = Date.now();
       // A crash, not a shutdown: with the default grace period the instance manager first waits
       // for a smart shutdown (the tree's smartShutdownTimeout, 15 s), which the web tier's pooled
       // connections hold open, and the operator switches over only after that.
       await kube.run(['-n', ns, 'delete', 'pod', before.primary, '--grace-period=1', '--wait=false']);
-      let promoted = 0;
-      await waitFor('a new primary', 120_000, async () => {
-        const now = await clusterStatus();
-        if (now.primary && now.primary !== before.primary) promoted = (Date.now() - started) / 1000;
-        return promoted > 0;
-      }, 500).catch(async e => {
-        throw new Error(`${(e as Error).message}: ${JSON.stringify(await clusterStatus())}\n${await operatorLog()}`);
-      });
+      const promoted = await promotedUnderWrites(writes, before.primary, started, FAILOVER_WRITES_S - 10, 500);
       check(`${(await clusterStatus()).primary} promoted in place of ${before.primary} (after ${promoted.toFixed(1)}s)`, promoted > 0);
       timing('failover: primary pod deleted to a new primary', promoted);
       await reportWrites('failover', started, await writes.done);
-      const healed = Date.now();
       await healthy(300);
-      timing('failover: to three ready instances again (the old primary rejoins as a standby)', (Date.now() - healed) / 1000 + FAILOVER_WRITES_S - 8);
+      timing('failover: to three ready instances again (the old primary rejoins as a standby)', (Date.now() - started) / 1000);
     }],
-    [`node loss: every process of the primary's node killed under writes (until ${NODE_LOSS_STEADY_S}s after the new primary's first, at most ${NODE_LOSS_WRITES_S}s); `
+    [`node loss: every process of the primary's node killed under writes (until ${STEADY_WRITES_S}s after the new primary's first, at most ${NODE_LOSS_WRITES_S}s); `
       + 'a standby promoted; 0 acknowledged writes missing; the node returns and the cluster heals', async () => {
       const before = await clusterStatus();
       const node = (await instances()).find(p => p.name === before.primary)!.node;
@@ -857,24 +876,9 @@ async function main(): Promise<void> {
       const started = Date.now();
       const stop = await cluster.command(['stop-node', lost]);
       check(`${lost} stopped (kubelet, kube-proxy, containerd and its containers killed)`, stop.code === 0, stop.stderr);
-      let promoted = 0;
-      await waitFor('a new primary', (NODE_LOSS_WRITES_S - 10) * 1000, async () => {
-        const now = await clusterStatus();
-        if (now.primary && now.primary !== primary) promoted = (Date.now() - started) / 1000;
-        return promoted > 0;
-      }, 1000).catch(async e => {
-        const nodes = (await kube.run(['get', 'nodes', '-o', 'wide'], { allowFail: true })).stdout;
-        const pods = (await kube.run(['-n', ns, 'get', 'pods', '-o', 'wide'], { allowFail: true })).stdout;
-        throw new Error(`${(e as Error).message}: ${JSON.stringify(await clusterStatus())}\n${nodes}\n${pods}\n${await operatorLog()}`);
-      });
+      const promoted = await promotedUnderWrites(writes, primary, started, NODE_LOSS_WRITES_S - 10, 1000);
       check(`${(await clusterStatus()).primary} promoted in place of ${primary} on the lost node ${lost} (after ${promoted.toFixed(1)}s)`, promoted > 0);
       timing('node loss: to a new primary', promoted);
-      const promotedAt = started + promoted * 1000;
-      // Should none come, the writes run to their end and reportWrites' "writes went on after it" fails.
-      await waitFor('a write acknowledged by the new primary', (NODE_LOSS_WRITES_S - promoted) * 1000, async () => writes.lastAck() > promotedAt, 500)
-        .catch(() => undefined);
-      await sleep(NODE_LOSS_STEADY_S * 1000);
-      writes.stop();
       await reportWrites('node loss', started, await writes.done);
       const back = Date.now();
       const start = await cluster.command(['start-node', lost]);

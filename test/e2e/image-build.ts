@@ -255,9 +255,12 @@ async function exerciseService(binary: string, label: string, tasksExpectedBefor
     progress(`  note: port ${d.port} is busy on this machine; running with PORT=${port}`);
     d.env.PORT = String(port);
   }
+  // No drain delay on SIGTERM (5 s by default, twice per builder): it keeps a pod serving while
+  // Kubernetes takes it out of the endpoints, and there are none here (app/main_test.go covers it).
+  const env = { ...d.env, SHUTDOWN_DELAY: '0s' };
   const logFile = path.join(tmp, `service-${label}.log`);
   const ready = async () => (await api(port, 'GET', d.readiness)).status === 200;
-  let child = startService(binary, d.env, logFile);
+  let child = startService(binary, env, logFile);
   const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-10).join('\n');
   try {
     await waitFor(`${d.readiness} to answer 200`, 60_000, async () => {
@@ -282,7 +285,7 @@ async function exerciseService(binary: string, label: string, tasksExpectedBefor
   equal(`${label}: DELETE again is 404`, (await api(port, 'DELETE', `/tasks/${temp.json?.id}`)).status, 404);
 
   equal(`${label}: SIGTERM exits 0`, await stopProcess(child), 0);
-  child = startService(binary, d.env, logFile);
+  child = startService(binary, env, logFile);
   await waitFor(`${d.readiness} after restart`, 60_000, ready);
   const after = await api(port, 'GET', '/tasks');
   equal(`${label}: after a restart the data persisted`, names(after.json), [...tasksExpectedBefore, `${label}-kept`]);

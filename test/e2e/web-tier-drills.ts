@@ -54,8 +54,10 @@ export interface WebTierContext {
 export const WEB_TIER_STEPS = ['placement', 'drain', 'two drains', 'metrics-server', 'scale-out', 'scale-in', 'web tier node loss', 'node returns'];
 
 const READY_LIMIT_S = 240;
-/** Seconds of load around a drain. */
-const DRAIN_LOAD_S = 45;
+/** Most seconds of load around a drain; it stops DRAIN_STEADY_S after the web tier is whole again. */
+const DRAIN_LOAD_S = 240;
+/** Seconds of load after a drain's replacements are Ready: requests to the settled web tier. */
+const DRAIN_STEADY_S = 5;
 /**
  * Most seconds of load around a node loss: the node controller's grace period, the 30 s toleration,
  * the replacement's start. The load stops LOSS_STEADY_S after the replacement is Ready.
@@ -326,15 +328,20 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
         spec.topologySpreadConstraints.map((c: any) => `${c.topologyKey} ${c.whenUnsatisfiable}`),
         ['kubernetes.io/hostname DoNotSchedule', 'topology.kubernetes.io/zone ScheduleAnyway']);
     }],
-    [`drain: a node running a web replica drained under ${DRAIN_LOAD_S}s of requests; zero failed; the replica moves`, async () => {
+    [`drain: a node running a web replica drained under requests (until ${DRAIN_STEADY_S}s after it moved); zero failed; the replica moves`, async () => {
       const target = cluster.nodes[2];
       const load = await startLoad(DRAIN_LOAD_S);
-      await sleep(5000);
-      const started = Date.now();
-      const drain = await kube.run(['drain', target, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=${DRAINED_PODS}`, '--timeout=120s'], { allowFail: true });
-      check(`kubectl drain ${target} exits 0`, drain.code === 0, drain.stderr);
-      await webSettled();
-      timing('drain to three web replicas Ready again', (Date.now() - started) / 1000);
+      try {
+        await sleep(5000);
+        const started = Date.now();
+        const drain = await kube.run(['drain', target, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=${DRAINED_PODS}`, '--timeout=120s'], { allowFail: true });
+        check(`kubectl drain ${target} exits 0`, drain.code === 0, drain.stderr);
+        await webSettled();
+        timing('drain to three web replicas Ready again', (Date.now() - started) / 1000);
+        await sleep(DRAIN_STEADY_S * 1000);
+      } finally {
+        load.stop();
+      }
       const result = await load.done;
       progress(`  client: requests=${result.requests} failed=${result.failed}`);
       check(`zero failed requests during the drain (requests=${result.requests} failed=${result.failed})`, result.failed === 0 && result.requests > 0, result.output);
@@ -347,18 +354,23 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       await kube.run(['-n', ns, 'rollout', 'restart', 'deployment/todo']);
       await webSettled();
       const load = await startLoad(DRAIN_LOAD_S);
-      await sleep(3000);
-      // Two operators at once: both evict together, so one eviction must wait for the budget.
-      const drains = await Promise.all(targets.map(node => kube.run(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=${DRAINED_PODS}`, '--timeout=150s'],
-        { allowFail: true })));
-      drains.forEach((d, i) => check(`kubectl drain ${targets[i]} exits 0`, d.code === 0, d.stderr));
-      const output = drains.map(d => d.stdout + d.stderr).join('\n');
-      const blocked = output.split('\n').find(l => l.includes('Cannot evict pod as it would violate the pod\'s disruption budget'));
-      check(`the budget held an eviction back: ${blocked?.trim()}`, blocked !== undefined, output);
-      // With two of three nodes cordoned, the first node (the primary's 1 CPU) has room for two web
-      // pods, not three: the third replacement waits for the nodes to return, serving on two meanwhile.
-      for (const node of targets) await kube.run(['uncordon', node]);
-      await webSettled();
+      try {
+        await sleep(3000);
+        // Two operators at once: both evict together, so one eviction must wait for the budget.
+        const drains = await Promise.all(targets.map(node => kube.run(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=${DRAINED_PODS}`, '--timeout=150s'],
+          { allowFail: true })));
+        drains.forEach((d, i) => check(`kubectl drain ${targets[i]} exits 0`, d.code === 0, d.stderr));
+        const output = drains.map(d => d.stdout + d.stderr).join('\n');
+        const blocked = output.split('\n').find(l => l.includes('Cannot evict pod as it would violate the pod\'s disruption budget'));
+        check(`the budget held an eviction back: ${blocked?.trim()}`, blocked !== undefined, output);
+        // With two of three nodes cordoned, the first node (the primary's 1 CPU) has room for two web
+        // pods, not three: the third replacement waits for the nodes to return, serving on two meanwhile.
+        for (const node of targets) await kube.run(['uncordon', node]);
+        await webSettled();
+        await sleep(DRAIN_STEADY_S * 1000);
+      } finally {
+        load.stop();
+      }
       const result = await load.done;
       progress(`  client: requests=${result.requests} failed=${result.failed}`);
       check(`zero failed requests (requests=${result.requests} failed=${result.failed})`, result.failed === 0 && result.requests > 0, result.output);
