@@ -150,15 +150,37 @@ function servedObjects(dir: string): K8sObject[] {
  */
 const fullestSyncResult = new Map<string, any[]>();
 
+/**
+ * Each Application's states as the watch saw them change (sync, health, operation phase, retries,
+ * operation message), with the seconds since the watch started: where a bootstrap's time goes.
+ */
+const timeline: string[] = [];
+const lastState = new Map<string, string>();
+let watchStarted = 0;
+
+/** Prints the timeline's entries from `from` on; `note` says what happened when. */
+function printTimeline(from: number, note = ''): void {
+  progress(`  the Applications as they changed (seconds since dist/bootstrap/ was applied${note}):\n${timeline.slice(from).map(l => `    | ${l}`).join('\n')}`);
+}
+
 function recordSyncResult(app: any): void {
   // A running operation's results grow wave by wave; the most seen is the full sync's.
   const results: any[] | undefined = app?.status?.operationState?.syncResult?.resources;
   const name = app?.metadata?.name;
   if (name && results && results.length > (fullestSyncResult.get(name)?.length ?? 0)) fullestSyncResult.set(name, results);
+  const operation = app?.status?.operationState;
+  const state = `${app?.status?.sync?.status ?? '-'} ${app?.status?.health?.status ?? '-'} ${operation?.phase ?? '-'}`
+    + `${operation?.retryCount ? ` retry ${operation.retryCount}` : ''}: ${String(operation?.message ?? '').slice(0, 140)}`
+    + `${app?.status?.health?.status === 'Progressing' ? `; ${unhealthyResources(app).join(', ').slice(0, 200)}` : ''}`;
+  if (name && lastState.get(name) !== state) {
+    lastState.set(name, state);
+    timeline.push(`${((Date.now() - watchStarted) / 1000).toFixed(1).padStart(6)} s  ${name}: ${state}`);
+  }
 }
 
 /** Streams every change of the Applications (`kubectl get -w -o json`) into {@link recordSyncResult}. */
 function watchApplications(): void {
+  watchStarted = Date.now();
   const child = spawn('kubectl', ['-n', ARGOCD_NS, 'get', 'applications', '--watch', '-o', 'json'], { env: kube.env, stdio: ['ignore', 'pipe', 'ignore'] });
   onCleanup('stop watching the Applications', async () => { await stopProcess(child, 5_000); });
   // The stream is one JSON object after another: split at the end of each top-level object.
@@ -316,6 +338,7 @@ async function main(): Promise<void> {
       equal('AppProject todo (created by Argo CD) allows exactly the served repository', project.spec.sourceRepos, [repoUrl]);
       const seconds = await waitSettled(ENVS.map(appName), BOOTSTRAP_LIMIT_S, started);
       timing('bootstrap to every environment\'s Application Synced and Healthy', seconds);
+      printTimeline(0);
       // The root's own sync state is judged by the next-but-one step (hard refreshes); here: it ran and is Healthy.
       const root = await apps.get(ROOT_APP);
       check(`${ROOT_APP}: its sync operation Succeeded and it is Healthy — ${describeApplication(root)}`,
@@ -415,8 +438,13 @@ async function main(): Promise<void> {
     ['rollout: commit the new lock and dist/; every environment syncs it and rolls out exactly that digest', async () => {
       const rev = await served.commitAll(`deploy todo ${reference.split('@')[1]}`);
       const started = Date.now();
+      const seen = timeline.length;
       await apps.refresh([ROOT_APP, ...ENVS.map(appName)], 'normal');
-      timing('commit (new image digest) to every environment Synced and Healthy', await waitSettled(ENVS.map(appName), ROLLOUT_LIMIT_S, started, rev));
+      try {
+        timing('commit (new image digest) to every environment Synced and Healthy', await waitSettled(ENVS.map(appName), ROLLOUT_LIMIT_S, started, rev));
+      } finally {
+        printTimeline(seen, `; the commit at ${((started - watchStarted) / 1000).toFixed(1)} s`);
+      }
       for (const env of ENVS) {
         const ns = namespaces[env];
         const want = webImage(servedObjects(env));
