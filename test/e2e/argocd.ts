@@ -52,7 +52,7 @@ import {
   outOfSyncResources, prepareEnvironment, settled, startArgoCd, unhealthyResources,
 } from './argocd-support';
 import {
-  ARGOCD_CRDS, K8sObject, Kubectl, distObjects, installCrds, manifestFiles, readObjects, startControlPlane, startKwok,
+  ARGOCD_CRDS, K8sObject, Kubectl, distObjects, installCrds, manifestFiles, readObjects, kwokWatchListErrors, startControlPlane, startKwok,
 } from './cluster-support';
 import { checkFakedClusterHealth, startHostCloudNativePg, writeHealthyClusterStatus } from './cnpg-support';
 import {
@@ -339,6 +339,8 @@ async function main(): Promise<void> {
       const seconds = await waitSettled(ENVS.map(appName), BOOTSTRAP_LIMIT_S, started);
       timing('bootstrap to every environment\'s Application Synced and Healthy', seconds);
       printTimeline(0);
+      const refused = kwokWatchListErrors(tmp);
+      check(`kwok's watches held: none ended for want of watch-list support (${refused.length} did)`, refused.length === 0, refused.slice(0, 3).join('\n'));
       // The root's own sync state is judged by the next-but-one step (hard refreshes); here: it ran and is Healthy.
       const root = await apps.get(ROOT_APP);
       check(`${ROOT_APP}: its sync operation Succeeded and it is Healthy — ${describeApplication(root)}`,

@@ -154,6 +154,15 @@ export async function kwokStages(tmp: string, toolEnv: NodeJS.ProcessEnv): Promi
 }
 
 /**
+ * The lines of kwok's log (kept in `tmp` by {@link startKwok}) where a watch of its ended because the
+ * API server could not serve it as a watch-list stream: each made kwok see pods late (see the
+ * cluster program's WatchList gate).
+ */
+export function kwokWatchListErrors(tmp: string): string[] {
+  return fs.readFileSync(path.join(tmp, 'kwok.log'), 'utf-8').split('\n').filter(l => l.includes('a watch stream was requested'));
+}
+
+/**
  * Starts kwok (stopped by a cleanup) managing only nodes annotated
  * kwok.x-k8s.io/node=fake, creates the Node {@link KWOK_NODE} and waits until
  * it is Ready. Throws with kwok's log tail if it does not get there.
