@@ -58,8 +58,8 @@ import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run,
 import { BARMAN_DEPRECATION, ClusterObjectStore, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
 import {
-  ClusterInstance, NodesCluster, buildTodoImage, clusterInstances, clusterStatus as clusterStatusOf, startNodesCluster, waitClusterHealthy,
-  withLocalImages,
+  ClusterInstance, NodesCluster, buildTodoImage, clusterInstances, clusterStatus as clusterStatusOf, prepullImage, startNodesCluster,
+  volumesOnEveryNode, waitClusterHealthy, withLocalImages,
 } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo, sealBackupKey, sealDatabaseLogins, waitSealedStatus } from './sealed-secrets-support';
@@ -86,7 +86,7 @@ const FAILOVER_WRITES_S = 90;
 /** Most seconds of writes around a node loss: as a failover's, with the node controller's grace period before it. */
 const NODE_LOSS_WRITES_S = 150;
 /** Seconds of writes to the new primary before a failover's writes stop. */
-const STEADY_WRITES_S = 10;
+const STEADY_WRITES_S = 5;
 /** Local volumes per node: an instance each, the two restored clusters', and a spare for an instance a drill recreates. */
 const VOLUMES_PER_NODE = 4;
 /** The object store's namespace; its pod runs on the writer's node, which no drill stops. */
@@ -109,6 +109,8 @@ const HARD_REFRESH_SPACING_S = 5;
  * recreated one after another and a switchover. The writes around it stop as soon as it is over.
  */
 const ROLLING_UPDATE_LIMIT_S = 240;
+/** Seconds of writes on each side of the point-in-time restore's target T. */
+const PITR_WRITES_S = 6;
 /** At most this long from the restore's commit to prod Synced and Healthy: the Cluster recovered (base backup, WAL replayed) and two standbys cloned. */
 const RESTORE_LIMIT_S = 600;
 /**
@@ -136,6 +138,8 @@ let served = new ServedRepository(REPO, process.env);
 let apps = new Applications(kube);
 /** Argo CD starts beside prod's first apply (seconds, where the Cluster takes minutes): resolves to its error, if any. */
 let argoStarting: Promise<Error | undefined> = Promise.resolve(new Error('Argo CD was not started'));
+/** Every node's kubelet pulling the Postgres image while the platform is applied (prepullImage's). */
+let postgresPulled: () => Promise<number> = () => Promise.reject(new Error('the Postgres image was not pulled'));
 /** Argo CD runs and its Applications exist: prod is synced from git from then on. */
 let argoUp = false;
 let clients: ProbeClients;
@@ -574,14 +578,14 @@ async function serviceLists(drill: string, name: string): Promise<void> {
 async function pointInTimeRestore(): Promise<string> {
   const drill = 'point-in-time restore';
   await automatedSyncOff(drill);
-  const before = await (await startWrites(10, 'pitr-before')).done;
+  const before = await (await startWrites(PITR_WRITES_S, 'pitr-before')).done;
   check(`writes before T acknowledged (${before.acked.length})`, before.acked.length > 5, before.output.slice(-1500));
   // T on whole seconds, with a second of quiet on each side of it.
   await sleep(1000);
   const target = new Date(Math.ceil(Date.now() / 1000) * 1000);
   const targetTime = target.toISOString().replace('.000Z', 'Z');
   await sleep(target.getTime() - Date.now() + 1000);
-  const after = await (await startWrites(10, 'pitr-after')).done;
+  const after = await (await startWrites(PITR_WRITES_S, 'pitr-after')).done;
   check(`writes after T acknowledged (${after.acked.length})`, after.acked.length > 5, after.output.slice(-1500));
   // Recovery to T must see WAL past T: close the segment holding the last write and wait for its archive.
   const [segment] = await onPrimary('SELECT pg_walfile_name(pg_switch_wal())');
@@ -687,18 +691,16 @@ async function main(): Promise<void> {
       kube = cluster.kube;
       apps = new Applications(kube);
       timing(`cluster up (${NODES} nodes)`, (Date.now() - started) / 1000);
-      for (const node of cluster.nodes) {
-        for (let i = 0; i < VOLUMES_PER_NODE; i++) {
-          const r = await cluster.command(['pv', `${node}-pv${i}`, '25Gi', '--node', node]);
-          check(`local PersistentVolume ${node}-pv${i} (class local, unbound)`, r.code === 0, r.stderr);
-        }
-      }
+      for (let i = 1; i <= VOLUMES_PER_NODE; i++) await volumesOnEveryNode(cluster, `instance-${i}`, '25Gi');
     }],
     ['the platform (Sealed Secrets controller and CloudNativePG operator, images built here) applied as Argo CD does; the operator Ready; the object store; '
       + 'prod\'s login and backup key sealed for this controller; prod as committed, with the knobs SEALED_SECRETS_DIR, TODO_BACKUP_ENDPOINT and TODO_REPO_URL', async () => {
       const upstream: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
       fs.mkdirSync(path.dirname(LOCK), { recursive: true });
-      ImageLock.write(LOCK, await withPostgresTag(await withLocalImages(upstream, cluster.registry, toolEnv)));
+      const local = await withPostgresTag(await withLocalImages(upstream, cluster.registry, toolEnv));
+      ImageLock.write(LOCK, local);
+      const postgres = local.images[CLUSTER_IMAGE];
+      postgresPulled = prepullImage(cluster, `${postgres.repository}@${postgres.digest}`);
       const baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
       const ko = await run('ko', ['build', '--bare', '--insecure-registry', '.'], {
         cwd: path.join(ROOT, 'test', 'tools', 'probe'),
@@ -743,6 +745,7 @@ async function main(): Promise<void> {
       // error (memcache.go) that the apply's warning check below would count. The processes start meanwhile.
       await installArgoCdObjects();
       argoStarting = startArgoCdProcesses().then(() => undefined, (e: Error) => e);
+      timing('every node pulled the Postgres image (beside the platform\'s step)', await postgresPulled());
       const started = Date.now();
       await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { expectedWarning: BARMAN_DEPRECATION });
       ns = namespaces[ENV];

@@ -70,7 +70,7 @@ import {
 import { PROBE, ProbeClients } from './probe-support';
 import {
   IMAGES_SH, NodesCluster, buildTodoImage, checkWebOnCluster, clusterStatus, nodeVolumes, psqlOnPrimary, startNodesCluster,
-  volumesOnEveryNode, waitClusterHealthy, withLocalImages,
+  prepullImage, volumesOnEveryNode, waitClusterHealthy, withLocalImages,
 } from './real-cluster-support';
 import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGitImage, makeGoBuilderImage, startGoProxy } from './registry-support';
 import { applyPlatformAsArgo, sealTodoSecrets } from './sealed-secrets-support';
@@ -93,6 +93,8 @@ const NODES = 3;
 const CLUSTER_VOLUMES_PER_NODE = 1;
 /** The name of the todo stack's database, a StatefulSet or a CloudNativePG Cluster. */
 const DATABASE = 'todo-db';
+/** The lock's entry of the Postgres image CloudNativePG runs. */
+const CLUSTER_POSTGRES_IMAGE = 'cloudnative-pg-postgresql';
 /** staging's login, sealed (SealedSecret todo-db-credentials). */
 const SEALED_LOGIN = 'todo-db-credentials';
 /** apply to every pod of an environment Ready. */
@@ -121,6 +123,8 @@ let kube = new Kubectl(process.env);
 let probeImage = '';
 let clients: ProbeClients;
 let baseImage = '';
+/** Every node's kubelet pulling CloudNativePG's Postgres image while the steps before staging run (prepullImage's). */
+let postgresPulled: () => Promise<number> = () => Promise.reject(new Error('the Postgres image was not pulled'));
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
 
@@ -219,6 +223,7 @@ async function deployEnvironment(env: string): Promise<[string, string]> {
     const pvs = await nodeVolumes(cluster, ns, objects);
     check(`${ns}: ${pvs.length} local PersistentVolume(s) pre-bound to the claims (the cluster program's pv)`, pvs.length > 0);
   }
+  if (db) timing('every node pulled the CloudNativePG Postgres image (beside the steps before)', await postgresPulled());
   const started = Date.now();
   await applyEnvironmentAsArgo(kube, env, namespaces, TREE, { expectedWarning: expectedClusterWarning(objects) });
   timing(`${env}: apply to every pod Ready`, await waitWorkloadsReady(ns, started));
@@ -419,7 +424,10 @@ async function main(): Promise<void> {
       // The lock a CI job would hold: the upstream images replaced by the ones built here.
       fs.mkdirSync(path.dirname(LOCK), { recursive: true });
       const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
-      ImageLock.write(LOCK, await withLocalImages(lock, cluster.registry, toolEnv));
+      const local = await withLocalImages(lock, cluster.registry, toolEnv);
+      ImageLock.write(LOCK, local);
+      const postgres = local.images[CLUSTER_POSTGRES_IMAGE];
+      postgresPulled = prepullImage(cluster, `${postgres.repository}@${postgres.digest}`);
       // The platform part first (the controller makes its key), then the logins sealed with its certificate.
       const platformTree = path.join(tmp, 'platform-tree');
       const synth = await run('npm', ['run', '--silent', 'synth'], {

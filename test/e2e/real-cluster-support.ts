@@ -184,6 +184,57 @@ export async function volumesOnEveryNode(cluster: NodesCluster, prefix: string, 
   return names;
 }
 
+/**
+ * Has every node's kubelet pull `image` now, as image-puller DaemonSets do: a pod on each node
+ * (namespace `default`, restricted, `true` as its command; the image must have it) that exits at
+ * once, deleted when done. CloudNativePG creates a Cluster's instances one after another, each
+ * pulling its Postgres image (7-10 s here) on its node before it starts; started while the suite
+ * does other work, the pulls overlap it instead. The pulls run in the background: the function
+ * returned resolves to the seconds they took, or throws their error (await it before the pods that
+ * need the image, or the pulls' failure goes unseen).
+ */
+export function prepullImage(cluster: NodesCluster, image: string): () => Promise<number> {
+  const pulling = pullOnEveryNode(cluster, image).then(seconds => ({ seconds }), (error: Error) => ({ error }));
+  return async () => {
+    const r = await pulling;
+    if ('error' in r) throw r.error;
+    return r.seconds;
+  };
+}
+
+async function pullOnEveryNode(cluster: NodesCluster, image: string): Promise<number> {
+  const started = Date.now();
+  const selector = 'e2e.acme.io/prepull=true';
+  const pods = cluster.nodes.map(node => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `prepull-${node}`, namespace: 'default', labels: { 'e2e.acme.io/prepull': 'true' } },
+    spec: {
+      nodeName: node,
+      restartPolicy: 'Never',
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{
+        name: 'pull',
+        image,
+        command: ['true'],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      }],
+    },
+  }));
+  const applied = await cluster.kube.apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }), 'e2e');
+  if (applied.code !== 0) throw new Error(`pods pulling ${image} not created: ${applied.stderr}`);
+  let phases = '';
+  await waitFor(`every node's kubelet to pull ${image}`, 180_000, async () => {
+    const items = (await cluster.kube.json(['-n', 'default', 'get', 'pods', '-l', selector])).items as K8sObject[];
+    phases = items.map(p => `${p.spec.nodeName} ${p.status?.phase}`).join(', ');
+    return items.length === pods.length && items.every(p => p.status?.phase === 'Succeeded');
+  }, 1000).catch(e => {
+    throw new Error(`${(e as Error).message} (${phases})`);
+  });
+  await cluster.kube.run(['-n', 'default', 'delete', 'pods', '-l', selector, '--wait=false'], { allowFail: true });
+  return (Date.now() - started) / 1000;
+}
+
 /** A CloudNativePG instance pod. */
 export interface ClusterInstance {
   readonly name: string;

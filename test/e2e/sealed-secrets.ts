@@ -39,8 +39,8 @@ import {
   ROOT, RunResult, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 import {
-  NodesCluster, buildTodoImage, checkWebOnCluster, clusterInstances, clusterStatus, startNodesCluster, volumesOnEveryNode, waitClusterHealthy,
-  withLocalImages, withPortForward,
+  NodesCluster, buildTodoImage, checkWebOnCluster, clusterInstances, clusterStatus, prepullImage, startNodesCluster, volumesOnEveryNode,
+  waitClusterHealthy, withLocalImages, withPortForward,
 } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import {
@@ -70,6 +70,8 @@ let toolEnv: NodeJS.ProcessEnv = process.env;
 let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let baseImage = '';
+/** The cluster's nodes pulling CloudNativePG's Postgres image from the moment it is pushed (prepullImage's). */
+let postgresPulled: () => Promise<number> = () => Promise.reject(new Error('the Postgres image was not pulled'));
 const timings: string[] = [];
 
 const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
@@ -78,7 +80,10 @@ const timing = (what: string, seconds: number) => recordTiming(timings, what, se
 async function pushImages(): Promise<void> {
   const lock: ImageLockDocument = JSON.parse(fs.readFileSync(fs.existsSync(LOCK) ? LOCK : path.join(ROOT, 'images.lock.json'), 'utf-8'));
   fs.mkdirSync(path.dirname(LOCK), { recursive: true });
-  ImageLock.write(LOCK, await withLocalImages(lock, cluster.registry, toolEnv));
+  const local = await withLocalImages(lock, cluster.registry, toolEnv);
+  ImageLock.write(LOCK, local);
+  const postgres = local.images['cloudnative-pg-postgresql'];
+  postgresPulled = prepullImage(cluster, `${postgres.repository}@${postgres.digest}`);
 }
 
 /** `npm run build:image` with ko: the todo image into the cluster's registry, the tree synthesized with the sealed files of SEALED_DIR. */
@@ -155,6 +160,7 @@ async function applyStagingByWaves(): Promise<void> {
  * for the operator, and the web tier connected to the primary with it.
  */
 async function deployStaging(): Promise<void> {
+  timing('every node pulled the CloudNativePG Postgres image (beside the steps before)', await postgresPulled());
   const started = Date.now();
   await applyStagingByWaves();
   await waitSealedStatus(kube, NS, SECRET, 'True');
