@@ -123,7 +123,7 @@ project.package.setScript('secrets', `${CLI} secrets`);
 // lib/ is fresh after a compile: the synth launcher can skip its own.
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
-  description: 'End-to-end tests on real components, two suites at a time (test/e2e/run.ts): registry, ko, buildah, kaniko, docker, buildpacks, Postgres, control planes of Kubernetes 1.27 and the newest, nodes of the newest, the Sealed Secrets controller, the live view in Chromium, CloudNativePG failover on three nodes, helm, tk, npm, Argo CD, npm run demo and demo:down',
+  description: 'End-to-end tests on real components, in three lanes at once (test/e2e/run.ts): registry, ko, buildah, kaniko, docker, buildpacks, Postgres, control planes and nodes of Kubernetes v1.37.2, the Sealed Secrets controller, the live view in Chromium, CloudNativePG failover on three nodes, helm, tk, npm, Argo CD, npm run demo and demo:down',
   exec: 'ts-node test/e2e/run.ts',
   receiveArgs: true,
 });
@@ -131,12 +131,12 @@ project.addTask('test:e2e', {
 // pods run (root; see the README). `eval "$(npm run --silent cluster:up -- --nodes 3)"` sets KUBECONFIG,
 // CLUSTER_REGISTRY, CLUSTER_HOST_IP and CLUSTER_NODES; the arguments after `--` reach the program.
 const CLUSTER_DIR = '"${CLUSTER_DIR:-/tmp/todo-gitops-cluster}"';
-const CLUSTER_PROGRAM = 'eval "$(test/tools/install.sh kube cluster netpol coredns crane ko debs)" && exec node -r ./node_modules/ts-node/register/transpile-only test/tools/cluster/main.ts';
+const CLUSTER_PROGRAM = 'eval "$(test/tools/install.sh kube cluster netpol coredns crane ko debs)" && exec node -r ./test/tools/register-ts.js test/tools/cluster/main.ts';
 project.package.setScript('cluster:up', `bash -c '${CLUSTER_PROGRAM} up ${CLUSTER_DIR} "$@"' cluster`);
 project.package.setScript('cluster:down', `bash -c '${CLUSTER_PROGRAM} down ${CLUSTER_DIR}'`);
 // The todo service running on that cluster, synced by Argo CD from a local git server, with the live
 // view (test/tools/demo/; root). State in DEMO_DIR (default /tmp/todo-gitops-demo); demo:down removes it all.
-const DEMO_PROGRAM = 'node -r ./node_modules/ts-node/register/transpile-only test/tools/demo/main.ts';
+const DEMO_PROGRAM = 'node -r ./test/tools/register-ts.js test/tools/demo/main.ts';
 project.package.setScript('demo', `${DEMO_PROGRAM} up`);
 project.package.setScript('demo:down', `${DEMO_PROGRAM} down`);
 // Too slow for .ci/run (tens of minutes on 2 cores): run by hand; the score is in the README's Tests.

@@ -1,40 +1,29 @@
 /**
- * `npm run test:e2e`: every end-to-end suite, in two lanes at once, each lane one suite at a time.
- * The lanes are balanced by the suites' times on this machine (about 25 minutes each: lane 1 the
- * image builders, the pods of dev and staging, Sealed Secrets, Argo CD, the fleet and the short
- * suites; lane 2 the API server's suite, the demo, then the drills on three nodes: CloudNativePG's
- * suite, which runs the web tier's drills in the same cluster). Every cluster lives in network
- * namespaces and a directory of its own, so two run side by side; test/tools/install.sh and
- * test/tools/images/build.sh take locks, so two suites never build the same tool or image, or run
- * apt-get, at once. Each suite's output goes to the terminal with
- * its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end a table gives
- * each suite's status, time and "N passed, N failed" line, then every failed check again with its
- * step and detail (a CI log's tail is often all there is). The exit status is 1 if any suite failed.
+ * `npm run test:e2e`: every end-to-end suite, in lanes that run at once (three by default), each lane
+ * one suite at a time. The suites are dealt to the lanes longest first, each to the lane with the
+ * least time so far, by their times on this machine (SUITE_SECONDS): CloudNativePG's suite, which
+ * runs the web tier's drills in the same cluster, takes a lane of its own. The suites mostly wait
+ * (node controllers' grace periods, archive_timeout, pods starting): with two lanes the two cores
+ * were about half idle. Every cluster lives in network namespaces and a directory of its own, so
+ * several run side by side; test/tools/install.sh and test/tools/images/build.sh take locks, so two
+ * suites never build the same tool or image, or run apt-get, at once. Each suite's output goes to
+ * the terminal with its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end
+ * a table gives each suite's status, time and "N passed, N failed" line, then every failed check
+ * again with its step and detail (a CI log's tail is often all there is). The exit status is 1 if
+ * any suite failed.
  *
- *   npx ts-node test/e2e/run.ts                      # all, two lanes (root)
+ *   npx ts-node test/e2e/run.ts                      # all, three lanes (root)
  *   E2E_LANES=1 npx ts-node test/e2e/run.ts          # all, one after another
  *   npx ts-node test/e2e/run.ts tanka fleet          # some, by name
  *
- * Environment: E2E_LANES (1 or 2, default 2), E2E_LOGS (default a new directory under /tmp).
+ * Environment: E2E_LANES (1 to the number of suites, default 3), E2E_LOGS (default a new directory under /tmp).
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ROOT } from './harness';
-
-interface Suite {
-  /** test/e2e/<name>.ts */
-  readonly name: string;
-  readonly lane: number;
-}
-
-/** Each lane's suites, in the order it runs them (see above). */
-const LANES = [
-  ['image-build', 'pods', 'sealed-secrets', 'argocd', 'fleet', 'live-view', 'package', 'tanka'],
-  ['cluster', 'demo', 'cloudnative-pg'],
-];
-const SUITES: Suite[] = LANES.flatMap((names, i) => names.map(name => ({ name, lane: i + 1 })));
+import { DEFAULT_LANES, SUITES, Suite, dealToLanes } from './lanes';
 
 interface Outcome { suite: Suite; code: number; seconds: number; summary: string; failures: string[][] }
 
@@ -62,8 +51,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcome> {
   const started = Date.now();
   const file = fs.createWriteStream(path.join(logs, `${suite.name}.log`));
-  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'),
-    path.join(__dirname, `${suite.name}.ts`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test', 'tools', 'register-ts.js'), path.join(__dirname, `${suite.name}.ts`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let summary = '';
   let partial = '';
@@ -103,26 +91,28 @@ function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcom
 
 async function main(): Promise<number> {
   const names = process.argv.slice(2);
-  const unknown = names.filter(n => !SUITES.some(s => s.name === n));
-  if (unknown.length) throw new Error(`no suite ${unknown.join(', ')}; the suites: ${SUITES.map(s => s.name).join(', ')}`);
-  const suites = names.length ? SUITES.filter(s => names.includes(s.name)) : SUITES;
-  const lanes = Number(process.env.E2E_LANES ?? 2);
-  if (lanes !== 1 && lanes !== 2) throw new Error(`E2E_LANES must be 1 or 2, got ${process.env.E2E_LANES}`);
+  const unknown = names.filter(n => !SUITES.includes(n));
+  if (unknown.length) throw new Error(`no suite ${unknown.join(', ')}; the suites: ${SUITES.join(', ')}`);
+  const lanes = Number(process.env.E2E_LANES ?? DEFAULT_LANES);
+  if (!Number.isInteger(lanes) || lanes < 1 || lanes > SUITES.length) {
+    throw new Error(`E2E_LANES must be a whole number from 1 to ${SUITES.length}, got ${process.env.E2E_LANES}`);
+  }
+  const queues = dealToLanes(names.length ? names : SUITES, lanes);
+  const suites = queues.flat();
   const logs = process.env.E2E_LOGS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-logs-'));
   fs.mkdirSync(logs, { recursive: true });
   const started = Date.now();
   // The suites run transpile-only: their types are checked once here.
   log('1/2 type-checking the suites (tsc -p test/tsconfig.json)');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', path.join(ROOT, 'test', 'tsconfig.json')], { stdio: 'inherit' });
-  log(`2/2 ${suites.map(s => s.name).join(', ')} in ${lanes} lane(s); whole logs in ${logs}`);
-  const queues = lanes === 1 ? [suites] : [suites.filter(s => s.lane === 1), suites.filter(s => s.lane === 2)];
+  log(`2/2 ${queues.length} lane(s): ${queues.map((q, i) => `${i + 1}: ${q.map(s => s.name).join(', ')}`).join('; ')}; whole logs in ${logs}`);
   const outcomes: Outcome[] = [];
   let done = 0;
   await Promise.all(queues.map(async queue => {
     for (const suite of queue) {
       if (interrupted) break;
-      log(`starting ${suite.name} (lane ${lanes === 1 ? 1 : suite.lane})`);
-      const outcome = await runSuite(suite, logs, lanes > 1);
+      log(`starting ${suite.name} (lane ${suite.lane})`);
+      const outcome = await runSuite(suite, logs, queues.length > 1);
       outcomes.push(outcome);
       log(`${suite.name} ${outcome.code === 0 ? 'passed' : `FAILED (exit ${outcome.code})`} in ${outcome.seconds.toFixed(0)} s; ${++done}/${suites.length} done`);
     }
