@@ -18,8 +18,8 @@ import {
 } from './harness';
 import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
-/** The cluster program (test/tools/cluster/main.ts), run by Node through ts-node: `[...CLUSTER_PROGRAM, 'up', DIR]`. */
-export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'node_modules', 'ts-node', 'register', 'transpile-only'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
+/** The cluster program (test/tools/cluster/main.ts), run by Node through test/tools/register-ts.js: `[...CLUSTER_PROGRAM, 'up', DIR]`. */
+export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'test', 'tools', 'register-ts.js'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
 /** The Argo CD CRDs the project vendors (the version test/tools/argocd builds). */
 export const ARGOCD_CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
 /** The fake node kwok runs. */

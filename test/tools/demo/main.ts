@@ -26,7 +26,7 @@ async function main(command: string | undefined): Promise<number> {
           void demoDown(dir).finally(() => process.exit(130));
         });
       }
-      // Loaded only here: `down` need not wait for ts-node to compile the library and the e2e helpers.
+      // Loaded only here: `down` need not wait for the library and the e2e helpers to be compiled.
       const { demoUp } = await import('./up');
       const { urls, seconds } = await demoUp(dir);
       progressLine('demo', `ready in ${seconds[seconds.length - 1][1].toFixed(0)}s (${seconds.slice(0, -1).map(([step, s]) => `${step} ${s.toFixed(0)}s`).join(', ')})`);

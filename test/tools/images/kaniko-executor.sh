@@ -36,4 +36,4 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The container gets the caller's open-file limits; node raises its own soft limit when it starts.
 KANIKO_EXECUTOR_NOFILE="$(ulimit -Sn) $(ulimit -Hn)" \
-  exec node -r "$HERE/../../../node_modules/ts-node/register/transpile-only" "$HERE/kaniko-executor.ts" "$@"
+  exec node -r "$HERE/../register-ts.js" "$HERE/kaniko-executor.ts" "$@"

@@ -23,4 +23,4 @@
 # this script.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-exec node -r "$HERE/../../../node_modules/ts-node/register/transpile-only" "$HERE/smoke.ts" "$@"
+exec node -r "$HERE/../register-ts.js" "$HERE/smoke.ts" "$@"
