@@ -26,6 +26,9 @@ require.extensions['.ts'] = (module, filename) => {
     sourcefile: path.basename(filename),
     sourcemap: 'inline',
     tsconfigRaw: TSCONFIG,
+    // `await import('./module')` becomes a require, as TypeScript emits it for CommonJS: Node's own
+    // import() would look for the file as written, without the .ts this hook adds.
+    supported: { 'dynamic-import': false },
   });
   module._compile(code, filename);
 };
