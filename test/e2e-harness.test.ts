@@ -1,6 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { exitStatus, summaryLine } from './e2e/harness';
+import { exitStatus, inBackground, summaryLine } from './e2e/harness';
 
 // The end-to-end suites are too slow for `npm test`, so the promise that a run which skipped steps
 // never looks like a pass is checked here, on the harness alone.
@@ -23,6 +23,28 @@ describe('closing line and exit status', () => {
     ['a signal', { passed: 3, failed: 0, skipped: 0, interrupted: true, allowSkip: true }, 130],
   ])('%s', (_, result, status) => {
     expect(exitStatus(result)).toBe(status);
+  });
+});
+
+describe('inBackground', () => {
+  test('the function it returns gives the work\'s result', async () => {
+    const waitForIt = inBackground(new Promise<number>(resolve => setTimeout(() => resolve(42), 10)));
+    await expect(waitForIt()).resolves.toBe(42);
+  });
+
+  test('a failure is held, not reported as unhandled, until awaited, then thrown each time', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const waitForIt = inBackground(Promise.reject(new Error('pull failed')));
+      await new Promise(resolve => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+      await expect(waitForIt()).rejects.toThrow('pull failed');
+      await expect(waitForIt()).rejects.toThrow('pull failed');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
 

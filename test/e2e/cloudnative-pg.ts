@@ -58,8 +58,8 @@ import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run,
 import { BARMAN_DEPRECATION, ClusterObjectStore, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
 import {
-  ClusterInstance, NodesCluster, buildTodoImage, clusterInstances, clusterStatus as clusterStatusOf, prepullImage, startNodesCluster,
-  volumesOnEveryNode, waitClusterHealthy, withLocalImages,
+  CLUSTER_POSTGRES_IMAGE, ClusterInstance, NOT_PULLED, NodesCluster, buildTodoImage, clusterInstances, clusterStatus as clusterStatusOf,
+  prepullClusterPostgres, startNodesCluster, volumesOnEveryNode, waitClusterHealthy, withLocalImages,
 } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import { applyPlatformAsArgo, sealBackupKey, sealDatabaseLogins, waitSealedStatus } from './sealed-secrets-support';
@@ -93,8 +93,6 @@ const VOLUMES_PER_NODE = 4;
 const STORE_NS = 'backup-store';
 /** prod's sealed Secrets: the login and the object store's key. */
 const SEALED_SECRETS = ['todo-db-credentials', 'todo-db-backup'];
-/** The lock's entry of the Postgres image CloudNativePG runs (with barman-cloud). */
-const CLUSTER_IMAGE = 'cloudnative-pg-postgresql';
 
 /** Argo CD's Applications: the root (dist/apps), the platform part with the operator (sync wave -1), prod. */
 const ROOT_APP = 'todo-root';
@@ -138,8 +136,8 @@ let served = new ServedRepository(REPO, process.env);
 let apps = new Applications(kube);
 /** Argo CD starts beside prod's first apply (seconds, where the Cluster takes minutes): resolves to its error, if any. */
 let argoStarting: Promise<Error | undefined> = Promise.resolve(new Error('Argo CD was not started'));
-/** Every node's kubelet pulling the Postgres image while the platform is applied (prepullImage's). */
-let postgresPulled: () => Promise<number> = () => Promise.reject(new Error('the Postgres image was not pulled'));
+/** Every node's kubelet pulling the Postgres image while the platform is applied (prepullClusterPostgres's). */
+let postgresPulled = NOT_PULLED;
 /** Argo CD runs and its Applications exist: prod is synced from git from then on. */
 let argoUp = false;
 let clients: ProbeClients;
@@ -183,11 +181,11 @@ function synthProd(settings: Partial<TodoSettings> = {}): void {
 
 /** The lock with the Postgres image's own tag (CloudNativePG reads the version from it). */
 async function withPostgresTag(lock: ImageLockDocument): Promise<ImageLockDocument> {
-  const image = lock.images[CLUSTER_IMAGE];
+  const image = lock.images[CLUSTER_POSTGRES_IMAGE];
   const tags = (await run('crane', ['ls', '--insecure', image.repository], { env: toolEnv })).stdout.trim().split('\n');
   const tag = tags.find(t => /^[0-9]+\./.test(t));
   check(`the Postgres image's tag starts with its version: ${tag}`, tag !== undefined, tags.join(' '));
-  return { ...lock, images: { ...lock.images, [CLUSTER_IMAGE]: { ...image, tag: tag! } } };
+  return { ...lock, images: { ...lock.images, [CLUSTER_POSTGRES_IMAGE]: { ...image, tag: tag! } } };
 }
 
 /** The Cluster's instance pods, with their node, role, readiness and Postgres image (real-cluster-support's, for this suite's cluster). */
@@ -410,14 +408,14 @@ async function rollingUpdate(): Promise<void> {
   const before = await clusterStatus();
   const oldImage = (await instances()).find(p => p.name === before.primary)?.image ?? '';
   const lock: ImageLockDocument = JSON.parse(fs.readFileSync(LOCK, 'utf-8'));
-  const entry = lock.images[CLUSTER_IMAGE];
+  const entry = lock.images[CLUSTER_POSTGRES_IMAGE];
   const tagged = `${entry.repository}:e2e-rolling-update`;
   const mutated = await run('crane', ['mutate', '--insecure', '--label', `org.example.e2e.rolling-update=${new Date().toISOString()}`,
     '--tag', tagged, `${entry.repository}@${entry.digest}`], { env: toolEnv, allowFail: true });
   const digest = mutated.code === 0 ? (await run('crane', ['digest', '--insecure', tagged], { env: toolEnv })).stdout.trim() : '';
   if (!check(`crane mutate --label pushed a new digest of ${entry.repository}: ${digest.slice(0, 19)} (was ${entry.digest.slice(0, 19)})`,
     /^sha256:[0-9a-f]{64}$/.test(digest) && digest !== entry.digest, mutated.stdout + mutated.stderr)) return;
-  ImageLock.write(LOCK, { ...lock, images: { ...lock.images, [CLUSTER_IMAGE]: { ...entry, digest } } });
+  ImageLock.write(LOCK, { ...lock, images: { ...lock.images, [CLUSTER_POSTGRES_IMAGE]: { ...entry, digest } } });
   synthProd();
   const newImage: string = distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!.spec.imageName;
   check(`dist/${ENV}'s Cluster pins the new digest: ${newImage} (the instances run ${oldImage})`, newImage.endsWith(`@${digest}`) && newImage !== oldImage);
@@ -699,8 +697,7 @@ async function main(): Promise<void> {
       fs.mkdirSync(path.dirname(LOCK), { recursive: true });
       const local = await withPostgresTag(await withLocalImages(upstream, cluster.registry, toolEnv));
       ImageLock.write(LOCK, local);
-      const postgres = local.images[CLUSTER_IMAGE];
-      postgresPulled = prepullImage(cluster, `${postgres.repository}@${postgres.digest}`);
+      postgresPulled = prepullClusterPostgres(cluster, local);
       const baseImage = await makeBaseImage(tmp, cluster.registry, toolEnv);
       const ko = await run('ko', ['build', '--bare', '--insecure-registry', '.'], {
         cwd: path.join(ROOT, 'test', 'tools', 'probe'),

@@ -174,6 +174,20 @@ export async function installTools(tools: string[]): Promise<NodeJS.ProcessEnv> 
   return { ...process.env, PATH: `${m[1]}${process.env.PATH}` };
 }
 
+/**
+ * Starts waiting on `work` now, while the suite goes on, and returns a function that waits for it:
+ * its result, or its error thrown. A rejection is held until then instead of being reported as
+ * unhandled, so the step that needs the work is the one that fails.
+ */
+export function inBackground<T>(work: Promise<T>): () => Promise<T> {
+  const settled = work.then(value => ({ value }), (error: Error) => ({ error }));
+  return async () => {
+    const r = await settled;
+    if ('error' in r) throw r.error;
+    return r.value;
+  };
+}
+
 /** Checks that each command is on PATH in `env`; returns whether all are. */
 export async function requireTools(env: NodeJS.ProcessEnv, tools: string[]): Promise<boolean> {
   let all = true;

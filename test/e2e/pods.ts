@@ -70,7 +70,7 @@ import {
 import { PROBE, ProbeClients } from './probe-support';
 import {
   IMAGES_SH, NodesCluster, buildTodoImage, checkWebOnCluster, clusterStatus, nodeVolumes, psqlOnPrimary, startNodesCluster,
-  prepullImage, volumesOnEveryNode, waitClusterHealthy, withLocalImages,
+  NOT_PULLED, prepullClusterPostgres, volumesOnEveryNode, waitClusterHealthy, withLocalImages,
 } from './real-cluster-support';
 import { KANIKO_SOURCE_TARBALL, craneInsecure, makeBaseImage, makeGitImage, makeGoBuilderImage, startGoProxy } from './registry-support';
 import { applyPlatformAsArgo, sealTodoSecrets } from './sealed-secrets-support';
@@ -95,8 +95,6 @@ const CLUSTER_VOLUMES_PER_NODE = 1;
 const DATABASE = 'todo-db';
 /** Most seconds until kube-router's NetworkPolicy sync admits a new pod that a policy allows. */
 const WEB_POLICY_SYNC_S = 30;
-/** The lock's entry of the Postgres image CloudNativePG runs. */
-const CLUSTER_POSTGRES_IMAGE = 'cloudnative-pg-postgresql';
 /** staging's login, sealed (SealedSecret todo-db-credentials). */
 const SEALED_LOGIN = 'todo-db-credentials';
 /** apply to every pod of an environment Ready. */
@@ -125,8 +123,8 @@ let kube = new Kubectl(process.env);
 let probeImage = '';
 let clients: ProbeClients;
 let baseImage = '';
-/** Every node's kubelet pulling CloudNativePG's Postgres image while the steps before staging run (prepullImage's). */
-let postgresPulled: () => Promise<number> = () => Promise.reject(new Error('the Postgres image was not pulled'));
+/** Every node's kubelet pulling CloudNativePG's Postgres image while the steps before staging run (prepullClusterPostgres's). */
+let postgresPulled = NOT_PULLED;
 const namespaces: Record<string, string> = {};
 const timings: string[] = [];
 
@@ -428,8 +426,7 @@ async function main(): Promise<void> {
       const lock: ImageLockDocument = JSON.parse(fs.readFileSync(path.join(ROOT, 'images.lock.json'), 'utf-8'));
       const local = await withLocalImages(lock, cluster.registry, toolEnv);
       ImageLock.write(LOCK, local);
-      const postgres = local.images[CLUSTER_POSTGRES_IMAGE];
-      postgresPulled = prepullImage(cluster, `${postgres.repository}@${postgres.digest}`);
+      postgresPulled = prepullClusterPostgres(cluster, local);
       // The platform part first (the controller makes its key), then the logins sealed with its certificate.
       const platformTree = path.join(tmp, 'platform-tree');
       const synth = await run('npm', ['run', '--silent', 'synth'], {

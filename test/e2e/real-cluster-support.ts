@@ -19,7 +19,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CLUSTER_PROGRAM, K8sObject, Kubectl, labelSelector, persistentVolumes } from './cluster-support';
-import { ROOT, RunResult, check, equal, onCleanup, progress, run, stopProcess, waitFor } from './harness';
+import { ROOT, RunResult, check, equal, inBackground, onCleanup, progress, run, stopProcess, waitFor } from './harness';
 import { makeBaseImage } from './registry-support';
 import { ImageLock, ImageLockDocument } from '../../src';
 
@@ -42,7 +42,7 @@ export async function withLocalImages(lock: ImageLockDocument, registry: string,
   images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
   images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: controller[0], digest: controller[1] };
   images['cloudnative-pg'] = { ...images['cloudnative-pg'], repository: operator[0], digest: operator[1] };
-  images['cloudnative-pg-postgresql'] = { ...images['cloudnative-pg-postgresql'], repository: clusterPostgres[0], digest: clusterPostgres[1] };
+  images[CLUSTER_POSTGRES_IMAGE] = { ...images[CLUSTER_POSTGRES_IMAGE], repository: clusterPostgres[0], digest: clusterPostgres[1] };
   return { ...lock, images };
 }
 
@@ -184,24 +184,26 @@ export async function volumesOnEveryNode(cluster: NodesCluster, prefix: string, 
   return names;
 }
 
+/** The lock's entry of the Postgres image CloudNativePG's instances run. */
+export const CLUSTER_POSTGRES_IMAGE = 'cloudnative-pg-postgresql';
+
+/** What {@link prepullClusterPostgres} returns before anything was pulled: it throws. */
+export const NOT_PULLED = () => Promise.reject<number>(new Error('the Postgres image was not pulled'));
+
 /**
- * Has every node's kubelet pull `image` now, as image-puller DaemonSets do: a pod on each node
- * (namespace `default`, restricted, `true` as its command; the image must have it) that exits at
- * once, deleted when done. CloudNativePG creates a Cluster's instances one after another, each
- * pulling its Postgres image (7-10 s here) on its node before it starts; started while the suite
- * does other work, the pulls overlap it instead. The pulls run in the background: the function
- * returned resolves to the seconds they took, or throws their error (await it before the pods that
- * need the image, or the pulls' failure goes unseen).
+ * Has every node's kubelet pull the lock's CloudNativePG Postgres image now, as image-puller
+ * DaemonSets do: a pod on each node (namespace `default`, restricted, `true` as its command) that
+ * exits at once, deleted when done. CloudNativePG creates a Cluster's instances one after another,
+ * each pulling that image (7-10 s here) on its node before it starts; started while the suite does
+ * other work, the pulls overlap it instead. Returns what {@link inBackground} does: await it before
+ * the Cluster is applied, for the seconds the pulls took or their error.
  */
-export function prepullImage(cluster: NodesCluster, image: string): () => Promise<number> {
-  const pulling = pullOnEveryNode(cluster, image).then(seconds => ({ seconds }), (error: Error) => ({ error }));
-  return async () => {
-    const r = await pulling;
-    if ('error' in r) throw r.error;
-    return r.seconds;
-  };
+export function prepullClusterPostgres(cluster: NodesCluster, lock: ImageLockDocument): () => Promise<number> {
+  const postgres = lock.images[CLUSTER_POSTGRES_IMAGE];
+  return inBackground(pullOnEveryNode(cluster, `${postgres.repository}@${postgres.digest}`));
 }
 
+/** Pulls `image` on every node (see prepullClusterPostgres); the seconds it took. */
 async function pullOnEveryNode(cluster: NodesCluster, image: string): Promise<number> {
   const started = Date.now();
   const selector = 'e2e.acme.io/prepull=true';

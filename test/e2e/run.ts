@@ -4,7 +4,7 @@
  * least time so far, by their times on this machine (SUITE_SECONDS): CloudNativePG's suite, which
  * runs the web tier's drills in the same cluster, takes a lane of its own. The suites mostly wait
  * (node controllers' grace periods, archive_timeout, pods starting): with two lanes the two cores
- * were about half idle. Every cluster lives in network namespaces and a directory of its own, so
+ * were a fifth idle (82% busy). Every cluster lives in network namespaces and a directory of its own, so
  * several run side by side; test/tools/install.sh and test/tools/images/build.sh take locks, so two
  * suites never build the same tool or image, or run apt-get, at once. Each suite's output goes to
  * the terminal with its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end

@@ -39,8 +39,8 @@ import {
   ROOT, RunResult, check, e2eMain, equal, installTools, progress, recordTiming, requireTools, run, section, skipSteps, waitFor,
 } from './harness';
 import {
-  NodesCluster, buildTodoImage, checkWebOnCluster, clusterInstances, clusterStatus, prepullImage, startNodesCluster, volumesOnEveryNode,
-  waitClusterHealthy, withLocalImages, withPortForward,
+  NOT_PULLED, NodesCluster, buildTodoImage, checkWebOnCluster, clusterInstances, clusterStatus, prepullClusterPostgres, startNodesCluster,
+  volumesOnEveryNode, waitClusterHealthy, withLocalImages, withPortForward,
 } from './real-cluster-support';
 import { makeBaseImage } from './registry-support';
 import {
@@ -70,8 +70,8 @@ let toolEnv: NodeJS.ProcessEnv = process.env;
 let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let baseImage = '';
-/** The cluster's nodes pulling CloudNativePG's Postgres image from the moment it is pushed (prepullImage's). */
-let postgresPulled: () => Promise<number> = () => Promise.reject(new Error('the Postgres image was not pulled'));
+/** The cluster's nodes pulling CloudNativePG's Postgres image from the moment it is pushed (prepullClusterPostgres's). */
+let postgresPulled = NOT_PULLED;
 const timings: string[] = [];
 
 const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
@@ -82,8 +82,7 @@ async function pushImages(): Promise<void> {
   fs.mkdirSync(path.dirname(LOCK), { recursive: true });
   const local = await withLocalImages(lock, cluster.registry, toolEnv);
   ImageLock.write(LOCK, local);
-  const postgres = local.images['cloudnative-pg-postgresql'];
-  postgresPulled = prepullImage(cluster, `${postgres.repository}@${postgres.digest}`);
+  postgresPulled = prepullClusterPostgres(cluster, local);
 }
 
 /** `npm run build:image` with ko: the todo image into the cluster's registry, the tree synthesized with the sealed files of SEALED_DIR. */
