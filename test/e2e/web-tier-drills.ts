@@ -468,8 +468,14 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       if (topAt) timing('metrics-server applied to `kubectl top nodes` answering', (topAt - appliedAt) / 1000);
       progress(top.trim().split('\n').map(l => `    | ${l}`).join('\n'));
       check('kubectl top nodes lists every node', topAt > 0 && cluster.nodes.every(n => top.includes(n)), top);
-      if (cpuSeenAt) timing('metrics-server applied to the HorizontalPodAutoscaler seeing CPU', (cpuSeenAt - appliedAt) / 1000);
-      const seen = await autoscaler();
+      if (cpuSeenAt) timing('metrics-server applied to the HorizontalPodAutoscaler first seeing CPU', (cpuSeenAt - appliedAt) / 1000);
+      // The reading comes and goes: a pod the drains just started has no metrics yet, and the
+      // autoscaler then reports FailedGetResourceMetric. The flood needs it now.
+      let seen = await autoscaler();
+      await waitFor('prod\'s HorizontalPodAutoscaler to see CPU', 120_000, async () => {
+        seen = await autoscaler();
+        return seen.cpu !== undefined;
+      }, 2000).catch(() => undefined);
       const active = seen.conditions.find((c: any) => c.type === 'ScalingActive');
       check(`prod's HorizontalPodAutoscaler reads CPU: ${seen.cpu}% of the request, ScalingActive ${active?.status} (${active?.reason})`,
         typeof seen.cpu === 'number' && active?.status === 'True', JSON.stringify(seen.conditions));
