@@ -124,7 +124,7 @@ project.package.setScript('secrets', `${CLI} secrets`);
 project.postCompileTask.exec('node scripts/run-compiled.js --stamp');
 project.addTask('test:e2e', {
   description: 'End-to-end tests on real components, in three lanes at once (test/e2e/run.ts): registry, ko, buildah, kaniko, docker, buildpacks, Postgres, control planes and nodes of Kubernetes v1.37.2, the Sealed Secrets controller, the live view in Chromium, CloudNativePG failover on three nodes, helm, tk, npm, Argo CD, npm run demo and demo:down',
-  exec: 'ts-node test/e2e/run.ts',
+  exec: 'node -r ./test/tools/register-ts.js test/e2e/run.ts',
   receiveArgs: true,
 });
 // The project's replacement for kind: a control plane and N worker nodes of Kubernetes v1.37.2 whose

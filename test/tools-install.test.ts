@@ -1,4 +1,6 @@
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 // test/tools/install.sh dispatches to one recipe per tool (test/tools/install/<tool>.sh); building
@@ -25,4 +27,49 @@ test('each image recipe packs the version of the tool install.sh builds', () => 
   expect(pins.length).toBeGreaterThanOrEqual(5);
   const recipes = fs.readdirSync(path.join(TOOLS, 'install')).map(f => fs.readFileSync(path.join(TOOLS, 'install', f), 'utf-8')).join('\n');
   for (const [, version, variable] of pins) expect(`${variable}=${new RegExp(`^${variable}=(\\S+)$`, 'm').exec(recipes)?.[1]}`).toBe(`${variable}=${version}`);
+});
+
+describe('the lock is per tool', () => {
+  // A cache where ko and crane are built already (their binaries and stamps), so install.sh only
+  // takes each tool's lock and prints the PATH line.
+  const version = (tool: string) => new RegExp(`^${tool.toUpperCase()}_VERSION=(\\S+)$`, 'm').exec(recipe(tool))![1];
+  let cache: string;
+  let holder: ChildProcess | undefined;
+  beforeEach(() => {
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), 'tools-cache-'));
+    for (const tool of ['ko', 'crane']) {
+      const dir = path.join(cache, `${tool}-${version(tool)}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\n', { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, `.${tool}.ok`), '');
+    }
+  });
+  afterEach(() => {
+    holder?.kill('SIGKILL');
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+  const install = (tool: string) => spawnSync('bash', [path.join(TOOLS, 'install.sh'), tool], {
+    env: { ...process.env, TODO_GITOPS_TOOLS_CACHE: cache }, encoding: 'utf-8', timeout: 3000,
+  });
+  /** Holds `.lock-<tool>` as a build of it would, until killed; resolves once it is held. */
+  const hold = async (tool: string) => {
+    holder = spawn('flock', [path.join(cache, `.lock-${tool}`), 'sleep', '60'], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && spawnSync('flock', ['-n', path.join(cache, `.lock-${tool}`), 'true']).status === 0; i++) {
+      await new Promise(r => setTimeout(r, 20));
+    }
+  };
+
+  test('a run needing only built tools goes on while another tool is being built', async () => {
+    await hold('ko');
+    const crane = install('crane');
+    expect(crane.status).toBe(0);
+    expect(crane.stdout).toContain(`${cache}/crane-${version('crane')}`);
+  });
+
+  test('a run needing the tool being built waits for it, and says so', async () => {
+    await hold('ko');
+    const ko = install('ko');
+    expect(ko.error?.message).toMatch(/ETIMEDOUT/);
+    expect(ko.stderr).toContain(`waiting for another install.sh building ko (${cache}/.lock-ko)`);
+  });
 });

@@ -54,7 +54,7 @@ import {
   Applications, ServedRepository, admitIngresses, argoCdBaseObjects, describeApplication, outOfSyncResources, settled, startArgoCd,
 } from './argocd-support';
 import { ARGOCD_CRDS, ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, installCrds } from './cluster-support';
-import { ROOT, check, e2eMain, equal, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
+import { ROOT, check, e2eMain, equal, inBackground, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
 import { BARMAN_DEPRECATION, ClusterObjectStore, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
 import {
@@ -138,6 +138,8 @@ let apps = new Applications(kube);
 let argoStarting: Promise<Error | undefined> = Promise.resolve(new Error('Argo CD was not started'));
 /** Every node's kubelet pulling the Postgres image while the platform is applied (prepullClusterPostgres's). */
 let postgresPulled = NOT_PULLED;
+/** The local PersistentVolumes of the instances, made while the platform is applied (inBackground's). */
+let volumesMade: () => Promise<void> = () => Promise.reject(new Error('the PersistentVolumes were not made'));
 /** Argo CD runs and its Applications exist: prod is synced from git from then on. */
 let argoUp = false;
 let clients: ProbeClients;
@@ -683,13 +685,15 @@ async function main(): Promise<void> {
       toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg', 'argocd']);
       served = new ServedRepository(REPO, toolEnv);
     }],
-    [`cluster up --nodes ${NODES}, ${VOLUMES_PER_NODE} local volumes per node`, async () => {
+    [`cluster up --nodes ${NODES}; ${VOLUMES_PER_NODE} local volumes per node, made beside the next step`, async () => {
       const started = Date.now();
       cluster = await startNodesCluster(path.join(tmp, 'cluster'), toolEnv, NODES);
       kube = cluster.kube;
       apps = new Applications(kube);
       timing(`cluster up (${NODES} nodes)`, (Date.now() - started) / 1000);
-      for (let i = 1; i <= VOLUMES_PER_NODE; i++) await volumesOnEveryNode(cluster, `instance-${i}`, '25Gi');
+      volumesMade = inBackground((async () => {
+        for (let i = 1; i <= VOLUMES_PER_NODE; i++) await volumesOnEveryNode(cluster, `instance-${i}`, '25Gi');
+      })());
     }],
     ['the platform (Sealed Secrets controller and CloudNativePG operator, images built here) applied as Argo CD does; the operator Ready; the object store; '
       + 'prod\'s login and backup key sealed for this controller; prod as committed, with the knobs SEALED_SECRETS_DIR, TODO_BACKUP_ENDPOINT and TODO_REPO_URL', async () => {
@@ -707,17 +711,19 @@ async function main(): Promise<void> {
       // The todo image into the lock; the tree synthesized beside it (the committed sealed files) gives the platform.
       fs.mkdirSync(path.join(tmp, 'committed'));
       await buildTodoImage(cluster, toolEnv, { lock: LOCK, outdir: FIRST_TREE, helmDir: path.join(tmp, 'committed', 'helm'), baseImage });
-      await applyPlatformAsArgo(kube, FIRST_TREE);
-      const operator = await kube.run(['-n', 'cnpg-system', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=180s'], { allowFail: true });
-      check('the CloudNativePG operator is Ready (restricted Pod Security, its webhooks serving)', operator.code === 0, operator.stderr);
+      // The object store and the platform wait for pods of their own: they start together.
       const prodApp = distObjects('apps', FIRST_TREE).find(o => o.kind === 'Application' && o.spec?.source?.path === `dist/${ENV}`)!;
-      store = await startObjectStore(kube, {
+      const storeStarted = inBackground(startObjectStore(kube, {
         namespace: STORE_NS,
         nodeName: cluster.nodes[0],
         clients: [prodApp.spec.destination.namespace],
         toolEnv,
         registry: cluster.registry,
-      });
+      }));
+      await applyPlatformAsArgo(kube, FIRST_TREE);
+      const operator = await kube.run(['-n', 'cnpg-system', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=180s'], { allowFail: true });
+      check('the CloudNativePG operator is Ready (restricted Pod Security, its webhooks serving)', operator.code === 0, operator.stderr);
+      store = await storeStarted();
       // As a fork seals its own: the login, and the object store's key, for this cluster's controller.
       await sealDatabaseLogins(kube, SEALED_DIR, [ENV]);
       await sealBackupKey(kube, SEALED_DIR, ENV, store.credentials);
@@ -743,6 +749,7 @@ async function main(): Promise<void> {
       await installArgoCdObjects();
       argoStarting = startArgoCdProcesses().then(() => undefined, (e: Error) => e);
       timing('every node pulled the Postgres image (beside the platform\'s step)', await postgresPulled());
+      await volumesMade();
       const started = Date.now();
       await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { expectedWarning: BARMAN_DEPRECATION });
       ns = namespaces[ENV];

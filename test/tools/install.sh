@@ -8,6 +8,7 @@
 #
 # Arguments:
 #   -o FILE   also write the `export PATH=...` line to FILE (stdout gets it too)
+#   --every   every known tool, the opt-in ones too
 #   TOOL...   subset of: ko crane helm kube-linter kwok debs kube argocd   (default: all)
 #             opt-in (never in the default set): netpol cluster coredns kaniko lifecycle docker tanka
 #             sealed-secrets cloudnative-pg versitygw metrics-server
@@ -22,8 +23,8 @@
 #     <tool>-<version>/<binary>   e.g. ko-v0.19.1/ko, kubernetes-v1.37.2/kube-apiserver
 #     <dir>/.<binary>.ok          stamp written only after a successful build
 #     logs/<tool>-<version>.log   build output (tail shown on failure)
-# Debian packages are apt-installed only when their binary is missing. One install.sh runs at a
-# time per cache (a lock), so suites run side by side never build a tool twice.
+# Debian packages are apt-installed only when their binary is missing. A tool is built by one
+# install.sh at a time (a lock per tool), so suites run side by side never build a tool twice.
 #
 # Environment:
 #   TODO_GITOPS_TOOLS_CACHE  cache root (default ~/.cache/todo-gitops/tools)
@@ -36,7 +37,10 @@ RECIPES=$HERE/install
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
 OPT_TOOLS=(netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw metrics-server)   # known tools built only when named
 # The order tools are built in, whatever order they are named in; it is the order of the PATH line.
-ORDER=(ko crane helm kube-linter kwok debs kube netpol cluster coredns argocd kaniko tanka lifecycle docker sealed-secrets cloudnative-pg versitygw metrics-server)
+# What the end-to-end suites need first comes first (a cluster, the Sealed Secrets controller and
+# CloudNativePG's manager; then Argo CD), so a cold prebuild of everything (.ci/run) lets the first
+# suites start early.
+ORDER=(ko crane debs kube netpol cluster coredns sealed-secrets cloudnative-pg argocd docker versitygw metrics-server kaniko lifecycle helm kwok kube-linter tanka)
 
 # shellcheck source=install/lib.sh
 . "$RECIPES/lib.sh"
@@ -53,6 +57,7 @@ tools=()
 while [ $# -gt 0 ]; do
   case $1 in
     -o) env_file=$2; shift 2 ;;
+    --every) tools+=("${ORDER[@]}"); shift ;;
     -h|--help)
       { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
         echo "Tools:"; for t in "${ORDER[@]}"; do sed -n '1s/^# /  /p' "$RECIPES/$t.sh"; done; } >&2
@@ -70,13 +75,19 @@ want() { case " ${tools[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH; }
 command -v go >/dev/null || { echo "install.sh: go not found" >&2; exit 1; }
 mkdir -p "$CACHE" "$LOGS"
-# One install.sh at a time per cache: suites run side by side (test/e2e/run.ts) must not build the
-# same tool twice or run apt-get at once. A run that finds everything cached holds it a moment.
-exec 9>"$CACHE/.lock"
-if ! flock -n 9; then
-  echo "[tools] waiting for another install.sh to finish ($CACHE/.lock)…" >&2
-  flock 9
-fi
+# One build of a tool at a time per cache: suites run side by side (test/e2e/run.ts, and .ci/run's
+# prebuild) must not build the same tool twice. The lock is per tool, not per run, so a suite whose
+# tools are built goes on while another run builds the ones only it needs. kube and cluster build
+# the same Kubernetes binaries, so they share one lock; apt has its own (apt_install).
+lock_tool() {
+  local name=$1
+  case $name in kube|cluster) name=kubernetes ;; esac
+  exec 9>"$CACHE/.lock-$name"
+  if ! flock -n 9; then
+    echo "[tools] waiting for another install.sh building $name ($CACHE/.lock-$name)…" >&2
+    flock 9
+  fi
+}
 
 # Step counter (lib.sh's progress): one step per tool, the Kubernetes ones one per binary.
 for t in "${tools[@]}"; do
@@ -89,8 +100,9 @@ for t in "${tools[@]}"; do
 done
 
 for t in "${ORDER[@]}"; do
-  if want "$t"; then "install_${t//-/_}"; fi
+  if want "$t"; then lock_tool "$t"; "install_${t//-/_}"; fi
 done
+exec 9>&-
 
 line="export PATH=\""
 for d in "${path_dirs[@]-}"; do [ -n "$d" ] && line+="$d:"; done

@@ -35,6 +35,40 @@ export function makeCgroup(relative: string): void {
   }
 }
 
+/** The hierarchy a cgroup v1 controller is mounted at (alone or with others, e.g. cpu,cpuacct), or the unified one. */
+function controllerRoot(controller: string): { root: string; v2: boolean } | undefined {
+  const mounts = fs.readFileSync('/proc/self/mounts', 'utf-8').split('\n').map(l => l.split(' '));
+  const v1 = mounts.find(f => f[2] === 'cgroup' && f[3].split(',').includes(controller));
+  if (v1) return { root: v1[1], v2: false };
+  const v2 = mounts.find(f => f[2] === 'cgroup2');
+  return v2 && fs.readFileSync(path.join(v2[1], 'cgroup.controllers'), 'utf-8').split(/\s+/).includes(controller) ? { root: v2[1], v2: true } : undefined;
+}
+
+/**
+ * The CPU weight of `relative` (and all below it) against its sibling cgroups when the CPUs are
+ * busy: cgroup v1's cpu.shares (1024 is a cgroup's default), or the same weight as cgroup v2's
+ * cpu.weight (systemd's conversion). No cpu controller: nothing to set.
+ */
+export function setCpuShares(relative: string, shares: number): void {
+  const cpu = controllerRoot('cpu');
+  if (!cpu) return;
+  if (cpu.v2) fs.writeFileSync(path.join(cpu.root, relative, 'cpu.weight'), String(1 + Math.round((shares - 2) * 9999 / 262142)));
+  else fs.writeFileSync(path.join(cpu.root, relative, 'cpu.shares'), String(shares));
+}
+
+/** CPU-seconds used by every process that ran in the subtree `relative`, if a cgroup controller counts them. */
+export function cpuSeconds(relative: string): number | undefined {
+  try {
+    const acct = controllerRoot('cpuacct');
+    if (acct && !acct.v2) return Number(fs.readFileSync(path.join(acct.root, relative, 'cpuacct.usage'), 'utf-8')) / 1e9;
+    const cpu = controllerRoot('cpu');
+    if (cpu?.v2) return Number(/^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(cpu.root, relative, 'cpu.stat'), 'utf-8'))?.[1]) / 1e6;
+  } catch {
+    // not there (a half-started cluster)
+  }
+  return undefined;
+}
+
 /** The cgroup.procs files of `relative` in every hierarchy (a process joins by writing its pid to each). */
 export function procsFiles(relative: string): string[] {
   return cgroupRoots().map(root => path.join(root, relative, 'cgroup.procs'));

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { cgroupPids, killCgroup, removeCgroup } from './cgroups';
+import { cgroupPids, cpuSeconds, killCgroup, removeCgroup } from './cgroups';
 import { CONTROL_PLANE_DAEMONS } from './control-plane';
 import { daemonPid } from './daemons';
 import { MARKER, namesOnly } from './layout';
@@ -107,7 +107,8 @@ export async function down(dirArg: string): Promise<void> {
     }
   }
   for (let i = 0; i < 30 && pids.some(running); i++) await sleep(100);
-  // 2. Everything left in the cgroup tree, frozen and killed.
+  // 2. Everything left in the cgroup tree, frozen and killed; first what the tree used, for the log.
+  const used = cpuSeconds(c.cgroup);
   const left = await killCgroup(c.cgroup);
   if (left.length) problems.push(`processes still in /${c.cgroup}: ${left.join(' ')}`);
   const netnses = clusterNetnses(c.id);
@@ -148,5 +149,5 @@ export async function down(dirArg: string): Promise<void> {
   }
   if (problems.length) throw new Error(`down incomplete, keeping ${dir}:\n  ${problems.join('\n  ')}`);
   fs.rmSync(dir, { recursive: true, force: true });
-  log(`down: stopped and removed ${dir}`);
+  log(`down: stopped and removed ${dir}${used === undefined ? '' : ` (its control plane, nodes and pods used ${used.toFixed(0)} CPU-seconds)`}`);
 }

@@ -103,16 +103,20 @@ if ! command -v crane >/dev/null; then
   eval "$("$REPO_ROOT/test/tools/install.sh" crane)"
 fi
 mkdir -p "$IMAGES_CACHE" "$IMAGES_LOGS"
-# One build.sh at a time per cache: suites run side by side (test/e2e/run.ts) must not build the
-# same image twice (the second would replace the directory the first pushes from). Cached images
-# only push, so a run holds it for seconds.
-exec 8>"$IMAGES_CACHE/.lock"
-if ! flock -n 8; then
-  note "waiting for another build.sh to finish ($IMAGES_CACHE/.lock)"
-  flock 8
-fi
+# One build of an image at a time per cache: suites run side by side (test/e2e/run.ts) must not
+# build the same image twice (the second would replace the directory the first pushes from). The
+# lock is per image, held while it is built and pushed, so a run whose images are cached only
+# waits for one another run is building; a cached image only pushes, for seconds.
+lock_image() {
+  exec 8>"$IMAGES_CACHE/.lock-$1"
+  if ! flock -n 8; then
+    note "waiting for another build.sh building $1 ($IMAGES_CACHE/.lock-$1)"
+    flock 8
+  fi
+}
 
 for i in "${images[@]}"; do
+  lock_image "$i"
   case $i in
     postgres) image_postgres ;;
     postgres-exporter) image_postgres_exporter ;;

@@ -41,11 +41,16 @@ apt_install() {
   local log=$1; shift
   local sudo='' policy=/usr/sbin/policy-rc.d created_policy=0 rc=0
   [ "$(id -u)" = 0 ] || sudo=sudo
+  # One apt-get at a time per cache: recipes of runs side by side may both need packages, apt-get
+  # fails on dpkg's lock instead of waiting, and the policy file below is shared.
+  exec 7>"$CACHE/.lock-apt"
+  flock 7
   if [ ! -e $policy ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null && $sudo chmod +x $policy && created_policy=1
   fi
   logged "$LOGS/$log" bash -c "$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $*" || rc=$?
   [ $created_policy = 1 ] && $sudo rm -f $policy
+  exec 7>&-
   return $rc
 }
 
