@@ -130,6 +130,8 @@ const FIRST_TREE = path.join(tmp, 'committed', 'dist');
 /** prod's login and backup key sealed for this cluster's controller (the tree's SEALED_SECRETS_DIR). */
 const SEALED_DIR = path.join(tmp, 'sealed-secrets');
 let toolEnv: NodeJS.ProcessEnv = process.env;
+/** toolEnv with Argo CD's binaries too, built beside the steps that do not need them (inBackground's). */
+let argoToolEnv: () => Promise<NodeJS.ProcessEnv> = () => Promise.reject(new Error('Argo CD was not installed'));
 let cluster: NodesCluster;
 let kube = new Kubectl(process.env);
 let served = new ServedRepository(REPO, process.env);
@@ -328,7 +330,7 @@ async function installArgoCdObjects(): Promise<void> {
 /** redis, repo-server and application-controller as processes here. */
 async function startArgoCdProcesses(): Promise<void> {
   fs.mkdirSync(path.join(tmp, 'argocd'));
-  await startArgoCd(path.join(tmp, 'argocd'), kube, toolEnv);
+  await startArgoCd(path.join(tmp, 'argocd'), kube, await argoToolEnv());
 }
 
 /** The Cluster as the Application lists it: its sync status and the health Argo CD's check for postgresql.cnpg.io/Cluster gave it. */
@@ -681,8 +683,11 @@ async function unplannedTotalLoss(from: string): Promise<void> {
 async function main(): Promise<void> {
   const ready = await section([
     ['install/find tools: the cluster program\'s (Kubernetes v1.37.2), ko, crane, the Sealed Secrets controller, the CloudNativePG manager (go install, v1.30.0), '
-      + 'Argo CD v3.6.1', async () => {
-      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg', 'argocd']);
+      + 'and Argo CD v3.6.1 beside the next steps (needed from its takeover on)', async () => {
+      toolEnv = await installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg']);
+      // Argo CD's processes start beside prod's first apply and are needed at its takeover, steps
+      // later: on a cold machine its build (10-20 minutes) runs meanwhile instead of before.
+      argoToolEnv = inBackground(installTools([...CLUSTER_TOOLS, 'sealed-secrets', 'cloudnative-pg', 'argocd']));
       served = new ServedRepository(REPO, toolEnv);
     }],
     [`cluster up --nodes ${NODES}; ${VOLUMES_PER_NODE} local volumes per node, made beside the next step`, async () => {
