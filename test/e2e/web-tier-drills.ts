@@ -60,9 +60,10 @@ const DRAIN_LOAD_S = 240;
 const DRAIN_STEADY_S = 5;
 /**
  * Most seconds of load around a node loss: the node controller's grace period, the 30 s toleration,
- * the replacement's start. The load stops LOSS_STEADY_S after the replacement is Ready.
+ * the replacement's start (85 s in all on a warm run; over 150 once on a cold one, the cores busy
+ * building tools beside it). The load stops LOSS_STEADY_S after the replacement is Ready.
  */
-const LOSS_LOAD_S = 150;
+const LOSS_LOAD_S = 240;
 /** Seconds of load after a node loss's replacement is Ready: requests to the healed web tier. */
 const LOSS_STEADY_S = 5;
 /** Most failed requests after the lost pod left the endpoints (kube-proxy's rules trail them; two to five seen). */
@@ -610,7 +611,9 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       progress(`  client: requests=${result.requests} failed=${result.failed}`);
       check(`the node controller marked ${lost} NotReady (after ${notReady.toFixed(0)}s)`, notReady > 0);
       check(`the lost pod left the Service's ready endpoints (after ${leftEndpoints.toFixed(0)}s)`, leftEndpoints > 0);
-      check(`the Deployment's replicas Ready on the other nodes (after ${replaced.toFixed(0)}s)`, replaced > 0);
+      const wanted = (await kube.json(['-n', ns, 'get', 'deployment', 'todo'])).spec.replicas;
+      check(replaced ? `the Deployment's replicas Ready on the other nodes (after ${replaced.toFixed(0)}s)` : `the Deployment's ${wanted} replicas Ready on the other nodes within ${LOSS_LOAD_S}s`,
+        replaced > 0, JSON.stringify(await webPods()));
       timing('node loss to NotReady', notReady);
       timing('node loss to the lost pod out of the endpoints', leftEndpoints);
       timing('node loss to three web replicas Ready elsewhere', replaced);
