@@ -51,9 +51,10 @@ describe('inBackground', () => {
 /** Runs a 4-step suite on the real harness: one step passes, one is skipped, then it returns early. */
 function runSuite(env: Record<string, string>) {
   const suite = `
-    import { check, e2eMain, section, skipSteps } from './test/e2e/harness';
+    import { check, e2eMain, run, section, skipSteps } from './test/e2e/harness';
     e2eMain({ steps: 4, tmp: '/nonexistent-e2e-harness-test' }, async () => {
-      await section([['first', async () => { check('first works', true); }]]);
+      // A command that spends CPU, for the closing CPU line to count.
+      await section([['first', async () => { check('first works', (await run('sh', ['-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'])).code === 0); }]]);
       skipSteps(['second'], 'tool missing');
     });`;
   const ts = require.resolve('ts-node/dist/bin.js');
@@ -71,6 +72,9 @@ describe('a run with skipped steps', () => {
     expect(run.stderr).toContain('[e2e 4/4] SKIPPED (the run ended before this step): (not reached)');
     expect(run.stderr).toContain('\n1 passed, 0 failed, 3 skipped\n');
     expect(run.stderr).toContain('set E2E_ALLOW_SKIP=1 if skipping is intended');
+    // The CPU line before the closing line: the shell loop's seconds are the commands'.
+    const cpu = /\nCPU: the suite's process ([\d.]+) s, the commands it ran ([\d.]+) s\n1 passed/.exec(run.stderr);
+    expect(Number(cpu?.[2])).toBeGreaterThan(0.1);
     expect(run.status).toBe(1);
   });
 

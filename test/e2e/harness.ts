@@ -262,6 +262,18 @@ export function hashTree(p: string): string {
   return h.digest('hex');
 }
 
+/**
+ * The CPU-seconds of the suite's process and of the commands it ran and waited for (kubectl, the
+ * builds, the cluster program: /proc/self/stat's utime, stime, cutime and cstime, in the kernel's
+ * USER_HZ of 100 a second); a cluster's daemons and pods run detached, counted in its `down` line.
+ */
+function cpuLine(): string {
+  const f = fs.readFileSync('/proc/self/stat', 'utf-8').replace(/^.*\) /, '').split(' ').map(Number);
+  // After the command name: field 3 is the state, so utime (field 14) is at index 11.
+  const [utime, stime, cutime, cstime] = f.slice(11, 15);
+  return `CPU: the suite's process ${((utime + stime) / 100).toFixed(1)} s, the commands it ran ${((cutime + cstime) / 100).toFixed(1)} s`;
+}
+
 async function finish(tmp: string, code?: number): Promise<never> {
   if (finishing) return new Promise<never>(() => undefined);
   finishing = true;
@@ -285,7 +297,8 @@ async function finish(tmp: string, code?: number): Promise<never> {
   while (stepNo < STEPS) skipStep('(not reached)', 'the run ended before this step');
   // More steps than announced means the suite's count is wrong, and "i/N" progress lied.
   if (stepNo > STEPS) check(`ran the announced ${STEPS} steps`, false, `${stepNo} steps ran or were skipped`);
-  progress(`\n${summaryLine(passed, failed, skipped)}`);
+  progress(`\n${cpuLine()}`);
+  progress(summaryLine(passed, failed, skipped));
   for (const f of failures) progress(`  failed: ${f.split('\n')[0]}`);
   const allowSkip = process.env.E2E_ALLOW_SKIP === '1';
   if (skipped > 0 && !allowSkip && failed === 0) {
