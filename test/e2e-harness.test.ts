@@ -1,4 +1,6 @@
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { exitStatus, inBackground, summaryLine } from './e2e/harness';
 
@@ -82,5 +84,34 @@ describe('a run with skipped steps', () => {
     const run = runSuite({ E2E_ALLOW_SKIP: '1' });
     expect(run.stderr).toContain('\n1 passed, 0 failed, 3 skipped\n');
     expect(run.status).toBe(0);
+  });
+});
+
+describe('what escapes the steps', () => {
+  test('an \'error\' event nothing listens to fails the run, and the cleanups still run', () => {
+    const marker = path.join(os.tmpdir(), `e2e-harness-cleanup-${process.pid}`);
+    const suite = `
+      import { EventEmitter } from 'events';
+      import * as fs from 'fs';
+      import { check, e2eMain, onCleanup, section } from './test/e2e/harness';
+      e2eMain({ steps: 1, tmp: '/nonexistent-e2e-harness-test' }, async () => {
+        onCleanup('the marker', async () => { fs.writeFileSync(${JSON.stringify(marker)}, 'cleaned'); });
+        await section([['first', async () => {
+          check('first works', true);
+          setTimeout(() => new EventEmitter().emit('error', new Error('spawn argocd-repo-server ENOENT')), 10);
+          await new Promise(resolve => setTimeout(resolve, 5000));
+        }]]);
+      });`;
+    try {
+      const run = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', '-P', 'test/tsconfig.json', '-e', suite], {
+        cwd: ROOT, encoding: 'utf-8',
+      });
+      expect(run.stderr).toContain('FAIL no uncaughtException');
+      expect(run.stderr).toContain('spawn argocd-repo-server ENOENT');
+      expect(fs.readFileSync(marker, 'utf-8')).toBe('cleaned');
+      expect(run.status).toBe(1);
+    } finally {
+      fs.rmSync(marker, { force: true });
+    }
   });
 });

@@ -113,14 +113,17 @@ function startDaemon(tmp: string, name: string, file: string, args: string[], en
   const out = fs.openSync(logFile, 'a');
   const child = spawn(file, args, { env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
+  // A command that cannot start (not on PATH) emits 'error' rather than exiting.
+  let startError: Error | undefined;
+  child.on('error', e => { startError = e; });
   onCleanup(`stop ${name}`, async () => { await stopProcess(child, 10_000); });
-  const logTail = () => fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-8).join('\n');
+  const logTail = () => [startError?.message, ...fs.readFileSync(logFile, 'utf-8').trim().split('\n').slice(-8)].filter(Boolean).join('\n');
   return { name, child, logTail };
 }
 
 async function waitListening(what: string, port: number, child: ChildProcess, logTail: () => string): Promise<void> {
   await waitFor(`${what} on 127.0.0.1:${port}`, 60_000, async () => {
-    if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}:\n${logTail()}`);
+    if (child.exitCode !== null || child.pid === undefined) throw new Error(`${what} exited ${child.exitCode ?? '(never started)'}:\n${logTail()}`);
     return new Promise<boolean>(resolve => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => { s.destroy(); resolve(true); });
@@ -146,7 +149,8 @@ export interface ArgoCdOptions {
  * is that cluster. The cluster needs the CRDs and {@link argoCdBaseObjects}.
  */
 export async function startArgoCd(tmp: string, kube: Kubectl, toolEnv: NodeJS.ProcessEnv, options: ArgoCdOptions = {}): Promise<void> {
-  const argoEnv: NodeJS.ProcessEnv = { ...kube.env, ARGOCD_GPG_ENABLED: 'false', TMPDIR: path.join(tmp, 'argocd-tmp') };
+  // The cluster's kubeconfig, with the tools' PATH (Argo CD's binaries may have been installed after the cluster started).
+  const argoEnv: NodeJS.ProcessEnv = { ...kube.env, PATH: toolEnv.PATH, ARGOCD_GPG_ENABLED: 'false', TMPDIR: path.join(tmp, 'argocd-tmp') };
   fs.mkdirSync(argoEnv.TMPDIR!);
 
   const redisPort = await freePort();

@@ -350,6 +350,14 @@ export function e2eMain(options: { steps: number; tmp: string }, main: () => Pro
       for (const child of active) child.kill('SIGTERM');
     });
   }
+  // Whatever escapes the steps (an 'error' event nothing listens to, a rejection nothing awaits)
+  // fails the run, and the cleanups still run: the clusters' daemons are detached and would stay.
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    process.on(event, e => {
+      check(`no ${event}`, false, (e as Error)?.stack ?? String(e));
+      void finish(options.tmp);
+    });
+  }
   const started = Date.now();
   main().then(
     () => { progress(`total ${((Date.now() - started) / 1000).toFixed(0)}s`); return finish(options.tmp); },
