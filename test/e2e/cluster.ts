@@ -42,7 +42,6 @@ import {
 import { applyPlatformAsArgo } from './sealed-secrets-support';
 import { TODO_ENVIRONMENTS } from '../../todo/environments';
 import { kubernetesVersion } from '../tools/cluster/cluster';
-import { clusterId } from '../tools/cluster/layout';
 
 const CHART = path.join(ROOT, 'helm', 'todo');
 const KUBE_SCORE_CONFIG = path.join(ROOT, 'test', 'tools', 'kube-score.yaml');
@@ -299,10 +298,7 @@ async function main(): Promise<void> {
 
   clusterUp = await section([
     [`start etcd, kube-apiserver, kube-controller-manager, kube-scheduler ${KUBERNETES_VERSION} (the cluster program without nodes, --nodes 0); kubectl of the same version; no deprecated flag in their logs`, async () => {
-      // A weight that no lane of run.ts sets, to see that the program applies the one it is given.
-      kube = new Kubectl(await startControlPlane(PLANE_DIR, { ...toolEnv, CLUSTER_CPU_SHARES: '2048' }));
-      const shares = fs.readFileSync(`/sys/fs/cgroup/cpu/kc-${clusterId(path.resolve(PLANE_DIR))}/cpu.shares`, 'utf-8').trim();
-      equal('CLUSTER_CPU_SHARES=2048: the cluster\'s cgroup has that CPU weight (cpu.shares)', shares, '2048');
+      kube = new Kubectl(await startControlPlane(PLANE_DIR, toolEnv));
       const server = JSON.parse((await kubectl(['get', '--raw', '/version'])).stdout);
       progress(`  server ${server.gitVersion} (${server.goVersion}, ${server.platform})`);
       equal('GET /version: gitVersion is test/tools/kube/go.mod\'s', server.gitVersion, KUBERNETES_VERSION);

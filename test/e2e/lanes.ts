@@ -42,16 +42,3 @@ export function dealToLanes(names: string[], count: number): Suite[][] {
   }
   return lanes.map(l => l.suites).filter(l => l.length > 0);
 }
-
-/** The seconds a lane is expected to take: its suites' SUITE_SECONDS together. */
-export function laneSeconds(lane: Suite[]): number {
-  return lane.reduce((sum, suite) => sum + SUITE_SECONDS[suite.name], 0);
-}
-
-/**
- * The lane expected to finish last (0-based), which the whole run waits for: run.ts gives it the
- * CPU first. The first of equals.
- */
-export function criticalLane(lanes: Suite[][]): number {
-  return lanes.reduce((best, lane, i) => laneSeconds(lane) > laneSeconds(lanes[best]) ? i : best, 0);
-}

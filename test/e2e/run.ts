@@ -6,11 +6,7 @@
  * (node controllers' grace periods, archive_timeout, pods starting): with two lanes the two cores
  * were a fifth idle (82% busy). Every cluster lives in network namespaces and a directory of its own, so
  * several run side by side; test/tools/install.sh and test/tools/images/build.sh take locks, so two
- * suites never build the same tool or image, or run apt-get, at once. The two cores are busy
- * throughout, so the lane expected to finish last (the critical one: CloudNativePG's) gets the CPU
- * first: its clusters run with CRITICAL_CPU_SHARES (CLUSTER_CPU_SHARES, the cluster program's cgroup
- * weight), the other lanes' suites niced by OTHER_LANES_NICE, so these take what it leaves and
- * finish in their slack instead of delaying it. Each suite's output goes to
+ * suites never build the same tool or image, or run apt-get, at once. Each suite's output goes to
  * the terminal with its name in front of every line and, whole, to E2E_LOGS/<suite>.log; at the end
  * a table gives each suite's status, time and "N passed, N failed" line, then every failed check
  * again with its step and detail (a CI log's tail is often all there is). The exit status is 1 if
@@ -27,7 +23,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ROOT } from './harness';
-import { DEFAULT_LANES, SUITES, Suite, criticalLane, dealToLanes } from './lanes';
+import { DEFAULT_LANES, SUITES, Suite, dealToLanes } from './lanes';
 
 interface Outcome { suite: Suite; code: number; seconds: number; summary: string; failures: string[][] }
 
@@ -37,11 +33,6 @@ const FAILURE_DETAIL = '       ';
 const FAILURE_LINES = 14;
 /** At most this many failed checks of a suite are repeated at the end. */
 const MAX_FAILURES_SHOWN = 5;
-
-/** The critical lane's clusters' CPU weight: three times a cgroup's default (1024). */
-const CRITICAL_CPU_SHARES = 3072;
-/** The other lanes' suites' nice value (and of every process they start outside a cluster's cgroup). */
-const OTHER_LANES_NICE = 5;
 
 const log = (line: string) => process.stderr.write(`[e2e-run] ${line}\n`);
 
@@ -57,13 +48,10 @@ function stop(signal: NodeJS.Signals): void {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
 
 /** Runs one suite, its lines prefixed with its name; resolves when it exits. */
-function runSuite(suite: Suite, logs: string, prefixed: boolean, priority: 'critical' | 'other' | 'alone'): Promise<Outcome> {
+function runSuite(suite: Suite, logs: string, prefixed: boolean): Promise<Outcome> {
   const started = Date.now();
   const file = fs.createWriteStream(path.join(logs, `${suite.name}.log`));
-  const env = priority === 'critical' ? { ...process.env, CLUSTER_CPU_SHARES: String(CRITICAL_CPU_SHARES) } : process.env;
-  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test', 'tools', 'register-ts.js'), path.join(__dirname, `${suite.name}.ts`)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  // Before it starts anything: what it starts inherits the nice value.
-  if (priority === 'other' && child.pid !== undefined) os.setPriority(child.pid, OTHER_LANES_NICE);
+  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test', 'tools', 'register-ts.js'), path.join(__dirname, `${suite.name}.ts`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let summary = '';
   let partial = '';
@@ -115,17 +103,14 @@ async function main(): Promise<number> {
   fs.mkdirSync(logs, { recursive: true });
   const started = Date.now();
   const typeCheck = typeCheckSuites();
-  const critical = criticalLane(queues);
   log(`${queues.length} lane(s): ${queues.map((q, i) => `${i + 1}: ${q.map(s => s.name).join(', ')}`).join('; ')}; whole logs in ${logs}`);
-  if (queues.length > 1) log(`lane ${critical + 1} is expected to finish last: its clusters get CPU weight ${CRITICAL_CPU_SHARES}, the other lanes run at nice ${OTHER_LANES_NICE}`);
   const outcomes: Outcome[] = [];
   let done = 0;
-  await Promise.all(queues.map(async (queue, lane) => {
-    const priority = queues.length === 1 ? 'alone' : lane === critical ? 'critical' : 'other';
+  await Promise.all(queues.map(async queue => {
     for (const suite of queue) {
       if (interrupted) break;
       log(`starting ${suite.name} (lane ${suite.lane})`);
-      const outcome = await runSuite(suite, logs, queues.length > 1, priority);
+      const outcome = await runSuite(suite, logs, queues.length > 1);
       outcomes.push(outcome);
       log(`${suite.name} ${outcome.code === 0 ? 'passed' : `FAILED (exit ${outcome.code})`} in ${outcome.seconds.toFixed(0)} s; ${++done}/${suites.length} done`);
     }

@@ -44,18 +44,6 @@ function controllerRoot(controller: string): { root: string; v2: boolean } | und
   return v2 && fs.readFileSync(path.join(v2[1], 'cgroup.controllers'), 'utf-8').split(/\s+/).includes(controller) ? { root: v2[1], v2: true } : undefined;
 }
 
-/**
- * The CPU weight of `relative` (and all below it) against its sibling cgroups when the CPUs are
- * busy: cgroup v1's cpu.shares (1024 is a cgroup's default), or the same weight as cgroup v2's
- * cpu.weight (systemd's conversion). No cpu controller: nothing to set.
- */
-export function setCpuShares(relative: string, shares: number): void {
-  const cpu = controllerRoot('cpu');
-  if (!cpu) return;
-  if (cpu.v2) fs.writeFileSync(path.join(cpu.root, relative, 'cpu.weight'), String(1 + Math.round((shares - 2) * 9999 / 262142)));
-  else fs.writeFileSync(path.join(cpu.root, relative, 'cpu.shares'), String(shares));
-}
-
 /** CPU-seconds used by every process that ran in the subtree `relative`, if a cgroup controller counts them. */
 export function cpuSeconds(relative: string): number | undefined {
   try {

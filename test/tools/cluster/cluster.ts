@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { addonsYaml } from './addons';
 import { controlPlanePki, nodePki, writeKubeconfig } from './certificates';
-import { killCgroup, makeCgroup, setCpuShares } from './cgroups';
+import { killCgroup, makeCgroup } from './cgroups';
 import {
   apiServerUrl, startApiServer, startControllers, startEtcd, waitForApiServer, waitForControllers,
 } from './control-plane';
@@ -66,12 +66,6 @@ export interface UpOptions {
   nodes?: number;
   /** Seconds to wait for each component (default 180). */
   timeoutS?: number;
-  /**
-   * The whole cluster's CPU weight against other cgroups while the CPUs are busy (cgroup v1
-   * cpu.shares; default 1024, a cgroup's default): several clusters side by side share the CPUs in
-   * this proportion, e.g. to favour the one a run waits for the longest.
-   */
-  cpuShares?: number;
 }
 
 export function kubeconfigPath(dir: string): string {
@@ -142,10 +136,6 @@ export async function up(dirArg: string, options: UpOptions = {}): Promise<Clust
   const timeoutS = options.timeoutS ?? 180;
   useClusterKubernetes();
   checkPrerequisites(dir, nodeCount);
-  const shares = options.cpuShares;
-  if (shares !== undefined && !(Number.isInteger(shares) && shares >= 2 && shares <= 262144)) {
-    throw new Error(`the cluster's CPU weight (CLUSTER_CPU_SHARES) must be from 2 to 262144 (a cgroup's default is 1024), got ${shares}`);
-  }
   for (const d of ['logs', 'run', 'conf', 'pki', 'tmp', 'etcd', 'registry', 'nodes']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(path.join(dir, MARKER), '');
   const started = Date.now();
@@ -164,7 +154,6 @@ export async function up(dirArg: string, options: UpOptions = {}): Promise<Clust
       await raiseInotifyInstances();
     }
     makeCgroup(`${c.cgroup}/control-plane`);
-    if (options.cpuShares !== undefined) setCpuShares(c.cgroup, options.cpuShares);
     await createControlPlaneNetwork(c);
     for (const n of c.nodes) await createNodeNetwork(c, n);
 

@@ -21,9 +21,8 @@
  *
  * stdout: only the export lines; progress "[cluster i/N] ..." and errors on stderr.
  * Environment: CLUSTER_TIMEOUT (seconds per component, default 180), CLUSTER_KEEP_LOGS (a
- * directory the logs are copied to when up fails), CLUSTER_CPU_SHARES (the cluster's CPU weight
- * against other cgroups, default 1024), TODO_GITOPS_TOOLS_CACHE (where install.sh put the
- * Kubernetes binaries, kubernetes-<version>/).
+ * directory the logs are copied to when up fails), TODO_GITOPS_TOOLS_CACHE (where install.sh put
+ * the Kubernetes binaries, kubernetes-<version>/).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -78,10 +77,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
           interrupt(signal);
         });
       }
-      const shares = process.env.CLUSTER_CPU_SHARES;
-      if (shares !== undefined && !/^\d+$/.test(shares)) throw new Error(`CLUSTER_CPU_SHARES must be a whole number (a cgroup's default is 1024), got "${shares}"`);
-      const timeoutS = Number(process.env.CLUSTER_TIMEOUT ?? 180);
-      const c = await up(args[0], { nodes, timeoutS, cpuShares: shares === undefined ? undefined : Number(shares) });
+      const c = await up(args[0], { nodes, timeoutS: Number(process.env.CLUSTER_TIMEOUT ?? 180) });
       process.stdout.write(`${envLines(c)}\n`);
       return 0;
     }
