@@ -35,24 +35,16 @@ export function makeCgroup(relative: string): void {
   }
 }
 
-/** The hierarchy a cgroup v1 controller is mounted at (alone or with others, e.g. cpu,cpuacct), or the unified one. */
-function controllerRoot(controller: string): { root: string; v2: boolean } | undefined {
-  const mounts = fs.readFileSync('/proc/self/mounts', 'utf-8').split('\n').map(l => l.split(' '));
-  const v1 = mounts.find(f => f[2] === 'cgroup' && f[3].split(',').includes(controller));
-  if (v1) return { root: v1[1], v2: false };
-  const v2 = mounts.find(f => f[2] === 'cgroup2');
-  return v2 && fs.readFileSync(path.join(v2[1], 'cgroup.controllers'), 'utf-8').split(/\s+/).includes(controller) ? { root: v2[1], v2: true } : undefined;
-}
-
-/** CPU-seconds used by every process that ran in the subtree `relative`, if a cgroup controller counts them. */
+/**
+ * CPU-seconds used by every process that ran in the subtree `relative`: cgroup v1's
+ * cpuacct.usage (nanoseconds) or cgroup v2's cpu.stat usage_usec, whichever hierarchy has it.
+ */
 export function cpuSeconds(relative: string): number | undefined {
-  try {
-    const acct = controllerRoot('cpuacct');
-    if (acct && !acct.v2) return Number(fs.readFileSync(path.join(acct.root, relative, 'cpuacct.usage'), 'utf-8')) / 1e9;
-    const cpu = controllerRoot('cpu');
-    if (cpu?.v2) return Number(/^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(cpu.root, relative, 'cpu.stat'), 'utf-8'))?.[1]) / 1e6;
-  } catch {
-    // not there (a half-started cluster)
+  for (const root of cgroupRoots()) {
+    const dir = path.join(root, relative);
+    if (fs.existsSync(path.join(dir, 'cpuacct.usage'))) return Number(fs.readFileSync(path.join(dir, 'cpuacct.usage'), 'utf-8')) / 1e9;
+    const usec = fs.existsSync(path.join(dir, 'cpu.stat')) ? /^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(dir, 'cpu.stat'), 'utf-8'))?.[1] : undefined;
+    if (usec !== undefined) return Number(usec) / 1e6;
   }
   return undefined;
 }
