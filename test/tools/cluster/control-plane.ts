@@ -11,6 +11,8 @@ import { API_PORT, CLUSTER_DOMAIN, ClusterLayout, ETCD_PORT, SERVICE_CIDR } from
 import { succeeds } from './sys';
 
 export const CONTROL_PLANE_DAEMONS = ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+/** Seconds without a lease renewal before the node lifecycle controller marks a node lost. */
+export const NODE_MONITOR_GRACE_S = 30;
 
 export function controlPlanePlace(c: ClusterLayout): DaemonPlace {
   return { netns: c.netns, cgroup: `${c.cgroup}/control-plane` };
@@ -81,7 +83,11 @@ export function startControllers(c: ClusterLayout): void {
     '--leader-elect=false', '--use-service-account-credentials=true',
     `--service-account-private-key-file=${pki}/sa.key`, `--root-ca-file=${pki}/ca.crt`,
     `--cluster-signing-cert-file=${pki}/ca.crt`, `--cluster-signing-key-file=${pki}/ca.key`,
-    `--service-cluster-ip-range=${SERVICE_CIDR}`, '--controllers=*,bootstrapsigner,tokencleaner']);
+    `--service-cluster-ip-range=${SERVICE_CIDR}`, '--controllers=*,bootstrapsigner,tokencleaner',
+    // How long a node may go without renewing its lease before it is marked lost (default 50 s): the
+    // drills kill nodes, and each waited that long. 30 s still spans two of the kubelet's renewals
+    // (every 10 s) and a late one, as a loaded machine here makes them.
+    `--node-monitor-grace-period=${NODE_MONITOR_GRACE_S}s`]);
   startDaemon(c.dir, 'kube-scheduler', controlPlanePlace(c), ['kube-scheduler', ...kubeconfig('kube-scheduler'),
     '--bind-address=127.0.0.1', '--secure-port=10259', `--cert-dir=${pki}/sched-generated`, '--leader-elect=false']);
 }
