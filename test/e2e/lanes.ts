@@ -4,20 +4,20 @@
 
 /**
  * Each suite (test/e2e/<name>.ts) and its seconds in a run of all in three lanes on this machine,
- * caches warm (2026-12-03, tenth session): what the lanes are balanced by.
+ * caches warm (2026-12-03, twelfth session): what the lanes are balanced by.
  */
 export const SUITE_SECONDS: Record<string, number> = {
-  'cloudnative-pg': 1342,
-  'pods': 600,
-  'sealed-secrets': 438,
-  'image-build': 345,
-  'demo': 296,
-  'argocd': 237,
-  'fleet': 201,
-  'package': 110,
-  'live-view': 96,
-  'cluster': 84,
-  'tanka': 54,
+  'cloudnative-pg': 1171,
+  'pods': 571,
+  'sealed-secrets': 369,
+  'image-build': 335,
+  'demo': 230,
+  'argocd': 195,
+  'live-view': 103,
+  'fleet': 102,
+  'cluster': 82,
+  'package': 64,
+  'tanka': 46,
 };
 export const SUITES = Object.keys(SUITE_SECONDS);
 export const DEFAULT_LANES = 3;

@@ -62,7 +62,8 @@ const DRAIN_STEADY_S = 5;
 /**
  * Most seconds of load around a node loss: the node controller's grace period (NODE_MONITOR_GRACE_S),
  * the 30 s toleration, the replacement's start (85 s in all on a warm run with a 50 s grace period;
- * over 150 once on a cold one, the cores busy building tools beside it). The load stops LOSS_STEADY_S after the replacement is Ready.
+ * over 150 once on a cold one, the cores busy building tools beside it). The load stops
+ * LOSS_STEADY_S after the replacement is Ready.
  */
 const LOSS_LOAD_S = 240;
 /** Seconds of load after a node loss's replacement is Ready: requests to the healed web tier. */
