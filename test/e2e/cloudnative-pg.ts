@@ -793,7 +793,9 @@ async function main(): Promise<void> {
   }
 
   // The web tier's drills first: they drain and stop nodes under prod as applied, before Argo CD syncs it.
-  await webTierDrills({ cluster, toolEnv, namespace: ns, clientNamespace: CLIENT_NS, databaseCluster: CLUSTER_NAME, clients, timings });
+  const committedAutoscaling = todo.prod.settings.autoscaling!;
+  const context = { cluster, toolEnv, namespace: ns, clientNamespace: CLIENT_NS, databaseCluster: CLUSTER_NAME, clients, timings };
+  await webTierDrills({ ...context, committedAutoscaling });
 
   await section([
     [`Argo CD v3.6.1 takes over: the tree committed to a repository it clones (file://), dist/bootstrap/ applied; todo-platform and ${PROD_APP} Synced and Healthy, `

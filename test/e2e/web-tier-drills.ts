@@ -33,6 +33,7 @@ import { K8sObject, Kubectl, labelSelector } from './cluster-support';
 import { RunResult, check, equal, inBackground, progress, recordTiming, run, section, sleep, waitFor } from './harness';
 import { PROBE, ProbeClients } from './probe-support';
 import { IMAGES_SH, NodesCluster, clusterInstances, clusterStatus, waitClusterHealthy } from './real-cluster-support';
+import type { HorizontalAutoscaling } from '../../src';
 import { NODE_MONITOR_GRACE_S } from '../tools/cluster/control-plane';
 
 /** What the drills need from the suite that runs them: its cluster with prod applied, and where it keeps its timings. */
@@ -49,6 +50,8 @@ export interface WebTierContext {
   readonly clients: ProbeClients;
   /** The suite's measured durations, printed again at its end. */
   readonly timings: string[];
+  /** prod's autoscaling as the tree commits it (todo/environments.ts, loaded by the suite after its knobs). */
+  readonly committedAutoscaling: HorizontalAutoscaling;
 }
 
 /** The drills' steps, for a suite's step count and its list of skipped steps. */
@@ -86,8 +89,8 @@ const FLOOD_WORKERS = 32;
  * autoscaler's path is the same: metrics-server's reading, the recommendation, a new replica Ready.
  */
 const DRILL_CPU_TARGET_PERCENT = 30;
-/** prod's CPU target, as committed (todo/environments.ts). */
-const COMMITTED_CPU_TARGET_PERCENT = 70;
+/** The JSON pointer of the autoscaler's CPU target. */
+const CPU_TARGET_PATH = '/spec/metrics/0/resource/target/averageUtilization';
 /** Most seconds of flood before the first new replica must be Ready. */
 const SCALE_OUT_LIMIT_S = 300;
 /**
@@ -111,6 +114,7 @@ let ns = '';
 let clientNs = '';
 let dbCluster = '';
 let timings: string[] = [];
+let committedAutoscaling: HorizontalAutoscaling;
 
 const timing = (what: string, seconds: number) => recordTiming(timings, what, seconds);
 
@@ -376,7 +380,7 @@ let metricsServer: () => Promise<MetricsServerStart>;
  * its return. A failed step skips the rest of its group (drains, autoscaling, node loss).
  */
 export async function webTierDrills(context: WebTierContext): Promise<void> {
-  ({ cluster, toolEnv, clients, timings, namespace: ns, clientNamespace: clientNs, databaseCluster: dbCluster } = context);
+  ({ cluster, toolEnv, clients, timings, namespace: ns, clientNamespace: clientNs, databaseCluster: dbCluster, committedAutoscaling } = context);
   kube = cluster.kube;
   metricsServer = inBackground(startMetricsServer());
   await section([
@@ -496,15 +500,16 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
     }],
     [`scale-out: a flood of requests (${FLOOD_WORKERS} connections, pipelined GET /healthz) from a client on the second node; seconds to the autoscaler's first scale-out and to the first new replica Ready; failed requests`, async () => {
       const hpa = await autoscaler();
-      equal(`prod's autoscaler: ${hpa.spec.minReplicas} to ${hpa.spec.maxReplicas} replicas at ${hpa.spec.metrics[0].resource.target.averageUtilization}% CPU`,
-        [hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.target.averageUtilization], [3, 10, COMMITTED_CPU_TARGET_PERCENT]);
+      equal(`prod's autoscaler: ${hpa.spec.minReplicas} to ${hpa.spec.maxReplicas} replicas at ${hpa.spec.metrics[0].resource.target.averageUtilization}% CPU, as committed`,
+        [hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.target.averageUtilization],
+        [committedAutoscaling.minReplicas, committedAutoscaling.maxReplicas, committedAutoscaling.targetCpuUtilization]);
       equal('prod\'s autoscaler sets no behavior (Kubernetes\' default scale-down window, 300 s, applies)', hpa.spec.behavior, undefined);
       // The drill's shorter window (see SCALE_DOWN_STABILIZATION_S; scaling up keeps its default) and lower
       // target (see DRILL_CPU_TARGET_PERCENT).
-      const metrics = hpa.spec.metrics.map((m: any, i: number) => i === 0
-        ? { ...m, resource: { ...m.resource, target: { ...m.resource.target, averageUtilization: DRILL_CPU_TARGET_PERCENT } } } : m);
-      const patched = await kube.run(['-n', ns, 'patch', 'horizontalpodautoscaler', 'todo', '--type=merge',
-        '-p', JSON.stringify({ spec: { metrics, behavior: { scaleDown: { stabilizationWindowSeconds: SCALE_DOWN_STABILIZATION_S } } } })], { allowFail: true });
+      const patched = await kube.run(['-n', ns, 'patch', 'horizontalpodautoscaler', 'todo', '--type=json', '-p', JSON.stringify([
+        { op: 'replace', path: CPU_TARGET_PATH, value: DRILL_CPU_TARGET_PERCENT },
+        { op: 'add', path: '/spec/behavior', value: { scaleDown: { stabilizationWindowSeconds: SCALE_DOWN_STABILIZATION_S } } },
+      ])], { allowFail: true });
       check(`the drill sets the CPU target to ${DRILL_CPU_TARGET_PERCENT}% and the scale-down window to ${SCALE_DOWN_STABILIZATION_S} s (kubectl patch)`,
         patched.code === 0, patched.stderr);
       // The flood's client gets a CPU request of its own, or the web pod beside it, loaded by it, would starve it.
@@ -581,10 +586,10 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
   lightLoad?.stop();
   // prod's autoscaler as the tree has it again: Argo CD takes prod over after the drills.
   const restored = await kube.run(['-n', ns, 'patch', 'horizontalpodautoscaler', 'todo', '--type=json', '-p', JSON.stringify([
-    { op: 'replace', path: '/spec/metrics/0/resource/target/averageUtilization', value: COMMITTED_CPU_TARGET_PERCENT },
+    { op: 'replace', path: CPU_TARGET_PATH, value: committedAutoscaling.targetCpuUtilization },
     { op: 'remove', path: '/spec/behavior' },
   ])], { allowFail: true });
-  check(`prod's autoscaler as the tree has it again (its ${COMMITTED_CPU_TARGET_PERCENT}% target back, the drill's scale-down window removed)`,
+  check(`prod's autoscaler as the tree has it again (its ${committedAutoscaling.targetCpuUtilization}% target back, the drill's scale-down window removed)`,
     restored.code === 0, restored.stderr);
 
   let lost = '';
@@ -628,7 +633,10 @@ export async function webTierDrills(context: WebTierContext): Promise<void> {
       }
       const result = await load.done;
       progress(`  client: requests=${result.requests} failed=${result.failed}`);
-      check(`the node controller marked ${lost} NotReady (after ${notReady.toFixed(0)}s; its grace period ${NODE_MONITOR_GRACE_S}s)`, notReady > 0);
+      // The kubelet renews its lease every 10 s and the controller looks every 5 s: NotReady comes 20-35 s
+      // after the kill with the cluster's 30 s (measured 24-31), 40-55 s with Kubernetes' default 50 s.
+      check(`the node controller marked ${lost} NotReady after ${notReady.toFixed(0)}s, within its grace period (${NODE_MONITOR_GRACE_S} s) and 15 s`,
+        notReady > 0 && notReady <= NODE_MONITOR_GRACE_S + 15);
       check(`the lost pod left the Service's ready endpoints (after ${leftEndpoints.toFixed(0)}s)`, leftEndpoints > 0);
       const wanted = (await kube.json(['-n', ns, 'get', 'deployment', 'todo'])).spec.replicas;
       check(replaced ? `the Deployment's replicas Ready on the other nodes (after ${replaced.toFixed(0)}s)` : `the Deployment's ${wanted} replicas Ready on the other nodes within ${LOSS_LOAD_S}s`,
