@@ -135,12 +135,12 @@ export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv)
 /**
  * The Stage objects kwok needs to run fake nodes and pods: the node and pod
  * stages kwok ships in its module (kustomize/stage/...), for the kwok version
- * install.sh pins (its recipe test/tools/install/kwok.sh), from the Go module cache.
+ * install.sh builds (test/tools/kube/go.mod pins it), from the Go module cache.
  */
 export async function kwokStages(tmp: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
-  const recipe = path.join(ROOT, 'test', 'tools', 'install', 'kwok.sh');
-  const version = /^KWOK_VERSION=(\S+)$/m.exec(fs.readFileSync(recipe, 'utf-8'))?.[1];
-  if (!version) throw new Error(`no KWOK_VERSION= line in ${recipe}`);
+  const goMod = path.join(ROOT, 'test', 'tools', 'kube', 'go.mod');
+  const version = /^\s+sigs\.k8s\.io\/kwok (v\S+)$/m.exec(fs.readFileSync(goMod, 'utf-8'))?.[1];
+  if (!version) throw new Error(`${goMod} requires no sigs.k8s.io/kwok`);
   const r = await run(await goBinary(toolEnv), ['mod', 'download', '-json', `sigs.k8s.io/kwok@${version}`],
     { cwd: tmp, env: { ...toolEnv, GOFLAGS: '-buildvcs=false' } });
   const dir = JSON.parse(r.stdout).Dir as string;

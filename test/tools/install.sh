@@ -28,7 +28,7 @@
 #
 # Environment:
 #   TODO_GITOPS_TOOLS_CACHE  cache root (default ~/.cache/todo-gitops/tools)
-#   TOOLS_STRICT=1           make the best-effort tools (kube-linter, kwok) fatal on failure
+#   TOOLS_STRICT=1           make the best-effort tool (kube-linter) fatal on failure
 #   ARGOCD_GOTOOLCHAIN, KANIKO_SOURCE_TARBALL, TANKA_SOURCE_TARBALL: see their recipes
 set -euo pipefail
 
@@ -40,7 +40,7 @@ OPT_TOOLS=(netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets c
 # What the end-to-end suites need first comes first (a cluster, the Sealed Secrets controller and
 # CloudNativePG's manager; then Argo CD), so a cold prebuild of everything (.ci/run) lets the first
 # suites start early.
-ORDER=(ko crane debs kube netpol cluster coredns sealed-secrets cloudnative-pg argocd docker versitygw metrics-server kaniko lifecycle helm kwok kube-linter tanka)
+ORDER=(ko crane debs kube netpol cluster coredns sealed-secrets cloudnative-pg helm kwok metrics-server argocd docker versitygw kaniko lifecycle kube-linter tanka)
 
 # shellcheck source=install/lib.sh
 . "$RECIPES/lib.sh"

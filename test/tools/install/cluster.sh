@@ -20,6 +20,6 @@ install_cluster() {
   command -v conntrack >/dev/null || missing+=(conntrack)
   command -v ipset >/dev/null || missing+=(ipset)
   debian_packages apt-node.log "containerd runc containernetworking-plugins iptables conntrack ipset" "${missing[@]}"
-  build_k8s "$KUBE_MOD" "$KUBE_VERSION" "${CLUSTER_BINS[@]}"
-  build_static "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause k8s-pause
+  build_k8s "${CLUSTER_BINS[@]}"
+  build_in_module "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" "$KUBE_VERSION" k8s-pause=.
 }

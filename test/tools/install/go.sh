@@ -63,22 +63,34 @@ go_build_exact() {
   rm -rf "$tmp"
 }
 
-# build_static MODULE_DIR DIR BINARY LABEL : a static `go build .` of the wrapper module MODULE_DIR
-# into DIR/BINARY. The stamp holds the hash of the module's go.mod, go.sum and Go files, so an
-# edit there (a plugin chosen in main.go, say) rebuilds it.
-build_static() {
-  local mod=$1 dir=$2 bin=$3 label=$4 hash
-  hash=$(cat "$mod"/go.* "$mod"/*.go | sha256sum | cut -c1-16)
-  if [ -x "$dir/$bin" ] && [ "$(cat "$dir/.$bin.ok" 2>/dev/null)" = "$hash" ]; then
-    progress "building $label (cached: yes)"; add_path "$dir"; return 0
-  fi
-  progress "building $label (cached: no)… (up to 5 min on 2 cores)"
+# build_in_module MODULE_DIR DIR VERSION BIN=PKG... : a static `go build` (CGO off) of each PKG
+# inside the wrapper module MODULE_DIR into DIR/BIN; not put on PATH (callers add_path what they
+# want there). The module's go.sum pins every dependency, so no checksum-database lookup is needed
+# (GONOSUMDB covers re-resolving: the proxy's sumdb mirror here answers 404 for several k8s.io
+# staging modules). Each binary's stamp DIR/.BIN.ok holds the hash of the module's go.mod, go.sum
+# (a module of the standard library only has none) and Go files: a changed pin, or a plugin chosen in a main.go, rebuilds it. VERSION only labels
+# the progress line and the log. The module's `toolchain` line, if any, is the Go it builds with
+# (GOTOOLCHAIN; the go command fetches it from the module proxy). LDX (optional) is appended to
+# -ldflags "-s -w".
+build_in_module() {
+  local mod=$1 dir=$2 version=$3; shift 3
+  local hash toolchain spec bin
+  hash=$({ cat "$mod/go.mod"; [ ! -e "$mod/go.sum" ] || cat "$mod/go.sum"; find "$mod" -name '*.go' | LC_ALL=C sort | xargs cat; } \
+    | sha256sum | cut -c1-16)
+  toolchain=$(awk '$1 == "toolchain" {print $2}' "$mod/go.mod")
   mkdir -p "$dir"
-  logged "$LOGS/$bin.log" env -C "$mod" CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" \
-    GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" go build -trimpath -ldflags "-s -w" -o "$dir/.$bin.tmp.$$" .
-  mv -f "$dir/.$bin.tmp.$$" "$dir/$bin"
-  echo "$hash" >"$dir/.$bin.ok"
-  add_path "$dir"
+  for spec in "$@"; do
+    bin=${spec%%=*}
+    if [ -x "$dir/$bin" ] && [ "$(cat "$dir/.$bin.ok" 2>/dev/null)" = "$hash" ]; then
+      progress "building $bin $version (cached: yes)"; continue
+    fi
+    progress "building $bin $version (cached: no)…"
+    logged "$LOGS/$bin-$version.log" env -C "$mod" CGO_ENABLED=0 GOTOOLCHAIN="${toolchain:-local}" \
+      GOFLAGS="-mod=readonly -buildvcs=false" GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
+      go build -trimpath -ldflags "-s -w ${LDX:-}" -o "$dir/.$bin.tmp.$$" "${spec#*=}"
+    mv -f "$dir/.$bin.tmp.$$" "$dir/$bin"
+    echo "$hash" >"$dir/.$bin.ok"
+  done
 }
 
 # build_vendored LABEL DIR BIN VAR TARBALL SHA256 SRCDIR PKG LDX FILE... : an offline build (-mod=vendor,

@@ -1,7 +1,12 @@
-# kwok: fake nodes for the Argo CD and fleet suites; best-effort, go-installed, put on PATH
-# test/e2e/cluster-support.ts reads the KWOK_VERSION= line below (for kwok's Stage objects).
+# kwok: fake nodes for the Argo CD and fleet suites, built in the kube module, put on PATH
+# test/tools/kube/go.mod pins its version (test/e2e/cluster-support.ts reads it there, for kwok's
+# Stage objects).
 # shellcheck shell=bash
 
-KWOK_VERSION=v0.8.0
+KWOK_VERSION=$(require_version "$KUBE_MOD/go.mod" sigs.k8s.io/kwok)
 
-install_kwok() { best_effort go_install kwok "$KWOK_VERSION" kwok sigs.k8s.io/kwok/cmd/kwok; }
+install_kwok() {
+  [ -n "$KWOK_VERSION" ] || { echo "install.sh: cannot read the kwok version from $KUBE_MOD/go.mod" >&2; exit 1; }
+  build_in_module "$KUBE_MOD" "$CACHE/kwok-$KWOK_VERSION" "$KWOK_VERSION" kwok=sigs.k8s.io/kwok/cmd/kwok
+  add_path "$CACHE/kwok-$KWOK_VERSION"
+}

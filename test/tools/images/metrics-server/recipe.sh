@@ -1,8 +1,8 @@
 # test/tools/images/metrics-server/recipe.sh — the metrics-server image; sourced by build.sh.
 #
 # The resource metrics API (metrics.k8s.io) a HorizontalPodAutoscaler reads CPU from. The binary
-# comes from `test/tools/install.sh metrics-server` (the module sigs.k8s.io/metrics-server@v0.9.0
-# from the Go module proxy, its cmd/metrics-server built inside it with CGO off, cached in
+# comes from `test/tools/install.sh metrics-server` (sigs.k8s.io/metrics-server@v0.9.0 from the
+# Go module proxy, its cmd/metrics-server built with CGO off in the module test/tools/kube, cached in
 # <tools cache>/metrics-server-<version>/). Upstream's image (registry.k8s.io/metrics-server/
 # metrics-server, its Dockerfile) is distroless static with the binary at /metrics-server as the
 # entrypoint and USER 65534; here the same entrypoint on a from-scratch base with /etc/passwd and
@@ -12,7 +12,7 @@
 # CA) and to kubelets (their CA, or --kubelet-insecure-tls).
 # shellcheck shell=bash
 
-METRICS_SERVER_IMAGE_VERSION=v0.9.0   # keep in step with METRICS_SERVER_VERSION in test/tools/install.sh
+METRICS_SERVER_IMAGE_VERSION=v0.9.0   # keep in step with test/tools/kube/go.mod (install.sh metrics-server)
 METRICS_SERVER_REPOSITORY=metrics-server/metrics-server
 
 
