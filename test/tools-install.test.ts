@@ -21,12 +21,22 @@ test('every known tool is built, once, by a recipe that defines install_<tool>',
 
 test('each image recipe packs the version of the tool install.sh builds', () => {
   const images = path.join(TOOLS, 'images');
-  const pins = fs.readdirSync(images).filter(d => fs.existsSync(path.join(images, d, 'recipe.sh')))
-    .map(d => /^\w+_IMAGE_VERSION=(\S+)\s+# keep in step with (\w+) in test\/tools\/install\.sh/m.exec(fs.readFileSync(path.join(images, d, 'recipe.sh'), 'utf-8')))
+  const texts = fs.readdirSync(images).filter(d => fs.existsSync(path.join(images, d, 'recipe.sh')))
+    .map(d => fs.readFileSync(path.join(images, d, 'recipe.sh'), 'utf-8'));
+  // A version pinned by a recipe of install.sh, or by the module that builds the tools made of
+  // Kubernetes' libraries.
+  const pins = texts.map(t => /^\w+_IMAGE_VERSION=(\S+)\s+# keep in step with (\w+) in test\/tools\/install\.sh/m.exec(t))
     .filter((m): m is RegExpExecArray => m !== null);
-  expect(pins.length).toBeGreaterThanOrEqual(5);
+  const modulePins = texts.map(t => /^\w+_IMAGE_VERSION=(\S+)\s+# keep in step with (\S+) in test\/tools\/kube\/go\.mod/m.exec(t))
+    .filter((m): m is RegExpExecArray => m !== null);
+  expect(pins.length).toBeGreaterThanOrEqual(4);
+  expect(modulePins.length).toBeGreaterThanOrEqual(1);
   const recipes = fs.readdirSync(path.join(TOOLS, 'install')).map(f => fs.readFileSync(path.join(TOOLS, 'install', f), 'utf-8')).join('\n');
   for (const [, version, variable] of pins) expect(`${variable}=${new RegExp(`^${variable}=(\\S+)$`, 'm').exec(recipes)?.[1]}`).toBe(`${variable}=${version}`);
+  const goMod = fs.readFileSync(path.join(TOOLS, 'kube', 'go.mod'), 'utf-8');
+  for (const [, version, module] of modulePins) {
+    expect(`${module} ${new RegExp(`^\\s+${module.replace(/\./g, '\\.')} (v\\S+)$`, 'm').exec(goMod)?.[1]}`).toBe(`${module} ${version}`);
+  }
 });
 
 describe('the lock is per tool', () => {

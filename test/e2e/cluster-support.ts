@@ -20,7 +20,7 @@ import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
 
 /** The cluster program (test/tools/cluster/main.ts), run by Node through test/tools/register-ts.js: `[...CLUSTER_PROGRAM, 'up', DIR]`. */
 export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'test', 'tools', 'register-ts.js'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
-/** The Argo CD CRDs the project vendors (the version test/tools/argocd builds). */
+/** The Argo CD CRDs the project vendors (the version test/tools/kube/go.mod pins and install.sh argocd builds). */
 export const ARGOCD_CRDS = path.join(ROOT, 'third_party', 'argo-cd-v3.6.1', 'crds');
 /** The fake node kwok runs. */
 export const KWOK_NODE = 'kwok-node-0';

@@ -29,7 +29,7 @@
 # Environment:
 #   TODO_GITOPS_TOOLS_CACHE  cache root (default ~/.cache/todo-gitops/tools)
 #   TOOLS_STRICT=1           make the best-effort tool (kube-linter) fatal on failure
-#   ARGOCD_GOTOOLCHAIN, KANIKO_SOURCE_TARBALL, TANKA_SOURCE_TARBALL: see their recipes
+#   KANIKO_SOURCE_TARBALL, TANKA_SOURCE_TARBALL: see their recipes
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -63,21 +63,29 @@ go_build_exact() {
   rm -rf "$tmp"
 }
 
+# module_go MODULE_DIR ARG... : the go command inside the wrapper module MODULE_DIR. Its go.sum pins
+# every dependency, so no checksum-database lookup is needed (GONOSUMDB covers re-resolving: the
+# proxy's sumdb mirror here answers 404 for several k8s.io staging modules). The module's
+# `toolchain` line, if any, is the Go it runs (GOTOOLCHAIN; the go command fetches that toolchain
+# from the module proxy once).
+module_go() {
+  local mod=$1 toolchain; shift
+  toolchain=$(awk '$1 == "toolchain" {print $2}' "$mod/go.mod")
+  env -C "$mod" GOTOOLCHAIN="${toolchain:-local}" GOFLAGS="-mod=readonly -buildvcs=false" \
+    GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" go "$@"
+}
+
 # build_in_module MODULE_DIR DIR VERSION BIN=PKG... : a static `go build` (CGO off) of each PKG
-# inside the wrapper module MODULE_DIR into DIR/BIN; not put on PATH (callers add_path what they
-# want there). The module's go.sum pins every dependency, so no checksum-database lookup is needed
-# (GONOSUMDB covers re-resolving: the proxy's sumdb mirror here answers 404 for several k8s.io
-# staging modules). Each binary's stamp DIR/.BIN.ok holds the hash of the module's go.mod, go.sum
-# (a module of the standard library only has none) and Go files: a changed pin, or a plugin chosen in a main.go, rebuilds it. VERSION only labels
-# the progress line and the log. The module's `toolchain` line, if any, is the Go it builds with
-# (GOTOOLCHAIN; the go command fetches it from the module proxy). LDX (optional) is appended to
-# -ldflags "-s -w".
+# inside the wrapper module MODULE_DIR (module_go) into DIR/BIN; not put on PATH (callers add_path
+# what they want there). Each binary's stamp DIR/.BIN.ok holds the hash of the module's go.mod,
+# go.sum (a module of the standard library only has none) and Go files: a changed pin, or a plugin
+# chosen in a main.go, rebuilds it. VERSION only labels the progress line and the log. LDX
+# (optional) is appended to -ldflags "-s -w".
 build_in_module() {
   local mod=$1 dir=$2 version=$3; shift 3
-  local hash toolchain spec bin
+  local hash spec bin
   hash=$({ cat "$mod/go.mod"; [ ! -e "$mod/go.sum" ] || cat "$mod/go.sum"; find "$mod" -name '*.go' | LC_ALL=C sort | xargs cat; } \
     | sha256sum | cut -c1-16)
-  toolchain=$(awk '$1 == "toolchain" {print $2}' "$mod/go.mod")
   mkdir -p "$dir"
   for spec in "$@"; do
     bin=${spec%%=*}
@@ -85,9 +93,8 @@ build_in_module() {
       progress "building $bin $version (cached: yes)"; continue
     fi
     progress "building $bin $version (cached: no)…"
-    logged "$LOGS/$bin-$version.log" env -C "$mod" CGO_ENABLED=0 GOTOOLCHAIN="${toolchain:-local}" \
-      GOFLAGS="-mod=readonly -buildvcs=false" GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}k8s.io" \
-      go build -trimpath -ldflags "-s -w ${LDX:-}" -o "$dir/.$bin.tmp.$$" "${spec#*=}"
+    CGO_ENABLED=0 logged "$LOGS/$bin-$version.log" \
+      module_go "$mod" build -trimpath -ldflags "-s -w ${LDX:-}" -o "$dir/.$bin.tmp.$$" "${spec#*=}"
     mv -f "$dir/.$bin.tmp.$$" "$dir/$bin"
     echo "$hash" >"$dir/.$bin.ok"
   done

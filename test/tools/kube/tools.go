@@ -7,6 +7,7 @@
 package tools
 
 import (
+	_ "github.com/argoproj/argo-cd/v3/cmd"
 	_ "helm.sh/helm/v3/cmd/helm"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"

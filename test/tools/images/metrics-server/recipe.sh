@@ -12,7 +12,7 @@
 # CA) and to kubelets (their CA, or --kubelet-insecure-tls).
 # shellcheck shell=bash
 
-METRICS_SERVER_IMAGE_VERSION=v0.9.0   # keep in step with test/tools/kube/go.mod (install.sh metrics-server)
+METRICS_SERVER_IMAGE_VERSION=v0.9.0   # keep in step with sigs.k8s.io/metrics-server in test/tools/kube/go.mod
 METRICS_SERVER_REPOSITORY=metrics-server/metrics-server
 
 
