@@ -17,6 +17,7 @@ import {
   ROOT, RunOptions, RunResult, check, equal, isExecutable, onCleanup, progress, refuseIfInterrupted, run, sleep, stopProcess, waitFor,
 } from './harness';
 import { outOfBandSecrets } from '../../src/gitops/out-of-band-secrets';
+import { toolModuleVersion } from '../tools/cluster/cluster';
 
 /** The cluster program (test/tools/cluster/main.ts), run by Node through test/tools/register-ts.js: `[...CLUSTER_PROGRAM, 'up', DIR]`. */
 export const CLUSTER_PROGRAM = ['-r', path.join(ROOT, 'test', 'tools', 'register-ts.js'), path.join(ROOT, 'test', 'tools', 'cluster', 'main.ts')];
@@ -138,9 +139,7 @@ export async function startControlPlane(dir: string, toolEnv: NodeJS.ProcessEnv)
  * install.sh builds (test/tools/kube/go.mod pins it), from the Go module cache.
  */
 export async function kwokStages(tmp: string, toolEnv: NodeJS.ProcessEnv): Promise<string> {
-  const goMod = path.join(ROOT, 'test', 'tools', 'kube', 'go.mod');
-  const version = /^\s+sigs\.k8s\.io\/kwok (v\S+)$/m.exec(fs.readFileSync(goMod, 'utf-8'))?.[1];
-  if (!version) throw new Error(`${goMod} requires no sigs.k8s.io/kwok`);
+  const version = toolModuleVersion('sigs.k8s.io/kwok');
   const r = await run(await goBinary(toolEnv), ['mod', 'download', '-json', `sigs.k8s.io/kwok@${version}`],
     { cwd: tmp, env: { ...toolEnv, GOFLAGS: '-buildvcs=false' } });
   const dir = JSON.parse(r.stdout).Dir as string;

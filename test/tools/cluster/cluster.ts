@@ -34,12 +34,20 @@ export const REQUIRED_COMMANDS = [...CONTROL_PLANE_COMMANDS, 'iptables', 'ipset'
 /** The install.sh tools that put REQUIRED_COMMANDS on PATH (and ko, which builds images into the registry). */
 export const CLUSTER_TOOLS = ['kube', 'cluster', 'netpol', 'coredns', 'crane', 'ko', 'debs'];
 
+/**
+ * The version of `module` that install.sh builds in the module of the tools made of Kubernetes'
+ * libraries: the one test/tools/kube/go.mod requires.
+ */
+export function toolModuleVersion(module: string): string {
+  const goMod = fs.readFileSync(path.join(__dirname, '..', 'kube', 'go.mod'), 'utf-8');
+  const version = new RegExp(`^(?:require)?\\s+${module.replace(/\./g, '\\.')} (v\\S+)$`, 'm').exec(goMod)?.[1];
+  if (!version) throw new Error(`test/tools/kube/go.mod requires no ${module} (a line "${module} vX.Y.Z")`);
+  return version;
+}
+
 /** The Kubernetes version `install.sh kube cluster` builds: test/tools/kube/go.mod's k8s.io/kubernetes. */
 export function kubernetesVersion(): string {
-  const goMod = fs.readFileSync(path.join(__dirname, '..', 'kube', 'go.mod'), 'utf-8');
-  const version = /^require k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1];
-  if (!version) throw new Error('no "require k8s.io/kubernetes vX.Y.Z" line in test/tools/kube/go.mod');
-  return version;
+  return toolModuleVersion('k8s.io/kubernetes');
 }
 
 /**
