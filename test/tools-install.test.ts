@@ -37,6 +37,27 @@ test('each image recipe packs the version of the tool install.sh builds', () => 
   for (const [, version, module] of modulePins) expect(`${module} ${toolModuleVersion(module)}`).toBe(`${module} ${version}`);
 });
 
+test('a tools module that does not pin a tool stops install.sh with an error naming the go.mod and the module', () => {
+  // install.sh, its recipes and the wrapper modules' go.mod copied, the kube module's without kwok's pin.
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'tools-copy-'));
+  try {
+    fs.copyFileSync(path.join(TOOLS, 'install.sh'), path.join(copy, 'install.sh'));
+    fs.cpSync(path.join(TOOLS, 'install'), path.join(copy, 'install'), { recursive: true });
+    fs.mkdirSync(path.join(copy, 'kube'));
+    fs.mkdirSync(path.join(copy, 'netpol'));
+    fs.copyFileSync(path.join(TOOLS, 'netpol', 'go.mod'), path.join(copy, 'netpol', 'go.mod'));
+    const goMod = fs.readFileSync(path.join(TOOLS, 'kube', 'go.mod'), 'utf-8');
+    expect(goMod).toMatch(/^\tsigs\.k8s\.io\/kwok v/m);
+    fs.writeFileSync(path.join(copy, 'kube', 'go.mod'), goMod.replace(/^\tsigs\.k8s\.io\/kwok v\S+\n/m, ''));
+    const r = spawnSync('bash', [path.join(copy, 'install.sh'), 'crane'], { encoding: 'utf-8', env: { ...process.env, TODO_GITOPS_TOOLS_CACHE: path.join(copy, 'cache') } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`install.sh: ${path.join(copy, 'kube', 'go.mod')} requires no sigs.k8s.io/kwok`);
+    expect(r.stdout).toBe('');
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+});
+
 describe('the lock is per tool', () => {
   // A cache where ko and crane are built already (their binaries and stamps), so install.sh only
   // takes each tool's lock and prints the PATH line.

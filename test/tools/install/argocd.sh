@@ -10,7 +10,6 @@ ARGOCD_VERSION=$(require_version "$KUBE_MOD/go.mod" github.com/argoproj/argo-cd/
 ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-applicationset-controller)
 
 install_argocd() {
-  [ -n "$ARGOCD_VERSION" ] || { echo "install.sh: cannot read the argo-cd version from $KUBE_MOD/go.mod" >&2; exit 1; }
   local dir=$CACHE/argocd-$ARGOCD_VERSION moddir h c
   LDX="-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}" \
     build_in_module "$KUBE_MOD" "$dir" "$ARGOCD_VERSION" argocd=github.com/argoproj/argo-cd/v3/cmd

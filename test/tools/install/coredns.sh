@@ -6,7 +6,6 @@
 COREDNS_VERSION=$(require_version "$KUBE_MOD/go.mod" github.com/coredns/coredns)
 
 install_coredns() {
-  [ -n "$COREDNS_VERSION" ] || { echo "install.sh: cannot read the coredns version from $KUBE_MOD/go.mod" >&2; exit 1; }
   build_in_module "$KUBE_MOD" "$CACHE/coredns-$COREDNS_VERSION" "$COREDNS_VERSION" coredns=./coredns
   add_path "$CACHE/coredns-$COREDNS_VERSION"
 }

@@ -3,9 +3,13 @@
 # by install.sh (after lib.sh).
 # shellcheck shell=bash
 
-# require_version GO_MOD MODULE: the version GO_MOD requires MODULE at (a wrapper module's pin).
+# require_version GO_MOD MODULE: the version GO_MOD requires MODULE at (a wrapper module's pin); a
+# go.mod that does not require MODULE is an error that names both (install.sh stops: set -e).
 require_version() {
-  awk -v m="$2" '$1 == "require" && $2 == m {print $3} $1 == m && $2 ~ /^v/ {print $2}' "$1" | head -n1
+  local v
+  v=$(awk -v m="$2" '$1 == "require" && $2 == m {print $3} $1 == m && $2 ~ /^v/ {print $2}' "$1" | head -n1)
+  [ -n "$v" ] || { echo "install.sh: $1 requires no $2 (a line \"$2 vX.Y.Z\")" >&2; return 1; }
+  echo "$v"
 }
 
 # go install MODULE/PKG@VERSION into $CACHE/<tool>-<version>/ (GOBIN), atomically.

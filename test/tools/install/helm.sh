@@ -8,12 +8,10 @@
 HELM_VERSION=$(require_version "$KUBE_MOD/go.mod" helm.sh/helm/v3)
 
 install_helm() {
-  [ -n "$HELM_VERSION" ] || { echo "install.sh: cannot read the helm version from $KUBE_MOD/go.mod" >&2; exit 1; }
-  local ldx="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" minor p
+  local ldx="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" p
   ldx+=" -X helm.sh/helm/v3/internal/version.metadata= -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-  minor=${KUBE_VERSION#v*.}; minor=${minor%%.*}
   for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
-    ldx+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$minor"
+    ldx+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$KUBE_MINOR"
   done
   LDX=$ldx build_in_module "$KUBE_MOD" "$CACHE/helm-$HELM_VERSION" "$HELM_VERSION" helm=helm.sh/helm/v3/cmd/helm
   add_path "$CACHE/helm-$HELM_VERSION"

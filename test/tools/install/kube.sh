@@ -7,6 +7,7 @@
 
 KUBE_MOD=$HERE/kube
 KUBE_VERSION=$(require_version "$KUBE_MOD/go.mod" k8s.io/kubernetes)
+KUBE_MINOR=${KUBE_VERSION#v*.}; KUBE_MINOR=${KUBE_MINOR%%.*}
 KUBE_BINS=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
 
 # build_k8s BIN... : k8s.io/kubernetes/cmd/BIN of the kube module into $CACHE/kubernetes-VERSION/,
@@ -14,12 +15,10 @@ KUBE_BINS=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
 # that `kubectl version`, /version and helm's kubeVersion checks see the real version. Static,
 # as upstream's release binaries are.
 build_k8s() {
-  [ -n "$KUBE_VERSION" ] || { echo "install.sh: cannot read the k8s.io/kubernetes version from $KUBE_MOD/go.mod" >&2; exit 1; }
-  local minor major ldx="" p bin specs=()
-  minor=${KUBE_VERSION#v*.}; minor=${minor%%.*}
+  local major ldx="" p bin specs=()
   major=${KUBE_VERSION#v}; major=${major%%.*}
   for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
-    ldx+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    ldx+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$KUBE_MINOR"
     ldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   for bin in "$@"; do specs+=("$bin=k8s.io/kubernetes/cmd/$bin"); done

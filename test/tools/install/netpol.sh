@@ -10,7 +10,6 @@ NETPOL_MOD=$HERE/netpol
 NETPOL_VERSION=$(require_version "$NETPOL_MOD/go.mod" github.com/cloudnativelabs/kube-router)
 
 install_netpol() {
-  [ -n "$NETPOL_VERSION" ] || { echo "install.sh: cannot read the kube-router version from $NETPOL_MOD/go.mod" >&2; exit 1; }
   local dir=$CACHE/netpol-$NETPOL_VERSION missing=() v=github.com/cloudnativelabs/kube-router/pkg/version
   if [ -x "$dir/kube-router" ] && [ -e "$dir/.kube-router.ok" ]; then
     progress "building kube-router $NETPOL_VERSION (cached: yes)"
