@@ -35,16 +35,25 @@ function wall(command: string, args: string[], env: NodeJS.ProcessEnv, okStatus:
   return ms;
 }
 
-/** Median wall time of RUNS runs of a command, after one warm-up run (file cache, compiled lib/). */
-function medianWall(label: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env, okStatus = [0]): number {
-  progress(`${label}: warm-up`);
-  wall(command, args, env, okStatus);
-  const times: number[] = [];
+interface Command { label: string; command: string; args: string[]; env?: NodeJS.ProcessEnv; okStatus?: number[] }
+
+/**
+ * Median wall times of RUNS runs of each command, after one warm-up run of each (file cache, compiled
+ * lib/). The runs are interleaved (run 1 of every command, then run 2, ...), so a drift in the VM's
+ * speed during the bench reaches every command alike and the ratios between them stay fair.
+ */
+function medianWalls(commands: Command[]): number[] {
+  const runOnce = (c: Command) => wall(c.command, c.args, c.env ?? process.env, c.okStatus ?? [0]);
+  commands.forEach(c => {
+    progress(`${c.label}: warm-up`);
+    runOnce(c);
+  });
+  const times = commands.map(() => [] as number[]);
   for (let run = 1; run <= RUNS; run++) {
-    progress(`${label}: run ${run}/${RUNS}`);
-    times.push(wall(command, args, env, okStatus));
+    progress(`whole commands: run ${run}/${RUNS}`);
+    commands.forEach((c, i) => times[i].push(runOnce(c)));
   }
-  return median(times);
+  return times.map(median);
 }
 
 /** The first commit that has `file`. */
@@ -79,24 +88,42 @@ try {
   }
 
   const redirect = { ...process.env, CDK8S_OUTDIR: path.join(tmp, 'npm-dist'), HELM_OUTDIR: path.join(tmp, 'npm-helm'), TANKA_OUTDIR: path.join(tmp, 'npm-tanka') };
-  const commandRows: Array<[string, number]> = [
-    ['`npm run synth` (dist/, helm/todo/ and tanka/)', medianWall('npm run synth', 'npm', ['run', '--silent', 'synth'], redirect)],
+  const cdk8sCli = (env: NodeJS.ProcessEnv, name: string) => ({ ...redirect, ...env, HELM_OUTDIR: path.join(tmp, `${name}-helm`), TANKA_OUTDIR: path.join(tmp, `${name}-tanka`) });
+  const helmChart = path.join(ROOT, 'helm', 'todo');
+  const hasHelm = spawnSync('helm', ['version', '--short']).status === 0;
+  if (!hasHelm) progress('helm not on PATH (eval "$(bash test/tools/install.sh helm)"): leaving out helm template');
+  const commands: Command[] = [
+    { label: '`npm run synth` (dist/, helm/todo/ and tanka/)', command: 'npm', args: ['run', '--silent', 'synth'], env: redirect },
     // The same CLI without npm in front: what `npm run` itself costs is the difference.
-    ['the CLI\'s `synth` without npm (`node scripts/run-compiled.js todo/cli.ts synth`)',
-      medianWall('CLI synth', process.execPath, [path.join(ROOT, 'scripts', 'run-compiled.js'), 'todo/cli.ts', 'synth'], redirect)],
-    ['`npx cdk8s synth`', medianWall('npx cdk8s synth', 'npx', ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-dist')], { ...redirect, HELM_OUTDIR: path.join(tmp, 'cli-helm'), TANKA_OUTDIR: path.join(tmp, 'cli-tanka') })],
+    {
+      label: 'the CLI\'s `synth` without npm (`node scripts/run-compiled.js todo/cli.ts synth`)',
+      command: process.execPath,
+      args: [path.join(ROOT, 'scripts', 'run-compiled.js'), 'todo/cli.ts', 'synth'],
+      env: redirect,
+    },
+    { label: '`npx cdk8s synth`', command: 'npx', args: ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-dist')], env: cdk8sCli({}, 'cli') },
+    // The cdk8s CLI asks the registry for its latest version before every command and caches a
+    // successful answer for 30 minutes (~/.cdk8s-cli.version); where the answer fails (this machine's
+    // registry mirror has no /cdk8s-cli/latest) every run pays the request. This row is the run
+    // without it, as on a machine whose cached answer is fresh.
+    {
+      label: '`npx cdk8s synth` without its upgrade check (`CDK8S_CHECK_UPGRADE=false`)',
+      command: 'npx',
+      args: ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-nocheck-dist')],
+      env: cdk8sCli({ CDK8S_CHECK_UPGRADE: 'false' }, 'cli-nocheck'),
+    },
     // Against the first commit that has this tree, so there is something to compare; exit 1 means "changes".
-    ['`npm run diff` (the demo against its first commit)', medianWall('npm run diff', 'npm', ['run', '--silent', 'diff', '--', '--base', firstCommitOf('dist/apps')], process.env, [0, 1, 2])],
+    { label: '`npm run diff` (the demo against its first commit)', command: 'npm', args: ['run', '--silent', 'diff', '--', '--base', firstCommitOf('dist/apps')], okStatus: [0, 1, 2] },
+    ...(hasHelm ? ENVIRONMENTS.map(env => ({
+      label: `\`helm template\` of helm/todo, ${env}`, command: 'helm', args: ['template', 'todo', helmChart, '-f', path.join(helmChart, `values-${env}.yaml`)],
+    })) : []),
   ];
+  const walls = medianWalls(commands);
+  const commandRows: Array<[string, number]> = commands.map((c, i) => [c.label, walls[i]]);
   let helmTotal: number | undefined;
-  if (spawnSync('helm', ['version', '--short']).status === 0) {
-    const chart = path.join(ROOT, 'helm', 'todo');
-    const perEnvironment = ENVIRONMENTS.map(env => medianWall(`helm template (${env})`, 'helm', ['template', 'todo', chart, '-f', path.join(chart, `values-${env}.yaml`)]));
-    ENVIRONMENTS.forEach((env, i) => commandRows.push([`\`helm template\` of helm/todo, ${env}`, perEnvironment[i]]));
-    helmTotal = perEnvironment.reduce((a, b) => a + b, 0);
+  if (hasHelm) {
+    helmTotal = walls.slice(-ENVIRONMENTS.length).reduce((a, b) => a + b, 0);
     commandRows.push([`\`helm template\`, all ${ENVIRONMENTS.length} environments together`, helmTotal]);
-  } else {
-    progress('helm not on PATH (eval "$(bash test/tools/install.sh helm)"): leaving out helm template');
   }
 
   console.log(`Medians of ${RUNS} runs, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model.trim()})\n`);
