@@ -29,11 +29,12 @@ export { PostgresMetricsOptions } from './postgres/metrics';
 
 // Postgres on CloudNativePG: a replicated cluster run by the operator, with failover, backup to an object store and restore
 export {
-  PostgresCluster, PostgresClusterProps, SynchronousReplication, PostgresClusterBackupOptions, PostgresClusterBackupSource,
-  PostgresClusterRestoreOptions, PostgresClusterMetricsOptions,
+  PostgresCluster, PostgresClusterProps, SynchronousReplication, PostgresClusterBackupMethod, PostgresClusterBackupOptions,
+  PostgresClusterBackupSource, PostgresClusterRestoreOptions, PostgresClusterMetricsOptions,
 } from './postgres/postgres-cluster';
 export { ObjectStoreCredentials, ObjectStoreCredentialsOptions, ObjectStoreOptions } from './postgres/object-store';
 export { CloudNativePgOperator, CloudNativePgOperatorProps } from './postgres/cloudnative-pg-operator';
+export { BarmanCloudPluginProps } from './postgres/barman-cloud-plugin';
 
 
 // Building images inside a cluster

@@ -83,6 +83,48 @@ describe('CloudNativePgOperator', () => {
   });
 });
 
+describe('CloudNativePgOperator with the Barman Cloud plugin', () => {
+  const PLUGIN = ContainerImage.fromDigest('registry.acme.example/plugin-barman-cloud', digestOf('plugin'));
+  const objects = synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE, barmanCloudPlugin: { image: PLUGIN } }));
+  const pod = only(objects, 'Deployment', 'cnpg-controller-manager').spec.template.spec;
+  const pinned = `registry.acme.example/plugin-barman-cloud@${digestOf('plugin')}`;
+
+  test('the plugin is a native sidecar of the operator: started first, serving CNPG-I on a Unix socket in a volume both mount, no port', () => {
+    expect(pod.initContainers).toHaveLength(1);
+    const sidecar = pod.initContainers[0];
+    expect(sidecar).toMatchObject({ name: 'plugin-barman-cloud', image: pinned, restartPolicy: 'Always', imagePullPolicy: 'IfNotPresent' });
+    expect(sidecar.args).toEqual(['operator', '--plugin-path=/plugins', '--leader-elect=false', '--health-probe-bind-address=0', '--metrics-bind-address=0']);
+    expect(sidecar.ports).toBeUndefined();
+    // The operator reads the socket directory once, at its start: the sidecar must be up before.
+    expect(sidecar.startupProbe.exec.command).toEqual(['/usr/bin/test', '-S', '/plugins/barman-cloud.cloudnative-pg.io']);
+    expect(sidecar.volumeMounts).toEqual([{ name: 'plugins', mountPath: '/plugins' }]);
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'plugins', mountPath: '/plugins' });
+    expect(pod.volumes).toContainEqual({ name: 'plugins', emptyDir: {} });
+    // The same image is the sidecar the plugin puts into every instance that archives with it.
+    expect(sidecar.env).toEqual([{ name: 'SIDECAR_IMAGE', value: pinned }]);
+    expect(sidecar.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    // The operator's own user, who must be able to connect to the socket the plugin makes.
+    expect([sidecar.securityContext.runAsUser, sidecar.securityContext.runAsGroup]).toEqual([10001, 10001]);
+    expect(pod.containers[0].securityContext.runAsUser).toBe(10001);
+    expect(sidecar.resources.limits).toEqual({ 'cpu': '500m', 'memory': '256Mi', 'ephemeral-storage': '100Mi' });
+  });
+
+  test('the ObjectStore CRD and upstream\'s cluster role, bound to the operator\'s service account; nothing of upstream\'s TLS', () => {
+    expect(only(objects, 'CustomResourceDefinition', 'objectstores.barmancloud.cnpg.io').spec.group).toBe('barmancloud.cnpg.io');
+    const role = only(objects, 'ClusterRole', 'plugin-barman-cloud');
+    expect(role.rules).toContainEqual({ apiGroups: ['barmancloud.cnpg.io'], resources: ['objectstores'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] });
+    expect(only(objects, 'ClusterRoleBinding', 'plugin-barman-cloud').subjects).toEqual([{ kind: 'ServiceAccount', name: 'cnpg-manager', namespace: 'cnpg-system' }]);
+    expect(objects.filter(o => ['Certificate', 'Issuer'].includes(o.kind))).toEqual([]);
+    expect(objects.filter(o => o.kind === 'Service').map(o => o.metadata.name)).toEqual(['cnpg-webhook-service']);
+  });
+
+  test('the plugin\'s image must be pinned by digest', () => {
+    expect(() => synthChart(c => new CloudNativePgOperator(c, 'cnpg', {
+      image: IMAGE, barmanCloudPlugin: { image: ContainerImage.fromTag('registry.acme.example/plugin-barman-cloud', 'v0.14.0') },
+    }))).toThrow(/cnpg.*digest/s);
+  });
+});
+
 describe('combinePlatforms', () => {
   test('Sealed Secrets and CloudNativePG in one platform Application: both namespaces allowed, the kinds of both, the operator\'s certificate not orphaned', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'platforms-'));

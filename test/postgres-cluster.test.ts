@@ -193,6 +193,58 @@ describe('PostgresCluster options', () => {
     }]);
   });
 
+  test('backup with the Barman Cloud plugin: an ObjectStore with the store and retention, the Cluster naming it as its WAL archiver, a plugin ScheduledBackup', () => {
+    const objects = cluster({ backup: { method: 'plugin', objectStore: STORE, retention: '14d', walArchiveTimeout: '60s' } });
+    for (const o of objects) expect(schema.errors(o)).toEqual([]);
+    const spec = only(objects, 'Cluster').spec;
+    expect(spec.backup).toBeUndefined();
+    expect(spec.plugins).toEqual([{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'db-backup' } }]);
+    expect(spec.postgresql.parameters).toEqual({ archive_timeout: '60s' });
+    const store = only(objects, 'ObjectStore', 'db-backup');
+    expect(store.apiVersion).toBe('barmancloud.cnpg.io/v1');
+    expect(store.spec).toEqual({
+      retentionPolicy: '14d',
+      configuration: {
+        endpointURL: 'http://versitygw.storage:7070',
+        destinationPath: 's3://backups/todo',
+        s3Credentials: { accessKeyId: { name: 'backup-s3', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'backup-s3', key: 'ACCESS_SECRET_KEY' } },
+        wal: { compression: 'gzip' },
+      },
+    });
+    expect(only(objects, 'ScheduledBackup').spec).toMatchObject({ method: 'plugin', pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' }, immediate: true });
+    // The plugin's sidecar runs in the instance pods: their egress to the store is the same.
+    expect(only(objects, 'NetworkPolicy').spec.egress).toContainEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'storage' } }, podSelector: { matchLabels: { app: 'versitygw' } } }],
+      ports: [{ port: 7070, protocol: 'TCP' }],
+    });
+  });
+
+  test('restore with the plugin: the source\'s ObjectStore, named by the external cluster; the method follows backup unless given', () => {
+    const objects = cluster({
+      name: 'db2',
+      restore: { fromBackupOf: { ...STORE, clusterName: 'db' }, targetTime: '2026-07-01T10:15:00Z' },
+      backup: { method: 'plugin', objectStore: STORE },
+    });
+    for (const o of objects) expect(schema.errors(o)).toEqual([]);
+    expect(only(objects, 'Cluster', 'db2').spec.externalClusters).toEqual([{
+      name: 'db',
+      plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'db2-restore', serverName: 'db' } },
+    }]);
+    expect(only(objects, 'ObjectStore', 'db2-restore').spec.configuration.destinationPath).toBe('s3://backups/todo');
+    // Restoring what the in-tree support wrote, with the plugin archiving from then on: the layout is the same.
+    const mixed = cluster({
+      name: 'db2',
+      restore: { fromBackupOf: { ...STORE, clusterName: 'db', method: 'barmanObjectStore' } },
+      backup: { method: 'plugin', objectStore: STORE },
+    });
+    expect(only(mixed, 'Cluster', 'db2').spec.externalClusters[0].barmanObjectStore.serverName).toBe('db');
+    expect(mixed.filter(o => o.kind === 'ObjectStore').map(o => o.metadata.name)).toEqual(['db2-backup']);
+  });
+
+  test('a backup method that is neither names the construct and the value', () => {
+    expect(failure({ backup: { method: 'wal-g' as any, objectStore: STORE } })).toThrow(/db.*backup\.method "wal-g" is not a backup method: use "plugin"/s);
+  });
+
   test('metrics: scrape annotations on the pods, the metrics port open to the scrapers', () => {
     const objects = cluster({ metrics: { scrapers: [NetworkPeer.namespace('observability')] } });
     const spec = only(objects, 'Cluster').spec;

@@ -153,19 +153,23 @@ describe('the synthesized GitOps tree', () => {
     expect(cluster('staging').backup).toBeUndefined();
   });
 
-  test('prod archives WAL and takes a daily base backup to S3 with a sealed key, kept 30 days', () => {
+  test('prod archives WAL and takes a daily base backup to S3 with a sealed key, kept 30 days, through the Barman Cloud plugin', () => {
     const objects = inEnv('prod');
     const cluster = objects.find(o => o.kind === 'Cluster').spec;
-    expect(cluster.backup).toMatchObject({
+    expect(cluster.backup).toBeUndefined();
+    expect(cluster.plugins).toEqual([{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'todo-db-backup' } }]);
+    expect(objects.find(o => o.kind === 'ObjectStore' && o.metadata.name === 'todo-db-backup').spec).toMatchObject({
       retentionPolicy: '30d',
-      barmanObjectStore: {
+      configuration: {
         endpointURL: 'https://s3.eu-west-1.amazonaws.com',
         destinationPath: 's3://acme-todo-backups/todo-prod',
         s3Credentials: { accessKeyId: { name: 'todo-db-backup', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'todo-db-backup', key: 'ACCESS_SECRET_KEY' } },
       },
     });
     expect(cluster.postgresql.parameters.archive_timeout).toBe('1min');
-    expect(objects.find(o => o.kind === 'ScheduledBackup').spec).toMatchObject({ cluster: { name: 'todo-db' }, schedule: '0 17 3 * * *', immediate: true });
+    expect(objects.find(o => o.kind === 'ScheduledBackup').spec).toMatchObject({
+      cluster: { name: 'todo-db' }, schedule: '0 17 3 * * *', immediate: true, method: 'plugin', pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' },
+    });
     const key = objects.find(o => o.kind === 'SealedSecret' && o.metadata.name === 'todo-db-backup');
     expect(Object.keys(key.spec.encryptedData).sort()).toEqual(['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY']);
     expect(key.spec.template.metadata.labels['cnpg.io/reload']).toBe('true');
@@ -363,7 +367,7 @@ test('TODO_REPO_URL points the root and every Application at another git server 
 
 test('TODO_BACKUP_ENDPOINT and TODO_BACKUP_BUCKET point prod\'s backups at another object store', async () => {
   await synthWithEnv({ TODO_BACKUP_ENDPOINT: 'http://versitygw.backup-store.svc:7070', TODO_BACKUP_BUCKET: 'drills' }, dist => {
-    const cluster = readManifests(dist).map(m => m.object).find(o => o.kind === 'Cluster' && o.metadata.namespace === 'todo-prod');
-    expect(cluster.spec.backup.barmanObjectStore).toMatchObject({ endpointURL: 'http://versitygw.backup-store.svc:7070', destinationPath: 's3://drills/todo-prod' });
+    const store = readManifests(dist).map(m => m.object).find(o => o.kind === 'ObjectStore' && o.metadata.namespace === 'todo-prod');
+    expect(store.spec.configuration).toMatchObject({ endpointURL: 'http://versitygw.backup-store.svc:7070', destinationPath: 's3://drills/todo-prod' });
   });
 });

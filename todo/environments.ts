@@ -71,9 +71,12 @@ const SEALED = process.env.SEALED_SECRETS_DIR ?? 'sealed-secrets';
  * mostly empty (compressed) segment a minute in the bucket. The key is
  * sealed for prod (`npm run secrets -- seal --env prod --secret todo-db-backup
  * --key ACCESS_KEY_ID`, then `--key ACCESS_SECRET_KEY`). TODO_BACKUP_ENDPOINT and
- * TODO_BACKUP_BUCKET point the tree at another store without editing it.
+ * TODO_BACKUP_BUCKET point the tree at another store without editing it. The Barman Cloud
+ * plugin writes them (the platform runs it beside the operator): CloudNativePG 1.31 removes the
+ * in-tree barmanObjectStore.
  */
 const PROD_BACKUP: PostgresClusterBackupOptions = {
+  method: 'plugin',
   objectStore: {
     endpointUrl: process.env.TODO_BACKUP_ENDPOINT ?? 'https://s3.eu-west-1.amazonaws.com',
     destinationPath: `s3://${process.env.TODO_BACKUP_BUCKET ?? 'acme-todo-backups'}/todo-prod`,

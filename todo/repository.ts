@@ -5,9 +5,10 @@ import { buildTodoStack } from './todo-stack';
 /**
  * What every cluster gets before the environments: the Sealed Secrets
  * controller (their credentials are sealed) and the CloudNativePG operator
- * (for environments whose databaseEngine is 'cloudnative-pg').
+ * (for environments whose databaseEngine is 'cloudnative-pg') with the Barman Cloud plugin,
+ * which backs prod up.
  */
-export const TODO_PLATFORM = combinePlatforms(sealedSecretsPlatform(), cloudNativePgPlatform());
+export const TODO_PLATFORM = combinePlatforms(sealedSecretsPlatform(), cloudNativePgPlatform({ barmanCloudPlugin: {} }));
 
 /** This repository's GitOps tree: the todo stack in every environment, plus its Helm chart and Tanka project. */
 export const TODO_REPOSITORY = new GitOpsRepository<TodoSettings>({

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ArgoCdApplication } from '../argocd/application';
 import { ArgoCdProject } from '../argocd/project';
 import { setSyncWave } from '../common/labels';
+import { ComputeResources } from '../common/resources';
 import { ContainerImage } from '../images/container-image';
 import { ImageLock } from '../images/image-lock';
 import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_WEBHOOK_SECRET, CloudNativePgOperator, CloudNativePgOperatorProps } from '../postgres/cloudnative-pg-operator';
@@ -75,12 +76,18 @@ export function sealedSecretsPlatform(options: SealedSecretsPlatformOptions = {}
 }
 
 /** Options of {@link cloudNativePgPlatform}. */
-export interface CloudNativePgPlatformOptions extends Omit<CloudNativePgOperatorProps, 'image'> {
+export interface CloudNativePgPlatformOptions extends Omit<CloudNativePgOperatorProps, 'image' | 'barmanCloudPlugin'> {
   /**
    * Name of the operator image in the image lock.
    * @default 'cloudnative-pg'
    */
   readonly imageName?: string;
+  /**
+   * Run the Barman Cloud plugin beside the operator (see
+   * `CloudNativePgOperatorProps.barmanCloudPlugin`), its image from the lock.
+   * @default - no plugin
+   */
+  readonly barmanCloudPlugin?: { readonly imageName?: string; readonly resources?: ComputeResources };
 }
 
 /**
@@ -106,6 +113,10 @@ export function cloudNativePgPlatform(options: CloudNativePgPlatformOptions = {}
         ...options,
         namespace,
         image: ContainerImage.fromLock(lock, options.imageName ?? 'cloudnative-pg'),
+        barmanCloudPlugin: options.barmanCloudPlugin && {
+          resources: options.barmanCloudPlugin.resources,
+          image: ContainerImage.fromLock(lock, options.barmanCloudPlugin.imageName ?? 'plugin-barman-cloud'),
+        },
       });
     },
   };

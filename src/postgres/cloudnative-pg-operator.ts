@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
+import { BarmanCloudPluginProps, installBarmanCloudPlugin } from './barman-cloud-plugin';
 import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { checkDnsLabel, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
@@ -57,6 +58,13 @@ export interface CloudNativePgOperatorProps {
    * @default 2
    */
   readonly replicas?: number;
+  /**
+   * Run the Barman Cloud plugin beside the operator, so that `PostgresCluster`s
+   * can back up with `ObjectStoreBackup.plugin(...)`: the successor of the
+   * in-tree `barmanObjectStore`, which CloudNativePG 1.31 removes.
+   * @default - no plugin: only the in-tree backup is available
+   */
+  readonly barmanCloudPlugin?: BarmanCloudPluginProps;
 }
 
 /**
@@ -100,6 +108,9 @@ export class CloudNativePgOperator extends Construct {
       if (object.kind === 'Deployment') {
         pinOperator(object, image, resources);
         spreadOperator(object, replicas);
+        if (props.barmanCloudPlugin) {
+          installBarmanCloudPlugin(this, object, { name: object.spec.template.spec.serviceAccountName, namespace }, props.barmanCloudPlugin);
+        }
       }
       if (object.kind.endsWith('WebhookConfiguration')) {
         object.metadata.annotations = { ...object.metadata.annotations, 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' };

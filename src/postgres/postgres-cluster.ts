@@ -1,10 +1,12 @@
 import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import { BARMAN_CLOUD_PLUGIN_NAME } from './barman-cloud-plugin';
 import { CredentialsSource, PostgresCredentials } from './credentials';
 import { IPostgresDatabase, PostgresLogin, PostgresSslMode } from './database';
 import { DatabaseClients } from './database-clients';
 import { SCRAPE_ANNOTATIONS, scrapeRule } from './metrics';
 import { ObjectStoreOptions, RenderedObjectStore, renderObjectStore } from './object-store';
+import * as barman from '../../imports/barman-cloud-objectstore-barmancloud.cnpg.io';
 import * as cnpg from '../../imports/cnpg-cluster-postgresql.cnpg.io';
 import * as cnpgBackup from '../../imports/cnpg-scheduledbackup-postgresql.cnpg.io';
 import { checkDnsLabel, checkInteger, checkLabelKey, checkQuantity } from '../common/checks';
@@ -72,8 +74,28 @@ export interface SynchronousReplication {
   readonly dataDurability?: 'required' | 'preferred';
 }
 
+/**
+ * Who writes a {@link PostgresCluster}'s backups and reads them back, both with barman-cloud:
+ *
+ * - `barmanObjectStore`: CloudNativePG's in-tree support (`spec.backup.barmanObjectStore`), run by
+ *   the instance manager in the Postgres container, whose image needs the `barman-cloud-*`
+ *   commands. Deprecated since CloudNativePG 1.26; 1.30's webhook warns on every apply that
+ *   1.31 removes it.
+ * - `plugin`: the Barman Cloud plugin (CNPG-I), its successor: the store is an `ObjectStore`
+ *   object the Cluster names in `spec.plugins`, and a sidecar the plugin injects into every
+ *   instance runs barman-cloud. Needs the plugin beside the operator
+ *   (`cloudNativePgPlatform({ barmanCloudPlugin: {} })`). The archive's layout in the bucket is
+ *   the same, so either can restore what the other wrote.
+ */
+export type PostgresClusterBackupMethod = 'barmanObjectStore' | 'plugin';
+
 /** Continuous backup of a {@link PostgresCluster}: WAL archiving and base backups to an object store (barman-cloud). */
 export interface PostgresClusterBackupOptions {
+  /**
+   * Who archives WAL and takes base backups (see {@link PostgresClusterBackupMethod}).
+   * @default 'barmanObjectStore'
+   */
+  readonly method?: PostgresClusterBackupMethod;
   /** Where WAL and base backups go; the cluster writes below `<destinationPath>/<cluster name>/`. */
   readonly objectStore: ObjectStoreOptions;
   /**
@@ -102,6 +124,11 @@ export interface PostgresClusterBackupOptions {
 export interface PostgresClusterBackupSource extends ObjectStoreOptions {
   /** Name of the cluster that wrote the backup (its folder below `destinationPath`). */
   readonly clusterName: string;
+  /**
+   * Who reads the backup back (see {@link PostgresClusterBackupMethod}).
+   * @default - the method of `backup`, or 'barmanObjectStore' without backup
+   */
+  readonly method?: PostgresClusterBackupMethod;
 }
 
 /** Bootstrap a {@link PostgresCluster} from another cluster's backup instead of an empty database (point-in-time restore). */
@@ -349,6 +376,8 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
   public readonly cluster: cnpg.Cluster;
   /** The `ScheduledBackup`, when backup is on. */
   public readonly scheduledBackup?: cnpgBackup.ScheduledBackup;
+  /** The Barman Cloud plugin's `ObjectStore` the cluster backs up to, when backup is on with the plugin. */
+  public readonly backupObjectStore?: barman.ObjectStore;
 
   private readonly clients = new DatabaseClients(this);
 
@@ -375,7 +404,10 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
     this.login = { secretName: secret.name, usernameKey: 'username', passwordKey: 'password', revision: secret.revision };
 
     const backup = props.backup && renderObjectStore(this, 'backup.objectStore', props.backup.objectStore, { ...labels, ...RELOAD_LABEL });
-    const restore = this.restoreSource(props, backup);
+    const backupMethod = this.backupMethod('backup.method', props.backup?.method);
+    const retentionPolicy = props.backup
+      && checkMatches(this, 'backup.retention', props.backup.retention ?? '30d', RETENTION, 'write days, weeks or months like "30d", "4w" or "6m"');
+    const restore = this.restoreSource(props, backup, backupMethod);
     const parameters = { ...props.parameters };
     if (props.backup) {
       parameters.archive_timeout = checkMatches(this, 'backup.walArchiveTimeout', props.backup.walArchiveTimeout ?? '5min', ARCHIVE_TIMEOUT,
@@ -427,29 +459,38 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
             },
           }
           : { initdb: { database: this.databaseName, owner, ...appSecret } },
-        ...(restore ? {
-          externalClusters: [{
-            name: restore.name,
-            barmanObjectStore: { ...barmanStore(restore.store), serverName: restore.name },
-          }],
-        } : {}),
-        ...(backup ? {
+        ...(restore ? { externalClusters: [this.externalCluster(restore, labels)] } : {}),
+        ...(backup && backupMethod === 'barmanObjectStore' ? {
           backup: {
-            retentionPolicy: checkMatches(this, 'backup.retention', props.backup!.retention ?? '30d', RETENTION, 'write days, weeks or months like "30d", "4w" or "6m"'),
+            retentionPolicy,
             barmanObjectStore: { ...barmanStore(backup), wal: { compression: cnpg.ClusterSpecBackupBarmanObjectStoreWalCompression.GZIP } },
           },
+        } : {}),
+        ...(backup && backupMethod === 'plugin' ? {
+          plugins: [{ name: BARMAN_CLOUD_PLUGIN_NAME, isWalArchiver: true, parameters: { barmanObjectName: `${this.name}-backup` } }],
         } : {}),
         ...(props.metrics ? { monitoring: { enablePodMonitor: props.metrics.enablePodMonitor ?? false } } : {}),
       },
     });
 
+    if (backup && backupMethod === 'plugin') {
+      this.backupObjectStore = new barman.ObjectStore(this, 'BackupObjectStore', {
+        metadata: { name: `${this.name}-backup`, labels },
+        spec: {
+          retentionPolicy,
+          configuration: { ...barmanStore(backup), wal: { compression: barman.ObjectStoreSpecConfigurationWalCompression.GZIP } },
+        },
+      });
+    }
     if (props.backup) {
       this.scheduledBackup = new cnpgBackup.ScheduledBackup(this, 'ScheduledBackup', {
         metadata: { name: this.name, labels },
         spec: {
           cluster: { name: this.name },
           schedule: checkSchedule(this, props.backup.schedule ?? '0 0 0 * * *'),
-          method: cnpgBackup.ScheduledBackupSpecMethod.BARMAN_OBJECT_STORE,
+          ...(backupMethod === 'plugin'
+            ? { method: cnpgBackup.ScheduledBackupSpecMethod.PLUGIN, pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN_NAME } }
+            : { method: cnpgBackup.ScheduledBackupSpecMethod.BARMAN_OBJECT_STORE }),
           // A WAL archive restores nothing without a base backup: take the first one now.
           immediate: true,
           backupOwnerReference: cnpgBackup.ScheduledBackupSpecBackupOwnerReference.SELF,
@@ -521,7 +562,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
     };
   }
 
-  private restoreSource(props: PostgresClusterProps, backup: RenderedObjectStore | undefined) {
+  private restoreSource(props: PostgresClusterProps, backup: RenderedObjectStore | undefined, backupMethod: PostgresClusterBackupMethod) {
     const restore = props.restore;
     if (!restore) return undefined;
     if (!restore.fromBackupOf) {
@@ -538,7 +579,30 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
     if (restore.targetTime !== undefined && (!RFC3339.test(restore.targetTime) || Number.isNaN(Date.parse(restore.targetTime)))) {
       ValidationError.fail(this, `restore.targetTime "${restore.targetTime}" is not an RFC 3339 time with an offset: write it like "2026-07-01T10:15:00Z" or "2026-07-01T12:15:00+02:00"`);
     }
-    return { name, store, targetTime: restore.targetTime };
+    const method = this.backupMethod('restore.fromBackupOf.method', source.method ?? (props.backup ? backupMethod : undefined));
+    return { name, store, method, targetTime: restore.targetTime };
+  }
+
+  /** The restore's source as an external cluster: the in-tree store, or the plugin's `ObjectStore` it names (emitted here). */
+  private externalCluster(
+    restore: { name: string; store: RenderedObjectStore; method: PostgresClusterBackupMethod }, labels: Record<string, string>,
+  ) {
+    if (restore.method === 'barmanObjectStore') {
+      return { name: restore.name, barmanObjectStore: { ...barmanStore(restore.store), serverName: restore.name } };
+    }
+    const objectStore = new barman.ObjectStore(this, 'RestoreObjectStore', {
+      metadata: { name: `${this.name}-restore`, labels },
+      spec: { configuration: barmanStore(restore.store) },
+    });
+    return {
+      name: restore.name,
+      plugin: { name: BARMAN_CLOUD_PLUGIN_NAME, parameters: { barmanObjectName: objectStore.name, serverName: restore.name } },
+    };
+  }
+
+  private backupMethod(what: string, method: string | undefined): PostgresClusterBackupMethod {
+    if (method === undefined || method === 'barmanObjectStore' || method === 'plugin') return method ?? 'barmanObjectStore';
+    return ValidationError.fail(this, `${what} "${method}" is not a backup method: use "plugin" (the Barman Cloud plugin) or "barmanObjectStore" (CloudNativePG's in-tree support)`);
   }
 
   /** The login's Secret: the operator's `<name>-app`, or the user's (emitted when sealed or dev plaintext). */

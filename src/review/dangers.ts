@@ -328,8 +328,15 @@ function sealedSecretDangers(changes: readonly ObjectChange[], head: ManifestTre
  * operator deletes the removed instances with their volumes, and with one
  * left a failover has nothing to promote), synchronous replication switched
  * off or weakened (a failover may then lose acknowledged writes), and the
- * backup removed (WAL archiving stops: no point-in-time restore after it).
+ * backup removed (WAL archiving stops: no point-in-time restore after it), in-tree or the
+ * plugin's: its WAL archiver or its ObjectStore.
  */
+/** Whether a Cluster archives WAL: in-tree, or through an enabled WAL-archiver plugin (the Barman Cloud plugin). */
+function archives(cluster: any): boolean {
+  return Boolean(cluster.spec?.backup?.barmanObjectStore)
+    || (cluster.spec?.plugins ?? []).some((p: any) => p.isWALArchiver === true && p.enabled !== false);
+}
+
 function postgresClusterDangers(changes: readonly ObjectChange[]): Danger[] {
   const dangers: Danger[] = [];
   const danger = (c: ObjectChange, rule: DangerRule, reason: string, advice: string) =>
@@ -356,10 +363,17 @@ function postgresClusterDangers(changes: readonly ObjectChange[]): Danger[] {
           'keep the synchronous settings, unless losing acknowledged writes on failover is acceptable here');
       }
     }
-    if (c.before.spec?.backup?.barmanObjectStore && !c.after.spec?.backup?.barmanObjectStore) {
+    if (archives(c.before) && !archives(c.after)) {
       danger(c, 'backup-removed', 'the backup to the object store is removed: WAL archiving stops, so nothing written from now on can be restored if the cluster or its volumes are lost',
-        'keep spec.backup; to move the backups, point them at the new object store (and a new destinationPath) in the same change');
+        'keep spec.backup (or the Barman Cloud plugin as WAL archiver in spec.plugins); to move the backups, point them at the new object store (and a new destinationPath) in the same change');
     }
+  }
+  // The plugin's ObjectStore removed while its Cluster stays: the plugin has nowhere to archive.
+  const removedIn = new Set(changes.filter(x => x.change === 'removed' && isPostgresCluster(x)).map(x => `${x.directory}|${x.namespace}`));
+  for (const c of changes.filter(x => x.change === 'removed' && x.kind === 'ObjectStore' && x.group === 'barmancloud.cnpg.io')) {
+    if (removedIn.has(`${c.directory}|${c.namespace}`)) continue;
+    danger(c, 'backup-removed', 'the Barman Cloud plugin\'s ObjectStore is removed: a Cluster that archives through it stops archiving WAL and taking base backups',
+      'keep the ObjectStore while a Cluster names it in spec.plugins; to move the backups, change its configuration instead');
   }
   // A ScheduledBackup removed with its Cluster is part of the Cluster's deletion, found above.
   const removedClusters = new Set(changes.filter(x => x.change === 'removed' && isPostgresCluster(x)).map(x => `${x.directory}|${x.namespace}|${x.name}`));

@@ -143,7 +143,9 @@ export function buildTopology(tree: ManifestTree, changes: readonly ObjectChange
         networkEdges(directory, object, id);
         break;
     }
-    const references = isPostgresCluster(object) ? clusterSecrets(object) : podSpecsOf(object).flatMap(podReferences);
+    const references = isPostgresCluster(object) ? clusterReferences(object)
+      : isBarmanObjectStore(object) ? storeSecrets(object.spec?.configuration)
+        : podSpecsOf(object).flatMap(podReferences);
     for (const ref of references) {
       const target = objectId(directory, { kind: ref.kind, metadata: { namespace: ns, name: ref.name } });
       // A sealed Secret is in git as its SealedSecret, which the controller opens into the Secret.
@@ -204,15 +206,29 @@ export function labelsMatch(labels: Record<string, string>, selector: Record<str
   return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-/** The Secrets a CloudNativePG Cluster reads: the owner's login and the object stores' keys. */
-function clusterSecrets(cluster: any): Array<{ kind: string; name: string }> {
+/**
+ * What a CloudNativePG Cluster reads: the owner's login, the keys of its in-tree object stores, and
+ * the Barman Cloud plugin's ObjectStores it names (which read the keys themselves).
+ */
+function clusterReferences(cluster: any): Array<{ kind: string; name: string }> {
   const bootstrap = cluster.spec?.bootstrap ?? {};
   const stores = [cluster.spec?.backup?.barmanObjectStore, ...(cluster.spec?.externalClusters ?? []).map((c: any) => c.barmanObjectStore)];
-  const names = [
-    bootstrap.initdb?.secret?.name, bootstrap.recovery?.secret?.name,
-    ...stores.flatMap(store => [store?.s3Credentials?.accessKeyId?.name, store?.s3Credentials?.secretAccessKey?.name]),
-  ].filter((name): name is string => typeof name === 'string');
-  return [...new Set(names)].map(name => ({ kind: 'Secret', name }));
+  const logins = [bootstrap.initdb?.secret?.name, bootstrap.recovery?.secret?.name].filter((name): name is string => typeof name === 'string');
+  const objectStores = [...(cluster.spec?.plugins ?? []), ...(cluster.spec?.externalClusters ?? []).map((c: any) => c.plugin)]
+    .map(plugin => plugin?.parameters?.barmanObjectName).filter((name): name is string => typeof name === 'string');
+  const refs = [...logins.map(name => ({ kind: 'Secret', name })), ...stores.flatMap(storeSecrets), ...objectStores.map(name => ({ kind: 'ObjectStore', name }))];
+  return [...new Map(refs.map(r => [`${r.kind}/${r.name}`, r])).values()];
+}
+
+/** The Secrets holding a barman-cloud store configuration's keys. */
+function storeSecrets(store: any): Array<{ kind: string; name: string }> {
+  return [...new Set([store?.s3Credentials?.accessKeyId?.name, store?.s3Credentials?.secretAccessKey?.name]
+    .filter((name): name is string => typeof name === 'string'))].map(name => ({ kind: 'Secret', name }));
+}
+
+/** The Barman Cloud plugin's ObjectStore: where a Cluster that backs up with the plugin archives, and its key. */
+function isBarmanObjectStore(object: any): boolean {
+  return object.kind === 'ObjectStore' && typeof object.apiVersion === 'string' && object.apiVersion.startsWith('barmancloud.cnpg.io/');
 }
 
 /** Secrets, ConfigMaps and claims a pod reads. */

@@ -54,8 +54,9 @@ import {
   Applications, ServedRepository, admitIngresses, argoCdBaseObjects, describeApplication, outOfSyncResources, settled, startArgoCd,
 } from './argocd-support';
 import { ARGOCD_CRDS, ARGO_MANAGER, K8sObject, Kubectl, applyEnvironmentAsArgo, distObjects, installCrds } from './cluster-support';
+import { expectedClusterWarning } from './cnpg-support';
 import { ROOT, check, e2eMain, equal, inBackground, installTools, progress, recordTiming, run, section, skipSteps, sleep, waitFor } from './harness';
-import { BARMAN_DEPRECATION, ClusterObjectStore, startObjectStore } from './object-store-support';
+import { ClusterObjectStore, clusterStores, startObjectStore } from './object-store-support';
 import { PROBE, ProbeClients } from './probe-support';
 import {
   CLUSTER_POSTGRES_IMAGE, ClusterInstance, NOT_PULLED, NodesCluster, buildTodoImage, clusterInstances, clusterStatus as clusterStatusOf,
@@ -267,10 +268,20 @@ async function storedNames(): Promise<Set<string>> {
   return new Set(await onPrimary('SELECT name FROM tasks'));
 }
 
-/** The Cluster's Backups that completed. */
-async function completedBackups(): Promise<Array<{ name: string; destinationPath: string }>> {
-  const backups = (await kube.json(['-n', ns, 'get', 'backups.postgresql.cnpg.io'])).items as K8sObject[];
-  return backups.filter(b => b.status?.phase === 'completed').map(b => ({ name: b.metadata.name, destinationPath: b.status.destinationPath }));
+/**
+ * The Cluster's Backups that completed, and where each went. The in-tree backup records its
+ * destinationPath; a Barman Cloud plugin's Backup records the UID of the cluster it backed up
+ * (`status.pluginMetadata.clusterUID`), and went to where that cluster archives: its ObjectStore's
+ * destinationPath (undefined for a Backup of an earlier cluster of the same name).
+ */
+async function completedBackups(): Promise<Array<{ name: string; destinationPath: string | undefined }>> {
+  const backups = ((await kube.json(['-n', ns, 'get', 'backups.postgresql.cnpg.io'])).items as K8sObject[]).filter(b => b.status?.phase === 'completed');
+  const live = backups.some(b => !b.status.destinationPath) ? await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', CLUSTER_NAME]) : undefined;
+  const archive = live && (await clusterStores(live, name => kube.json(['-n', ns, 'get', 'objectstores.barmancloud.cnpg.io', name]))).archive;
+  return backups.map(b => ({
+    name: b.metadata.name,
+    destinationPath: b.status.destinationPath ?? (b.status.pluginMetadata?.clusterUID === live?.metadata.uid ? archive?.destinationPath : undefined),
+  }));
 }
 
 /**
@@ -534,10 +545,12 @@ async function restoreThroughGit(drill: string, from: string, backupTo: string, 
     databaseRestore: { fromBackupOf: { ...backup.objectStore, destinationPath: from, clusterName: CLUSTER_NAME }, targetTime },
     databaseBackup: { ...backup, objectStore: { ...backup.objectStore, destinationPath: backupTo } },
   });
-  const restoring = distObjects(ENV, TREE).find(o => o.kind === 'Cluster')!;
+  const objects = distObjects(ENV, TREE);
+  const restoring = objects.find(o => o.kind === 'Cluster')!;
   const recovery = restoring.spec.bootstrap.recovery;
-  const source = restoring.spec.externalClusters?.find((x: any) => x.name === recovery?.source)?.barmanObjectStore?.destinationPath;
-  const archive = restoring.spec.backup?.barmanObjectStore?.destinationPath;
+  const stores = await clusterStores(restoring, name => objects.find(o => o.kind === 'ObjectStore' && o.metadata.name === name));
+  const source = stores.source?.destinationPath;
+  const archive = stores.archive?.destinationPath;
   equal(`${drill}: runbook step 2: the Cluster bootstraps by recovery from ${source} ${targetTime ? `up to ${targetTime}` : 'to the end of its archived WAL'}, and backs up to ${archive}`,
     [recovery?.source, recovery?.recoveryTarget?.targetTime ?? null, source, archive], [CLUSTER_NAME, targetTime ?? null, from, backupTo]);
   // Runbook step 4: commit, and dist/bootstrap/ applied (the object store's key is sealed in git: nothing to create by hand).
@@ -756,7 +769,7 @@ async function main(): Promise<void> {
       timing('every node pulled the Postgres image (beside the platform\'s step)', await postgresPulled());
       await volumesMade();
       const started = Date.now();
-      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { expectedWarning: BARMAN_DEPRECATION });
+      await applyEnvironmentAsArgo(kube, ENV, namespaces, TREE, { expectedWarning: expectedClusterWarning(distObjects(ENV, TREE)) });
       ns = namespaces[ENV];
       for (const name of SEALED_SECRETS) await waitSealedStatus(kube, ns, name, 'True');
       await healthy(420);
@@ -774,8 +787,9 @@ async function main(): Promise<void> {
       const c = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', CLUSTER_NAME]);
       check(`synchronous replication: ${JSON.stringify(c.spec.postgresql?.synchronous)}`, c.spec.postgresql?.synchronous?.number === 1 && c.spec.postgresql?.synchronous?.dataDurability === 'required');
       const [login, key] = SEALED_SECRETS;
+      const { archive } = await clusterStores(c, name => kube.json(['-n', ns, 'get', 'objectstores.barmancloud.cnpg.io', name]));
       equal('the Cluster\'s login and object store key are the Secrets the controller opened',
-        [c.spec.bootstrap?.initdb?.secret?.name, c.spec.backup?.barmanObjectStore?.s3Credentials?.accessKeyId?.name], [login, key]);
+        [c.spec.bootstrap?.initdb?.secret?.name, archive?.s3Credentials?.accessKeyId?.name], [login, key]);
       const reload = (await kube.json(['-n', ns, 'get', 'secret', login])).metadata.labels?.['cnpg.io/reload'];
       check(`the Secret ${login} (from its SealedSecret) is labelled cnpg.io/reload: ${reload}`, reload !== undefined);
       const web = await kube.run(['-n', ns, 'rollout', 'status', 'deployment/todo', '--timeout=240s'], { allowFail: true });

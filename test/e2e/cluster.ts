@@ -39,6 +39,7 @@ import {
   ROOT, RunOptions, RunResult, check, e2eMain, equal, installTools, isExecutable, progress,
   requireTools, run, section, skipSteps, waitFor,
 } from './harness';
+import { clusterStores } from './object-store-support';
 import { applyPlatformAsArgo } from './sealed-secrets-support';
 import { TODO_ENVIRONMENTS } from '../../todo/environments';
 import { kubernetesVersion } from '../tools/cluster/cluster';
@@ -231,8 +232,10 @@ async function checkDatabases(): Promise<void> {
       continue;
     }
     const backup = settings.databaseBackup !== undefined;
-    equal(`dist/${env}: the database's objects: a CloudNativePG Cluster, its login, ${backup ? 'a ScheduledBackup and its sealed S3 key, ' : ''}its NetworkPolicy; no StatefulSet, no CronJob`,
-      kinds, ['Cluster/todo-db', 'NetworkPolicy/todo-db', ...(backup ? ['ScheduledBackup/todo-db', 'SealedSecret/todo-db-backup'] : []), 'SealedSecret/todo-db-credentials'].sort());
+    const plugin = settings.databaseBackup?.method === 'plugin';
+    equal(`dist/${env}: the database's objects: a CloudNativePG Cluster, its login, ${backup ? `a ScheduledBackup${plugin ? ', the Barman Cloud plugin\'s ObjectStore' : ''} and its sealed S3 key, ` : ''}its NetworkPolicy; no StatefulSet, no CronJob`,
+      kinds, ['Cluster/todo-db', 'NetworkPolicy/todo-db', ...(backup ? ['ScheduledBackup/todo-db', 'SealedSecret/todo-db-backup'] : []),
+        ...(plugin ? ['ObjectStore/todo-db-backup'] : []), 'SealedSecret/todo-db-credentials'].sort());
     const git = distObjects(env).find(o => o.kind === 'Cluster')!;
     const live = await kube.json(['-n', ns, 'get', 'clusters.postgresql.cnpg.io', 'todo-db']);
     const synchronous = settings.databaseSynchronous ?? {};
@@ -244,8 +247,8 @@ async function checkDatabases(): Promise<void> {
     if (!backup) continue;
     const scheduled = await kube.json(['-n', ns, 'get', 'scheduledbackups.postgresql.cnpg.io', 'todo-db']);
     equal(`${ns}: live ScheduledBackup todo-db backs up Cluster todo-db to its object store on todo/environments.ts's schedule`,
-      [scheduled.spec.cluster?.name, scheduled.spec.method, scheduled.spec.schedule], ['todo-db', 'barmanObjectStore', settings.databaseBackup!.schedule]);
-    const credentials = live.spec.backup?.barmanObjectStore?.s3Credentials ?? {};
+      [scheduled.spec.cluster?.name, scheduled.spec.method, scheduled.spec.schedule], ['todo-db', settings.databaseBackup!.method ?? 'barmanObjectStore', settings.databaseBackup!.schedule]);
+    const credentials = (await clusterStores(live, name => kube.json(['-n', ns, 'get', 'objectstores.barmancloud.cnpg.io', name]))).archive?.s3Credentials ?? {};
     const sealed = await kube.run(['-n', ns, 'get', 'sealedsecret', 'todo-db-backup'], { allowFail: true });
     check(`${ns}: the Cluster's S3 key is the SealedSecret todo-db-backup from git (${credentials.accessKeyId?.key}, ${credentials.secretAccessKey?.key})`,
       sealed.code === 0 && credentials.accessKeyId?.name === 'todo-db-backup' && credentials.secretAccessKey?.name === 'todo-db-backup', sealed.stderr);

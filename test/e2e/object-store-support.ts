@@ -14,9 +14,30 @@ import { IMAGES_SH } from './real-cluster-support';
 /**
  * What CloudNativePG 1.30's webhook says of every Cluster with `backup.barmanObjectStore` (kubectl
  * prints it on each apply): the in-tree barman-cloud support goes in 1.31, for the Barman Cloud
- * plugin (not built here yet).
+ * plugin.
  */
 export const BARMAN_DEPRECATION = /^Warning: Native support for Barman Cloud backups and recovery is deprecated and will be completely removed in CloudNativePG 1\.31\.0\./;
+
+/** The name the Barman Cloud plugin answers to in a Cluster's `plugins` and `externalClusters`. */
+const BARMAN_CLOUD_PLUGIN = 'barman-cloud.cloudnative-pg.io';
+
+/**
+ * The barman-cloud configurations (destinationPath, endpointURL, s3Credentials) a Cluster archives
+ * to and bootstraps from: the in-tree `barmanObjectStore`s, or the Barman Cloud plugin's
+ * `ObjectStore`s it names, looked up by `objectStore` (from git's objects or the live ones).
+ */
+export async function clusterStores(cluster: any, objectStore: (name: string) => any): Promise<{ archive?: any; source?: any }> {
+  const configuration = async (plugin: any) => plugin?.name === BARMAN_CLOUD_PLUGIN && plugin.parameters?.barmanObjectName
+    ? (await objectStore(plugin.parameters.barmanObjectName))?.spec?.configuration
+    : undefined;
+  const recovery = cluster.spec.bootstrap?.recovery;
+  const external = cluster.spec.externalClusters?.find((x: any) => x.name === recovery?.source);
+  const archiver = cluster.spec.plugins?.find((p: any) => p.isWALArchiver);
+  return {
+    archive: cluster.spec.backup?.barmanObjectStore ?? await configuration(archiver),
+    source: external && (external.barmanObjectStore ?? await configuration(external.plugin)),
+  };
+}
 
 /** The port versitygw serves S3 on (its default); the Service uses it too, so NetworkPolicies match it after the DNAT. */
 const S3_PORT = 7070;

@@ -37,7 +37,8 @@ const readObjects = (file: string) => YAML.parseAllDocuments(fs.readFileSync(pat
  * renders (each with its license), and what npm always adds.
  */
 const PACKAGE_FILE = new RegExp('^(lib/(src|imports)/.+\\.(js|d\\.ts)|bin/cdk8s-gitops|third_party/sealed-secrets-v0\\.27\\.1/(bitnami\\.com_sealedsecrets\\.yaml|LICENSE)'
-  + '|third_party/cloudnative-pg-v1\\.30\\.0/(cnpg-1\\.30\\.0\\.json|LICENSE)|package\\.json|README\\.md|LICENSE)$');
+  + '|third_party/cloudnative-pg-v1\\.30\\.0/(cnpg-1\\.30\\.0\\.json|LICENSE)|third_party/plugin-barman-cloud-v0\\.14\\.0/(manifest\\.json|LICENSE)'
+  + '|package\\.json|README\\.md|LICENSE)$');
 const cli = (args: string[], allowFail = false) => run('npx', ['--no-install', 'cdk8s-gitops', ...args], { cwd: consumer, allowFail });
 
 e2eMain({ steps: 7, tmp }, async () => {
@@ -55,8 +56,10 @@ e2eMain({ steps: 7, tmp }, async () => {
       check('the tarball holds the vendored Sealed Secrets CRD', files.includes('third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml'));
       check('the tarball holds the vendored CloudNativePG manifest (as JSON) and its license',
         files.includes('third_party/cloudnative-pg-v1.30.0/cnpg-1.30.0.json') && files.includes('third_party/cloudnative-pg-v1.30.0/LICENSE'));
+      check('the tarball holds the vendored Barman Cloud plugin manifest (as JSON) and its license',
+        files.includes('third_party/plugin-barman-cloud-v0.14.0/manifest.json') && files.includes('third_party/plugin-barman-cloud-v0.14.0/LICENSE'));
       check('the tarball holds the compiled Argo CD imports', files.some(f => f.startsWith('lib/imports/') && f.endsWith('.js')));
-      equal('the tarball holds only library code, its typings, the launcher, the Sealed Secrets CRD, the CloudNativePG manifest, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
+      equal('the tarball holds only library code, its typings, the launcher, the Sealed Secrets CRD, the CloudNativePG and Barman Cloud plugin manifests, package.json, README and LICENSE', files.filter(f => !PACKAGE_FILE.test(f)), []);
       check('no file of this repository\'s todo tree is packed', !files.some(f => /(^|\/)todo\//.test(f)), files.join(' '));
       equal('runtime dependencies: cdk8s, cdk8s-plus-27, constructs, yaml (cytoscape is an optional peer)',
         [Object.keys(PACKAGE.dependencies).sort(), PACKAGE.peerDependenciesMeta?.cytoscape?.optional], [['cdk8s', 'cdk8s-plus-27', 'constructs', 'yaml'], true]);

@@ -29,20 +29,21 @@ export const IMAGES_SH = path.join(ROOT, 'test', 'tools', 'images', 'build.sh');
 /**
  * Builds (cached) and pushes Postgres, postgres_exporter, the Sealed Secrets
  * controller and the CloudNativePG operator (the platform part's two
- * controllers) and its Postgres image to `registry`, and returns `lock` with
+ * controllers), its Postgres image and the Barman Cloud plugin's to `registry`, and returns `lock` with
  * the upstream images replaced by those digests: the lock a CI job would hold.
  */
 export async function withLocalImages(lock: ImageLockDocument, registry: string, env: NodeJS.ProcessEnv): Promise<ImageLockDocument> {
-  const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', 'sealed-secrets-controller', 'cloudnative-pg', 'cloudnative-pg-postgresql', registry],
-    { env, echo: '    | ' })).stdout.trim().split('\n');
-  equal('build.sh printed five references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true, true, true, true]);
-  const [postgres, exporter, controller, operator, clusterPostgres] = refs.map(r => r.split('@'));
+  const refs = (await run('bash', [IMAGES_SH, 'postgres', 'postgres-exporter', 'sealed-secrets-controller', 'cloudnative-pg', 'cloudnative-pg-postgresql',
+    BARMAN_CLOUD_PLUGIN_IMAGE, registry], { env, echo: '    | ' })).stdout.trim().split('\n');
+  equal('build.sh printed six references by digest', refs.map(r => /@sha256:[0-9a-f]{64}$/.test(r)), [true, true, true, true, true, true]);
+  const [postgres, exporter, controller, operator, clusterPostgres, plugin] = refs.map(r => r.split('@'));
   const images = { ...lock.images };
   images.postgres = { ...images.postgres, repository: postgres[0], digest: postgres[1], builder: 'upstream' };
   images['postgres-exporter'] = { ...images['postgres-exporter'], repository: exporter[0], digest: exporter[1], builder: 'upstream' };
   images['sealed-secrets-controller'] = { ...images['sealed-secrets-controller'], repository: controller[0], digest: controller[1] };
   images['cloudnative-pg'] = { ...images['cloudnative-pg'], repository: operator[0], digest: operator[1] };
   images[CLUSTER_POSTGRES_IMAGE] = { ...images[CLUSTER_POSTGRES_IMAGE], repository: clusterPostgres[0], digest: clusterPostgres[1] };
+  images[BARMAN_CLOUD_PLUGIN_IMAGE] = { ...images[BARMAN_CLOUD_PLUGIN_IMAGE], repository: plugin[0], digest: plugin[1] };
   return { ...lock, images };
 }
 
@@ -186,6 +187,8 @@ export async function volumesOnEveryNode(cluster: NodesCluster, prefix: string, 
 
 /** The lock's entry of the Postgres image CloudNativePG's instances run. */
 export const CLUSTER_POSTGRES_IMAGE = 'cloudnative-pg-postgresql';
+/** The Barman Cloud plugin's image, beside the operator and in every instance that backs up with it: its name in the lock and for build.sh. */
+export const BARMAN_CLOUD_PLUGIN_IMAGE = 'plugin-barman-cloud';
 
 /** What {@link prepullClusterPostgres} returns before anything was pulled: it throws. */
 export const NOT_PULLED = () => Promise.reject<number>(new Error('the Postgres image was not pulled'));

@@ -93,8 +93,13 @@ const CNPG_RULES: Array<[string, DangerRule, Edit, Edit]> = [
   ['synchronous-replication-off', 'synchronous-replication-off', change('prod', 'Cluster', 'todo-db', o => { delete o.spec.postgresql.synchronous; }),
     // Quorum to priority with the same number of standbys: every acknowledged write is still on one.
     change('prod', 'Cluster', 'todo-db', o => { o.spec.postgresql.synchronous.method = 'first'; })],
-  ['backup-removed', 'backup-removed', change('prod', 'Cluster', 'todo-db', o => { delete o.spec.backup; }),
-    change('prod', 'Cluster', 'todo-db', o => { o.spec.backup.retentionPolicy = '60d'; })],
+  ['backup-removed (the plugin as WAL archiver)', 'backup-removed', change('prod', 'Cluster', 'todo-db', o => { delete o.spec.plugins; }),
+    // Another ObjectStore: still archiving.
+    change('prod', 'Cluster', 'todo-db', o => { o.spec.plugins[0].parameters.barmanObjectName = 'todo-db-archive'; })],
+  ['backup-removed (the plugin disabled)', 'backup-removed', change('prod', 'Cluster', 'todo-db', o => { o.spec.plugins[0].enabled = false; }),
+    change('prod', 'Cluster', 'todo-db', o => { o.spec.plugins[0].enabled = true; })],
+  ['backup-removed (the plugin\'s ObjectStore)', 'backup-removed', remove('prod', 'ObjectStore', 'todo-db-backup'),
+    change('prod', 'ObjectStore', 'todo-db-backup', o => { o.spec.retentionPolicy = '60d'; })],
   ['backup-removed (ScheduledBackup)', 'backup-removed', remove('prod', 'ScheduledBackup', 'todo-db'),
     change('prod', 'ScheduledBackup', 'todo-db', o => { o.spec.schedule = '0 0 3 * * *'; })],
 ];
@@ -104,7 +109,7 @@ describe.each(CNPG_RULES)('%s', (_name, rule, trigger, harmless) => {
     const found = dangers(trigger).filter(d => d.rule === rule);
     expect(found).toHaveLength(1);
     expect(found[0].directory).toBe('prod');
-    expect(found[0].object).toMatch(/^(Cluster|ScheduledBackup) todo-prod\/todo-db$/);
+    expect(found[0].object).toMatch(/^(Cluster|ScheduledBackup) todo-prod\/todo-db$|^ObjectStore todo-prod\/todo-db-backup$/);
     expect(found[0].reason.length).toBeGreaterThan(20);
     expect(found[0].advice.length).toBeGreaterThan(20);
   });
@@ -114,6 +119,25 @@ describe.each(CNPG_RULES)('%s', (_name, rule, trigger, harmless) => {
     expect(rules(harmless)).not.toContain(rule);
   });
 });
+describe('backup-removed with CloudNativePG\'s in-tree barmanObjectStore', () => {
+  // prod as it was before the Barman Cloud plugin: the same store in spec.backup.
+  const inTree = head(change('prod', 'Cluster', 'todo-db', o => {
+    delete o.spec.plugins;
+    o.spec.backup = { retentionPolicy: '30d', barmanObjectStore: { destinationPath: 's3://acme-todo-backups/todo-prod', endpointURL: 'https://s3.eu-west-1.amazonaws.com' } };
+  }));
+
+  test('removing spec.backup is found', () => {
+    expect(rules(change('prod', 'Cluster', 'todo-db', o => { delete o.spec.backup; }), inTree)).toEqual(['backup-removed']);
+  });
+
+  test('moving to the plugin in one change is not a removal', () => {
+    expect(rules(change('prod', 'Cluster', 'todo-db', o => {
+      delete o.spec.backup;
+      o.spec.plugins = [{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'todo-db-backup' } }];
+    }), inTree)).toEqual([]);
+  });
+});
+
 
 describe.each(RULES)('%s', (rule, trigger, harmless) => {
   test('a change that hurts is found, naming the directory, the object, why and what to do instead', () => {

@@ -117,7 +117,9 @@ test('relations are drawn: selectors, references, NetworkPolicy flows, Applicati
   // The sealed login and backup key are in git as SealedSecrets; dev's plaintext login is a Secret.
   expect(has('prod/Deployment/todo-prod/todo', 'prod/SealedSecret/todo-prod/todo-db-credentials', 'uses')).toBe(true);
   expect(has('prod/Cluster/todo-prod/todo-db', 'prod/SealedSecret/todo-prod/todo-db-credentials', 'uses')).toBe(true);
-  expect(has('prod/Cluster/todo-prod/todo-db', 'prod/SealedSecret/todo-prod/todo-db-backup', 'uses')).toBe(true);
+  // The Barman Cloud plugin's ObjectStore holds the store and its key.
+  expect(has('prod/Cluster/todo-prod/todo-db', 'prod/ObjectStore/todo-prod/todo-db-backup', 'uses')).toBe(true);
+  expect(has('prod/ObjectStore/todo-prod/todo-db-backup', 'prod/SealedSecret/todo-prod/todo-db-backup', 'uses')).toBe(true);
   expect(has('dev/Deployment/todo-dev/todo', 'dev/Secret/todo-dev/todo-db-dev-credentials', 'uses')).toBe(true);
   // Only what no one commits: the webhook certificate CloudNativePG's operator generates for itself.
   expect(edges.filter(e => e.target.endsWith('(outside git)')).map(e => e.target)).toEqual(['ext:platform:Secret cnpg-webhook-cert\n(outside git)']);

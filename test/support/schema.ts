@@ -13,6 +13,7 @@ const CRD_FILES = [
   path.join(THIRD_PARTY, 'sealed-secrets-v0.27.1', 'bitnami.com_sealedsecrets.yaml'),
   path.join(THIRD_PARTY, 'cloudnative-pg-v1.30.0', 'postgresql.cnpg.io_clusters.yaml'),
   path.join(THIRD_PARTY, 'cloudnative-pg-v1.30.0', 'postgresql.cnpg.io_scheduledbackups.yaml'),
+  path.join(THIRD_PARTY, 'plugin-barman-cloud-v0.14.0', 'barmancloud.cnpg.io_objectstores.yaml'),
 ];
 
 type Schema = Record<string, any>;
@@ -32,6 +33,21 @@ function closeObjects(schema: Schema): Schema {
   return out;
 }
 
+/**
+ * Fields Kubernetes added after 1.27 that the tree uses, each where the API server of the clusters
+ * it runs on (1.37, test/tools/kube) accepts it: a container's `restartPolicy` (native sidecars,
+ * 1.28: the Barman Cloud plugin beside CloudNativePG's operator) and a CRD validation rule's
+ * `reason` and `fieldPath` (1.28: the plugin's ObjectStore CRD). Anything else newer still fails.
+ */
+function withNewerFields(definitions: Schema): Schema {
+  const add = (name: string, properties: Schema) => {
+    definitions[name] = { ...definitions[name], properties: { ...definitions[name].properties, ...properties } };
+  };
+  add('io.k8s.api.core.v1.Container', { restartPolicy: { type: 'string', enum: ['Always'] } });
+  add('io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ValidationRule', { reason: { type: 'string' }, fieldPath: { type: 'string' } });
+  return definitions;
+}
+
 function mapValues(o: Schema, f: (s: Schema) => Schema): Schema {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }
@@ -44,7 +60,7 @@ export class SchemaValidator {
   private readonly crdKinds = new Map<string, (apiVersion: string) => ValidateFunction | undefined>();
 
   constructor() {
-    const definitions = closeObjects(JSON.parse(fs.readFileSync(K8S_DEFINITIONS, 'utf-8')).definitions);
+    const definitions = closeObjects(withNewerFields(JSON.parse(fs.readFileSync(K8S_DEFINITIONS, 'utf-8')).definitions));
     this.ajv.addSchema({ $id: 'k8s', definitions });
     for (const [name, def] of Object.entries(definitions)) {
       for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {

@@ -11,7 +11,7 @@
 #   --every   every known tool, the opt-in ones too
 #   TOOL...   subset of: ko crane helm kube-linter kwok debs kube argocd   (default: all)
 #             opt-in (never in the default set): netpol cluster coredns kaniko lifecycle docker tanka
-#             sealed-secrets cloudnative-pg versitygw metrics-server
+#             sealed-secrets cloudnative-pg barman-cloud-plugin versitygw metrics-server
 #             Each tool's recipe, with its pinned version, is test/tools/install/<tool>.sh (listed below).
 #
 # stdout: exactly one line, `export PATH="<dir>:<dir>:...:$PATH"`, to be eval'ed/sourced.
@@ -35,12 +35,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECIPES=$HERE/install
 ALL_TOOLS=(ko crane helm kube-linter kwok debs kube argocd)
-OPT_TOOLS=(netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg versitygw metrics-server)   # known tools built only when named
+OPT_TOOLS=(netpol cluster coredns kaniko lifecycle docker tanka sealed-secrets cloudnative-pg barman-cloud-plugin versitygw metrics-server)   # known tools built only when named
 # The order tools are built in, whatever order they are named in; it is the order of the PATH line.
 # What the end-to-end suites need first comes first (a cluster, the Sealed Secrets controller and
 # CloudNativePG's manager; then Argo CD), so a cold prebuild of everything (.ci/run) lets the first
 # suites start early.
-ORDER=(ko crane debs kube netpol cluster coredns sealed-secrets cloudnative-pg helm kwok metrics-server argocd docker versitygw kaniko lifecycle kube-linter tanka)
+ORDER=(ko crane debs kube netpol cluster coredns sealed-secrets cloudnative-pg barman-cloud-plugin helm kwok metrics-server argocd docker versitygw kaniko lifecycle kube-linter tanka)
 
 # shellcheck source=install/lib.sh
 . "$RECIPES/lib.sh"

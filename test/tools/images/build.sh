@@ -6,7 +6,7 @@
 # Usage:
 #   test/tools/images/build.sh IMAGE... REGISTRY
 #     IMAGE: postgres | postgres-exporter | kaniko | sealed-secrets-controller | cloudnative-pg |
-#            cloudnative-pg-postgresql | versitygw | metrics-server | all
+#            cloudnative-pg-postgresql | plugin-barman-cloud | versitygw | metrics-server | all
 #     REGISTRY: host:port[/prefix] of an OCI registry, plain HTTP or HTTPS, e.g. 127.0.0.1:5000
 #
 # stdout: one line per image, the pushed reference by digest, in the order asked, e.g.
@@ -16,6 +16,7 @@
 #   127.0.0.1:5000/bitnami/sealed-secrets-controller@sha256:...
 #   127.0.0.1:5000/cloudnative-pg/cloudnative-pg@sha256:...
 #   127.0.0.1:5000/cloudnative-pg/postgresql@sha256:...
+#   127.0.0.1:5000/cloudnative-pg/plugin-barman-cloud@sha256:...
 #   127.0.0.1:5000/versity/versitygw@sha256:...
 #   127.0.0.1:5000/metrics-server/metrics-server@sha256:...
 # stderr: progress, "[images i/N] ...".
@@ -39,7 +40,7 @@ REPO_ROOT=$(cd "$IMAGES_DIR/../../.." && pwd)
 IMAGES_CACHE=${TODO_GITOPS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-gitops/images}
 IMAGES_LOGS=$IMAGES_CACHE/logs
 IMAGES_INSECURE=${IMAGES_INSECURE-1}
-ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg cloudnative-pg-postgresql versitygw metrics-server)
+ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnative-pg cloudnative-pg-postgresql plugin-barman-cloud versitygw metrics-server)
 
 # shellcheck source=lib.sh
 . "$IMAGES_DIR/lib.sh"
@@ -59,6 +60,8 @@ ALL_IMAGES=(postgres postgres-exporter kaniko sealed-secrets-controller cloudnat
 . "$IMAGES_DIR/cloudnative-pg/recipe.sh"
 # shellcheck source=cloudnative-pg-postgresql/recipe.sh
 . "$IMAGES_DIR/cloudnative-pg-postgresql/recipe.sh"
+# shellcheck source=plugin-barman-cloud/recipe.sh
+. "$IMAGES_DIR/plugin-barman-cloud/recipe.sh"
 # shellcheck source=versitygw/recipe.sh
 . "$IMAGES_DIR/versitygw/recipe.sh"
 # shellcheck source=metrics-server/recipe.sh
@@ -73,7 +76,7 @@ images=()
 for a in "${@:1:$#-1}"; do
   case $a in
     all) images+=("${ALL_IMAGES[@]}") ;;
-    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg|cloudnative-pg-postgresql|versitygw|metrics-server) images+=("$a") ;;
+    postgres|postgres-exporter|kaniko|sealed-secrets-controller|cloudnative-pg|cloudnative-pg-postgresql|plugin-barman-cloud|versitygw|metrics-server) images+=("$a") ;;
     *) echo "build.sh: unknown image $a (known: ${ALL_IMAGES[*]} all)" >&2; exit 2 ;;
   esac
 done
@@ -83,7 +86,11 @@ case $REGISTRY in */*:*|*@*|"") echo "build.sh: REGISTRY must be host:port[/pref
 # binary (postgres and cloudnative-pg-postgresql are mmdebstrap rootfs images), and one for the tools.
 IMAGES_TOTAL=1
 for i in "${images[@]}"; do
-  case $i in postgres|cloudnative-pg-postgresql) IMAGES_TOTAL=$((IMAGES_TOTAL + 2)) ;; *) IMAGES_TOTAL=$((IMAGES_TOTAL + 3)) ;; esac
+  case $i in
+    postgres|cloudnative-pg-postgresql) IMAGES_TOTAL=$((IMAGES_TOTAL + 2)) ;;
+    plugin-barman-cloud) IMAGES_TOTAL=$((IMAGES_TOTAL + 4)) ;;   # its binary, its base image, itself, the push
+    *) IMAGES_TOTAL=$((IMAGES_TOTAL + 3)) ;;
+  esac
 done
 
 BUILD_TMP=
@@ -124,6 +131,7 @@ for i in "${images[@]}"; do
     sealed-secrets-controller) image_sealed_secrets_controller ;;
     cloudnative-pg) image_cloudnative_pg ;;
     cloudnative-pg-postgresql) image_cloudnative_pg_postgresql ;;
+    plugin-barman-cloud) image_plugin_barman_cloud ;;
     versitygw) image_versitygw ;;
     metrics-server) image_metrics_server ;;
   esac
