@@ -21,6 +21,13 @@ const STORE = {
   network: NetworkPeer.pods({ app: 'versitygw' }, 'storage'),
 };
 
+/** STORE as barman-cloud's configuration renders it, in the Cluster or in the plugin's ObjectStore. */
+const STORE_CONFIGURATION = {
+  endpointURL: 'http://versitygw.storage:7070',
+  destinationPath: 's3://backups/todo',
+  s3Credentials: { accessKeyId: { name: 'backup-s3', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'backup-s3', key: 'ACCESS_SECRET_KEY' } },
+};
+
 function cluster(props: Partial<PostgresClusterProps> = {}, build?: (c: Chart, db: PostgresCluster) => void): any[] {
   return synthChart(c => {
     const db = new PostgresCluster(c, 'db', { ...BASE, ...props });
@@ -146,12 +153,7 @@ describe('PostgresCluster options', () => {
     const spec = only(objects, 'Cluster').spec;
     expect(spec.backup).toEqual({
       retentionPolicy: '14d',
-      barmanObjectStore: {
-        endpointURL: 'http://versitygw.storage:7070',
-        destinationPath: 's3://backups/todo',
-        s3Credentials: { accessKeyId: { name: 'backup-s3', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'backup-s3', key: 'ACCESS_SECRET_KEY' } },
-        wal: { compression: 'gzip' },
-      },
+      barmanObjectStore: { ...STORE_CONFIGURATION, wal: { compression: 'gzip' } },
     });
     expect(spec.postgresql.parameters).toEqual({ archive_timeout: '60s' });
     const scheduled = only(objects, 'ScheduledBackup', 'db');
@@ -184,12 +186,7 @@ describe('PostgresCluster options', () => {
     expect(spec.bootstrap).toEqual({ recovery: { source: 'db', database: 'app', owner: 'app', recoveryTarget: { targetTime: '2026-07-01T10:15:00Z' } } });
     expect(spec.externalClusters).toEqual([{
       name: 'db',
-      barmanObjectStore: {
-        endpointURL: 'http://versitygw.storage:7070',
-        destinationPath: 's3://backups/todo',
-        serverName: 'db',
-        s3Credentials: { accessKeyId: { name: 'backup-s3', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'backup-s3', key: 'ACCESS_SECRET_KEY' } },
-      },
+      barmanObjectStore: { ...STORE_CONFIGURATION, serverName: 'db' },
     }]);
   });
 
@@ -204,12 +201,7 @@ describe('PostgresCluster options', () => {
     expect(store.apiVersion).toBe('barmancloud.cnpg.io/v1');
     expect(store.spec).toEqual({
       retentionPolicy: '14d',
-      configuration: {
-        endpointURL: 'http://versitygw.storage:7070',
-        destinationPath: 's3://backups/todo',
-        s3Credentials: { accessKeyId: { name: 'backup-s3', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'backup-s3', key: 'ACCESS_SECRET_KEY' } },
-        wal: { compression: 'gzip' },
-      },
+      configuration: { ...STORE_CONFIGURATION, wal: { compression: 'gzip' } },
     });
     expect(only(objects, 'ScheduledBackup').spec).toMatchObject({ method: 'plugin', pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' }, immediate: true });
     // The plugin's sidecar runs in the instance pods: their egress to the store is the same.
