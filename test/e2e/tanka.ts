@@ -101,10 +101,13 @@ function objectChanges(before: K8sObject[], after: K8sObject[]): string[] {
   });
 }
 
-/** The kinds an environment of the todo stack holds (`kubectl get` names), CloudNativePG's Cluster and ScheduledBackup among them. */
+/**
+ * The kinds an environment of the todo stack holds (`kubectl get` names), CloudNativePG's Cluster and
+ * ScheduledBackup and the Barman Cloud plugin's ObjectStore among them.
+ */
 const STACK_KINDS = 'configmaps,cronjobs,deployments,horizontalpodautoscalers,ingresses,networkpolicies,persistentvolumeclaims,'
   + 'poddisruptionbudgets,sealedsecrets,secrets,services,serviceaccounts,statefulsets,'
-  + 'clusters.postgresql.cnpg.io,scheduledbackups.postgresql.cnpg.io';
+  + 'clusters.postgresql.cnpg.io,scheduledbackups.postgresql.cnpg.io,objectstores.barmancloud.cnpg.io';
 
 /** Keys of the live objects in `ns` that carry the environment label tk prune selects by, sorted. */
 async function labelledObjects(ns: string): Promise<string[]> {
