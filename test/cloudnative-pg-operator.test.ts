@@ -118,10 +118,11 @@ describe('CloudNativePgOperator with the Barman Cloud plugin', () => {
     expect(objects.filter(o => o.kind === 'Service').map(o => o.metadata.name)).toEqual(['cnpg-webhook-service']);
   });
 
-  test('the plugin\'s image must be pinned by digest', () => {
-    expect(() => synthChart(c => new CloudNativePgOperator(c, 'cnpg', {
-      image: IMAGE, barmanCloudPlugin: { image: ContainerImage.fromTag('registry.acme.example/plugin-barman-cloud', 'v0.14.0') },
-    }))).toThrow(/cnpg.*digest/s);
+  test('the plugin\'s image must be pinned by digest, unless the operator\'s allowUnpinnedImage allows a tag (dev)', () => {
+    const byTag = ContainerImage.fromTag('registry.acme.example/plugin-barman-cloud', 'v0.14.0');
+    expect(() => synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE, barmanCloudPlugin: { image: byTag } }))).toThrow(/cnpg.*digest/s);
+    const dev = synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE, allowUnpinnedImage: true, barmanCloudPlugin: { image: byTag } }));
+    expect(only(dev, 'Deployment', 'cnpg-controller-manager').spec.template.spec.initContainers[0].image).toBe('registry.acme.example/plugin-barman-cloud:v0.14.0');
   });
 });
 

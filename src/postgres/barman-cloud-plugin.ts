@@ -66,9 +66,9 @@ export interface BarmanCloudPluginProps {
  * @internal
  */
 export function installBarmanCloudPlugin(
-  scope: Construct, deployment: any, serviceAccount: { name: string; namespace: string }, props: BarmanCloudPluginProps,
+  scope: Construct, deployment: any, serviceAccount: { name: string; namespace: string }, props: BarmanCloudPluginProps, allowUnpinned: boolean,
 ): void {
-  const image = props.image.resolve(scope, { allowUnpinned: false });
+  const image = props.image.resolve(scope, { allowUnpinned });
   const resources = renderResources(scope, 'barmanCloudPlugin.resources', props.resources ?? DEFAULT_RESOURCES, '100Mi');
   const docs: any[] = JSON.parse(fs.readFileSync(vendoredFile(MANIFEST_PATH), 'utf-8'));
   const crd = docs.find(d => d.kind === 'CustomResourceDefinition');
@@ -87,7 +87,7 @@ export function installBarmanCloudPlugin(
   const mount = { name: 'plugins', mountPath: PLUGIN_SOCKET_DIR };
   manager.volumeMounts = [...(manager.volumeMounts ?? []), mount];
   // JSON, as the rest of upstream's Deployment: a container's restartPolicy (a native sidecar,
-  // Kubernetes 1.29+) is newer than the generated 1.27 types.
+  // Kubernetes 1.28+) is newer than the generated 1.27 types.
   const sidecar = {
     name: 'plugin-barman-cloud',
     image,

@@ -60,8 +60,9 @@ export interface CloudNativePgOperatorProps {
   readonly replicas?: number;
   /**
    * Run the Barman Cloud plugin beside the operator, so that `PostgresCluster`s
-   * can back up with `ObjectStoreBackup.plugin(...)`: the successor of the
-   * in-tree `barmanObjectStore`, which CloudNativePG 1.31 removes.
+   * can back up with `backup.method: 'plugin'`: the successor of the in-tree
+   * `barmanObjectStore`, which CloudNativePG 1.31 removes. Its image follows
+   * `allowUnpinnedImage` like the operator's.
    * @default - no plugin: only the in-tree backup is available
    */
   readonly barmanCloudPlugin?: BarmanCloudPluginProps;
@@ -109,7 +110,8 @@ export class CloudNativePgOperator extends Construct {
         pinOperator(object, image, resources);
         spreadOperator(object, replicas);
         if (props.barmanCloudPlugin) {
-          installBarmanCloudPlugin(this, object, { name: object.spec.template.spec.serviceAccountName, namespace }, props.barmanCloudPlugin);
+          installBarmanCloudPlugin(this, object, { name: object.spec.template.spec.serviceAccountName, namespace }, props.barmanCloudPlugin,
+            props.allowUnpinnedImage ?? false);
         }
       }
       if (object.kind.endsWith('WebhookConfiguration')) {

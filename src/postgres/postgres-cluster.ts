@@ -418,6 +418,15 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
     // The generated CRD types have their own quantity classes: carry the checked values over.
     const quantities = (q: Record<string, k8s.Quantity> | undefined) => mapValues(q ?? {}, v => String(v.value));
 
+    if (backup && backupMethod === 'plugin') {
+      this.backupObjectStore = new barman.ObjectStore(this, 'BackupObjectStore', {
+        metadata: { name: `${this.name}-backup`, labels },
+        spec: {
+          retentionPolicy,
+          configuration: { ...barmanStore(backup), wal: { compression: barman.ObjectStoreSpecConfigurationWalCompression.GZIP } },
+        },
+      });
+    }
     this.cluster = new cnpg.Cluster(this, 'Resource', {
       metadata: { name: this.name, labels },
       spec: {
@@ -466,22 +475,13 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
             barmanObjectStore: { ...barmanStore(backup), wal: { compression: cnpg.ClusterSpecBackupBarmanObjectStoreWalCompression.GZIP } },
           },
         } : {}),
-        ...(backup && backupMethod === 'plugin' ? {
-          plugins: [{ name: BARMAN_CLOUD_PLUGIN_NAME, isWalArchiver: true, parameters: { barmanObjectName: `${this.name}-backup` } }],
+        ...(this.backupObjectStore ? {
+          plugins: [{ name: BARMAN_CLOUD_PLUGIN_NAME, isWalArchiver: true, parameters: { barmanObjectName: this.backupObjectStore.name } }],
         } : {}),
         ...(props.metrics ? { monitoring: { enablePodMonitor: props.metrics.enablePodMonitor ?? false } } : {}),
       },
     });
 
-    if (backup && backupMethod === 'plugin') {
-      this.backupObjectStore = new barman.ObjectStore(this, 'BackupObjectStore', {
-        metadata: { name: `${this.name}-backup`, labels },
-        spec: {
-          retentionPolicy,
-          configuration: { ...barmanStore(backup), wal: { compression: barman.ObjectStoreSpecConfigurationWalCompression.GZIP } },
-        },
-      });
-    }
     if (props.backup) {
       this.scheduledBackup = new cnpgBackup.ScheduledBackup(this, 'ScheduledBackup', {
         metadata: { name: this.name, labels },
