@@ -118,6 +118,12 @@ describe('CloudNativePgOperator with the Barman Cloud plugin', () => {
     expect(objects.filter(o => o.kind === 'Service').map(o => o.metadata.name)).toEqual(['cnpg-webhook-service']);
   });
 
+  test('a bad resource quantity for the plugin names the construct, the prop and the value', () => {
+    expect(() => synthChart(c => new CloudNativePgOperator(c, 'cnpg', {
+      image: IMAGE, barmanCloudPlugin: { image: PLUGIN, resources: { cpuRequest: 'ten', memoryRequest: '32Mi', cpuLimit: '500m', memoryLimit: '256Mi' } },
+    }))).toThrow(/cnpg.*barmanCloudPlugin\.resources\.cpuRequest.*"ten"/s);
+  });
+
   test('the plugin\'s image must be pinned by digest, unless the operator\'s allowUnpinnedImage allows a tag (dev)', () => {
     const byTag = ContainerImage.fromTag('registry.acme.example/plugin-barman-cloud', 'v0.14.0');
     expect(() => synthChart(c => new CloudNativePgOperator(c, 'cnpg', { image: IMAGE, barmanCloudPlugin: { image: byTag } }))).toThrow(/cnpg.*digest/s);
