@@ -85,7 +85,7 @@ project.gitignore.removePatterns('/dist/');
 // The package holds the compiled library (with the generated Argo CD types it uses) and the CLI's
 // launcher; npm adds package.json, README.md and LICENSE. Not: this repository's todo tree (lib/todo),
 // the synth bundles, tests, dist/, helm/, app/. test/e2e/package.ts asserts the list.
-project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts', 'bin/', 'third_party/sealed-secrets-v0.27.1/', 'third_party/cloudnative-pg-v1.30.0/cnpg-1.30.0.json', 'third_party/cloudnative-pg-v1.30.0/LICENSE', 'third_party/plugin-barman-cloud-v0.14.0/manifest.json', 'third_party/plugin-barman-cloud-v0.14.0/LICENSE']);
+project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts', 'bin/', 'third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.json', 'third_party/sealed-secrets-v0.27.1/LICENSE', 'third_party/cloudnative-pg-v1.30.0/cnpg-1.30.0.json', 'third_party/cloudnative-pg-v1.30.0/LICENSE', 'third_party/plugin-barman-cloud-v0.14.0/manifest.json', 'third_party/plugin-barman-cloud-v0.14.0/LICENSE']);
 project.package.addBin({ 'cdk8s-gitops': 'bin/cdk8s-gitops' });
 project.package.addField('peerDependenciesMeta', { cytoscape: { optional: true } });
 

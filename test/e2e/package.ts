@@ -36,7 +36,7 @@ const readObjects = (file: string) => YAML.parseAllDocuments(fs.readFileSync(pat
  * Sealed Secrets CRD the controller construct emits and the CloudNativePG manifest the operator construct
  * renders (each with its license), and what npm always adds.
  */
-const PACKAGE_FILE = new RegExp('^(lib/(src|imports)/.+\\.(js|d\\.ts)|bin/cdk8s-gitops|third_party/sealed-secrets-v0\\.27\\.1/(bitnami\\.com_sealedsecrets\\.yaml|LICENSE)'
+const PACKAGE_FILE = new RegExp('^(lib/(src|imports)/.+\\.(js|d\\.ts)|bin/cdk8s-gitops|third_party/sealed-secrets-v0\\.27\\.1/(bitnami\\.com_sealedsecrets\\.json|LICENSE)'
   + '|third_party/cloudnative-pg-v1\\.30\\.0/(cnpg-1\\.30\\.0\\.json|LICENSE)|third_party/plugin-barman-cloud-v0\\.14\\.0/(manifest\\.json|LICENSE)'
   + '|package\\.json|README\\.md|LICENSE)$');
 const cli = (args: string[], allowFail = false) => run('npx', ['--no-install', 'cdk8s-gitops', ...args], { cwd: consumer, allowFail });
@@ -53,7 +53,8 @@ e2eMain({ steps: 7, tmp }, async () => {
       const files: string[] = info.files.map((f: { path: string }) => f.path);
       check('the tarball holds the compiled entry point and its types', files.includes('lib/src/index.js') && files.includes('lib/src/index.d.ts'));
       check('the tarball holds the CLI and its launcher', files.includes('lib/src/cli/cli.js') && files.includes('bin/cdk8s-gitops'));
-      check('the tarball holds the vendored Sealed Secrets CRD', files.includes('third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.yaml'));
+      check('the tarball holds the vendored Sealed Secrets CRD (as JSON) and its license',
+        files.includes('third_party/sealed-secrets-v0.27.1/bitnami.com_sealedsecrets.json') && files.includes('third_party/sealed-secrets-v0.27.1/LICENSE'));
       check('the tarball holds the vendored CloudNativePG manifest (as JSON) and its license',
         files.includes('third_party/cloudnative-pg-v1.30.0/cnpg-1.30.0.json') && files.includes('third_party/cloudnative-pg-v1.30.0/LICENSE'));
       check('the tarball holds the vendored Barman Cloud plugin manifest (as JSON) and its license',
