@@ -1,9 +1,8 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { k8s } from '../common/k8s';
 import { ComputeResources, renderResources } from '../common/resources';
-import { vendoredFile } from '../common/vendored-file';
+import { vendoredDocuments } from '../common/vendored-file';
 import { VendoredObject } from '../common/vendored-object';
 import { ContainerImage } from '../images/container-image';
 import { restrictedContainerSecurityContext } from '../security/restricted';
@@ -70,7 +69,7 @@ export function installBarmanCloudPlugin(
 ): void {
   const image = props.image.resolve(scope, { allowUnpinned });
   const resources = renderResources(scope, 'barmanCloudPlugin.resources', props.resources ?? DEFAULT_RESOURCES, '100Mi');
-  const docs: any[] = JSON.parse(fs.readFileSync(vendoredFile(MANIFEST_PATH), 'utf-8'));
+  const docs = vendoredDocuments(MANIFEST_PATH);
   const crd = docs.find(d => d.kind === 'CustomResourceDefinition');
   const clusterRole = docs.find(d => d.kind === 'ClusterRole' && d.metadata.name === PLUGIN_CLUSTER_ROLE);
   new VendoredObject(scope, 'BarmanCloudPluginCrd', crd);

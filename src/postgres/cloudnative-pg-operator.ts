@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { BarmanCloudPluginProps, installBarmanCloudPlugin } from './barman-cloud-plugin';
@@ -6,7 +5,7 @@ import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { checkDnsLabel, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
 import { ComputeResources, renderResources } from '../common/resources';
-import { vendoredFile } from '../common/vendored-file';
+import { vendoredDocuments } from '../common/vendored-file';
 import { VendoredObject } from '../common/vendored-object';
 import { ContainerImage } from '../images/container-image';
 
@@ -102,7 +101,7 @@ export class CloudNativePgOperator extends Construct {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: { name: namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg', ...RESTRICTED_NAMESPACE_LABELS } },
     });
-    const docs: any[] = JSON.parse(fs.readFileSync(vendoredFile(MANIFEST_PATH), 'utf-8'));
+    const docs = vendoredDocuments(MANIFEST_PATH);
     for (const doc of docs) {
       if (doc.kind === 'Namespace') continue;
       const object = relocate(doc, namespace);

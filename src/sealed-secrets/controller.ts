@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { checkDnsLabel } from '../common/checks';
@@ -6,7 +5,7 @@ import { k8s } from '../common/k8s';
 import { objectLabels, selectorLabels } from '../common/labels';
 import { ComputeResources, renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
-import { vendoredFile } from '../common/vendored-file';
+import { vendoredDocuments } from '../common/vendored-file';
 import { VendoredObject } from '../common/vendored-object';
 import { ContainerImage } from '../images/container-image';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security/restricted';
@@ -19,7 +18,7 @@ export const SEALED_SECRETS_NAMESPACE = 'sealed-secrets';
 export const SEALED_SECRETS_CONTROLLER = 'sealed-secrets-controller';
 /** Label of the controller's key Secrets; `kubectl get secret -l` with it is the key backup. */
 export const SEALED_SECRETS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
-/** The vendored CRD as JSON: parsing its YAML in a fresh process took 20-70 ms of a synth; test/third-party.test.ts checks the two agree. */
+/** The vendored CRD as JSON: parsing its YAML in a fresh process took 20-70 ms of a synth. */
 const CRD_PATH = path.join('third_party', `sealed-secrets-${SEALED_SECRETS_VERSION}`, 'bitnami.com_sealedsecrets.json');
 
 const HTTP_PORT = 8080;
@@ -85,8 +84,7 @@ export class SealedSecretsController extends Construct {
 
     // Read here rather than with cdk8s's Include, which loads files in a child process that the
     // synth bundle does not carry.
-    const [crd] = JSON.parse(fs.readFileSync(vendoredFile(CRD_PATH), 'utf-8'));
-    new VendoredObject(this, 'Crd', crd);
+    new VendoredObject(this, 'Crd', vendoredDocuments(CRD_PATH)[0]);
 
     const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });
     const subject = { kind: 'ServiceAccount', name: account.name, namespace };
