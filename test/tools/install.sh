@@ -78,10 +78,12 @@ mkdir -p "$CACHE" "$LOGS"
 # One build of a tool at a time per cache: suites run side by side (test/e2e/run.ts, and .ci/run's
 # prebuild) must not build the same tool twice. The lock is per tool, not per run, so a suite whose
 # tools are built goes on while another run builds the ones only it needs. kube and cluster build
-# the same Kubernetes binaries, so they share one lock; apt has its own (apt_install).
+# the same Kubernetes binaries, so they share one lock; so do cloudnative-pg and barman-cloud-plugin
+# (one module: the plugin's build reuses the packages the operator's compiled, instead of compiling
+# them beside it); apt has its own (apt_install).
 lock_tool() {
   local name=$1
-  case $name in kube|cluster) name=kubernetes ;; esac
+  case $name in kube|cluster) name=kubernetes ;; cloudnative-pg|barman-cloud-plugin) name=cnpg ;; esac
   exec 9>"$CACHE/.lock-$name"
   if ! flock -n 9; then
     echo "[tools] waiting for another install.sh building $name ($CACHE/.lock-$name)…" >&2

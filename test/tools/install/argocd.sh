@@ -12,7 +12,7 @@ ARGOCD_COMPONENTS=(argocd-application-controller argocd-repo-server argocd-appli
 install_argocd() {
   local dir=$CACHE/argocd-$ARGOCD_VERSION moddir h c
   LDX="-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}" \
-    build_in_module "$KUBE_MOD" "$dir" "$ARGOCD_VERSION" argocd=github.com/argoproj/argo-cd/v3/cmd
+    build_in_module "$KUBE_MOD" "$dir" argocd=github.com/argoproj/argo-cd/v3/cmd
   # The repo-server runs these two from PATH (without git-verify-wrapper.sh every request fails
   # with "permission denied"). The module cache is read-only: copy, then chmod.
   if [ ! -x "$dir/gpg-wrapper.sh" ]; then

@@ -21,5 +21,5 @@ install_cluster() {
   command -v ipset >/dev/null || missing+=(ipset)
   debian_packages apt-node.log "containerd runc containernetworking-plugins iptables conntrack ipset" "${missing[@]}"
   build_k8s "${CLUSTER_BINS[@]}"
-  build_in_module "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" "$KUBE_VERSION" k8s-pause=.
+  build_in_module "$PAUSE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" k8s-pause=.
 }

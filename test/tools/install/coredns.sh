@@ -6,6 +6,6 @@
 COREDNS_VERSION=$(require_version "$KUBE_MOD/go.mod" github.com/coredns/coredns)
 
 install_coredns() {
-  build_in_module "$KUBE_MOD" "$CACHE/coredns-$COREDNS_VERSION" "$COREDNS_VERSION" coredns=./coredns
+  build_in_module "$KUBE_MOD" "$CACHE/coredns-$COREDNS_VERSION" coredns=./coredns
   add_path "$CACHE/coredns-$COREDNS_VERSION"
 }

@@ -13,6 +13,6 @@ install_helm() {
   for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
     ldx+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$KUBE_MINOR"
   done
-  LDX=$ldx build_in_module "$KUBE_MOD" "$CACHE/helm-$HELM_VERSION" "$HELM_VERSION" helm=helm.sh/helm/v3/cmd/helm
+  LDX=$ldx build_in_module "$KUBE_MOD" "$CACHE/helm-$HELM_VERSION" helm=helm.sh/helm/v3/cmd/helm
   add_path "$CACHE/helm-$HELM_VERSION"
 }

@@ -22,7 +22,7 @@ build_k8s() {
     ldx+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   for bin in "$@"; do specs+=("$bin=k8s.io/kubernetes/cmd/$bin"); done
-  LDX=$ldx build_in_module "$KUBE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" "$KUBE_VERSION" "${specs[@]}"
+  LDX=$ldx build_in_module "$KUBE_MOD" "$CACHE/kubernetes-$KUBE_VERSION" "${specs[@]}"
   add_path "$CACHE/kubernetes-$KUBE_VERSION"
 }
 

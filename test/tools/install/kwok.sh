@@ -6,6 +6,6 @@
 KWOK_VERSION=$(require_version "$KUBE_MOD/go.mod" sigs.k8s.io/kwok)
 
 install_kwok() {
-  build_in_module "$KUBE_MOD" "$CACHE/kwok-$KWOK_VERSION" "$KWOK_VERSION" kwok=sigs.k8s.io/kwok/cmd/kwok
+  build_in_module "$KUBE_MOD" "$CACHE/kwok-$KWOK_VERSION" kwok=sigs.k8s.io/kwok/cmd/kwok
   add_path "$CACHE/kwok-$KWOK_VERSION"
 }

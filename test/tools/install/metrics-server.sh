@@ -12,6 +12,6 @@ METRICS_SERVER_VERSION=$(require_version "$KUBE_MOD/go.mod" sigs.k8s.io/metrics-
 install_metrics_server() {
   local v=k8s.io/client-go/pkg/version
   LDX="-X $v.gitVersion=$METRICS_SERVER_VERSION -X $v.gitCommit= -X $v.buildDate=1970-01-01T00:00:00Z" \
-    build_in_module "$KUBE_MOD" "$CACHE/metrics-server-$METRICS_SERVER_VERSION" "$METRICS_SERVER_VERSION" \
+    build_in_module "$KUBE_MOD" "$CACHE/metrics-server-$METRICS_SERVER_VERSION" \
     metrics-server=sigs.k8s.io/metrics-server/cmd/metrics-server
 }

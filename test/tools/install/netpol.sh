@@ -20,7 +20,7 @@ install_netpol() {
     # 404 for github.com/osrg/gobgp/v3).
     logged "$LOGS/kube-router-$NETPOL_VERSION.log" env -C "$NETPOL_MOD" GOFLAGS="-mod=mod -buildvcs=false" \
       GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/osrg/gobgp" \
-      go build -trimpath -ldflags "-s -w -X $v.Version=$NETPOL_VERSION -X $v.BuildDate=1970-01-01T00:00:00Z" \
+      go build "${GO_BUILD_FLAGS[@]}" -ldflags "-s -w -X $v.Version=$NETPOL_VERSION -X $v.BuildDate=1970-01-01T00:00:00Z" \
       -o "$dir/.kube-router.tmp.$$" github.com/cloudnativelabs/kube-router/cmd/kube-router
     mv -f "$dir/.kube-router.tmp.$$" "$dir/kube-router"
     touch "$dir/.kube-router.ok"

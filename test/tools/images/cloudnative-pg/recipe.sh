@@ -2,7 +2,7 @@
 #
 # The manager binary comes from `test/tools/install.sh cloudnative-pg` (the module
 # github.com/cloudnative-pg/cloudnative-pg@v1.30.0 from the Go module proxy, its cmd/manager built
-# inside it with CGO off, cached in <tools cache>/cloudnative-pg-<version>/). The image is laid out like upstream's
+# with CGO off in test/tools/cnpg, cached in <tools cache>/cloudnative-pg-<version>/). The image is laid out like upstream's
 # Dockerfile (ghcr.io/cloudnative-pg/cloudnative-pg): the binary at /operator/manager_<arch> and
 # /manager a symlink to it (the operator learns which architectures it can give its instances
 # from the names operator/manager_*, relative to WORKDIR /), USER 65532:65532, on a from-scratch
@@ -11,7 +11,7 @@
 # the pod, so the binary must stay static.
 # shellcheck shell=bash
 
-CLOUDNATIVE_PG_IMAGE_VERSION=v1.30.0   # keep in step with CLOUDNATIVE_PG_VERSION in test/tools/install.sh
+CLOUDNATIVE_PG_IMAGE_VERSION=v1.30.0   # keep in step with github.com/cloudnative-pg/cloudnative-pg in test/tools/cnpg/go.mod
 CLOUDNATIVE_PG_REPOSITORY=cloudnative-pg/cloudnative-pg
 
 

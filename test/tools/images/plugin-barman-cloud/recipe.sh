@@ -3,7 +3,7 @@
 #
 # The manager binary comes from `test/tools/install.sh barman-cloud-plugin`
 # (github.com/cloudnative-pg/plugin-barman-cloud@v0.14.0 from the Go module proxy, cmd/manager built
-# inside it with CGO off). Upstream ships two images: the plugin's (`/manager operator`, static) and
+# with CGO off in test/tools/cnpg, the module it shares with CloudNativePG's manager). Upstream ships two images: the plugin's (`/manager operator`, static) and
 # the sidecar's (`/manager instance` beside a Python virtualenv with barman 3.20). Here one image
 # serves both: the cloudnative-pg-postgresql image's layer, which holds Debian's barman-cli-cloud
 # (the barman-cloud-* commands the sidecar runs, the same ones the in-tree barmanObjectStore runs),
@@ -12,7 +12,7 @@
 # only the manager's layer.
 # shellcheck shell=bash
 
-PLUGIN_BARMAN_CLOUD_IMAGE_VERSION=v0.14.0   # keep in step with BARMAN_CLOUD_PLUGIN_VERSION in test/tools/install/barman-cloud-plugin.sh
+PLUGIN_BARMAN_CLOUD_IMAGE_VERSION=v0.14.0   # keep in step with github.com/cloudnative-pg/plugin-barman-cloud in test/tools/cnpg/go.mod
 PLUGIN_BARMAN_CLOUD_REPOSITORY=cloudnative-pg/plugin-barman-cloud
 
 build_plugin_barman_cloud() {
