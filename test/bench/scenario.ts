@@ -1,10 +1,12 @@
 // One benchmark run in a fresh process, so load time and peak memory belong to this scenario alone.
 // bench.ts compiles this file next to lib/src and runs the JavaScript: what users run.
-// Usage: scenario.js <floor|demo|services> <count> <outdir>; prints one JSON line.
+// Usage: scenario.js <floor|demo|services> <count> <outdir>, or scenario.js cdk8s-alone <count> <outdir>
+// <objects.json>; prints one JSON line.
 import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 
-const [scenario, countArg, outdir] = process.argv.slice(2);
+const [scenario, countArg, outdir, objectsFile] = process.argv.slice(2);
 const count = Number(countArg);
 const digest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
 
@@ -46,6 +48,16 @@ if (scenario === 'floor') {
       }
     },
   }).synth({ outdir, lock: lib.ImageLock.fromDocument({ version: 1, images: {} }) });
+} else if (scenario === 'cdk8s-alone') {
+  // The anchor for the pairs: cdk8s itself synthesizing the objects a services run wrote (as one JSON
+  // array), as untyped ApiObjects: its token resolution, sanitizing and metadata, without this
+  // library's constructs, cdk8s-plus-27's generated conversions or the YAML writer. Reading them
+  // counts as loading.
+  const { App, Chart, ApiObject } = load(() => require('cdk8s') as typeof import('cdk8s'));
+  const objects: any[] = load(() => JSON.parse(fs.readFileSync(objectsFile, 'utf-8')));
+  const chart = new Chart(new App({ outdir }), 'objects', { disableResourceNameHashes: true });
+  objects.forEach((object, i) => new ApiObject(chart, `object-${i}`, object));
+  chart.toJson();
 } else {
   throw new Error(`unknown scenario ${scenario}`);
 }
