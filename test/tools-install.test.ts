@@ -24,17 +24,17 @@ test('each image recipe packs the version of the tool install.sh builds', () => 
   const images = path.join(TOOLS, 'images');
   const texts = fs.readdirSync(images).filter(d => fs.existsSync(path.join(images, d, 'recipe.sh')))
     .map(d => fs.readFileSync(path.join(images, d, 'recipe.sh'), 'utf-8'));
-  // A version pinned by a recipe of install.sh, or by the module that builds the tools made of
-  // Kubernetes' libraries.
+  // A version pinned by a recipe of install.sh, or by a wrapper module that builds tools (test/tools/kube
+  // for those made of Kubernetes' libraries, test/tools/cnpg for CloudNativePG's).
   const pins = texts.map(t => /^\w+_IMAGE_VERSION=(\S+)\s+# keep in step with (\w+) in test\/tools\/install\.sh/m.exec(t))
     .filter((m): m is RegExpExecArray => m !== null);
-  const modulePins = texts.map(t => /^\w+_IMAGE_VERSION=(\S+)\s+# keep in step with (\S+) in test\/tools\/kube\/go\.mod/m.exec(t))
+  const modulePins = texts.map(t => /^\w+_IMAGE_VERSION=(\S+)\s+# keep in step with (\S+) in test\/tools\/(\w+)\/go\.mod/m.exec(t))
     .filter((m): m is RegExpExecArray => m !== null);
-  expect(pins.length).toBeGreaterThanOrEqual(4);
-  expect(modulePins.length).toBeGreaterThanOrEqual(1);
+  expect(pins.length).toBeGreaterThanOrEqual(3);
+  expect(modulePins.map(([, , , wrapper]) => wrapper).sort()).toEqual(['cnpg', 'cnpg', 'kube']);
   const recipes = fs.readdirSync(path.join(TOOLS, 'install')).map(f => fs.readFileSync(path.join(TOOLS, 'install', f), 'utf-8')).join('\n');
   for (const [, version, variable] of pins) expect(`${variable}=${new RegExp(`^${variable}=(\\S+)$`, 'm').exec(recipes)?.[1]}`).toBe(`${variable}=${version}`);
-  for (const [, version, module] of modulePins) expect(`${module} ${toolModuleVersion(module)}`).toBe(`${module} ${version}`);
+  for (const [, version, module, wrapper] of modulePins) expect(`${module} ${toolModuleVersion(module, wrapper)}`).toBe(`${module} ${version}`);
 });
 
 test('a tools module that does not pin a tool stops install.sh with an error naming the go.mod and the module', () => {
@@ -43,9 +43,8 @@ test('a tools module that does not pin a tool stops install.sh with an error nam
   try {
     fs.copyFileSync(path.join(TOOLS, 'install.sh'), path.join(copy, 'install.sh'));
     fs.cpSync(path.join(TOOLS, 'install'), path.join(copy, 'install'), { recursive: true });
-    fs.mkdirSync(path.join(copy, 'kube'));
-    fs.mkdirSync(path.join(copy, 'netpol'));
-    fs.copyFileSync(path.join(TOOLS, 'netpol', 'go.mod'), path.join(copy, 'netpol', 'go.mod'));
+    for (const wrapper of ['kube', 'netpol', 'cnpg']) fs.mkdirSync(path.join(copy, wrapper));
+    for (const wrapper of ['netpol', 'cnpg']) fs.copyFileSync(path.join(TOOLS, wrapper, 'go.mod'), path.join(copy, wrapper, 'go.mod'));
     const goMod = fs.readFileSync(path.join(TOOLS, 'kube', 'go.mod'), 'utf-8');
     expect(goMod).toMatch(/^\tsigs\.k8s\.io\/kwok v/m);
     fs.writeFileSync(path.join(copy, 'kube', 'go.mod'), goMod.replace(/^\tsigs\.k8s\.io\/kwok v\S+\n/m, ''));

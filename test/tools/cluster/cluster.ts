@@ -35,13 +35,13 @@ export const REQUIRED_COMMANDS = [...CONTROL_PLANE_COMMANDS, 'iptables', 'ipset'
 export const CLUSTER_TOOLS = ['kube', 'cluster', 'netpol', 'coredns', 'crane', 'ko', 'debs'];
 
 /**
- * The version of `module` that install.sh builds in the module of the tools made of Kubernetes'
- * libraries: the one test/tools/kube/go.mod requires.
+ * The version of `module` that install.sh builds in one of its wrapper modules: the one
+ * test/tools/<wrapper>/go.mod requires (by default the module of the tools made of Kubernetes' libraries).
  */
-export function toolModuleVersion(module: string): string {
-  const goMod = fs.readFileSync(path.join(__dirname, '..', 'kube', 'go.mod'), 'utf-8');
+export function toolModuleVersion(module: string, wrapper = 'kube'): string {
+  const goMod = fs.readFileSync(path.join(__dirname, '..', wrapper, 'go.mod'), 'utf-8');
   const version = new RegExp(`^(?:require)?\\s+${module.replace(/\./g, '\\.')} (v\\S+)$`, 'm').exec(goMod)?.[1];
-  if (!version) throw new Error(`test/tools/kube/go.mod requires no ${module} (a line "${module} vX.Y.Z")`);
+  if (!version) throw new Error(`test/tools/${wrapper}/go.mod requires no ${module} (a line "${module} vX.Y.Z")`);
   return version;
 }
 
