@@ -20,6 +20,15 @@ test('every known tool is built, once, by a recipe that defines install_<tool>',
   for (const tool of order) expect(recipe(tool)).toMatch(new RegExp(`^install_${tool.replace(/-/g, '_')}\\(\\) \\{`, 'm'));
 });
 
+test('every Go build of a recipe takes the shared flags (no DWARF compiled: cheaper cold builds)', () => {
+  const recipes = fs.readdirSync(path.join(TOOLS, 'install')).map(f => fs.readFileSync(path.join(TOOLS, 'install', f), 'utf-8')).join('\n');
+  expect(recipes).toMatch(/^GO_BUILD_FLAGS=\(-trimpath -gcflags=all=-dwarf=false\)$/m);
+  // The commands, not the progress lines that name them (`echo "... go install $pkg@$version"`).
+  const builds = recipes.split('\n').filter(l => !l.trim().startsWith('#') && /(\bgo|module_go "\$mod") (build|install) [-"]/.test(l));
+  expect(builds.length).toBeGreaterThanOrEqual(5);
+  for (const line of builds) expect(line).toContain('"${GO_BUILD_FLAGS[@]}"');
+});
+
 test('each image recipe packs the version of the tool install.sh builds', () => {
   const images = path.join(TOOLS, 'images');
   const texts = fs.readdirSync(images).filter(d => fs.existsSync(path.join(images, d, 'recipe.sh')))
