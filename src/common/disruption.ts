@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkInteger } from './checks';
 import { k8s } from './k8s';
+import { KubePodDisruptionBudget } from './kube-objects';
 import { ValidationError } from './validation-error';
 
 /**
@@ -40,7 +41,7 @@ export class PodDisruptionBudget extends Construct {
     if ((maxUnavailable === undefined) === (minAvailable === undefined)) {
       ValidationError.fail(this, `set exactly one of maxUnavailable and minAvailable, got ${JSON.stringify(props.budget)}`);
     }
-    new k8s.KubePodDisruptionBudget(this, 'Resource', {
+    new KubePodDisruptionBudget(this, 'Resource', {
       metadata: { name: props.name, labels: props.labels },
       spec: {
         selector: { matchLabels: props.selector },

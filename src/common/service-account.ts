@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from './k8s';
+import { KubeServiceAccount } from './kube-objects';
 
 /**
  * A ServiceAccount of its own for a workload, with no API token mounted:
@@ -7,7 +8,7 @@ import { k8s } from './k8s';
  * stolen token would only be a liability.
  */
 export function createServiceAccount(scope: Construct, name: string, labels: Record<string, string>): k8s.KubeServiceAccount {
-  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
+  return new KubeServiceAccount(scope, 'ServiceAccount', {
     metadata: { name, labels },
     automountServiceAccountToken: false,
   });

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeJob } from '../common/kube-objects';
 import { objectLabels } from '../common/labels';
 import { ComputeResources, renderResources } from '../common/resources';
 import { createServiceAccount } from '../common/service-account';
@@ -197,7 +198,7 @@ export abstract class BuildJob extends Construct {
    * @internal
    */
   protected _renderJob(pod: BuildPodSpec): k8s.KubeJob {
-    this.renderedJob = new k8s.KubeJob(this, 'Job', {
+    this.renderedJob = new KubeJob(this, 'Job', {
       metadata: { name: this.name, labels: this._labels },
       spec: {
         ...this.jobLimits,

@@ -3,6 +3,7 @@ import { BuildJob, BuildJobProps, TERMINATION_MESSAGE } from './build-job';
 import { BUILDPACKS_CACHE_TAG, CNB_PLATFORM_API, CREATOR_PATH } from './buildpacks-builder';
 import { checkEnvName, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeConfigMap } from '../common/kube-objects';
 import { renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
 import { ContainerImage } from '../images/container-image';
@@ -187,7 +188,7 @@ export class BuildpacksBuildJob extends BuildJob {
     const helperResources = renderResources(this, 'resources', { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '1', memoryLimit: '512Mi', ephemeralStorage: disk }, disk);
 
     if (Object.keys(buildEnv).length > 0) {
-      this.buildEnvConfigMap = new k8s.KubeConfigMap(this, 'BuildEnv', {
+      this.buildEnvConfigMap = new KubeConfigMap(this, 'BuildEnv', {
         metadata: { name: `${this.name}-build-env`, labels: this._labels },
         data: Object.fromEntries(Object.keys(buildEnv).sort().map(k => [k, buildEnv[k]])),
       });

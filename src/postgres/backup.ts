@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkInteger, checkQuantity } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeCronJob, KubeNetworkPolicy, KubePersistentVolumeClaim } from '../common/kube-objects';
 import { DNS_EGRESS, egressTo } from '../common/network';
 import { renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
@@ -72,7 +73,7 @@ export class PostgresBackup extends Construct {
     const labels = { ...props.labels, 'app.kubernetes.io/component': 'backup' };
     this.selectorLabels = { 'app.kubernetes.io/name': props.databaseName, 'app.kubernetes.io/component': 'backup' };
 
-    new k8s.KubePersistentVolumeClaim(this, 'Volume', {
+    new KubePersistentVolumeClaim(this, 'Volume', {
       metadata: {
         name,
         labels,
@@ -96,7 +97,7 @@ export class PostgresBackup extends Construct {
       'echo "backup written: ${file}"',
     ].join('\n');
 
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name, labels },
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
@@ -106,7 +107,7 @@ export class PostgresBackup extends Construct {
       },
     });
 
-    new k8s.KubeCronJob(this, 'CronJob', {
+    new KubeCronJob(this, 'CronJob', {
       metadata: { name, labels },
       spec: {
         schedule,

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { k8s } from '../common/k8s';
+import { KubeClusterRoleBinding } from '../common/kube-objects';
 import { ComputeResources, renderResources } from '../common/resources';
 import { vendoredDocuments } from '../common/vendored-file';
 import { VendoredObject } from '../common/vendored-object';
@@ -74,7 +75,7 @@ export function installBarmanCloudPlugin(
   const clusterRole = docs.find(d => d.kind === 'ClusterRole' && d.metadata.name === PLUGIN_CLUSTER_ROLE);
   new VendoredObject(scope, 'BarmanCloudPluginCrd', crd);
   new VendoredObject(scope, 'BarmanCloudPluginClusterRole', clusterRole);
-  new k8s.KubeClusterRoleBinding(scope, 'BarmanCloudPluginClusterRoleBinding', {
+  new KubeClusterRoleBinding(scope, 'BarmanCloudPluginClusterRoleBinding', {
     metadata: { name: PLUGIN_CLUSTER_ROLE },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: PLUGIN_CLUSTER_ROLE },
     subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace: serviceAccount.namespace }],

@@ -4,6 +4,7 @@ import { BarmanCloudPluginProps, installBarmanCloudPlugin } from './barman-cloud
 import { RESTRICTED_NAMESPACE_LABELS } from '../argocd/sync-options';
 import { checkDnsLabel, checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeNamespace, KubeNetworkPolicy, KubePodDisruptionBudget } from '../common/kube-objects';
 import { ComputeResources, renderResources } from '../common/resources';
 import { vendoredDocuments } from '../common/vendored-file';
 import { VendoredObject } from '../common/vendored-object';
@@ -98,7 +99,7 @@ export class CloudNativePgOperator extends Construct {
     const resources = renderResources(this, 'resources', props.resources ?? DEFAULT_RESOURCES, '200Mi');
     const replicas = checkInteger(this, 'replicas', props.replicas ?? 2, 1, 10);
 
-    new k8s.KubeNamespace(this, 'Namespace', {
+    new KubeNamespace(this, 'Namespace', {
       metadata: { name: namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg', ...RESTRICTED_NAMESPACE_LABELS } },
     });
     const docs = vendoredDocuments(MANIFEST_PATH);
@@ -120,12 +121,12 @@ export class CloudNativePgOperator extends Construct {
     }
     if (replicas > 1) {
       // A drain takes one at a time, so a leader is always there to take over.
-      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      new KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata: { name: this.name, namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } } },
       });
     }
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, namespace, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
       spec: {
         podSelector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },

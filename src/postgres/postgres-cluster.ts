@@ -11,6 +11,7 @@ import * as cnpg from '../../imports/cnpg-cluster-postgresql.cnpg.io';
 import * as cnpgBackup from '../../imports/cnpg-scheduledbackup-postgresql.cnpg.io';
 import { checkDnsLabel, checkInteger, checkLabelKey, checkQuantity } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeNetworkPolicy, KubeSecret } from '../common/kube-objects';
 import { DEV_ONLY_LABEL, objectLabels, setSyncWave } from '../common/labels';
 import { DNS_EGRESS, egressTo, ingressFrom, NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
@@ -631,7 +632,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
       ValidationError.fail(this, `the dev login's user "${plain.username}" is not the owner "${owner}": CloudNativePG sets the password of the owner only; make them the same`);
     }
     const name = `${this.name}-dev-credentials`;
-    new k8s.KubeSecret(this, 'DevCredentials', {
+    new KubeSecret(this, 'DevCredentials', {
       metadata: {
         name,
         labels: { ...labels, [DEV_ONLY_LABEL]: 'true' },
@@ -650,7 +651,7 @@ export class PostgresCluster extends Construct implements IPostgresDatabase {
     const operator = NetworkPeer.namespace(props.operatorNamespace ?? 'cnpg-system').bind(this);
     const apiServer = (props.apiServer ?? NetworkPeer.ipBlock('0.0.0.0/0')).bind(this);
     const metricsRule = props.metrics && scrapeRule(this, props.metrics);
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, labels },
       spec: {
         podSelector: { matchLabels: podSelector },

@@ -9,6 +9,7 @@ import { TypedClaimsStatefulSet } from './stateful-set';
 import { checkDnsLabel, checkInteger, checkQuantity } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
 import { k8s } from '../common/k8s';
+import { KubeNetworkPolicy, KubeSecret, KubeService } from '../common/kube-objects';
 import { DEV_ONLY_LABEL, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
 import { NetworkPeer } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
@@ -162,7 +163,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
     };
 
     const serviceAccount = createServiceAccount(this, this.name, labels);
-    const headless = new k8s.KubeService(this, 'HeadlessService', {
+    const headless = new KubeService(this, 'HeadlessService', {
       metadata: { name: `${this.name}-headless`, labels },
       spec: {
         clusterIp: 'None',
@@ -172,7 +173,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
         ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
       },
     });
-    new k8s.KubeService(this, 'Service', {
+    new KubeService(this, 'Service', {
       metadata: { name: this.name, labels },
       spec: {
         type: 'ClusterIP',
@@ -328,7 +329,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
       ValidationError.fail(this, 'dev password is shorter than 8 characters');
     }
     const name = `${this.name}-dev-credentials`;
-    new k8s.KubeSecret(this, 'DevCredentials', {
+    new KubeSecret(this, 'DevCredentials', {
       metadata: {
         name,
         labels: { ...labels, [DEV_ONLY_LABEL]: 'true' },
@@ -341,7 +342,7 @@ export class Postgres extends Construct implements IPostgresDatabase {
   }
 
   private createNetworkPolicy(labels: Record<string, string>, metricsRule: k8s.NetworkPolicyIngressRule | undefined): void {
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, labels },
       spec: {
         podSelector: { matchLabels: this.selectorLabels },

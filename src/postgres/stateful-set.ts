@@ -1,4 +1,4 @@
-import { k8s } from '../common/k8s';
+import { KubeStatefulSet } from '../common/kube-objects';
 
 /**
  * A StatefulSet whose volumeClaimTemplates carry `apiVersion: v1` and
@@ -7,7 +7,7 @@ import { k8s } from '../common/k8s';
  * KubeStatefulSet drops them (and JSON patches on them), so they are added
  * after its own serialization.
  */
-export class TypedClaimsStatefulSet extends k8s.KubeStatefulSet {
+export class TypedClaimsStatefulSet extends KubeStatefulSet {
   public toJson(): any {
     const json = super.toJson();
     const templates: unknown[] | undefined = json.spec?.volumeClaimTemplates;

@@ -2,6 +2,7 @@ import * as path from 'path';
 import { Construct } from 'constructs';
 import { checkDnsLabel } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeDeployment, KubeNetworkPolicy, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount } from '../common/kube-objects';
 import { objectLabels, selectorLabels } from '../common/labels';
 import { ComputeResources, renderResources } from '../common/resources';
 import { ValidationError } from '../common/validation-error';
@@ -86,9 +87,9 @@ export class SealedSecretsController extends Construct {
     // synth bundle does not carry.
     new VendoredObject(this, 'Crd', vendoredDocuments(CRD_PATH)[0]);
 
-    const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });
+    const account = new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels } });
     const subject = { kind: 'ServiceAccount', name: account.name, namespace };
-    const unsealer = new k8s.KubeClusterRole(this, 'UnsealerRole', {
+    const unsealer = new KubeClusterRole(this, 'UnsealerRole', {
       metadata: { name: 'secrets-unsealer', labels },
       rules: [
         { apiGroups: ['bitnami.com'], resources: ['sealedsecrets'], verbs: ['get', 'list', 'watch'] },
@@ -98,37 +99,37 @@ export class SealedSecretsController extends Construct {
         { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
       ],
     });
-    new k8s.KubeClusterRoleBinding(this, 'UnsealerBinding', {
+    new KubeClusterRoleBinding(this, 'UnsealerBinding', {
       metadata: { name, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: unsealer.name },
       subjects: [subject],
     });
     // Its own keys: it lists them at start and creates a new one at each renewal.
-    const keyAdmin = new k8s.KubeRole(this, 'KeyAdminRole', {
+    const keyAdmin = new KubeRole(this, 'KeyAdminRole', {
       metadata: { name: 'sealed-secrets-key-admin', namespace, labels },
       rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] }],
     });
-    new k8s.KubeRoleBinding(this, 'KeyAdminBinding', {
+    new KubeRoleBinding(this, 'KeyAdminBinding', {
       metadata: { name, namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: keyAdmin.name },
       subjects: [subject],
     });
     // Anyone signed in may fetch the certificate and re-encrypt through the API server's proxy
     // (public-key operations: neither returns a plaintext), as upstream allows.
-    const proxier = new k8s.KubeRole(this, 'ServiceProxierRole', {
+    const proxier = new KubeRole(this, 'ServiceProxierRole', {
       metadata: { name: 'sealed-secrets-service-proxier', namespace, labels },
       rules: [
         { apiGroups: [''], resources: ['services'], resourceNames: [name], verbs: ['get'] },
         { apiGroups: [''], resources: ['services/proxy'], resourceNames: [`http:${name}:`, `http:${name}:http`, name], verbs: ['create', 'get'] },
       ],
     });
-    new k8s.KubeRoleBinding(this, 'ServiceProxierBinding', {
+    new KubeRoleBinding(this, 'ServiceProxierBinding', {
       metadata: { name: 'sealed-secrets-service-proxier', namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: proxier.name },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }],
     });
 
-    new k8s.KubeDeployment(this, 'Deployment', {
+    new KubeDeployment(this, 'Deployment', {
       metadata: { name, namespace, labels },
       spec: {
         // One controller: two would race to create the first key.
@@ -163,7 +164,7 @@ export class SealedSecretsController extends Construct {
         },
       },
     });
-    new k8s.KubeService(this, 'Service', {
+    new KubeService(this, 'Service', {
       metadata: { name, namespace, labels },
       spec: {
         type: 'ClusterIP',
@@ -171,7 +172,7 @@ export class SealedSecretsController extends Construct {
         ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
       },
     });
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name, namespace, labels },
       spec: {
         podSelector: { matchLabels: selector },

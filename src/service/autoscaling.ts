@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { checkInteger } from '../common/checks';
 import { k8s } from '../common/k8s';
+import { KubeHorizontalPodAutoscalerV2 } from '../common/kube-objects';
 import { ValidationError } from '../common/validation-error';
 
 /** A HorizontalPodAutoscaler driven by CPU utilization. */
@@ -50,7 +51,7 @@ export function renderAutoscaler(scope: Construct, props: {
     : { stabilizationWindowSeconds: checkInteger(scope, `autoscaling.${what}StabilizationSeconds`, seconds, 0, MAX_STABILIZATION_SECONDS) };
   const scaleDown = window('scaleDown', a.scaleDownStabilizationSeconds);
   const scaleUp = window('scaleUp', a.scaleUpStabilizationSeconds);
-  return new k8s.KubeHorizontalPodAutoscalerV2(scope, 'Autoscaler', {
+  return new KubeHorizontalPodAutoscalerV2(scope, 'Autoscaler', {
     metadata: { name: props.name, labels: props.labels },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: props.deploymentName },

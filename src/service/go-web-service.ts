@@ -9,6 +9,7 @@ import {
 } from '../common/checks';
 import { DisruptionBudget, PodDisruptionBudget } from '../common/disruption';
 import { k8s } from '../common/k8s';
+import { KubeConfigMap, KubeDeployment, KubeIngress, KubeNetworkPolicy, KubeService } from '../common/kube-objects';
 import { ComponentLabels, objectLabels, selectorLabels, setSyncWave } from '../common/labels';
 import { DNS_EGRESS, egressTo, ingressFrom, NetworkPeer, NetworkProtocol } from '../common/network';
 import { ComputeResources, renderResources } from '../common/resources';
@@ -259,7 +260,7 @@ export class GoWebService extends Construct {
     const serviceAccount = createServiceAccount(this, this.name, labels);
 
     const volumes = writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new KubeDeployment(this, 'Deployment', {
       metadata: { name: this.name, labels },
       spec: {
         ...(props.autoscaling ? {} : { replicas }),
@@ -305,7 +306,7 @@ export class GoWebService extends Construct {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'Service', {
+    this.service = new KubeService(this, 'Service', {
       metadata: { name: this.name, labels },
       spec: {
         type: 'ClusterIP',
@@ -402,7 +403,7 @@ export class GoWebService extends Construct {
   }
 
   private createNetworkPolicy(labels: Record<string, string>, restrictEgress: boolean): void {
-    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, labels },
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
@@ -426,7 +427,7 @@ export class GoWebService extends Construct {
       ? new SealedSecret(this, 'TlsSecret', { file: options.tlsSealedSecret, type: 'kubernetes.io/tls', requiredKeys: ['tls.crt', 'tls.key'], labels }).name
       : options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.tlsSecretName', options.tlsSecretName);
     const ingressClassName = options.ingressClassName === undefined ? undefined : checkDnsSubdomain(this, 'ingress.ingressClassName', options.ingressClassName);
-    return new k8s.KubeIngress(this, 'Ingress', {
+    return new KubeIngress(this, 'Ingress', {
       // A copy: the sync wave added later must not change the caller's object.
       metadata: { name: this.name, labels, annotations: { ...options.annotations } },
       spec: {
@@ -456,7 +457,7 @@ export class GoWebService extends Construct {
       data[checkEnvName(this, name)] = env[name];
     }
     const name = `${this.name}-config`;
-    new k8s.KubeConfigMap(this, 'Config', { metadata: { name, labels }, data });
+    new KubeConfigMap(this, 'Config', { metadata: { name, labels }, data });
     const checksum = createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
     return { name, checksum };
   }

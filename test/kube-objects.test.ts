@@ -1,0 +1,186 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ApiObject, App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext } from 'cdk8s';
+import {
+  BuildpacksBuildJob, CloudNativePgOperator, ContainerImage, ExternalPostgres, GoWebService, ImageLock, KanikoBuildJob, NetworkPeer, Postgres,
+  PostgresCredentials, SealedSecretsController,
+} from '../src';
+import { digestOf, EXISTING_SECRET, PG_IMAGE } from './support/fixtures';
+import { snapshotTree } from './support/synth';
+import { k8s } from '../src/common/k8s';
+import * as kubeObjects from '../src/common/kube-objects';
+import * as plainJsonModule from '../src/common/plain-json';
+import { TODO_REPOSITORY } from '../todo/repository';
+
+const ROOT = path.resolve(__dirname, '..');
+const KINDS = Object.keys(kubeObjects).filter(name => name.startsWith('Kube')).sort();
+
+/** The library's Kube* class an object is of, if any (`instanceof` is true of every ApiObject for any of them). */
+const kindOf = (object: ApiObject) => KINDS.find(kind => Object.prototype.isPrototypeOf.call((kubeObjects as any)[kind].prototype, object));
+
+/** The object serialized by the library's class `kind`, and by the generated cdk8s-plus-27 class it extends. */
+function bothJson(object: ApiObject, kind = kindOf(object)!): { direct: string; generated: string } {
+  const direct = (kubeObjects as any)[kind];
+  return {
+    direct: JSON.stringify(direct.prototype.toJson.call(object)),
+    generated: JSON.stringify(Object.getPrototypeOf(direct).prototype.toJson.call(object)),
+  };
+}
+
+/** Every object of a chart of one of the library's Kube* classes, serialized both ways. */
+function bothWays(chart: Chart): Array<{ kind: string; path: string; direct: string; generated: string }> {
+  return chart.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c) && kindOf(c) !== undefined)
+    .map(object => ({ kind: kindOf(object)!, path: object.node.path, ...bothJson(object) }));
+}
+
+/** A chart with every kind the library builds, from its own constructs. */
+function everyKind(app = new App()): Chart {
+  const chart = new Chart(app, 'chart', { namespace: 'ns', labels: { team: 'platform' } });
+  const db = new Postgres(chart, 'db', { image: PG_IMAGE, credentials: EXISTING_SECRET, backup: { retentionDays: 3 } });
+  const web = new GoWebService(chart, 'web', {
+    image: ContainerImage.fromDigest('ghcr.io/acme/web', digestOf('web')),
+    ingress: { host: 'web.example.com' },
+    autoscaling: { minReplicas: 2, maxReplicas: 4, targetCpuUtilization: 70 },
+  });
+  web.connectToPostgres(db);
+  new Postgres(chart, 'dev-db', { image: PG_IMAGE, credentials: PostgresCredentials.devOnlyPlaintext({ password: 'dev-password' }), allowPlaintextCredentials: true });
+  new SealedSecretsController(chart, 'sealed-secrets', { image: ContainerImage.fromDigest('docker.io/bitnami/sealed-secrets-controller', digestOf('sealed')) });
+  new CloudNativePgOperator(chart, 'cnpg', {
+    image: ContainerImage.fromDigest('ghcr.io/cloudnative-pg/cloudnative-pg', digestOf('operator')),
+    barmanCloudPlugin: { image: ContainerImage.fromDigest('ghcr.io/cloudnative-pg/plugin-barman-cloud', digestOf('plugin')) },
+  });
+  new GoWebService(chart, 'ledger', { image: ContainerImage.fromDigest('ghcr.io/acme/ledger', digestOf('ledger')) })
+    .connectToPostgres(new ExternalPostgres(chart, 'ledger-db', { host: 'ledger.example.com', database: 'ledger', credentials: EXISTING_SECRET, network: NetworkPeer.ipBlock('10.20.0.5/32') }));
+  new KanikoBuildJob(chart, 'kaniko', {
+    image: ContainerImage.fromDigest('gcr.io/kaniko-project/executor', digestOf('kaniko')),
+    gitContext: 'git://github.com/acme/todo.git#refs/heads/main',
+    repository: 'ghcr.io/acme/todo',
+    dockerConfigSecret: 'push',
+  });
+  new BuildpacksBuildJob(chart, 'buildpacks', {
+    builder: ContainerImage.fromDigest('ghcr.io/acme/cnb-builder', digestOf('builder')),
+    gitImage: ContainerImage.fromDigest('ghcr.io/acme/git', digestOf('git')),
+    gitUrl: 'https://github.com/acme/todo.git',
+    repository: 'ghcr.io/acme/todo',
+    dockerConfigSecret: 'push',
+    buildEnv: { BP_GO_TARGETS: './cmd/todo' },
+  });
+  return chart;
+}
+
+describe('the library\'s Kubernetes objects', () => {
+  test('RENAMED_PROPS_KEYS lists exactly the props keys the generated conversions rename', () => {
+    const generated = fs.readFileSync(require.resolve('cdk8s-plus-27/lib/imports/k8s.js'), 'utf-8');
+    const renamed = new Set<string>();
+    for (const [, wire, prop] of generated.matchAll(/^\s+'([^']+)': .*?\bobj\.([A-Za-z0-9_]+)/gm)) {
+      if (wire !== prop) renamed.add(prop);
+    }
+    expect(renamed.size).toBeGreaterThan(20);
+    expect([...kubeObjects.RENAMED_PROPS_KEYS].sort()).toEqual([...renamed].sort());
+  });
+
+  test('every kind the library builds serializes directly, byte for byte as the generated class does', () => {
+    const spy = jest.spyOn(plainJsonModule, 'plainJson');
+    try {
+      const objects = bothWays(everyKind());
+      expect([...new Set(objects.map(o => o.kind))].sort()).toEqual(KINDS);
+      for (const o of objects) expect({ path: o.path, json: o.direct }).toEqual({ path: o.path, json: o.generated });
+      // Only the headless Services (`clusterIp` is renamed) take the generated path.
+      const headless = objects.filter(o => JSON.parse(o.direct).spec?.clusterIP === 'None');
+      expect(headless.length).toBeGreaterThan(0);
+      expect(spy.mock.results.filter(r => r.value === plainJsonModule.STOPPED)).toHaveLength(headless.length);
+      expect(spy.mock.results).toHaveLength(objects.length);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('tokens, number-or-string unions and nulls as the generated class has them; JSON patches take its path', () => {
+    const chart = new Chart(new App(), 'chart', { labels: { lazy: Lazy.any({ produce: () => 'label' }) as any } });
+    const service = new kubeObjects.KubeService(chart, 'svc', {
+      spec: {
+        ports: [{ port: 80, targetPort: k8s.IntOrString.fromString('http'), name: Lazy.any({ produce: () => 'web' }) as any }],
+        selector: { app: 'web', gone: undefined as any, nulled: null as any },
+        ipFamilies: [],
+      },
+    });
+    new kubeObjects.KubeConfigMap(chart, 'config', { data: { z: '1', a: '2' }, binaryData: { implicit: { resolve: () => 'aGk=' } as any } });
+    const quota = new kubeObjects.KubeDeployment(chart, 'deploy', {
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: { spec: { containers: [{ name: 'web', resources: { limits: { memory: k8s.Quantity.fromString('64Mi'), cpu: k8s.Quantity.fromNumber(1) } } }] } },
+        strategy: { rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1) } },
+      },
+    });
+    quota.addJsonPatch(JsonPatch.add('/spec/paused', true), JsonPatch.remove('/spec/strategy'));
+    service.addJsonPatch(JsonPatch.replace('/spec/ports/0/port', 8080));
+    const objects = bothWays(chart);
+    for (const o of objects) expect(o.direct).toBe(o.generated);
+    const [svc, config, deploy] = objects.map(o => JSON.parse(o.direct));
+    expect(svc.metadata.labels).toEqual({ lazy: 'label' });
+    expect(svc.spec).toEqual({ ipFamilies: [], ports: [{ name: 'web', port: 8080, targetPort: 'http' }], selector: { app: 'web' } });
+    expect(Object.keys(config.data)).toEqual(['a', 'z']);
+    expect(config.binaryData).toEqual({ implicit: 'aGk=' });
+    expect(deploy.spec.paused).toBe(true);
+    expect(deploy.spec.strategy).toBeUndefined();
+    expect(deploy.spec.template.spec.containers[0].resources.limits).toEqual({ cpu: 1, memory: '64Mi' });
+  });
+
+  test('a renamed key, CDK8S_DISABLE_SORT or an App with resolvers of its own takes the generated path', () => {
+    const spy = jest.spyOn(plainJsonModule, 'plainJson');
+    try {
+      const chart = new Chart(new App(), 'chart');
+      const headless = new kubeObjects.KubeService(chart, 'headless', { spec: { clusterIp: 'None', ports: [{ port: 5432 }] } });
+      // A map key that happens to be a renamed props key is not renamed by the generated class either.
+      const config = new kubeObjects.KubeConfigMap(chart, 'config', { data: { hostIp: '10.0.0.1' } });
+      expect(headless.toJson().spec).toEqual({ clusterIP: 'None', ports: [{ port: 5432 }] });
+      expect(config.toJson().data).toEqual({ hostIp: '10.0.0.1' });
+      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true]);
+
+      const upper: IResolver = { resolve: (context: ResolutionContext) => { if (context.value === 'web') context.replaceValue('WEB'); } };
+      const custom = new Chart(new App({ resolvers: [upper] }), 'custom');
+      new kubeObjects.KubeConfigMap(custom, 'config', { data: { name: 'web' } });
+      spy.mockClear();
+      expect(custom.toJson()[0].data).toEqual({ name: 'WEB' });
+      expect(spy).not.toHaveBeenCalled();
+
+      process.env.CDK8S_DISABLE_SORT = '1';
+      try {
+        const unsorted = new Chart(new App(), 'unsorted');
+        const map = new kubeObjects.KubeConfigMap(unsorted, 'config', { data: { z: '1', a: '2' } });
+        expect(Object.keys(map.toJson().data)).toEqual(['z', 'a']);
+        const { direct, generated } = bothJson(map);
+        expect(direct).toBe(generated);
+      } finally {
+        delete process.env.CDK8S_DISABLE_SORT;
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('a value that is not plain JSON is refused with the construct path, as before', () => {
+    const chart = new Chart(new App(), 'chart');
+    new kubeObjects.KubeConfigMap(chart, 'config', { data: { when: new Date(0) as any } });
+    expect(() => chart.toJson()).toThrow(/construct at path 'chart\/config'.*non-simple object of type 'Date'/);
+  });
+
+  test('the todo tree is byte-identical to the one synthesized through the generated classes', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-objects-'));
+    try {
+      const lock = ImageLock.fromFile(path.join(ROOT, 'images.lock.json'));
+      const synth = (dir: string) => TODO_REPOSITORY.synth({ outdir: path.join(tmp, dir, 'dist'), helmDir: path.join(tmp, dir, 'helm'), tankaDir: path.join(tmp, dir, 'tanka'), lock });
+      synth('direct');
+      const spy = jest.spyOn(plainJsonModule, 'hasBuiltInResolversOnly').mockReturnValue(false);
+      try {
+        synth('generated');
+      } finally {
+        spy.mockRestore();
+      }
+      expect(snapshotTree(path.join(tmp, 'direct'))).toEqual(snapshotTree(path.join(tmp, 'generated')));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
