@@ -70,14 +70,25 @@ function everyKind(app = new App()): Chart {
 }
 
 describe('the library\'s Kubernetes objects', () => {
-  test('RENAMED_PROPS_KEYS lists exactly the props keys the generated conversions rename', () => {
-    const generated = fs.readFileSync(require.resolve('cdk8s-plus-27/lib/imports/k8s.js'), 'utf-8');
-    const renamed = new Set<string>();
+  /** Props key -> wire name of every renamed key in the generated conversions (of one function, when named). */
+  function generatedRenames(conversion?: string): Map<string, string> {
+    let generated = fs.readFileSync(require.resolve('cdk8s-plus-27/lib/imports/k8s.js'), 'utf-8');
+    if (conversion) generated = generated.slice(generated.indexOf(`function ${conversion}(`)).split('\n}\n')[0];
+    const renamed = new Map<string, string>();
     for (const [, wire, prop] of generated.matchAll(/^\s+'([^']+)': .*?\bobj\.([A-Za-z0-9_]+)/gm)) {
-      if (wire !== prop) renamed.add(prop);
+      if (wire !== prop) renamed.set(prop, wire);
     }
+    return renamed;
+  }
+
+  test('RENAMED_PROPS_KEYS lists exactly the props keys the generated conversions rename', () => {
+    const renamed = generatedRenames();
     expect(renamed.size).toBeGreaterThan(20);
-    expect([...kubeObjects.RENAMED_PROPS_KEYS].sort()).toEqual([...renamed].sort());
+    expect([...kubeObjects.RENAMED_PROPS_KEYS].sort()).toEqual([...renamed.keys()].sort());
+  });
+
+  test('SERVICE_SPEC_RENAMES are exactly the renames of the generated ServiceSpec conversion', () => {
+    expect([...kubeObjects.SERVICE_SPEC_RENAMES].sort()).toEqual([...generatedRenames('toJson_ServiceSpec')].sort());
   });
 
   test('every kind the library builds serializes directly, byte for byte as the generated class does', () => {
@@ -86,11 +97,10 @@ describe('the library\'s Kubernetes objects', () => {
       const objects = bothWays(everyKind());
       expect([...new Set(objects.map(o => o.kind))].sort()).toEqual(KINDS);
       for (const o of objects) expect({ path: o.path, json: o.direct }).toEqual({ path: o.path, json: o.generated });
-      // Only the headless Services (`clusterIp` is renamed) take the generated path.
-      const headless = objects.filter(o => JSON.parse(o.direct).spec?.clusterIP === 'None');
-      expect(headless.length).toBeGreaterThan(0);
-      expect(spy.mock.results.filter(r => r.value === plainJsonModule.STOPPED)).toHaveLength(headless.length);
+      // None takes the generated path, the headless Services (`clusterIp`, renamed in place) included.
+      expect(objects.filter(o => JSON.parse(o.direct).spec?.clusterIP === 'None').length).toBeGreaterThan(0);
       expect(spy.mock.results).toHaveLength(objects.length);
+      expect(spy.mock.results.filter(r => r.value === plainJsonModule.STOPPED)).toEqual([]);
     } finally {
       spy.mockRestore();
     }
@@ -127,16 +137,22 @@ describe('the library\'s Kubernetes objects', () => {
     expect(deploy.spec.template.spec.containers[0].resources.limits).toEqual({ cpu: 1, memory: '64Mi' });
   });
 
-  test('a renamed key, CDK8S_DISABLE_SORT or an App with resolvers of its own takes the generated path', () => {
+  test('a renamed key (but those of a Service\'s spec), CDK8S_DISABLE_SORT or an App with resolvers of its own takes the generated path', () => {
     const spy = jest.spyOn(plainJsonModule, 'plainJson');
     try {
       const chart = new Chart(new App(), 'chart');
-      const headless = new kubeObjects.KubeService(chart, 'headless', { spec: { clusterIp: 'None', ports: [{ port: 5432 }] } });
+      const headless = new kubeObjects.KubeService(chart, 'headless', { spec: { clusterIp: 'None', loadBalancerIp: '10.0.0.2', ports: [{ port: 5432 }] } });
+      const sticky = new kubeObjects.KubeService(chart, 'sticky', { spec: { sessionAffinityConfig: { clientIp: { timeoutSeconds: 60 } } } });
       // A map key that happens to be a renamed props key is not renamed by the generated class either.
-      const config = new kubeObjects.KubeConfigMap(chart, 'config', { data: { hostIp: '10.0.0.1' } });
-      expect(headless.toJson().spec).toEqual({ clusterIP: 'None', ports: [{ port: 5432 }] });
-      expect(config.toJson().data).toEqual({ hostIp: '10.0.0.1' });
-      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true]);
+      const config = new kubeObjects.KubeConfigMap(chart, 'config', { data: { hostIp: '10.0.0.1' }, binaryData: { clusterIp: 'MTA=' } });
+      const headlessSpec = headless.toJson().spec;
+      expect(headlessSpec).toEqual({ clusterIP: 'None', loadBalancerIP: '10.0.0.2', ports: [{ port: 5432 }] });
+      expect(Object.keys(headlessSpec)).toEqual(['clusterIP', 'loadBalancerIP', 'ports']);
+      expect(sticky.toJson().spec).toEqual({ sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+      expect(config.toJson()).toMatchObject({ data: { hostIp: '10.0.0.1' }, binaryData: { clusterIp: 'MTA=' } });
+      // The Service's spec renames are the walk's; the nested one and the map keys stop it.
+      expect(spy.mock.results.map(r => r.value === plainJsonModule.STOPPED)).toEqual([false, true, true]);
+      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true, true]);
 
       const upper: IResolver = { resolve: (context: ResolutionContext) => { if (context.value === 'web') context.replaceValue('WEB'); } };
       const custom = new Chart(new App({ resolvers: [upper] }), 'custom');
