@@ -34,6 +34,9 @@ function bothWays(chart: Chart): Array<{ kind: string; path: string; direct: str
     .map(object => ({ kind: kindOf(object)!, path: object.node.path, ...bothJson(object) }));
 }
 
+/** What the spied `plainJson` returned for objects' bodies (not their metadata, the calls without `stopAt`). */
+const bodyResults = (spy: jest.SpyInstance) => spy.mock.results.filter((_, i) => spy.mock.calls[i][1].stopAt).map(r => r.value);
+
 /** A chart with every kind the library builds, from its own constructs. */
 function everyKind(app = new App()): Chart {
   const chart = new Chart(app, 'chart', { namespace: 'ns', labels: { team: 'platform' } });
@@ -99,8 +102,8 @@ describe('the library\'s Kubernetes objects', () => {
       for (const o of objects) expect({ path: o.path, json: o.direct }).toEqual({ path: o.path, json: o.generated });
       // None takes the generated path, the headless Services (`clusterIp`, renamed in place) included.
       expect(objects.filter(o => JSON.parse(o.direct).spec?.clusterIP === 'None').length).toBeGreaterThan(0);
-      expect(spy.mock.results).toHaveLength(objects.length);
-      expect(spy.mock.results.filter(r => r.value === plainJsonModule.STOPPED)).toEqual([]);
+      expect(bodyResults(spy)).toHaveLength(objects.length);
+      expect(bodyResults(spy).filter(r => r === plainJsonModule.STOPPED)).toEqual([]);
     } finally {
       spy.mockRestore();
     }
@@ -151,7 +154,7 @@ describe('the library\'s Kubernetes objects', () => {
       expect(sticky.toJson().spec).toEqual({ sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
       expect(config.toJson()).toMatchObject({ data: { hostIp: '10.0.0.1' }, binaryData: { clusterIp: 'MTA=' } });
       // The Service's spec renames are the walk's; the nested one and the map keys stop it.
-      expect(spy.mock.results.map(r => r.value === plainJsonModule.STOPPED)).toEqual([false, true, true]);
+      expect(bodyResults(spy).map(r => r === plainJsonModule.STOPPED)).toEqual([false, true, true]);
       expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true, true]);
 
       const upper: IResolver = { resolve: (context: ResolutionContext) => { if (context.value === 'web') context.replaceValue('WEB'); } };
@@ -171,6 +174,40 @@ describe('the library\'s Kubernetes objects', () => {
       } finally {
         delete process.env.CDK8S_DISABLE_SORT;
       }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('metadata: what a plain ApiObject with the same props has, after the same additions, in one walk', () => {
+    const spy = jest.spyOn(plainJsonModule, 'plainJson');
+    try {
+      const [direct, plain] = [kubeObjects.KubeConfigMap, ApiObject].map(Kind => {
+        const chart = new Chart(new App(), 'chart', { namespace: 'chart-ns', labels: { team: 'platform', tier: 'chart', lazy: Lazy.any({ produce: () => 'chart' }) as any } });
+        const props = { metadata: { labels: { tier: 'object' }, annotations: {}, finalizers: [], generateName: 'gen-' }, data: { key: 'value' } };
+        const named = new Kind(chart, 'named', { apiVersion: 'v1', kind: 'ConfigMap', ...props, metadata: { ...props.metadata, name: 'config', namespace: 'object-ns' } });
+        const unnamed = new Kind(chart, 'unnamed', { apiVersion: 'v1', kind: 'ConfigMap', ...props });
+        unnamed.metadata.addLabel('added', 'label');
+        unnamed.metadata.addAnnotation('added', Lazy.any({ produce: () => 'annotation' }) as any);
+        unnamed.metadata.addFinalizers('acme.io/keep');
+        unnamed.metadata.addOwnerReference({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' });
+        unnamed.metadata.add('extra', { nested: {}, kept: 1 });
+        return [named, unnamed].map(o => ({ json: JSON.stringify(o.metadata.toJson()), label: o.metadata.getLabel('added') }));
+      });
+      expect(direct).toEqual(plain);
+      expect(JSON.parse(direct[1].json)).toEqual({
+        annotations: { added: 'annotation' },
+        extra: { kept: 1 },
+        finalizers: ['acme.io/keep'],
+        generateName: 'gen-',
+        labels: { added: 'label', lazy: 'chart', team: 'platform', tier: 'object' },
+        name: 'chart-unnamed-c84858c8',
+        namespace: 'chart-ns',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' }],
+      });
+      expect(direct[1].label).toBe('label');
+      // The library's object walked its metadata itself, twice (its two objects).
+      expect(spy.mock.calls.filter(([, options]) => options.dropEmpty)).toHaveLength(2);
     } finally {
       spy.mockRestore();
     }

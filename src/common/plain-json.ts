@@ -10,6 +10,13 @@ export interface PlainJsonOptions {
    * @default - none
    */
   readonly stopAt?: ReadonlySet<string>;
+  /**
+   * Whether empty arrays and objects are dropped, as cdk8s drops them from
+   * an object's metadata (an array before its items are copied, an object
+   * after).
+   * @default false
+   */
+  readonly dropEmpty?: boolean;
 }
 
 /** What {@link plainJson} returns when it met a key of `stopAt`. */
@@ -37,6 +44,7 @@ export function plainJson(value: any, options: PlainJsonOptions): any {
   if (value instanceof Lazy) return plainJson(value.produce(), options);
   if (typeof value.resolve === 'function') return plainJson(value.resolve(), options);
   if (Array.isArray(value)) {
+    if (options.dropEmpty && value.length === 0) return undefined;
     const items = new Array(value.length);
     for (let i = 0; i < value.length; i++) {
       if ((items[i] = plainJson(value[i], options)) === STOPPED) return STOPPED;
@@ -47,13 +55,17 @@ export function plainJson(value: any, options: PlainJsonOptions): any {
   const keys = Object.keys(value);
   if (options.sortKeys) keys.sort();
   const copy: Record<string, unknown> = {};
+  let kept = 0;
   for (const key of keys) {
     if (options.stopAt?.has(key)) return STOPPED;
     const item = plainJson(value[key], options);
     if (item === STOPPED) return STOPPED;
-    if (item != null) copy[key] = item;
+    if (item != null) {
+      copy[key] = item;
+      kept++;
+    }
   }
-  return copy;
+  return options.dropEmpty && kept === 0 ? undefined : copy;
 }
 
 /** The value of a number-or-string union such as `IntOrString`; any other class is refused as cdk8s refuses it. */

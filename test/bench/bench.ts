@@ -32,15 +32,15 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
 const outdir = (scenario: string, count: number, run: number) => path.join(tmp, `${scenario}-${count}-${run}`);
 
 /** Wall time of a whole command, in milliseconds. */
-function wall(command: string, args: string[], env: NodeJS.ProcessEnv, okStatus: number[]): number {
+function wall(command: string, args: string[], env: NodeJS.ProcessEnv, okStatus: number[], cwd: string): number {
   const started = process.hrtime.bigint();
-  const run = spawnSync(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf-8' });
+  const run = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf-8' });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (!okStatus.includes(run.status ?? -1)) throw new Error(`${command} ${args.join(' ')} failed:\n${run.stderr}`);
   return ms;
 }
 
-interface Command { label: string; command: string; args: string[]; env?: NodeJS.ProcessEnv; okStatus?: number[] }
+interface Command { label: string; command: string; args: string[]; env?: NodeJS.ProcessEnv; okStatus?: number[]; cwd?: string }
 
 /**
  * Median wall times of RUNS runs of each command, after one warm-up run of each (file cache, compiled
@@ -48,7 +48,7 @@ interface Command { label: string; command: string; args: string[]; env?: NodeJS
  * speed during the bench reaches every command alike and the ratios between them stay fair.
  */
 function medianWalls(commands: Command[]): number[] {
-  const runOnce = (c: Command) => wall(c.command, c.args, c.env ?? process.env, c.okStatus ?? [0]);
+  const runOnce = (c: Command) => wall(c.command, c.args, c.env ?? process.env, c.okStatus ?? [0], c.cwd ?? ROOT);
   commands.forEach(c => {
     progress(`${c.label}: warm-up`);
     runOnce(c);
@@ -111,8 +111,13 @@ try {
   const helmChart = path.join(ROOT, 'helm', 'todo');
   const hasHelm = spawnSync('helm', ['version', '--short']).status === 0;
   if (!hasHelm) progress('helm not on PATH (eval "$(bash test/tools/install.sh helm)"): leaving out helm template');
+  // An empty package whose one script starts Node and exits: what any `npm run` of a Node program costs.
+  const npmFloor = path.join(tmp, 'npm-floor');
+  fs.mkdirSync(npmFloor);
+  fs.writeFileSync(path.join(npmFloor, 'package.json'), JSON.stringify({ name: 'npm-floor', private: true, scripts: { node: 'node -e 0' } }));
   const commands: Command[] = [
     { label: '`npm run synth` (dist/, helm/todo/ and tanka/)', command: 'npm', args: ['run', '--silent', 'synth'], env: redirect },
+    { label: 'floor: `npm run` of a script that only starts Node (`node -e 0`), in an empty package', command: 'npm', args: ['run', '--silent', 'node'], cwd: npmFloor },
     // The same CLI without npm in front: what `npm run` itself costs is the difference.
     {
       label: 'the CLI\'s `synth` without npm (`node scripts/run-compiled.js todo/cli.ts synth`)',
@@ -130,6 +135,12 @@ try {
       command: 'npx',
       args: ['cdk8s', 'synth', '--output', path.join(tmp, 'cli-nocheck-dist')],
       env: cdk8sCli({ CDK8S_CHECK_UPGRADE: 'false' }, 'cli-nocheck'),
+    },
+    {
+      label: 'floor: `npx cdk8s --version` (the cdk8s CLI starting, without its upgrade check, running no app)',
+      command: 'npx',
+      args: ['cdk8s', '--version'],
+      env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
     },
     // Against the first commit that has this tree, so there is something to compare; exit 1 means "changes".
     { label: '`npm run diff` (the demo against its first commit)', command: 'npm', args: ['run', '--silent', 'diff', '--', '--base', firstCommitOf('dist/apps')], okStatus: [0, 1, 2] },
@@ -149,7 +160,10 @@ try {
   console.log('| whole command | wall (ms) |');
   console.log('| --- | ---: |');
   for (const [label, ms] of commandRows) console.log(`| ${label} | ${fmt(ms)} |`);
-  if (helmTotal !== undefined) console.log(`\n\`npm run synth\` / the three \`helm template\` runs: ${(commandRows[0][1] / helmTotal).toFixed(2)}x; the CLI's synth without npm: ${(commandRows[1][1] / helmTotal).toFixed(2)}x`);
+  if (helmTotal !== undefined) {
+    const ratio = (i: number) => (walls[i] / helmTotal!).toFixed(2);
+    console.log(`\n\`npm run synth\` / the three \`helm template\` runs: ${ratio(0)}x; npm's floor: ${ratio(1)}x; the CLI's synth without npm: ${ratio(2)}x`);
+  }
   console.log('\n| scenario, in one fresh process | build + synth + write (ms) | module load (ms) | peak RSS (MiB) |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const row of synthRows) console.log(row);
