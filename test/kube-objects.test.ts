@@ -90,6 +90,17 @@ describe('the library\'s Kubernetes objects', () => {
     expect([...kubeObjects.RENAMED_PROPS_KEYS].sort()).toEqual([...renamed.keys()].sort());
   });
 
+  test('every generated conversion lists its keys sorted (after metadata), the order the walk sorts them in', () => {
+    const generated = fs.readFileSync(require.resolve('cdk8s-plus-27/lib/imports/k8s.js'), 'utf-8');
+    const conversions = [...generated.matchAll(/function (toJson_\w+)\(obj\) \{[\s\S]*?const result = \{([\s\S]*?)\n {4}\};/g)];
+    expect(conversions.length).toBeGreaterThan(400);
+    const unsorted = conversions.flatMap(([, name, body]) => {
+      const keys = [...body.matchAll(/^\s+'([^']+)':/gm)].map(m => m[1]).filter(k => !(name.startsWith('toJson_Kube') && k === 'metadata'));
+      return keys.join() === [...keys].sort().join() ? [] : [name];
+    });
+    expect(unsorted).toEqual([]);
+  });
+
   test('SERVICE_SPEC_RENAMES are exactly the renames of the generated ServiceSpec conversion', () => {
     expect([...kubeObjects.SERVICE_SPEC_RENAMES].sort()).toEqual([...generatedRenames('toJson_ServiceSpec')].sort());
   });
