@@ -8,8 +8,8 @@ import { hasBuiltInResolversOnly, plainJson, STOPPED } from './plain-json';
  * way to the wire (`clusterIp` -> `clusterIP`, `ref` -> `$ref`, ...): every
  * other key of the generated props is its wire name. An object holding one of
  * them anywhere (also as a key of a map, where it is not renamed) takes the
- * generated path. test/kube-objects.test.ts checks the list against the
- * generated code.
+ * generated path, unless its kind renames it in place ({@link SpecRenames}).
+ * test/kube-objects.test.ts checks the list against the generated code.
  */
 export const RENAMED_PROPS_KEYS: ReadonlySet<string> = new Set([
   'clientIp', 'clusterIp', 'datasetUuid', 'diskUri', 'downwardApi', 'externalId', 'hostIp', 'hostIpc', 'hostPid',
@@ -41,10 +41,10 @@ type SpecRenames = ReadonlyMap<string, string>;
  * renames the keys of {@link RENAMED_PROPS_KEYS}, replaces number-or-string
  * unions by their value and orders keys by the schema, which lists them
  * sorted. Where that does not hold the object takes the generated path: a
- * renamed key (but those of `spec` that the kind lists, renamed in place),
- * JSON patches (the conversion orders and filters what they
- * add), `CDK8S_DISABLE_SORT` (the conversion still orders structs, not
- * maps), or an App with resolvers of its own.
+ * renamed key (but the `spec` keys the kind lists, renamed in place), JSON
+ * patches (the conversion orders and filters what they add),
+ * `CDK8S_DISABLE_SORT` (the conversion still orders structs, not maps), or
+ * an App with resolvers of its own.
  */
 function serializedDirectly<K extends KubeKind>(kind: K, specRenames?: SpecRenames): K {
   const Direct = class extends (kind as KubeKind) {
