@@ -157,16 +157,19 @@ describe('the library\'s Kubernetes objects', () => {
       const chart = new Chart(new App(), 'chart');
       const headless = new kubeObjects.KubeService(chart, 'headless', { spec: { clusterIp: 'None', loadBalancerIp: '10.0.0.2', ports: [{ port: 5432 }] } });
       const sticky = new kubeObjects.KubeService(chart, 'sticky', { spec: { sessionAffinityConfig: { clientIp: { timeoutSeconds: 60 } } } });
+      // A spec that is a token is renamed by nobody but the generated conversion.
+      const lazy = new kubeObjects.KubeService(chart, 'lazy', { spec: Lazy.any({ produce: () => ({ clusterIp: 'None' }) }) as any });
       // A map key that happens to be a renamed props key is not renamed by the generated class either.
       const config = new kubeObjects.KubeConfigMap(chart, 'config', { data: { hostIp: '10.0.0.1' }, binaryData: { clusterIp: 'MTA=' } });
       const headlessSpec = headless.toJson().spec;
       expect(headlessSpec).toEqual({ clusterIP: 'None', loadBalancerIP: '10.0.0.2', ports: [{ port: 5432 }] });
       expect(Object.keys(headlessSpec)).toEqual(['clusterIP', 'loadBalancerIP', 'ports']);
       expect(sticky.toJson().spec).toEqual({ sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+      expect(lazy.toJson().spec).toEqual({ clusterIP: 'None' });
       expect(config.toJson()).toMatchObject({ data: { hostIp: '10.0.0.1' }, binaryData: { clusterIp: 'MTA=' } });
-      // The Service's spec renames are the walk's; the nested one and the map keys stop it.
-      expect(bodyResults(spy).map(r => r === plainJsonModule.STOPPED)).toEqual([false, true, true]);
-      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true, true]);
+      // The Service's spec renames are the walk's; the nested one, the token's and the map keys stop it.
+      expect(bodyResults(spy).map(r => r === plainJsonModule.STOPPED)).toEqual([false, true, true, true]);
+      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true, true, true]);
 
       const upper: IResolver = { resolve: (context: ResolutionContext) => { if (context.value === 'web') context.replaceValue('WEB'); } };
       const custom = new Chart(new App({ resolvers: [upper] }), 'custom');
@@ -193,28 +196,37 @@ describe('the library\'s Kubernetes objects', () => {
   test('metadata: what a plain ApiObject with the same props has, after the same additions, in one walk', () => {
     const spy = jest.spyOn(plainJsonModule, 'plainJson');
     try {
-      const [direct, plain] = [kubeObjects.KubeConfigMap, ApiObject].map(Kind => {
-        const chart = new Chart(new App(), 'chart', { namespace: 'chart-ns', labels: { team: 'platform', tier: 'chart', lazy: Lazy.any({ produce: () => 'chart' }) as any } });
+      // The library's kind walking its metadata, the same through cdk8s's record (an App with a
+      // resolver of its own), and a plain ApiObject.
+      const noOp: IResolver = { resolve: () => undefined };
+      const variants: Array<[typeof ApiObject, App]> = [[kubeObjects.KubeConfigMap, new App()], [kubeObjects.KubeConfigMap, new App({ resolvers: [noOp] })], [ApiObject, new App()]];
+      const [direct, recorded, plain] = variants.map(([Kind, app]) => {
+        const chart = new Chart(app, 'chart', { namespace: 'chart-ns', labels: { team: 'platform', tier: 'chart', lazy: Lazy.any({ produce: () => 'chart' }) as any } });
         const props = { metadata: { labels: { tier: 'object' }, annotations: {}, finalizers: [], generateName: 'gen-' }, data: { key: 'value' } };
         const named = new Kind(chart, 'named', { apiVersion: 'v1', kind: 'ConfigMap', ...props, metadata: { ...props.metadata, name: 'config', namespace: 'object-ns' } });
         const unnamed = new Kind(chart, 'unnamed', { apiVersion: 'v1', kind: 'ConfigMap', ...props });
         unnamed.metadata.addLabel('added', 'label');
         unnamed.metadata.addAnnotation('added', Lazy.any({ produce: () => 'annotation' }) as any);
         unnamed.metadata.addFinalizers('acme.io/keep');
+        unnamed.metadata.addFinalizers('acme.io/also');
         unnamed.metadata.addOwnerReference({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' });
+        unnamed.metadata.addOwnerReference({ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: 'u-2' });
         unnamed.metadata.add('extra', { nested: {}, kept: 1 });
         return [named, unnamed].map(o => ({ json: JSON.stringify(o.metadata.toJson()), label: o.metadata.getLabel('added') }));
       });
+      // The two objects share their props' metadata: what one adds, the other does not get.
+      expect(JSON.parse(direct[0].json).annotations).toBeUndefined();
       expect(direct).toEqual(plain);
+      expect(recorded).toEqual(plain);
       expect(JSON.parse(direct[1].json)).toEqual({
         annotations: { added: 'annotation' },
         extra: { kept: 1 },
-        finalizers: ['acme.io/keep'],
+        finalizers: ['acme.io/keep', 'acme.io/also'],
         generateName: 'gen-',
         labels: { added: 'label', lazy: 'chart', team: 'platform', tier: 'object' },
         name: 'chart-unnamed-c84858c8',
         namespace: 'chart-ns',
-        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' }],
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' }, { apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: 'u-2' }],
       });
       expect(direct[1].label).toBe('label');
       // The library's object walked its metadata itself, twice (its two objects).
