@@ -199,7 +199,11 @@ describe('the library\'s Kubernetes objects', () => {
       // The library's kind walking its metadata, the same through cdk8s's record (an App with a
       // resolver of its own), and a plain ApiObject.
       const noOp: IResolver = { resolve: () => undefined };
-      const variants: Array<[typeof ApiObject, App]> = [[kubeObjects.KubeConfigMap, new App()], [kubeObjects.KubeConfigMap, new App({ resolvers: [noOp] })], [ApiObject, new App()]];
+      const variants: Array<[typeof ApiObject, App]> = [
+        [kubeObjects.KubeConfigMap, new App()],
+        [kubeObjects.KubeConfigMap, new App({ resolvers: [noOp] })],
+        [ApiObject, new App()],
+      ];
       const [direct, recorded, plain] = variants.map(([Kind, app]) => {
         const chart = new Chart(app, 'chart', { namespace: 'chart-ns', labels: { team: 'platform', tier: 'chart', lazy: Lazy.any({ produce: () => 'chart' }) as any } });
         const props = { metadata: { labels: { tier: 'object' }, annotations: {}, finalizers: [], generateName: 'gen-' }, data: { key: 'value' } };
