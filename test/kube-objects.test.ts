@@ -108,7 +108,14 @@ describe('the library\'s Kubernetes objects', () => {
   test('every kind the library builds serializes directly, byte for byte as the generated class does', () => {
     const spy = jest.spyOn(plainJsonModule, 'plainJson');
     try {
-      const objects = bothWays(everyKind());
+      const chart = everyKind();
+      // Serialized directly, none of them goes through cdk8s's own ApiObject.toJson.
+      const cdk8sToJson = jest.spyOn(ApiObject.prototype, 'toJson');
+      chart.toJson();
+      expect(cdk8sToJson).not.toHaveBeenCalled();
+      cdk8sToJson.mockRestore();
+      spy.mockClear();
+      const objects = bothWays(chart);
       expect([...new Set(objects.map(o => o.kind))].sort()).toEqual(KINDS);
       for (const o of objects) expect({ path: o.path, json: o.direct }).toEqual({ path: o.path, json: o.generated });
       // None takes the generated path, the headless Services (`clusterIp`, renamed in place) included.
@@ -137,10 +144,13 @@ describe('the library\'s Kubernetes objects', () => {
         strategy: { rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1) } },
       },
     });
+    const nulls = new kubeObjects.KubeConfigMap(chart, 'nulls', { data: { kept: 'v', gone: undefined as any, nulled: null as any } });
     quota.addJsonPatch(JsonPatch.add('/spec/paused', true), JsonPatch.remove('/spec/strategy'));
     service.addJsonPatch(JsonPatch.replace('/spec/ports/0/port', 8080));
     const objects = bothWays(chart);
     for (const o of objects) expect(o.direct).toBe(o.generated);
+    // Dropped, not kept as undefined.
+    expect(Object.keys(nulls.toJson().data)).toEqual(['kept']);
     const [svc, config, deploy] = objects.map(o => JSON.parse(o.direct));
     expect(svc.metadata.labels).toEqual({ lazy: 'label' });
     expect(svc.spec).toEqual({ ipFamilies: [], ports: [{ name: 'web', port: 8080, targetPort: 'http' }], selector: { app: 'web' } });
@@ -157,6 +167,10 @@ describe('the library\'s Kubernetes objects', () => {
       const chart = new Chart(new App(), 'chart');
       const headless = new kubeObjects.KubeService(chart, 'headless', { spec: { clusterIp: 'None', loadBalancerIp: '10.0.0.2', ports: [{ port: 5432 }] } });
       const sticky = new kubeObjects.KubeService(chart, 'sticky', { spec: { sessionAffinityConfig: { clientIp: { timeoutSeconds: 60 } } } });
+      const bare = new kubeObjects.KubeService(chart, 'bare');
+      const nulled = new kubeObjects.KubeService(chart, 'nulled', { spec: null as any });
+      expect([bare.toJson().spec, nulled.toJson().spec]).toEqual([undefined, undefined]);
+      spy.mockClear();
       // A spec that is a token is renamed by nobody but the generated conversion.
       const lazy = new kubeObjects.KubeService(chart, 'lazy', { spec: Lazy.any({ produce: () => ({ clusterIp: 'None' }) }) as any });
       // A map key that happens to be a renamed props key is not renamed by the generated class either.
@@ -169,7 +183,7 @@ describe('the library\'s Kubernetes objects', () => {
       expect(config.toJson()).toMatchObject({ data: { hostIp: '10.0.0.1' }, binaryData: { clusterIp: 'MTA=' } });
       // The Service's spec renames are the walk's; the nested one, the token's and the map keys stop it.
       expect(bodyResults(spy).map(r => r === plainJsonModule.STOPPED)).toEqual([false, true, true, true]);
-      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true, true, true]);
+      expect(bothWays(chart).map(o => o.direct === o.generated)).toEqual([true, true, true, true, true, true]);
 
       const upper: IResolver = { resolve: (context: ResolutionContext) => { if (context.value === 'web') context.replaceValue('WEB'); } };
       const custom = new Chart(new App({ resolvers: [upper] }), 'custom');
@@ -216,7 +230,12 @@ describe('the library\'s Kubernetes objects', () => {
         unnamed.metadata.addOwnerReference({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' });
         unnamed.metadata.addOwnerReference({ apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: 'u-2' });
         unnamed.metadata.add('extra', { nested: {}, kept: 1 });
-        return [named, unnamed].map(o => ({ json: JSON.stringify(o.metadata.toJson()), label: o.metadata.getLabel('added') }));
+        // Nothing given, then added.
+        const bare = new Kind(chart, 'bare', { apiVersion: 'v1', kind: 'ConfigMap' });
+        bare.metadata.addFinalizers('acme.io/bare');
+        bare.metadata.addOwnerReference({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-3' });
+        bare.metadata.addAnnotation('bare', 'yes');
+        return [named, unnamed, bare].map(o => ({ json: JSON.stringify(o.metadata.toJson()), label: o.metadata.getLabel('added') }));
       });
       // The two objects share their props' metadata: what one adds, the other does not get.
       expect(JSON.parse(direct[0].json).annotations).toBeUndefined();
@@ -233,8 +252,9 @@ describe('the library\'s Kubernetes objects', () => {
         ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'u-1' }, { apiVersion: 'v1', kind: 'Secret', name: 'owner', uid: 'u-2' }],
       });
       expect(direct[1].label).toBe('label');
-      // The library's object walked its metadata itself, twice (its two objects).
-      expect(spy.mock.calls.filter(([, options]) => options.dropEmpty)).toHaveLength(2);
+      expect(JSON.parse(direct[2].json)).toMatchObject({ annotations: { bare: 'yes' }, finalizers: ['acme.io/bare'], ownerReferences: [{ uid: 'u-3' }] });
+      // The library's objects walked their metadata themselves, three times (its three objects).
+      expect(spy.mock.calls.filter(([, options]) => options.dropEmpty)).toHaveLength(3);
     } finally {
       spy.mockRestore();
     }
@@ -243,7 +263,17 @@ describe('the library\'s Kubernetes objects', () => {
   test('a value that is not plain JSON is refused with the construct path, as before', () => {
     const chart = new Chart(new App(), 'chart');
     new kubeObjects.KubeConfigMap(chart, 'config', { data: { when: new Date(0) as any } });
-    expect(() => chart.toJson()).toThrow(/construct at path 'chart\/config'.*non-simple object of type 'Date'/);
+    const cdk8sToJson = jest.spyOn(ApiObject.prototype, 'toJson');
+    try {
+      expect(() => chart.toJson()).toThrow(/construct at path 'chart\/config'.*non-simple object of type 'Date'/);
+      // The walk's own error: the object did not fall back to cdk8s's path.
+      expect(cdk8sToJson).not.toHaveBeenCalled();
+    } finally {
+      cdk8sToJson.mockRestore();
+    }
+    const bare = new Chart(new App(), 'bare');
+    new kubeObjects.KubeConfigMap(bare, 'config', { data: { when: Object.create(null) } });
+    expect(() => bare.toJson()).toThrow(/construct at path 'bare\/config'.*non-simple object of type 'undefined'/);
   });
 
   test('the todo tree is byte-identical to the one synthesized through the generated classes', () => {

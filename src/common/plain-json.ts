@@ -55,17 +55,17 @@ export function plainJson(value: any, options: PlainJsonOptions): any {
   const keys = Object.keys(value);
   if (options.sortKeys) keys.sort();
   const copy: Record<string, unknown> = {};
-  let kept = 0;
+  let empty = true;
   for (const key of keys) {
     if (options.stopAt?.has(key)) return STOPPED;
     const item = plainJson(value[key], options);
     if (item === STOPPED) return STOPPED;
     if (item != null) {
       copy[key] = item;
-      kept++;
+      empty = false;
     }
   }
-  return options.dropEmpty && kept === 0 ? undefined : copy;
+  return options.dropEmpty && empty ? undefined : copy;
 }
 
 /** The value of a number-or-string union such as `IntOrString`; any other class is refused as cdk8s refuses it. */
