@@ -93,8 +93,8 @@ function serializedDirectly<K extends KubeKind>(kind: K, specRenames?: SpecRenam
  * metadata took 0.18 s that way): the same JSON, from its own record of what
  * it was given and what was added through the public methods, which it also
  * passes on to cdk8s's record (read by `getLabel` and the generated path).
- * It owns `options` and `options.labels` (fresh objects of the caller's);
- * the rest of what it was given it copies only when something is added.
+ * It owns `options.labels` (a fresh object of its caller's); the rest of
+ * what it was given it copies only when something is added.
  */
 class DirectMetadata extends ApiObjectMetadataDefinition {
   private readonly described: ApiObject;
@@ -105,10 +105,9 @@ class DirectMetadata extends ApiObjectMetadataDefinition {
   private ownersGiven?: readonly OwnerReference[];
 
   constructor(options: ApiObjectMetadataDefinitionOptions) {
-    const described = options.apiObject;
+    const { apiObject, ...attributes } = options;
     super(options);
-    this.described = described;
-    const { apiObject: _apiObject, ...attributes } = options;
+    this.described = apiObject;
     this.attributes = attributes;
     this.labelsGiven = options.labels as { [key: string]: string };
     this.annotationsGiven = options.annotations;

@@ -74,15 +74,8 @@ function unionValue(value: any): string | number {
   throw new Error(`can't render non-simple object of type '${value.constructor?.name}'`);
 }
 
-const builtInResolversOnly = new WeakMap<App, boolean>();
-
 /** Whether the App of `object` resolves with cdk8s's built-in resolvers alone (no `resolvers` prop). */
 export function hasBuiltInResolversOnly(object: ApiObject): boolean {
-  const app = App.of(object) as App;
-  let builtIn = builtInResolversOnly.get(app);
-  if (builtIn === undefined) {
-    builtIn = app.resolvers.every(r => r instanceof LazyResolver || r instanceof ImplicitTokenResolver || r instanceof NumberStringUnionResolver);
-    builtInResolversOnly.set(app, builtIn);
-  }
-  return builtIn;
+  return App.of(object).resolvers.every(r =>
+    r instanceof LazyResolver || r instanceof ImplicitTokenResolver || r instanceof NumberStringUnionResolver);
 }
